@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds Argo Rollouts v1.9.1's `kubectl-argo-rollouts` and `rollouts-controller` from the
+# project's Go module test/argo, into a cache outside the repository keyed by version, and
+# prints the directory holding them. A second run finds them and builds nothing.
+#   CANARY_JUDGE_CACHE   cache root (default: $XDG_CACHE_HOME/canary-judge or ~/.cache/canary-judge)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+version=v1.9.1
+cache=${CANARY_JUDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary-judge}
+bin="$cache/argo-rollouts-$version/bin"
+mkdir -p "$bin"
+build() {
+  local name=$1
+  if [ -x "$bin/$name" ]; then return 0; fi
+  echo "argo-tools: building $name $version (cold build takes several minutes on 2 cores)..." >&2
+  local t0=$SECONDS
+  (cd "$here/test/argo" && CGO_ENABLED=0 go build -trimpath -o "$bin/$name.tmp" \
+    -ldflags "-X github.com/argoproj/argo-rollouts/utils/version.version=${version#v}" \
+    "github.com/argoproj/argo-rollouts/cmd/$name")
+  mv "$bin/$name.tmp" "$bin/$name"
+  echo "argo-tools: built $name in $((SECONDS - t0))s" >&2
+}
+for name in "${@:-kubectl-argo-rollouts rollouts-controller}"; do
+  for n in $name; do build "$n"; done
+done
+echo "$bin"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test of the project, in order from the fastest to the slowest stage:
+#   1. type check
+#   2. unit tests (statistics, queries, validation, HTTP layer)          test/unit
+#   3. manifest validation (schemas, kustomize, Argo's linter)            test/manifests
+#   4. integration tests against a real Prometheus                       test/integration
+#   5. Argo Rollouts contract tests (Argo's own Go code vs the judge)     test/argo
+#   6. end to end on a local Kubernetes control plane                    test/e2e
+# Set CANARY_JUDGE_SKIP_E2E=1 to leave out stage 6 (it needs the cached control-plane build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stage() { printf '\n=== %s ===\n' "$*"; }
+
+stage "type check"
+npx tsc -p tsconfig.json --noEmit
+
+stage "unit tests"
+npx vitest run --dir test/unit
+
+if [ -d test/manifests ] && ls test/manifests/*.test.ts >/dev/null 2>&1; then
+  stage "manifest validation"
+  npx vitest run --dir test/manifests
+fi
+
+if [ -d test/integration ] && ls test/integration/*.test.ts >/dev/null 2>&1; then
+  stage "integration tests (real Prometheus)"
+  npx vitest run --dir test/integration
+fi
+
+if [ -f test/argo/run.sh ]; then
+  stage "Argo Rollouts contract tests"
+  bash test/argo/run.sh
+fi
+
+if [ -f test/e2e/run.sh ] && [ "${CANARY_JUDGE_SKIP_E2E:-0}" != 1 ]; then
+  stage "end to end (local control plane)"
+  bash test/e2e/run.sh
+fi
+
+stage "all tests passed"

@@ -1,0 +1,2 @@
+/** Public surface of the statistics engine. Pure functions only: no I/O, no config parsing. */
+export type * from './types.js';

@@ -1,0 +1,92 @@
+/**
+ * The typed boundary between the judge (which turns Prometheus series into counts) and the
+ * statistics engine (pure functions, no I/O). Everything the engine decides comes back as one
+ * of these closed unions, with the numbers that explain it.
+ */
+
+export type Verdict = 'Pass' | 'Fail' | 'Inconclusive';
+
+/** Why a check ended the way it did. Closed set: add here, and the compiler finds every switch. */
+export type Reason =
+  | 'regression_detected' // Fail: evidence that canary is worse than stable by more than the margin
+  | 'no_regression' // Pass: no evidence, and enough data to have caught the critical effect
+  | 'insufficient_data' // Inconclusive: some data, not enough power yet
+  | 'no_canary_traffic' // Inconclusive: zero canary requests in the window
+  | 'no_stable_traffic' // Inconclusive: zero stable requests in the window (nothing to compare to)
+  | 'invalid_data'; // Inconclusive: NaN / negative / infinite counts were found and refused
+
+/**
+ * Counts for one analysis interval (one Prometheus step). Counts may be fractional because
+ * PromQL `increase()` extrapolates; they are never negative or NaN once they reach the engine
+ * (the engine re-checks and answers `invalid_data` if they are).
+ */
+export interface IntervalCounts {
+  readonly canaryTotal: number;
+  readonly canaryBad: number;
+  readonly stableTotal: number;
+  readonly stableBad: number;
+}
+
+/** Parameters of one count check (error rate, or latency turned into "slower than threshold"). */
+export interface CountTestParams {
+  /** Level of the anytime-valid test over the whole rollout, e.g. 0.01. */
+  readonly alpha: number;
+  /** Allowed relative margin δ: the null is canaryRate ≤ (1 + δ) × stableRate. e.g. 0.1. */
+  readonly margin: number;
+  /** Rate ratio canary/stable the data must be able to detect before a Pass, e.g. 2. */
+  readonly criticalEffect: number;
+  /** Probability of detecting `criticalEffect` that the data must reach before a Pass, e.g. 0.8. */
+  readonly power: number;
+}
+
+export interface SideSummary {
+  readonly requests: number;
+  readonly bad: number;
+  /** bad / requests, or null when requests is 0 (never NaN in output). */
+  readonly rate: number | null;
+}
+
+export interface EffectEstimate {
+  /** Point estimate of canaryRate / stableRate; null when it cannot be estimated. */
+  readonly ratio: number | null;
+  readonly lower: number | null;
+  readonly upper: number | null;
+  /** Confidence level of [lower, upper], e.g. 0.95. */
+  readonly confidence: number;
+}
+
+export interface Evidence {
+  /** Current value of the mixture e-process against H0: ratio ≤ 1 + margin. ≥ 0. */
+  readonly eValue: number;
+  /** The e-value at which the test rejects: 1 / alpha. */
+  readonly threshold: number;
+  /** Anytime-valid p-value: min(1, 1 / running max of the e-process). */
+  readonly pValue: number;
+}
+
+export interface PowerReport {
+  /** Probability that the test would have rejected by now if the true ratio were criticalEffect. */
+  readonly achieved: number;
+  readonly required: number;
+  readonly criticalEffect: number;
+}
+
+export interface CountTestResult {
+  readonly verdict: Verdict;
+  readonly reason: Reason;
+  readonly canary: SideSummary;
+  readonly stable: SideSummary;
+  readonly effect: EffectEstimate;
+  readonly evidence: Evidence;
+  readonly power: PowerReport;
+  /** Number of intervals with data that entered the test. */
+  readonly intervals: number;
+}
+
+/** One histogram snapshot for one side in one interval: cumulative counts per upper bound `le`. */
+export interface HistogramBucket {
+  /** Upper bound; the last bucket is +Infinity. */
+  readonly le: number;
+  /** Cumulative count of observations ≤ le (as Prometheus `_bucket` series). */
+  readonly count: number;
+}
