@@ -1,2 +1,3 @@
 /** Public surface of the statistics engine. Pure functions only: no I/O, no config parsing. */
 export type * from './types.js';
+export * from './histogram.js';
