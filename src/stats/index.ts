@@ -1,3 +1,4 @@
 /** Public surface of the statistics engine. Pure functions only: no I/O, no config parsing. */
 export type * from './types.js';
 export * from './histogram.js';
+export * from './count-test.js';

@@ -1,0 +1,68 @@
+/**
+ * Power of the count test: how likely the e-process would have reached 1/α by now if the canary's
+ * bad-request rate were `criticalEffect` × the stable's, given the exposures actually observed.
+ *
+ * Definition (see docs/statistics.md). Let r̂ = Σ stableBad / Σ stableTotal (stable side only, so a
+ * worse canary can never buy itself a Pass). Under the critical alternative θc, interval i would
+ * have X_c,i ~ Poisson(θc r̂ n_c,i) canary and X_s,i ~ Poisson(r̂ n_s,i) stable bad requests. Each
+ * mixture component k has log likelihood ratio L_k = Σ_i X_c,i·A_k,i + X_s,i·B_k,i with
+ * A = log(p_k/p_0), B = log((1−p_k)/(1−p_0)); its mean and variance are exact sums
+ *     μ_k = Σ λ_c,i A_k,i + λ_s,i B_k,i,     σ²_k = Σ λ_c,i A²_k,i + λ_s,i B²_k,i.
+ * The mixture is at least w_k·exp(L_k), so the test has rejected at the end whenever some
+ * L_k ≥ log(1/α) − log w_k. The reported power is
+ *     max_k Φ((μ_k − log(1/(α w_k))) / σ_k),
+ * a normal-approximation lower bound on the probability that the final value (and so the
+ * running maximum the test uses) has crossed the threshold.
+ */
+import { canaryShareOfBad, type MixtureComponent } from './sequential.js';
+import { normalCdf } from './special-functions.js';
+import type { IntervalCounts } from './types.js';
+
+export function countTestPower(
+  intervals: readonly IntervalCounts[],
+  theta0: number,
+  criticalEffect: number,
+  alpha: number,
+  mixture: readonly MixtureComponent[],
+): number {
+  let stableBad = 0;
+  let stableTotal = 0;
+  for (const iv of intervals) {
+    stableBad += iv.stableBad;
+    stableTotal += iv.stableTotal;
+  }
+  if (!(stableTotal > 0) || !(stableBad > 0) || !(criticalEffect > theta0)) return 0;
+  const rate = stableBad / stableTotal;
+  const k = mixture.length;
+  const totalWeight = mixture.reduce((s, c) => s + c.weight, 0);
+  const mu = new Array<number>(k).fill(0);
+  const var_ = new Array<number>(k).fill(0);
+  for (const iv of intervals) {
+    const nc = iv.canaryTotal;
+    const ns = iv.stableTotal;
+    if (!(nc > 0 && ns > 0)) continue;
+    const q = nc / (nc + ns);
+    const lambdaC = criticalEffect * rate * nc;
+    const lambdaS = rate * ns;
+    const p0 = canaryShareOfBad(theta0, q);
+    const logP0 = Math.log(p0);
+    const log1mP0 = Math.log1p(-p0);
+    for (let j = 0; j < k; j++) {
+      const p = canaryShareOfBad(theta0 * (mixture[j] as MixtureComponent).multiplier, q);
+      const a = Math.log(p) - logP0;
+      const b = Math.log1p(-p) - log1mP0;
+      mu[j] = (mu[j] as number) + lambdaC * a + lambdaS * b;
+      var_[j] = (var_[j] as number) + lambdaC * a * a + lambdaS * b * b;
+    }
+  }
+  let best = 0;
+  for (let j = 0; j < k; j++) {
+    const sd = Math.sqrt(var_[j] as number);
+    if (!(sd > 0)) continue;
+    const w = (mixture[j] as MixtureComponent).weight / totalWeight;
+    const needed = Math.log(1 / alpha) - Math.log(w);
+    const pw = normalCdf(((mu[j] as number) - needed) / sd);
+    if (pw > best) best = pw;
+  }
+  return best;
+}
