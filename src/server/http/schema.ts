@@ -1,0 +1,243 @@
+/**
+ * The analysis request, parsed once at the edge into typed values.
+ *
+ * Argo Rollouts substitutes `{{args.*}}` into a `jsonBody` as JSON strings, so every number may
+ * arrive as `"0.01"` and every boolean as `"true"`: both forms are accepted, but only strictly
+ * numeric (boolean) strings. Label values end up inside PromQL, so each is checked against what
+ * Kubernetes itself allows for that kind of value; anything else is refused here, before any
+ * query is built. Unknown keys are refused too, so a typo in a template fails loudly.
+ */
+
+import { z } from 'zod';
+
+const NUMERIC_STRING = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A number, or a string that is exactly a decimal number ("0.01", "2", "1e-3"). */
+function numeric<T extends z.ZodType<number>>(inner: T) {
+  return z.preprocess(
+    (v) => (typeof v === 'string' && NUMERIC_STRING.test(v) ? Number(v) : v),
+    inner,
+  );
+}
+
+const bool = z.preprocess(
+  (v) => (v === 'true' ? true : v === 'false' ? false : v),
+  z.boolean({ error: 'expected true or false' }),
+);
+
+/** DNS-1123 label: Kubernetes namespaces and Service names. */
+const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+/** DNS-1123 subdomain: names of Rollouts (and so the prefix of their pods' names). */
+const DNS1123_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+/** rollouts-pod-template-hash values: short lowercase alphanumerics. */
+const POD_TEMPLATE_HASH = /^[a-z0-9]{1,16}$/;
+/** Kubernetes label value (non-empty), e.g. the `version` pod label. */
+const LABEL_VALUE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+/** Check names: lowercase, digits, dashes; they appear in summaries and logs. */
+const CHECK_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+/** Prometheus-style duration restricted to one unit: "60s", "1m", "2h". */
+const DURATION = /^([1-9][0-9]{0,5})(s|m|h)$/;
+/** Comma-separated status codes or classes: "5xx", "5xx,429", "503,504". */
+const ERROR_CODES = /^(?:[1-5]xx|[1-5][0-9]{2})(?:,(?:[1-5]xx|[1-5][0-9]{2}))*$/;
+
+export const MIN_INTERVAL_SECONDS = 5;
+export const MAX_INTERVAL_SECONDS = 3600;
+export const FIRST_SAMPLE = 'canary-first-sample';
+
+const dnsLabel = (what: string) =>
+  z
+    .string()
+    .max(63, { error: `${what} must be at most 63 characters` })
+    .regex(DNS1123_LABEL, { error: `${what} must be a DNS-1123 label (lowercase letters, digits, '-')` });
+
+const rolloutSchema = z.strictObject({
+  name: z
+    .string()
+    .max(253, { error: 'rollout name must be at most 253 characters' })
+    .regex(DNS1123_SUBDOMAIN, { error: 'rollout name must be a DNS-1123 subdomain' }),
+  namespace: dnsLabel('namespace'),
+});
+
+const hash = z.string().regex(POD_TEMPLATE_HASH, {
+  error: 'pod-template hash must be 1-16 lowercase letters or digits',
+});
+const version = z.string().regex(LABEL_VALUE, {
+  error: 'version must be a Kubernetes label value (letters, digits, . _ -; at most 63)',
+});
+
+const selectorSchema = z
+  .discriminatedUnion(
+    'mode',
+    [
+      z.strictObject({ mode: z.literal('pod-hash'), canary: hash, stable: hash }),
+      z.strictObject({ mode: z.literal('service'), canary: dnsLabel('service name'), stable: dnsLabel('service name') }),
+      z.strictObject({ mode: z.literal('version'), canary: version, stable: version }),
+    ],
+    { error: 'selector.mode must be one of pod-hash, service, version' },
+  )
+  .refine((s) => s.canary !== s.stable, {
+    error: 'canary and stable must differ',
+    path: ['canary'],
+  });
+
+const durationSchema = z
+  .string()
+  .regex(DURATION, { error: 'interval must look like 30s, 1m or 2h' })
+  .transform((s, ctx) => {
+    const m = DURATION.exec(s) as RegExpExecArray;
+    const seconds = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
+    if (seconds < MIN_INTERVAL_SECONDS || seconds > MAX_INTERVAL_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `interval must be between ${MIN_INTERVAL_SECONDS}s and ${MAX_INTERVAL_SECONDS / 60}m`,
+      });
+      return z.NEVER;
+    }
+    return { text: s, seconds };
+  });
+
+const timestamp = (what: string) =>
+  z.iso
+    .datetime({ offset: true, error: `${what} must be an RFC 3339 time such as 2026-01-02T15:04:05Z` })
+    .transform((s) => new Date(s));
+
+/** Statistical and scorecard options shared by every check; missing ones take engine defaults. */
+const commonCheckFields = {
+  name: z.string().regex(CHECK_NAME, { error: 'check name must be lowercase letters, digits and dashes' }).optional(),
+  alpha: numeric(z.number().gt(0, { error: 'alpha must be > 0' }).max(0.5, { error: 'alpha must be ≤ 0.5' })).optional(),
+  margin: numeric(z.number().min(0, { error: 'margin must be ≥ 0' }).max(10, { error: 'margin must be ≤ 10' })).optional(),
+  criticalEffect: numeric(
+    z.number().gt(1, { error: 'criticalEffect must be > 1 (a rate ratio)' }).max(1000, { error: 'criticalEffect must be ≤ 1000' }),
+  ).optional(),
+  power: numeric(z.number().gt(0, { error: 'power must be > 0' }).lt(1, { error: 'power must be < 1' })).optional(),
+  weight: numeric(z.number().gt(0, { error: 'weight must be > 0' }).max(1000, { error: 'weight must be ≤ 1000' })).optional(),
+  critical: bool.optional(),
+};
+
+const errorRateCheck = z.strictObject({
+  type: z.literal('error-rate'),
+  ...commonCheckFields,
+  errorCodes: z
+    .string()
+    .transform((s) => s.replace(/\s+/g, ''))
+    .pipe(z.string().regex(ERROR_CODES, { error: 'errorCodes must be a comma-separated list like 5xx,429' }))
+    .optional(),
+});
+
+const latencyCheck = z
+  .strictObject({
+    type: z.literal('latency'),
+    ...commonCheckFields,
+    thresholdMs: numeric(
+      z.number().gt(0, { error: 'thresholdMs must be > 0' }).max(3_600_000, { error: 'thresholdMs must be ≤ 3600000' }),
+    ).optional(),
+    quantile: numeric(
+      z.number().min(0.5, { error: 'quantile must be ≥ 0.5' }).lt(1, { error: 'quantile must be < 1' }),
+    ).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.thresholdMs === undefined) === (c.quantile === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['thresholdMs'],
+        message: 'a latency check needs exactly one of thresholdMs (fixed SLO) or quantile (stable quantile)',
+      });
+    }
+  });
+
+const checkSchema = z
+  .discriminatedUnion('type', [errorRateCheck, latencyCheck], {
+    error: 'check type must be error-rate or latency',
+  })
+  .superRefine((c, ctx) => {
+    if (c.criticalEffect !== undefined && c.margin !== undefined && c.criticalEffect <= 1 + c.margin) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['criticalEffect'],
+        message: 'criticalEffect must be greater than 1 + margin',
+      });
+    }
+  });
+
+export const analysisRequestSchema = z
+  .strictObject({
+    rollout: rolloutSchema,
+    selector: selectorSchema,
+    start: z.union([z.literal(FIRST_SAMPLE), timestamp('start')], {
+      error: `start must be "${FIRST_SAMPLE}" or an RFC 3339 time`,
+    }).default(FIRST_SAMPLE),
+    /** Optional end of the window (default: now). For replaying a past rollout. */
+    end: timestamp('end').optional(),
+    interval: durationSchema.default({ text: '60s', seconds: 60 }),
+    checks: z
+      .array(checkSchema)
+      .min(1, { error: 'at least one check is required' })
+      .max(10, { error: 'at most 10 checks per analysis' }),
+  })
+  .superRefine((r, ctx) => {
+    const seen = new Set<string>();
+    r.checks.forEach((c, i) => {
+      const name = c.name ?? c.type;
+      if (seen.has(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['checks', i, 'name'],
+          message: `duplicate check name "${name}" (give each check a distinct name)`,
+        });
+      }
+      seen.add(name);
+    });
+    if (r.start instanceof Date && r.end !== undefined && r.end.getTime() <= r.start.getTime()) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
+    }
+  });
+
+export type AnalysisRequestInput = z.input<typeof analysisRequestSchema>;
+export type AnalysisRequest = z.output<typeof analysisRequestSchema>;
+export type CheckRequest = AnalysisRequest['checks'][number];
+export type ErrorRateCheckRequest = Extract<CheckRequest, { type: 'error-rate' }>;
+export type LatencyCheckRequest = Extract<CheckRequest, { type: 'latency' }>;
+export type SelectorRequest = AnalysisRequest['selector'];
+export type SelectorMode = SelectorRequest['mode'];
+
+export interface FieldError {
+  /** Path of the offending field, e.g. `checks[0].alpha`; `body` for the body itself. */
+  readonly field: string;
+  readonly message: string;
+}
+
+export type ParseResult =
+  | { readonly ok: true; readonly value: AnalysisRequest }
+  | { readonly ok: false; readonly errors: readonly FieldError[] };
+
+/** `['checks', 0, 'alpha']` → `checks[0].alpha`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+/** Parses an analysis request body; never throws. */
+export function parseAnalysisRequest(body: unknown): ParseResult {
+  const r = analysisRequestSchema.safeParse(body);
+  if (r.success) return { ok: true, value: r.data };
+  const errors = r.error.issues.map((issue) => {
+    let path = formatPath(issue.path);
+    let message = issue.message;
+    if (issue.code === 'invalid_type' && issue.expected === 'number') {
+      message = `${path} must be a number or a numeric string`;
+    } else if (issue.code === 'invalid_type' && path === '') {
+      message = 'the request body must be a JSON object';
+    }
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys;
+      path = formatPath([...issue.path, keys[0] ?? '']);
+      message = `unknown field${keys.length > 1 ? 's' : ''}: ${keys.join(', ')}`;
+    }
+    return { field: path === '' ? 'body' : path, message };
+  });
+  return { ok: false, errors };
+}
