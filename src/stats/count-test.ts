@@ -176,3 +176,22 @@ export function decideCounts(
     intervals: usable,
   };
 }
+
+/** Count-test parameters for a Rollout step, by the largest canary weight (percent) they fit. */
+export interface StepParams {
+  readonly maxWeight: number;
+  readonly params: CountTestParams;
+}
+
+/**
+ * Recommended per-step parameters for the shipped analysis templates: early, small steps only
+ * have to rule out large regressions before moving on; later steps rule out smaller ones.
+ * Tuned with the benchmark (bench/README.md); rationale in docs/statistics.md.
+ */
+export const RECOMMENDED_STEP_PARAMS: readonly StepParams[] = [
+  { maxWeight: 1, params: { ...DEFAULT_COUNT_TEST_PARAMS, criticalEffect: 8, power: 0.8 } },
+  { maxWeight: 5, params: { ...DEFAULT_COUNT_TEST_PARAMS, criticalEffect: 3, power: 0.8 } },
+  { maxWeight: 10, params: { ...DEFAULT_COUNT_TEST_PARAMS, criticalEffect: 2, power: 0.8 } },
+  { maxWeight: 25, params: { ...DEFAULT_COUNT_TEST_PARAMS, criticalEffect: 1.75, power: 0.8 } },
+  { maxWeight: 100, params: { ...DEFAULT_COUNT_TEST_PARAMS, criticalEffect: 1.5, power: 0.8 } },
+];
