@@ -1,0 +1,2 @@
+export * from './judge.js';
+export type * from './types.js';

@@ -1,0 +1,91 @@
+/** What an analysis answers: one result per check and the combined verdict. */
+
+import type { ErrorCode } from '../errors.js';
+import type {
+  CountTestParams,
+  EffectEstimate,
+  Evidence,
+  PowerReport,
+  Reason,
+  SideSummary,
+  Verdict,
+} from '../stats/index.js';
+
+/** Engine reasons, plus the judge's own: this check's queries failed (the others still ran). */
+export type CheckReason = Reason | 'query_error';
+
+export type CheckType = 'error-rate' | 'latency';
+
+export interface CheckParams extends CountTestParams {
+  readonly weight: number;
+  readonly critical: boolean;
+}
+
+export interface LatencyThreshold {
+  /** The bucket edge counted against, in milliseconds (null when none could be chosen). */
+  readonly ms: number | null;
+  readonly source: 'slo' | 'stable-quantile';
+  /** The requested SLO (source slo). */
+  readonly requestedMs?: number;
+  /** The quantile and the stable's estimate of it (source stable-quantile). */
+  readonly quantile?: number;
+  readonly stableQuantileMs?: number | null;
+}
+
+export interface QuantileEstimates {
+  readonly p50: number | null;
+  readonly p95: number | null;
+  readonly p99: number | null;
+}
+
+export interface CheckResult {
+  readonly name: string;
+  readonly type: CheckType;
+  readonly verdict: Verdict;
+  readonly reason: CheckReason;
+  readonly summary: string;
+  readonly params: CheckParams;
+  readonly canary: SideSummary | null;
+  readonly stable: SideSummary | null;
+  readonly effect: EffectEstimate | null;
+  readonly evidence: Evidence | null;
+  readonly power: PowerReport | null;
+  /** Intervals with traffic on both sides that entered the test. */
+  readonly intervals: number;
+  readonly errorCodes?: string;
+  readonly threshold?: LatencyThreshold;
+  /** Latency estimates for humans, milliseconds. */
+  readonly quantiles?: { readonly canary: QuantileEstimates; readonly stable: QuantileEstimates };
+  readonly error?: { readonly code: ErrorCode; readonly message: string };
+  readonly queries: readonly string[];
+}
+
+export interface AnalysisWindow {
+  /** RFC 3339; null when no canary sample was found in the look-back window. */
+  readonly start: string | null;
+  readonly end: string;
+  readonly interval: string;
+  /** Complete intervals in the window. */
+  readonly intervals: number;
+  readonly startSource: 'explicit' | 'canary-first-sample';
+}
+
+export interface AnalysisTiming {
+  /** Wall time of the whole analysis, ms. */
+  readonly totalMs: number;
+  /** Wall time during which at least one Prometheus query was in flight, ms. */
+  readonly prometheusMs: number;
+  readonly queries: number;
+}
+
+export interface AnalysisResult {
+  readonly verdict: Verdict;
+  readonly score: number;
+  readonly summary: string;
+  readonly judge: string;
+  readonly rollout: { readonly name: string; readonly namespace: string };
+  readonly selector: { readonly mode: string; readonly canary: string; readonly stable: string };
+  readonly window: AnalysisWindow;
+  readonly checks: readonly CheckResult[];
+  readonly timing: AnalysisTiming;
+}

@@ -1,0 +1,115 @@
+/**
+ * Entry point: read and validate the config, wire Prometheus client → judge → HTTP server,
+ * and shut down gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight analyses, exit).
+ */
+
+import { realpathSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { createJudge } from './judge/index.js';
+import { JUDGE_NAME, VERSION, createLogger, createMetrics, type Logger } from './observability/index.js';
+import { createPrometheusClient } from './prometheus/client.js';
+import { createApp } from './server/http/index.js';
+
+export interface RunningService {
+  readonly port: number;
+  readonly logger: Logger;
+  /** Stops accepting, waits for in-flight requests (up to the shutdown timeout), closes. */
+  stop(): Promise<void>;
+}
+
+export async function startService(config: Config, logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningService> {
+  const metrics = createMetrics(VERSION);
+  const prometheus = createPrometheusClient({
+    url: config.prometheus.url,
+    timeoutMs: config.prometheus.timeoutMs,
+    headers: config.prometheus.headers,
+    onQuery: metrics.observeQuery,
+  });
+  const judge = createJudge({ prometheus, config, name: JUDGE_NAME });
+  let shuttingDown = false;
+  const app = createApp({
+    judge,
+    prometheus,
+    logger,
+    metrics,
+    authToken: config.authToken,
+    isShuttingDown: () => shuttingDown,
+  });
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  // Longer than Argo's default web timeout, so a slow analysis is not cut off by the server.
+  server.requestTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+  const port = (server.address() as AddressInfo).port;
+  logger.info('listening', {
+    judge: JUDGE_NAME,
+    host: config.host,
+    port,
+    prometheus: config.prometheus.url,
+    auth: config.authToken !== undefined,
+    deadlineMs: config.deadlineMs,
+    queryConcurrency: config.queryConcurrency,
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    logger,
+    stop() {
+      stopping ??= new Promise<void>((resolve) => {
+        shuttingDown = true;
+        logger.info('shutting down: finishing in-flight analyses', { timeoutMs: config.shutdownTimeoutMs });
+        const force = setTimeout(() => {
+          logger.warn('shutdown timeout reached; closing remaining connections');
+          server.closeAllConnections();
+        }, config.shutdownTimeoutMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          logger.info('stopped');
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return stopping;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`canary-judge: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const service = await startService(config, logger);
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info('signal received', { signal });
+    void service.stop().then(() => {
+      // Let winston flush its last line.
+      setTimeout(() => process.exit(0), 50).unref();
+    });
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+const entry = process.argv[1];
+const isEntry = entry !== undefined && import.meta.url === pathToFileURL(realpathSync(entry)).href;
+if (isEntry) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`canary-judge: fatal: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

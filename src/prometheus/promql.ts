@@ -1,0 +1,165 @@
+/**
+ * PromQL as named templates, rendered by one function that refuses a missing variable.
+ *
+ * Queries are built only from validated request values, and every value is still escaped where
+ * it lands: label values as PromQL double-quoted strings, and regex fragments (the pod-name
+ * pattern) with RE2 metacharacters escaped first. Metric and label names come from config and
+ * are checked against Prometheus' name grammar at start.
+ */
+
+import type { SelectorMode } from '../server/http/schema.js';
+
+/** Metric and label names; Istio's by default, overridable for other meshes. */
+export interface MeshNames {
+  /** Counter of requests, labelled by response code. */
+  readonly requestsMetric: string;
+  /** Classic histogram of request durations, without the `_bucket` suffix. */
+  readonly durationMetric: string;
+  readonly labels: {
+    readonly reporter: string;
+    readonly responseCode: string;
+    readonly pod: string;
+    readonly workload: string;
+    readonly workloadNamespace: string;
+    readonly serviceName: string;
+    readonly serviceNamespace: string;
+    readonly version: string;
+  };
+}
+
+export const ISTIO_NAMES: MeshNames = {
+  requestsMetric: 'istio_requests_total',
+  durationMetric: 'istio_request_duration_milliseconds',
+  labels: {
+    reporter: 'reporter',
+    responseCode: 'response_code',
+    pod: 'pod',
+    workload: 'destination_workload',
+    workloadNamespace: 'destination_workload_namespace',
+    serviceName: 'destination_service_name',
+    serviceNamespace: 'destination_service_namespace',
+    version: 'destination_version',
+  },
+};
+
+export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * The label matchers of one side (canary or stable), per selector mode (brief §4).
+ * `pod-hash`: the destination's sidecar reports, and the pod name is `<rollout>-<hash>-<suffix>`;
+ * the suffix has no dash, so a Rollout whose name extends ours is not matched.
+ * `service`: the caller's sidecar reports which Service host it called (host split).
+ * `version`: the destination reports its `version` pod label.
+ */
+export const SELECTOR_TEMPLATES: Readonly<Record<SelectorMode, string>> = {
+  'pod-hash':
+    '{{reporterLabel}}="destination", {{workloadNamespaceLabel}}={{namespace}}, {{podLabel}}=~{{podPattern}}',
+  service: '{{reporterLabel}}="source", {{serviceNamespaceLabel}}={{namespace}}, {{serviceNameLabel}}={{value}}',
+  version:
+    '{{reporterLabel}}="destination", {{workloadNamespaceLabel}}={{namespace}}, {{workloadLabel}}={{rollout}}, {{versionLabel}}={{value}}',
+};
+
+/** Queries of a check, evaluated as range queries with step = interval: one point per interval. */
+export const QUERY_TEMPLATES = {
+  /** Requests per interval on one side. */
+  requests: 'sum(increase({{requestsMetric}}{{{selector}}}[{{interval}}]))',
+  /** Requests per interval whose response code counts as an error. */
+  errors: 'sum(increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]))',
+  /** Cumulative duration bucket counts per interval, per `le`. */
+  latencyBuckets: 'sum by (le) (increase({{durationMetric}}_bucket{{{selector}}}[{{interval}}]))',
+  /** Any request counter on a side: the first point where it exists is the side's first sample. */
+  presence: 'sum({{requestsMetric}}{{{selector}}})',
+} as const;
+
+export type QueryName = keyof typeof QUERY_TEMPLATES;
+
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError';
+}
+
+/** Replaces every `{{name}}`; throws on a variable the caller did not supply. */
+export function render(template: string, vars: Readonly<Record<string, string>>): string {
+  // `{{{selector}}}` is a literal `{` followed by `{{selector}}`.
+  return template.replace(/\{\{([a-zA-Z][a-zA-Z0-9]*)\}\}/g, (_, name: string) => {
+    const v = vars[name];
+    if (v === undefined) throw new TemplateError(`PromQL template variable "${name}" is missing`);
+    return v;
+  });
+}
+
+/** A PromQL double-quoted string literal holding exactly `value`. */
+export function quote(value: string): string {
+  let out = '"';
+  for (const ch of value) {
+    if (ch === '\\') out += '\\\\';
+    else if (ch === '"') out += '\\"';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+/** Escapes RE2 metacharacters so `value` matches only itself inside a regex. */
+export function regexEscape(value: string): string {
+  return value.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
+}
+
+/** Canary or stable side of an analysis, as the query builder needs it. */
+export interface SideSelector {
+  readonly mode: SelectorMode;
+  readonly rollout: string;
+  readonly namespace: string;
+  /** The hash, service name or version of this side. */
+  readonly value: string;
+}
+
+/** Renders the label matchers of one side. */
+export function renderSelector(side: SideSelector, names: MeshNames): string {
+  const vars: Record<string, string> = {
+    reporterLabel: names.labels.reporter,
+    workloadNamespaceLabel: names.labels.workloadNamespace,
+    serviceNamespaceLabel: names.labels.serviceNamespace,
+    serviceNameLabel: names.labels.serviceName,
+    workloadLabel: names.labels.workload,
+    versionLabel: names.labels.version,
+    podLabel: names.labels.pod,
+    namespace: quote(side.namespace),
+    rollout: quote(side.rollout),
+    value: quote(side.value),
+  };
+  if (side.mode === 'pod-hash') {
+    vars['podPattern'] = quote(`${regexEscape(side.rollout)}-${regexEscape(side.value)}-[a-z0-9]+`);
+  }
+  return render(SELECTOR_TEMPLATES[side.mode], vars);
+}
+
+/** `["5xx", "429"]` → `5..|429`: the response-code regex (codes validated at the edge). */
+export function codePattern(errorCodes: string): string {
+  return errorCodes
+    .split(',')
+    .map((c) => c.trim().replace(/x/g, '.'))
+    .join('|');
+}
+
+export interface QueryVars {
+  readonly selector: string;
+  /** PromQL duration of one interval, e.g. `60s`. */
+  readonly interval: string;
+  readonly errorCodes?: string;
+}
+
+/** Renders one named query for one side. */
+export function renderQuery(name: QueryName, v: QueryVars, names: MeshNames): string {
+  const vars: Record<string, string> = {
+    requestsMetric: names.requestsMetric,
+    durationMetric: names.durationMetric,
+    responseCodeLabel: names.labels.responseCode,
+    selector: v.selector,
+    interval: v.interval,
+  };
+  if (v.errorCodes !== undefined) vars['codePattern'] = quote(codePattern(v.errorCodes));
+  return render(QUERY_TEMPLATES[name], vars);
+}

@@ -1,0 +1,180 @@
+/**
+ * The HTTP transport: a thin express layer over the judge. It parses and validates the body
+ * once (zod), checks the bearer token, and maps every error code to its status with one
+ * exhaustive table. Every answer is JSON: Argo's web provider treats a non-JSON body as a
+ * success without evaluating its conditions.
+ */
+
+import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { HTTP_STATUS, JudgeError, isJudgeError } from '../../errors.js';
+import type { Judge } from '../../judge/index.js';
+import type { PrometheusClient } from '../../prometheus/client.js';
+import type { Logger } from '../../observability/logger.js';
+import { NO_VERDICT, type Metrics } from '../../observability/metrics.js';
+import { parseAnalysisRequest } from './schema.js';
+
+export const ANALYSES_PATH = '/api/v1/analyses';
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+export interface AppOptions {
+  readonly judge: Judge;
+  readonly prometheus: Pick<PrometheusClient, 'ping'>;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** When set, the analysis endpoint requires `Authorization: Bearer <token>`. */
+  readonly authToken?: string | undefined;
+  readonly isShuttingDown?: () => boolean;
+  /** Timeout of the readiness probe's Prometheus ping (ms). */
+  readonly readyPingTimeoutMs?: number;
+}
+
+type Endpoint = 'analyses' | 'healthz' | 'readyz' | 'metrics' | 'other';
+
+interface Locals {
+  requestId: string;
+  endpoint: Endpoint;
+  verdict: string;
+}
+
+function locals(res: Response): Locals {
+  return res.locals as Locals;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function sendError(res: Response, err: JudgeError): void {
+  res.status(HTTP_STATUS[err.code]).json(err.toBody());
+}
+
+export function createApp(o: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  const expected = o.authToken === undefined ? undefined : digest(o.authToken);
+
+  app.use((req, res, next) => {
+    const given = req.get('x-request-id');
+    const l = locals(res);
+    l.requestId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
+    l.endpoint =
+      req.path === ANALYSES_PATH ? 'analyses' : req.path === '/healthz' ? 'healthz' : req.path === '/readyz' ? 'readyz' : req.path === '/metrics' ? 'metrics' : 'other';
+    l.verdict = NO_VERDICT;
+    res.setHeader('X-Request-Id', l.requestId);
+    res.on('finish', () => {
+      o.metrics.httpRequests.inc({ endpoint: l.endpoint, status: String(res.statusCode), verdict: l.verdict });
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    if (o.isShuttingDown?.() === true) {
+      res.status(503).json({ status: 'shutting_down' });
+      return;
+    }
+    // Reported, not enforced: a Prometheus outage must not take the judge out of its Service.
+    const prometheus = await o.prometheus.ping(AbortSignal.timeout(o.readyPingTimeoutMs ?? 2000));
+    res.json({ status: 'ready', prometheus });
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', o.metrics.registry.contentType);
+    res.send(await o.metrics.registry.metrics());
+  });
+
+  app.post(
+    ANALYSES_PATH,
+    (req, res, next) => {
+      if (expected === undefined) return next();
+      const h = req.get('authorization') ?? '';
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+      if (m === null || !timingSafeEqual(digest(m[1] as string), expected)) {
+        sendError(res, new JudgeError('unauthorized', 'a valid bearer token is required'));
+        return;
+      }
+      next();
+    },
+    // Argo may send the JSON body without a JSON content type: parse whatever arrives.
+    express.json({ limit: '64kb', type: () => true, strict: false }),
+    async (req, res) => {
+      const l = locals(res);
+      if (o.isShuttingDown?.() === true) {
+        sendError(res, new JudgeError('shutting_down', 'the judge is shutting down; retry on another replica'));
+        return;
+      }
+      const parsed = parseAnalysisRequest(req.body);
+      if (!parsed.ok) {
+        const first = parsed.errors[0] ?? { field: 'body', message: 'invalid request' };
+        const body = new JudgeError('invalid_request', first.message, { field: first.field }).toBody();
+        res.status(400).json(parsed.errors.length > 1 ? { error: { ...body.error, details: parsed.errors } } : body);
+        o.logger.info('analysis refused', { requestId: l.requestId, errors: parsed.errors });
+        return;
+      }
+      const r = parsed.value;
+      const abort = new AbortController();
+      res.on('close', () => {
+        if (!res.writableEnded) abort.abort(new JudgeError('deadline_exceeded', 'the client went away'));
+      });
+      const started = performance.now();
+      o.metrics.inFlight.inc();
+      try {
+        const result = await o.judge.analyze(r, { signal: abort.signal });
+        l.verdict = result.verdict;
+        o.metrics.analysisDuration.observe({ verdict: result.verdict }, (performance.now() - started) / 1000);
+        for (const c of result.checks) o.metrics.checkVerdicts.inc({ check_type: c.type, verdict: c.verdict });
+        res.json(result);
+        o.logger.info('analysis', {
+          requestId: l.requestId,
+          rollout: r.rollout.name,
+          namespace: r.rollout.namespace,
+          verdict: result.verdict,
+          score: result.score,
+          summary: result.summary,
+          totalMs: result.timing.totalMs,
+          prometheusMs: result.timing.prometheusMs,
+        });
+      } catch (e) {
+        const err = isJudgeError(e) ? e : new JudgeError('internal', 'internal error', { cause: e });
+        o.metrics.analysisDuration.observe({ verdict: 'error' }, (performance.now() - started) / 1000);
+        if (!res.headersSent) sendError(res, err);
+        const log = err.code === 'internal' ? o.logger.error.bind(o.logger) : o.logger.warn.bind(o.logger);
+        log('analysis failed', {
+          requestId: l.requestId,
+          rollout: r.rollout.name,
+          namespace: r.rollout.namespace,
+          code: err.code,
+          message: err.message,
+          ...(err.code === 'internal' && err.cause instanceof Error ? { cause: err.cause.stack } : {}),
+        });
+      } finally {
+        o.metrics.inFlight.dec();
+      }
+    },
+  );
+
+  app.use((_req, res) => {
+    sendError(res, new JudgeError('not_found', 'no such endpoint; analyses are POST /api/v1/analyses'));
+  });
+
+  // Body-parser and other errors: JSON, never a stack trace.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: string; status?: number; message?: string };
+    let je: JudgeError;
+    if (isJudgeError(err)) je = err;
+    else if (e.type === 'entity.too.large') je = new JudgeError('payload_too_large', 'the request body is larger than 64 KiB');
+    else if (e.type === 'entity.parse.failed') je = new JudgeError('invalid_request', 'the request body is not valid JSON', { field: 'body' });
+    else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      je = new JudgeError('invalid_request', e.message ?? 'bad request', { field: 'body' });
+    } else je = new JudgeError('internal', 'internal error');
+    if (je.code === 'internal') o.logger.error('unhandled error', { requestId: locals(res).requestId, error: String(err) });
+    if (!res.headersSent) sendError(res, je);
+  });
+
+  return app;
+}
