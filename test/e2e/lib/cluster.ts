@@ -1,0 +1,287 @@
+// The local control plane of the end-to-end test, started on 127.0.0.1 in dependency order, each
+// step waiting for its readiness check before the next: etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler, KWOK with one fake node, the Argo Rollouts and Istio CRDs, the Argo Rollouts
+// controller out of cluster. Prometheus, the mesh simulator and the judge are started by run.ts.
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Kube, at, arr } from './kube.js';
+import { ProcessGroup, freePort, waitFor, type Proc } from './proc.js';
+
+const run = promisify(execFile);
+
+export interface ToolDirs {
+  readonly k8sBin: string;
+  readonly kwokBin: string;
+  readonly argoBin: string;
+  readonly etcdBin: string;
+}
+
+export interface Cluster {
+  readonly kubeconfig: string;
+  readonly server: string;
+  readonly token: string;
+  readonly caFile: string;
+  readonly kube: Kube;
+  readonly kubectl: (args: readonly string[], opts?: { input?: string; timeoutMs?: number }) => Promise<string>;
+  readonly argoController: Proc;
+}
+
+export function log(msg: string): void {
+  console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+}
+
+async function openssl(args: readonly string[], cwd: string): Promise<void> {
+  await run('openssl', [...args], { cwd });
+}
+
+/** A CA, the API server's serving certificate for 127.0.0.1, and the service-account key pair. */
+async function makePki(dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=canary-judge-e2e-ca'], dir);
+  writeFileSync(
+    join(dir, 'server.ext'),
+    'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n' +
+      'extendedKeyUsage=serverAuth\n',
+  );
+  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'apiserver.key', '-out', 'apiserver.csr', '-subj', '/CN=kube-apiserver'], dir);
+  await openssl(['x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'apiserver.crt', '-days', '2', '-extfile', 'server.ext'], dir);
+  await openssl(['genrsa', '-out', 'sa.key', '2048'], dir);
+  await openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
+}
+
+async function httpOk(url: string, expect?: RegExp): Promise<true | undefined> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  const body = await res.text();
+  return res.ok && (expect === undefined || expect.test(body)) ? true : undefined;
+}
+
+/** Components' /healthz on their self-signed HTTPS port: any TLS answer "ok" will do. */
+async function insecureHealthz(port: number): Promise<true | undefined> {
+  const { request } = await import('node:https');
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false, timeout: 3000 }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'ok' ? true : undefined));
+    });
+    req.on('error', () => resolve(undefined));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: string, crds: { argo: string; istio: string }): Promise<Cluster> {
+  const pki = join(work, 'pki');
+  await makePki(pki);
+  const token = `e2e-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  writeFileSync(join(pki, 'tokens.csv'), `${token},e2e-admin,e2e-admin-uid,"system:masters"\n`);
+  const caFile = join(pki, 'ca.crt');
+  const ca = readFileSync(caFile, 'utf8');
+
+  // etcd
+  const [etcdClient, etcdPeer] = [await freePort(), await freePort()];
+  log(`starting etcd on 127.0.0.1:${etcdClient}`);
+  const etcd = procs.start({
+    name: 'etcd',
+    cmd: join(tools.etcdBin, 'etcd'),
+    args: [
+      '--name=e2e',
+      `--data-dir=${join(work, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+      `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-cluster=e2e=http://127.0.0.1:${etcdPeer}`,
+      '--listen-metrics-urls=',
+      '--quota-backend-bytes=2147483648',
+      '--log-level=warn',
+    ],
+  });
+  await waitFor('etcd /health', 30_000, () => httpOk(`http://127.0.0.1:${etcdClient}/health`, /"health":\s*"true"/), { alive: () => procs.assertAlive(etcd) });
+
+  // kube-apiserver
+  const apiPort = await freePort();
+  const server = `https://127.0.0.1:${apiPort}`;
+  log(`starting kube-apiserver on ${server}`);
+  const apiserver = procs.start({
+    name: 'kube-apiserver',
+    cmd: join(tools.k8sBin, 'kube-apiserver'),
+    args: [
+      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${join(work, 'apiserver-certs')}`,
+      `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
+      `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+      `--client-ca-file=${caFile}`,
+      `--token-auth-file=${join(pki, 'tokens.csv')}`,
+      '--authorization-mode=AlwaysAllow',
+      `--service-account-key-file=${join(pki, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--endpoint-reconciler-type=none',
+      '--enable-priority-and-fairness=false',
+      '--profiling=false',
+      '--v=1',
+    ],
+  });
+  const kube = new Kube({ server, token, ca });
+  await waitFor('kube-apiserver /readyz', 120_000, async () => ((await kube.request('GET', '/readyz'))['raw'] === 'ok' ? true : undefined), {
+    alive: () => procs.assertAlive(apiserver),
+    intervalMs: 1000,
+  });
+  const version = await kube.get('/version');
+  log(`kube-apiserver ready: ${String(version['gitVersion'])} (major ${String(version['major'])}, minor ${String(version['minor'])})`);
+  if (version['major'] === '' || version['minor'] === '') throw new Error('/version has no major/minor: the version ldflags did not apply');
+
+  const kubeconfig = join(work, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: e2e',
+      '  cluster:',
+      `    server: ${server}`,
+      `    certificate-authority-data: ${Buffer.from(ca).toString('base64')}`,
+      'users:',
+      '- name: e2e-admin',
+      '  user:',
+      `    token: ${token}`,
+      'contexts:',
+      '- name: e2e',
+      '  context: {cluster: e2e, user: e2e-admin}',
+      'current-context: e2e',
+      '',
+    ].join('\n'),
+  );
+  const kubectlBin = join(tools.k8sBin, 'kubectl');
+  const kubectl = async (args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> => {
+    const child = execFile(kubectlBin, [`--kubeconfig=${kubeconfig}`, ...args], { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20 });
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    else child.stdin?.end();
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    if (code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${String(code)}): ${err || out}`);
+    return out;
+  };
+
+  // kube-controller-manager
+  const cmPort = await freePort();
+  log('starting kube-controller-manager');
+  const cm = procs.start({
+    name: 'kube-controller-manager',
+    cmd: join(tools.k8sBin, 'kube-controller-manager'),
+    args: [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${cmPort}`,
+      `--cert-dir=${join(work, 'cm-certs')}`,
+      '--leader-elect=false',
+      '--controllers=replicaset,garbage-collector,namespace,serviceaccount,serviceaccount-token,root-ca-certificate-publisher',
+      `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+      `--root-ca-file=${caFile}`,
+      '--use-service-account-credentials=false',
+      '--concurrent-replicaset-syncs=5',
+      '--v=1',
+    ],
+  });
+  await waitFor('kube-controller-manager /healthz', 60_000, () => insecureHealthz(cmPort), { alive: () => procs.assertAlive(cm), intervalMs: 1000 });
+
+  // kube-scheduler
+  const schedPort = await freePort();
+  log('starting kube-scheduler');
+  const sched = procs.start({
+    name: 'kube-scheduler',
+    cmd: join(tools.k8sBin, 'kube-scheduler'),
+    args: [
+      `--kubeconfig=${kubeconfig}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${schedPort}`,
+      `--cert-dir=${join(work, 'sched-certs')}`,
+      '--leader-elect=false',
+      '--v=1',
+    ],
+  });
+  await waitFor('kube-scheduler /healthz', 60_000, () => insecureHealthz(schedPort), { alive: () => procs.assertAlive(sched), intervalMs: 1000 });
+
+  // KWOK and its fake node
+  const kwokPort = await freePort();
+  log('starting kwok with one fake node');
+  writeFileSync(join(work, 'kwok.yaml'), 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n');
+  const kwok = procs.start({
+    name: 'kwok',
+    cmd: join(tools.kwokBin, 'kwok'),
+    args: [
+      `--kubeconfig=${kubeconfig}`,
+      `--config=${join(work, 'kwok.yaml')}`,
+      '--manage-all-nodes=false',
+      '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      '--cidr=10.244.0.0/16',
+      '--node-ip=10.0.0.1',
+      '--node-lease-duration-seconds=40',
+      `--server-address=127.0.0.1:${kwokPort}`,
+    ],
+  });
+  await kubectl(['apply', '-f', '-'], {
+    input: JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: 'kwok-node-0',
+        annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' },
+        labels: { 'kubernetes.io/hostname': 'kwok-node-0', 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+      },
+      status: {
+        allocatable: { cpu: '64', memory: '256Gi', pods: '250' },
+        capacity: { cpu: '64', memory: '256Gi', pods: '250' },
+        nodeInfo: { architecture: 'amd64', kubeletVersion: 'fake', operatingSystem: 'linux' },
+      },
+    }),
+  });
+  await waitFor('the fake node to be Ready', 60_000, async () => {
+    const node = await kube.get('/api/v1/nodes/kwok-node-0');
+    return arr(at(node, 'status', 'conditions')).some((c) => at(c, 'type') === 'Ready' && at(c, 'status') === 'True') ? true : undefined;
+  }, { alive: () => procs.assertAlive(kwok), intervalMs: 1000 });
+
+  // CRDs (server-side apply: Istio's CRDs are too large for the last-applied annotation)
+  log('applying the Argo Rollouts and Istio CRDs');
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-k', crds.argo]);
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', crds.istio]);
+  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/rollouts.argoproj.io', 'crd/analysisruns.argoproj.io', 'crd/analysistemplates.argoproj.io', 'crd/clusteranalysistemplates.argoproj.io', 'crd/experiments.argoproj.io', 'crd/virtualservices.networking.istio.io', 'crd/destinationrules.networking.istio.io']);
+
+  // Argo Rollouts controller, out of cluster
+  const [metricsPort, healthzPort] = [await freePort(), await freePort()];
+  log('starting the Argo Rollouts controller');
+  await kubectl(['create', 'namespace', 'argo-rollouts']);
+  const argoController = procs.start({
+    name: 'rollouts-controller',
+    cmd: join(tools.argoBin, 'rollouts-controller'),
+    args: [
+      `--kubeconfig=${kubeconfig}`,
+      '--leader-elect=false',
+      '--ingress-api-version=networking/v1',
+      `--metricsPort=${metricsPort}`,
+      `--healthzPort=${healthzPort}`,
+      '--loglevel=info',
+    ],
+    env: { POD_NAMESPACE: 'argo-rollouts' },
+  });
+  await waitFor('the Argo Rollouts controller /healthz', 60_000, () => httpOk(`http://127.0.0.1:${healthzPort}/healthz`), {
+    alive: () => procs.assertAlive(argoController),
+    intervalMs: 1000,
+  });
+  return { kubeconfig, server, token, caFile, kube, kubectl, argoController };
+}

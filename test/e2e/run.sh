@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# End-to-end test: catalogo v1.1 → v1.2 through the real Argo Rollouts controller, Istio-shaped
+# traffic from a mesh simulator, a real Prometheus and the judge, on a local Kubernetes control
+# plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, KWOK), all on 127.0.0.1.
+#
+#   bash test/e2e/run.sh
+#
+# The tools are built once into ${CANARY_JUDGE_CACHE:-~/.cache/canary-judge} (tens of minutes
+# cold on a small machine; nothing is rebuilt afterwards). Needs: go, node, openssl, prometheus,
+# etcd (Debian packages prometheus and etcd-server).
+#   E2E_SCENARIOS   comma-separated subset of: good,bad,slow,low-traffic,judge-down
+#   E2E_WORK        work folder (default: a new /tmp/canary-judge-e2e.XXXXXX); process logs in logs/
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+say() { echo "e2e: $*"; }
+fail() { echo "e2e: FAILED: $*" >&2; exit 1; }
+
+for tool in go node openssl; do
+  command -v "$tool" >/dev/null 2>&1 || fail "$tool is required"
+done
+command -v prometheus >/dev/null 2>&1 || fail "prometheus is required (Debian package prometheus)"
+command -v etcd >/dev/null 2>&1 || fail "etcd is required (Debian package etcd-server)"
+
+say "building or finding the tools (cached by version; a cold build takes tens of minutes)"
+t0=$SECONDS
+tools_out=$(bash "$here/tools/build.sh") || fail "building the tools failed (see the messages above)"
+while IFS='=' read -r key value; do
+  case "$key" in
+    K8S_BIN) export E2E_K8S_BIN=$value ;;
+    KWOK_BIN) export E2E_KWOK_BIN=$value ;;
+    ARGO_BIN) export E2E_ARGO_BIN=$value ;;
+    ETCD_BIN) export E2E_ETCD_BIN=$value ;;
+  esac
+done <<<"$tools_out"
+say "tools ready in $((SECONDS - t0))s"
+
+# CRDs come from the registries through the Go module cache, not from copies in the repository.
+module_dir() { (cd "${TMPDIR:-/tmp}" && GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'); }
+argo_dir=$(module_dir github.com/argoproj/argo-rollouts@v1.9.1) || fail "cannot download github.com/argoproj/argo-rollouts@v1.9.1"
+istio_dir=$(module_dir istio.io/api@v1.30.8) || fail "cannot download istio.io/api@v1.30.8"
+export E2E_ARGO_CRDS="$argo_dir/manifests/crds"
+export E2E_ISTIO_CRDS="$istio_dir/kubernetes/customresourcedefinitions.gen.yaml"
+[ -f "$E2E_ARGO_CRDS/kustomization.yaml" ] || fail "no Argo Rollouts CRDs at $E2E_ARGO_CRDS"
+[ -f "$E2E_ISTIO_CRDS" ] || fail "no Istio CRDs at $E2E_ISTIO_CRDS"
+
+export E2E_WORK=${E2E_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/canary-judge-e2e.XXXXXX")}
+mkdir -p "$E2E_WORK"
+export E2E_PID_FILE="$E2E_WORK/pids"
+: >"$E2E_PID_FILE"
+
+# The harness stops its processes itself; this is the safety net if it dies first: the pids it
+# recorded, and only those, are stopped.
+cleanup() {
+  local pid name
+  while read -r pid name; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      say "stopping leftover $name (pid $pid)"
+      kill "$pid" 2>/dev/null || true
+    fi
+  done <"$E2E_PID_FILE"
+}
+harness=""
+on_signal() {
+  # Let the harness stop its processes in order, then catch whatever is left.
+  if [ -n "$harness" ]; then kill -TERM "$harness" 2>/dev/null || true; wait "$harness" 2>/dev/null || true; fi
+  exit 130
+}
+trap cleanup EXIT
+trap on_signal INT TERM
+
+say "work folder and logs: $E2E_WORK"
+cd "$root"
+node --import tsx "$here/run.ts" &
+harness=$!
+status=0
+wait "$harness" || status=$?
+harness=""
+exit "$status"

@@ -1,0 +1,278 @@
+// End to end: catalogo v1.1 → v1.2 through the real Argo Rollouts controller, Istio-shaped
+// traffic and the judge, on a local control plane (see README "End-to-end test"). Started by
+// run.sh, which builds the tools and passes their directories in the environment.
+//
+// Env (set by run.sh): E2E_K8S_BIN, E2E_KWOK_BIN, E2E_ARGO_BIN, E2E_ETCD_BIN, E2E_ARGO_CRDS,
+// E2E_ISTIO_CRDS, E2E_WORK (work and log folder), E2E_PID_FILE.
+// Optional: E2E_SCENARIOS=good,bad,slow,low-traffic,judge-down (default: all, in that order).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { startCluster, log, type Cluster } from './lib/cluster.js';
+import { Observer, describeRollout, describeRuns } from './lib/observe.js';
+import { ProcessGroup, freePort, waitFor, type Proc } from './lib/proc.js';
+import { SCENARIOS, type Ctx, type ScenarioResult } from './scenarios.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const root = resolve(here, '../..');
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (v === undefined || v === '') throw new Error(`${name} is not set (run test/e2e/run.sh)`);
+  return v;
+}
+
+async function startPrometheus(procs: ProcessGroup, work: string, meshPort: number): Promise<{ url: string; proc: Proc }> {
+  const port = await freePort();
+  const dir = join(work, 'prometheus');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    [
+      'global:',
+      '  scrape_interval: 2s',
+      '  scrape_timeout: 2s',
+      'scrape_configs:',
+      '  - job_name: mesh',
+      '    honor_labels: true',
+      '    static_configs:',
+      `      - targets: ["127.0.0.1:${meshPort}"]`,
+      '',
+    ].join('\n'),
+  );
+  log(`starting Prometheus on 127.0.0.1:${port}, scraping the mesh simulator every 2s`);
+  const proc = procs.start({
+    name: 'prometheus',
+    cmd: process.env['E2E_PROMETHEUS'] ?? 'prometheus',
+    args: [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=1d',
+      '--log.level=warn',
+    ],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('Prometheus /-/ready', 60_000, async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined), { alive: () => procs.assertAlive(proc) });
+  return { url, proc };
+}
+
+async function startMeshSim(procs: ProcessGroup, cluster: Cluster, port: number): Promise<Proc> {
+  log(`starting the mesh simulator on 127.0.0.1:${port}`);
+  const proc = procs.start({
+    name: 'mesh-sim',
+    cmd: process.execPath,
+    args: ['--import', 'tsx', join(here, 'mesh-sim.ts')],
+    cwd: root,
+    env: {
+      E2E_KUBE_SERVER: cluster.server,
+      E2E_KUBE_TOKEN: cluster.token,
+      E2E_KUBE_CA: cluster.caFile,
+      MESH_NAMESPACE: 'catalogo',
+      MESH_PORT: String(port),
+      MESH_SEED: process.env['E2E_SEED'] ?? '20261126',
+    },
+  });
+  await waitFor('the mesh simulator', 60_000, async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined), { alive: () => procs.assertAlive(proc) });
+  return proc;
+}
+
+/** The judge, as a restartable process (the judge-down scenario stops and starts it). */
+class Judge {
+  proc: Proc | undefined;
+  constructor(
+    private readonly procs: ProcessGroup,
+    readonly port: number,
+    readonly token: string,
+    private readonly promUrl: string,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    log(`starting the judge on ${this.url}`);
+    const proc = this.procs.start({
+      name: 'canary-judge',
+      cmd: process.execPath,
+      args: ['--import', 'tsx', join(root, 'src/main.ts')],
+      cwd: root,
+      env: {
+        CANARY_JUDGE_HOST: '127.0.0.1',
+        CANARY_JUDGE_PORT: String(this.port),
+        CANARY_JUDGE_PROMETHEUS_URL: this.promUrl,
+        CANARY_JUDGE_AUTH_TOKEN: this.token,
+        CANARY_JUDGE_LOG_LEVEL: 'info',
+        CANARY_JUDGE_SHUTDOWN_TIMEOUT: '2s',
+      },
+    });
+    this.proc = proc;
+    await waitFor('the judge /readyz', 60_000, async () => ((await fetch(`${this.url}/readyz`)).ok ? true : undefined), { alive: () => this.procs.assertAlive(proc), intervalMs: 300 });
+  }
+
+  async stop(): Promise<void> {
+    if (this.proc !== undefined) {
+      log('stopping the judge');
+      await this.procs.stop(this.proc, 3000);
+      this.proc = undefined;
+    }
+  }
+}
+
+/**
+ * The manifests as applied here: the committed overlay (test/e2e/overlay: shorter durations and
+ * intervals) plus what can only be known at run time — the judge's loopback URL and the token
+ * Secret — in a generated kustomization on top of it.
+ */
+async function writeRuntimeOverlay(cluster: Cluster, work: string, judgeUrl: string, token: string): Promise<string> {
+  const base = join(here, 'overlay');
+  const rendered = await cluster.kubectl(['kustomize', base]);
+  const patches: string[] = [];
+  for (const doc of rendered.split(/^---$/m)) {
+    const obj = parseYaml(doc) as Record<string, unknown> | null;
+    if (obj === null || typeof obj !== 'object') continue;
+    const kind = obj['kind'];
+    if (kind !== 'ClusterAnalysisTemplate' && kind !== 'AnalysisTemplate') continue;
+    const name = (obj['metadata'] as { name?: string } | undefined)?.name ?? '';
+    const metrics = ((obj['spec'] as { metrics?: unknown[] } | undefined)?.metrics ?? []) as { provider?: { web?: { url?: string } } }[];
+    const ops: string[] = [];
+    metrics.forEach((m, i) => {
+      const url = m.provider?.web?.url;
+      if (url === undefined || !url.includes('canary-judge')) return;
+      const path = new URL(url).pathname;
+      ops.push(`      - op: replace\n        path: /spec/metrics/${i}/provider/web/url\n        value: ${judgeUrl}${path}`);
+    });
+    if (ops.length > 0) patches.push(`  - target: {kind: ${String(kind)}, name: ${name}}\n    patch: |-\n${ops.join('\n')}`);
+  }
+  const dir = join(work, 'overlay');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    [
+      '# Generated by test/e2e/run.ts: the judge URL on loopback and the judge token Secret.',
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'resources:',
+      `  - ${base}`,
+      'secretGenerator:',
+      '  - name: canary-judge-token',
+      '    namespace: catalogo',
+      `    literals: ["token=${token}"]`,
+      '    options: {disableNameSuffixHash: true}',
+      'patches:',
+      ...patches,
+      '',
+    ].join('\n'),
+  );
+  if (patches.length === 0) throw new Error('no analysis template calls the judge: nothing to point at the local judge');
+  return dir;
+}
+
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  const work = env('E2E_WORK');
+  const logDir = join(work, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const procs = new ProcessGroup(logDir, env('E2E_PID_FILE'));
+  let stopping = false;
+  const cleanup = async (why: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log(`${why}: stopping ${procs.all().length} processes`);
+    await procs.stopAll();
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      void cleanup(sig).then(() => process.exit(130));
+    });
+  }
+
+  const results: ScenarioResult[] = [];
+  try {
+    const cluster = await startCluster(
+      procs,
+      { k8sBin: env('E2E_K8S_BIN'), kwokBin: env('E2E_KWOK_BIN'), argoBin: env('E2E_ARGO_BIN'), etcdBin: env('E2E_ETCD_BIN') },
+      work,
+      { argo: env('E2E_ARGO_CRDS'), istio: env('E2E_ISTIO_CRDS') },
+    );
+    const meshPort = await freePort();
+    const meshSim = await startMeshSim(procs, cluster, meshPort);
+    const prom = await startPrometheus(procs, work, meshPort);
+    const judgeToken = `e2e-judge-${Math.random().toString(36).slice(2)}`;
+    const judge = new Judge(procs, await freePort(), judgeToken, prom.url);
+    await judge.start();
+    const overlay = await writeRuntimeOverlay(cluster, work, judge.url, judgeToken);
+    log(`control plane up in ${((Date.now() - t0) / 1000).toFixed(0)}s; manifests overlay ${overlay}`);
+
+    const obs = new Observer(cluster.kube, 'catalogo', 'catalogo');
+    const meshUrl = `http://127.0.0.1:${meshPort}`;
+    const ctx: Ctx = {
+      cluster,
+      procs,
+      obs,
+      overlay,
+      meshUrl,
+      promUrl: prom.url,
+      judge,
+      meshSim,
+      argoPlugin: join(env('E2E_ARGO_BIN'), 'kubectl-argo-rollouts'),
+    };
+
+    const wanted = (process.env['E2E_SCENARIOS'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    for (const sc of SCENARIOS) {
+      if (wanted.length > 0 && !wanted.includes(sc.name)) continue;
+      const s0 = Date.now();
+      log(`=== scenario ${sc.name}: ${sc.title}`);
+      try {
+        const details = await sc.run(ctx);
+        results.push({ name: sc.name, ok: true, seconds: (Date.now() - s0) / 1000, details });
+        log(`=== scenario ${sc.name}: PASSED in ${((Date.now() - s0) / 1000).toFixed(0)}s — ${details.join('; ')}`);
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        results.push({ name: sc.name, ok: false, seconds: (Date.now() - s0) / 1000, details: [msg] });
+        log(`=== scenario ${sc.name}: FAILED after ${((Date.now() - s0) / 1000).toFixed(0)}s: ${msg}`);
+        await printDiagnostics(ctx);
+      }
+    }
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    log(`e2e setup FAILED: ${msg}`);
+    console.log(`\n--- process log tails (full logs in ${logDir}) ---\n${procs.logTails(30)}`);
+    results.push({ name: 'setup', ok: false, seconds: (Date.now() - t0) / 1000, details: [msg] });
+  } finally {
+    await cleanup('done');
+  }
+  const total = (Date.now() - t0) / 1000;
+  writeFileSync(join(work, 'results.json'), JSON.stringify({ totalSeconds: total, results }, null, 2));
+  console.log('\n=== end-to-end results ===');
+  for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(12)} ${r.seconds.toFixed(0).padStart(5)}s  ${r.details.join('; ')}`);
+  console.log(`total ${total.toFixed(0)}s; logs in ${logDir}`);
+  const ran = results.filter((r) => r.name !== 'setup');
+  return results.every((r) => r.ok) && ran.length > 0 ? 0 : 1;
+}
+
+async function printDiagnostics(ctx: Ctx): Promise<void> {
+  try {
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<string>((res) =>
+      execFile(ctx.argoPlugin, ['get', 'rollout', 'catalogo', '-n', 'catalogo', `--kubeconfig=${ctx.cluster.kubeconfig}`], (e, so, se) => res(`${so}${se}${e ? `\n(${e.message})` : ''}`)),
+    );
+    console.log(`\n--- kubectl argo rollouts get rollout catalogo ---\n${out}`);
+    console.log(`--- rollout ---\n${describeRollout(await ctx.obs.rolloutView())}`);
+    console.log(`--- AnalysisRuns and measurements ---\n${describeRuns(await ctx.obs.runs())}`);
+    console.log(`--- mesh simulator ---\n${await (await fetch(`${ctx.meshUrl}/stats`)).text()}`);
+  } catch (err) {
+    console.log(`(diagnostics incomplete: ${err instanceof Error ? err.message : String(err)})`);
+  }
+  console.log(`\n--- process log tails ---\n${ctx.procs.logTails(25)}`);
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

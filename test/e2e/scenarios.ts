@@ -1,0 +1,394 @@
+// The end-to-end scenarios: each deploys catalogo v1.1 from the shipped manifests, releases v1.2
+// with a behaviour set in the mesh simulator, watches what the Argo Rollouts controller does with
+// the judge's verdicts, and asserts on the Rollout, its AnalysisRuns and the VirtualService.
+import { execFile } from 'node:child_process';
+import type { Cluster } from './lib/cluster.js';
+import { log } from './lib/cluster.js';
+import type { Obj } from './lib/kube.js';
+import { arr, at } from './lib/kube.js';
+import { Observer, describeRollout, type RolloutView, type RunView } from './lib/observe.js';
+import { ProcessGroup, sleep, waitFor, type Proc } from './lib/proc.js';
+import type { Behaviour, SimConfig } from './mesh-sim.js';
+
+export interface JudgeControl {
+  readonly url: string;
+  proc: Proc | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface Ctx {
+  readonly cluster: Cluster;
+  readonly procs: ProcessGroup;
+  readonly obs: Observer;
+  readonly overlay: string;
+  readonly meshUrl: string;
+  readonly promUrl: string;
+  readonly judge: JudgeControl;
+  readonly meshSim: Proc;
+  readonly argoPlugin: string;
+}
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly seconds: number;
+  readonly details: readonly string[];
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly title: string;
+  run(ctx: Ctx): Promise<string[]>;
+}
+
+const NS = 'catalogo';
+const ROLLOUT = 'catalogo';
+/** Requests per second through the catalogo route: 1% of it is 40 rps on the canary. */
+const RPS = Number(process.env['E2E_RPS'] ?? '4000');
+const BASE: Behaviour = { errorRate: 0.01, latencyMedianMs: 40, latencyP99Ms: 250 };
+
+class Failure extends Error {}
+
+function check(cond: boolean, msg: string): void {
+  if (!cond) throw new Failure(msg);
+}
+
+async function mesh(ctx: Ctx, config: SimConfig): Promise<void> {
+  const res = await fetch(`${ctx.meshUrl}/config`, { method: 'POST', body: JSON.stringify(config), headers: { 'Content-Type': 'application/json' } });
+  if (!res.ok) throw new Error(`mesh-sim config refused: ${await res.text()}`);
+}
+
+async function meshStats(ctx: Ctx): Promise<Obj> {
+  return (await (await fetch(`${ctx.meshUrl}/stats`)).json()) as Obj;
+}
+
+function releaseStats(stats: Obj, release: string): { requests: number; errors: number } {
+  const r = at(stats, 'byRelease', release);
+  return { requests: Number(at(r, 'requests') ?? 0), errors: Number(at(r, 'errors') ?? 0) };
+}
+
+function rollouts(ctx: Ctx, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(ctx.argoPlugin, [...args, '-n', NS, `--kubeconfig=${ctx.cluster.kubeconfig}`], { timeout: 60_000 }, (err, stdout, stderr) =>
+      err ? reject(new Error(`kubectl argo rollouts ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    ),
+  );
+}
+
+/** Removes the previous scenario's Rollout (its ReplicaSets, pods and AnalysisRuns go with it). */
+async function reset(ctx: Ctx): Promise<void> {
+  const kube = ctx.cluster.kube;
+  await kube.delete(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${ROLLOUT}`);
+  await waitFor('the previous Rollout, its ReplicaSets, pods and AnalysisRuns to be gone', 120_000, async () => {
+    const left =
+      (await kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts`)).length +
+      (await kube.list(`/apis/apps/v1/namespaces/${NS}/replicasets`)).length +
+      (await kube.list(`/api/v1/namespaces/${NS}/pods`)).length +
+      (await kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns`)).length;
+    return left === 0 ? true : undefined;
+  }, { intervalMs: 1000 });
+}
+
+/** Applies the shipped manifests (through the overlay) and waits until v1.1 is Healthy. */
+async function deployStable(ctx: Ctx, rps: number): Promise<RolloutView> {
+  await reset(ctx);
+  await mesh(ctx, { rps, default: BASE, versions: {} });
+  await ctx.cluster.kubectl(['apply', '-k', ctx.overlay]);
+  const v = await waitFor('catalogo v1.1 to be Healthy', 180_000, async () => {
+    const v = await ctx.obs.rolloutView();
+    const rs = v.replicaSets.find((r) => r.hash === v.stableHash);
+    return v.phase === 'Healthy' && rs !== undefined && rs.ready === rs.replicas && rs.replicas > 0 ? v : undefined;
+  }, { intervalMs: 1000, alive: () => ctx.procs.assertAlive(ctx.cluster.argoController) });
+  check(v.canaryWeight === 0 && v.stableWeight === 100, `before the release the VirtualService should be 100/0, is ${v.stableWeight}/${v.canaryWeight}`);
+  return v;
+}
+
+function image(v: RolloutView, tag: string): { container: string; image: string } {
+  const c = at(v.raw, 'spec', 'template', 'spec', 'containers', 0);
+  const container = String(at(c, 'name'));
+  const current = String(at(c, 'image'));
+  return { container, image: `${current.slice(0, current.lastIndexOf(':'))}:${tag}` };
+}
+
+async function release(ctx: Ctx, v: RolloutView, tag: string): Promise<void> {
+  const { container, image: img } = image(v, tag);
+  log(`releasing ${img}`);
+  await rollouts(ctx, ['set', 'image', ROLLOUT, `${container}=${img}`]);
+}
+
+interface Timeline {
+  readonly weights: number[]; // distinct canary weights, in the order seen
+  readonly lines: string[];
+  last: RolloutView | undefined;
+}
+
+/** Polls the Rollout every second until `until` holds; logs every change; fails on timeout. */
+async function watch(ctx: Ctx, what: string, timeoutMs: number, until: (v: RolloutView, runs: RunView[]) => boolean, tl?: Timeline): Promise<{ v: RolloutView; runs: RunView[]; tl: Timeline }> {
+  const timeline: Timeline = tl ?? { weights: [], lines: [], last: undefined };
+  const deadline = Date.now() + timeoutMs;
+  let lastLine = '';
+  let lastRuns = '';
+  for (;;) {
+    ctx.procs.assertAlive(ctx.cluster.argoController);
+    const v = await ctx.obs.rolloutView();
+    const runs = await ctx.obs.runs();
+    const line = describeRollout(v);
+    if (line !== lastLine) {
+      log(`  ${line}`);
+      timeline.lines.push(line);
+      lastLine = line;
+    }
+    const runLine = runs.map((r) => `${r.name.replace(/^catalogo-/, '')}:${r.phase || 'Pending'}(${r.metrics.map((m) => m.measurements.map((x) => x.phase[0] ?? '?').join('')).join('|')})`).join(' ');
+    if (runLine !== lastRuns) {
+      log(`  runs: ${runLine}`);
+      lastRuns = runLine;
+    }
+    if (v.canaryWeight !== undefined && v.canaryWeight > 0 && timeline.weights[timeline.weights.length - 1] !== v.canaryWeight) timeline.weights.push(v.canaryWeight);
+    timeline.last = v;
+    if (until(v, runs)) return { v, runs, tl: timeline };
+    if (Date.now() > deadline) throw new Failure(`timed out after ${timeoutMs / 1000}s waiting for ${what}; last state: ${line}`);
+    await sleep(1000);
+  }
+}
+
+function setWeights(v: RolloutView): number[] {
+  return arr(at(v.raw, 'spec', 'strategy', 'canary', 'steps'))
+    .map((s) => at(s, 'setWeight'))
+    .filter((w): w is number => typeof w === 'number');
+}
+
+function analysisStepIndexes(v: RolloutView): number[] {
+  return arr(at(v.raw, 'spec', 'strategy', 'canary', 'steps'))
+    .map((s, i) => (at(s, 'analysis') !== undefined ? i : -1))
+    .filter((i) => i >= 0);
+}
+
+const completed = (hash: string) => (v: RolloutView): boolean => v.phase === 'Healthy' && v.stableHash === hash && v.currentHash === hash && !v.aborted;
+
+/** Waits until the Rollout has a canary ReplicaSet different from the stable one; returns its hash. */
+async function canaryHash(ctx: Ctx, stable: string): Promise<string> {
+  const { v } = await watch(ctx, 'the v1.2 ReplicaSet', 60_000, (v) => v.currentHash !== '' && v.currentHash !== stable);
+  return v.currentHash;
+}
+
+function allMeasurements(runs: readonly RunView[]): { run: RunView; phase: string; value: string; message: string; startedAt: string; finishedAt: string }[] {
+  return runs.flatMap((run) => run.metrics.flatMap((m) => m.measurements.map((x) => ({ run, ...x }))));
+}
+
+/** What the judge said about a failing measurement, from its own log (the summary line). */
+function judgeSummaries(ctx: Ctx, verdict: string): Promise<string[]> {
+  const file = ctx.judge.proc?.log;
+  if (file === undefined) return Promise.resolve([]);
+  return import('node:fs').then(({ readFileSync }) =>
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(`"${verdict}"`) && l.includes('summary'))
+      .map((l) => {
+        try {
+          const o = JSON.parse(l) as Record<string, unknown>;
+          return String(o['summary'] ?? '');
+        } catch {
+          return '';
+        }
+      })
+      .filter((s) => s !== ''),
+  );
+}
+
+async function assertAbortedBackToStable(ctx: Ctx, what: string): Promise<RolloutView> {
+  const { v } = await watch(ctx, `${what}: VirtualService back to 100/0`, 60_000, (v) => v.aborted && v.canaryWeight === 0 && v.stableWeight === 100);
+  check(v.phase === 'Degraded', `an aborted Rollout should be Degraded, is ${v.phase}`);
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const good: Scenario = {
+  name: 'good',
+  title: 'good release: v1.2 behaves like v1.1 and is promoted step by step to 100%',
+  async run(ctx) {
+    const v0 = await deployStable(ctx, RPS);
+    const stable = v0.stableHash;
+    await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': BASE } });
+    await release(ctx, v0, 'v1.2');
+    const hash = await canaryHash(ctx, stable);
+    const { v, runs, tl } = await watch(ctx, 'v1.2 to be promoted', 900_000, (v) => completed(hash)(v) || v.aborted);
+    check(!v.aborted, `the Rollout aborted: ${v.message}`);
+    const expected = setWeights(v);
+    check(JSON.stringify(tl.weights) === JSON.stringify(expected), `canary weights seen ${JSON.stringify(tl.weights)}, steps say ${JSON.stringify(expected)}`);
+    const stepRuns = runs.filter((r) => r.type === 'Step');
+    check(stepRuns.length === analysisStepIndexes(v).length, `expected ${analysisStepIndexes(v).length} step AnalysisRuns, found ${stepRuns.length}`);
+    for (const r of runs) check(r.phase === 'Successful', `AnalysisRun ${r.name} is ${r.phase}: ${r.message}`);
+    check(v.canaryWeight === 0 && v.stableWeight === 100, `after promotion the VirtualService should be 100/0 (stable = v1.2), is ${v.stableWeight}/${v.canaryWeight}`);
+    const { v: end } = await watch(ctx, 'v1.1 to be scaled down', 180_000, (x) => x.replicaSets.filter((r) => r.hash !== hash).every((r) => r.replicas === 0));
+    const newRs = end.replicaSets.find((r) => r.hash === hash);
+    check(newRs !== undefined && newRs.image.endsWith(':v1.2') && newRs.ready === newRs.replicas, 'v1.2 should be the stable ReplicaSet, fully ready');
+    const passes = allMeasurements(runs).filter((m) => m.phase === 'Successful').length;
+    return [`weights ${tl.weights.join('→')}→100`, `${runs.length} AnalysisRuns Successful (${passes} passing measurements)`, 'v1.1 scaled to 0'];
+  },
+};
+
+const bad: Scenario = {
+  name: 'bad',
+  title: 'bad release: v1.2 with 5x the error rate is aborted at the first analysis',
+  async run(ctx) {
+    const v0 = await deployStable(ctx, RPS);
+    await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': { ...BASE, errorRate: BASE.errorRate * 5 } } });
+    await release(ctx, v0, 'v1.2');
+    await canaryHash(ctx, v0.stableHash);
+    const { v, runs, tl } = await watch(ctx, 'the abort', 600_000, (v) => v.aborted || v.phase === 'Healthy');
+    const atAbort = releaseStats(await meshStats(ctx), 'v1.2');
+    check(v.aborted, `the Rollout was not aborted (phase ${v.phase})`);
+    const firstWeight = setWeights(v)[0];
+    check(tl.weights.every((w) => w === firstWeight), `the canary should never pass ${firstWeight}%, weights seen ${JSON.stringify(tl.weights)}`);
+    const failed = runs.filter((r) => r.phase === 'Failed');
+    check(failed.length > 0, `no AnalysisRun Failed: ${runs.map((r) => `${r.name}=${r.phase}`).join(', ')}`);
+    const failing = allMeasurements(failed).filter((m) => m.phase === 'Failed');
+    check(failing.length > 0, 'the Failed AnalysisRun has no Failed measurement');
+    const summaries = await judgeSummaries(ctx, 'Fail');
+    const carried = failing.some((m) => summaries.some((s) => m.message.includes(s) || m.value.includes(s)));
+    check(
+      carried,
+      `the failed measurement should carry the judge's summary; it has value=${failing[0]?.value ?? ''} message="${failing[0]?.message ?? ''}", the judge said: ${summaries[0] ?? '(nothing logged)'}`,
+    );
+    await assertAbortedBackToStable(ctx, 'bad release');
+    return [
+      `aborted by ${failed.map((r) => `${r.type} run`).join(', ')} at ${firstWeight}%`,
+      `v1.2 served ${atAbort.requests} requests, ${atAbort.errors} failed, before the abort`,
+      `judge: ${summaries[0] ?? ''}`,
+    ];
+  },
+};
+
+const slow: Scenario = {
+  name: 'slow',
+  title: 'slow release: v1.2 with a slower tail is aborted by the latency check',
+  async run(ctx) {
+    const v0 = await deployStable(ctx, RPS);
+    await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': { ...BASE, latencyMedianMs: BASE.latencyMedianMs * 1.2, latencyP99Ms: BASE.latencyP99Ms * 4 } } });
+    await release(ctx, v0, 'v1.2');
+    await canaryHash(ctx, v0.stableHash);
+    const { v, runs } = await watch(ctx, 'the abort', 600_000, (v) => v.aborted || v.phase === 'Healthy');
+    check(v.aborted, `the Rollout was not aborted (phase ${v.phase})`);
+    const failed = runs.filter((r) => r.phase === 'Failed');
+    check(failed.length > 0, 'no AnalysisRun Failed');
+    const summaries = await judgeSummaries(ctx, 'Fail');
+    check(summaries.some((s) => /latency/i.test(s)), `the judge's Fail should name the latency check; it said: ${summaries.join(' | ') || '(nothing logged)'}`);
+    const stats = releaseStats(await meshStats(ctx), 'v1.2');
+    check(stats.errors / Math.max(1, stats.requests) < BASE.errorRate * 2, 'the slow release should not have had more errors');
+    await assertAbortedBackToStable(ctx, 'slow release');
+    return [`aborted by the latency check`, `judge: ${summaries.find((s) => /latency/i.test(s)) ?? ''}`];
+  },
+};
+
+const lowTraffic: Scenario = {
+  name: 'low-traffic',
+  title: 'low traffic: undecided analysis pauses the Rollout; promote resumes, abort rolls back',
+  async run(ctx) {
+    const rps = Number(process.env['E2E_LOW_RPS'] ?? '20');
+    const inconclusivePause = (v: RolloutView): boolean => v.pauseReasons.includes('InconclusiveAnalysis') || v.aborted || v.phase === 'Healthy';
+    const details: string[] = [];
+
+    // First run: promote.
+    let v0 = await deployStable(ctx, rps);
+    await mesh(ctx, { rps, default: BASE, versions: { 'v1.2': BASE } });
+    await release(ctx, v0, 'v1.2');
+    let hash = await canaryHash(ctx, v0.stableHash);
+    let r = await watch(ctx, 'an Inconclusive pause', 600_000, inconclusivePause);
+    check(!r.v.aborted && r.v.phase !== 'Healthy', `expected an InconclusiveAnalysis pause, got ${describeRollout(r.v)}`);
+    check(r.runs.some((x) => x.phase === 'Inconclusive'), 'no AnalysisRun is Inconclusive');
+    check(allMeasurements(r.runs).every((m) => m.phase !== 'Successful'), 'a measurement passed on too little traffic');
+    const stepBefore = r.v.stepIndex ?? -1;
+    const weightBefore = r.v.canaryWeight ?? 0;
+    details.push(`paused Inconclusive at step ${stepBefore}, ${weightBefore}%`);
+    await rollouts(ctx, ['promote', ROLLOUT]);
+    r = await watch(ctx, 'the Rollout to resume after promote', 120_000, (v) => (v.stepIndex ?? -1) > stepBefore && (v.canaryWeight ?? 0) > weightBefore && !v.pauseReasons.includes('InconclusiveAnalysis'), r.tl);
+    check(!r.v.aborted, 'promote aborted the Rollout');
+    details.push(`promote → step ${r.v.stepIndex}, ${r.v.canaryWeight}%`);
+
+    // Second run: abort.
+    v0 = await deployStable(ctx, rps);
+    await release(ctx, v0, 'v1.2');
+    hash = await canaryHash(ctx, v0.stableHash);
+    r = await watch(ctx, 'an Inconclusive pause', 600_000, inconclusivePause);
+    check(!r.v.aborted && r.v.pauseReasons.includes('InconclusiveAnalysis'), `expected an InconclusiveAnalysis pause, got ${describeRollout(r.v)}`);
+    await rollouts(ctx, ['abort', ROLLOUT]);
+    const end = await assertAbortedBackToStable(ctx, 'abort after Inconclusive');
+    check(end.stableHash === v0.stableHash && end.stableHash !== hash, 'after abort v1.1 should still be stable');
+    details.push('abort → 100/0 on v1.1');
+    return details;
+  },
+};
+
+const judgeDown: Scenario = {
+  name: 'judge-down',
+  title: 'judge down: Errors within consecutiveErrorLimit are ridden out, a longer outage aborts, no Pass while down',
+  async run(ctx) {
+    const v0 = await deployStable(ctx, RPS);
+    await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': BASE } });
+    const details: string[] = [];
+    const downWindows: { from: number; to: number }[] = [];
+    try {
+      // Take the judge down before the first measurement, so the first analysis starts with Errors.
+      await release(ctx, v0, 'v1.2');
+      await canaryHash(ctx, v0.stableHash);
+      const limit = await errorLimit(ctx);
+      await ctx.judge.stop();
+      let from = Date.now();
+      const errs = await watch(ctx, 'Error measurements while the judge is down', 180_000, (_v, runs) => maxMetricErrors(runs) >= Math.min(2, limit));
+      await ctx.judge.start();
+      downWindows.push({ from, to: Date.now() });
+      const shortErrors = maxMetricErrors(errs.runs);
+      check(shortErrors <= limit, `the short outage already made ${shortErrors} errors (limit ${limit})`);
+      details.push(`short outage: ${shortErrors} Error measurement(s) (consecutiveErrorLimit ${limit})`);
+      // The rollout must continue: the first analysis step's run ends Successful and the weight moves on.
+      const firstWeight = setWeights(errs.v)[0] ?? 0;
+      const on = await watch(ctx, 'the Rollout to continue past the first analysis', 600_000, (v) => v.aborted || (v.canaryWeight ?? 0) > firstWeight, errs.tl);
+      check(!on.v.aborted, `the Rollout aborted after a short outage: ${on.v.message}`);
+      details.push(`continued to ${on.v.canaryWeight}%`);
+
+      // Long outage: stays down until the Rollout aborts.
+      await ctx.judge.stop();
+      from = Date.now();
+      const ab = await watch(ctx, 'the abort after a long outage', 60_000 + (limit + 3) * 15_000, (v) => v.aborted || v.phase === 'Healthy', on.tl);
+      const to = Date.now();
+      downWindows.push({ from, to });
+      check(ab.v.aborted, `the Rollout was not aborted by the outage (phase ${ab.v.phase})`);
+      check(ab.runs.some((r) => r.phase === 'Error'), `no AnalysisRun ended in Error: ${ab.runs.map((r) => `${r.name}=${r.phase}`).join(', ')}`);
+      details.push(`long outage: aborted after ${((to - from) / 1000).toFixed(0)}s`);
+      await assertAbortedBackToStable(ctx, 'judge down');
+      // No Pass is recorded while the judge is down (1 s of slack for the timestamps' resolution).
+      const final = await ctx.obs.runs();
+      for (const m of allMeasurements(final)) {
+        const t = Date.parse(m.startedAt);
+        const inside = downWindows.some((w) => t > w.from + 1000 && t < w.to - 1000);
+        check(!(inside && m.phase === 'Successful'), `a Successful measurement at ${m.startedAt} while the judge was down (${m.run.name})`);
+      }
+      details.push(`${countErrors(final)} Error measurements in all, none Successful while down`);
+      return details;
+    } finally {
+      if (ctx.judge.proc === undefined) await ctx.judge.start();
+    }
+  },
+};
+
+function countErrors(runs: readonly RunView[]): number {
+  return allMeasurements(runs).filter((m) => m.phase === 'Error').length;
+}
+
+/** The most Error measurements of any one metric (consecutiveErrorLimit counts per metric). */
+function maxMetricErrors(runs: readonly RunView[]): number {
+  return Math.max(0, ...runs.flatMap((r) => r.metrics.map((m) => m.measurements.filter((x) => x.phase === 'Error').length)));
+}
+
+/** The smallest consecutiveErrorLimit of the Rollout's analysis templates (Argo's default is 4). */
+async function errorLimit(ctx: Ctx): Promise<number> {
+  const tpls = await ctx.cluster.kube.list('/apis/argoproj.io/v1alpha1/clusteranalysistemplates');
+  const limits = tpls
+    .flatMap((t) => arr(at(t, 'spec', 'metrics')).map((m) => Number(at(m, 'consecutiveErrorLimit') ?? 4)))
+    .filter((x) => Number.isFinite(x));
+  return limits.length > 0 ? Math.min(...limits) : 4;
+}
+
+export const SCENARIOS: readonly Scenario[] = [good, bad, slow, lowTraffic, judgeDown];

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds the tools of the end-to-end test into a cache outside the repository, keyed by version,
+# and prints `NAME=DIR` lines for the bin directories. Anything already cached is skipped, so a
+# second run builds nothing. A cold build takes tens of minutes on a small machine.
+#   CANARY_JUDGE_CACHE   cache root (default: $XDG_CACHE_HOME/canary-judge or ~/.cache/canary-judge)
+# Tools:
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl   k8s.io/kubernetes v1.34.1
+#     (from the wrapper module in this directory, with version ldflags so /version is complete)
+#   kwok                                                                sigs.k8s.io/kwok v0.8.0
+#   kubectl-argo-rollouts, rollouts-controller                         scripts/argo-tools.sh
+#   etcd                                                                the system's etcd
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+cache=${CANARY_JUDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary-judge}
+k8s_version=v1.34.1
+kwok_version=v0.8.0
+k8s_bin="$cache/k8s-$k8s_version/bin"
+kwok_bin="$cache/kwok-$kwok_version/bin"
+mkdir -p "$k8s_bin" "$kwok_bin"
+export CGO_ENABLED=0
+
+say() { echo "e2e-tools: $*" >&2; }
+
+build_kwok() {
+  if [ -x "$kwok_bin/kwok" ]; then say "kwok $kwok_version cached"; return 0; fi
+  say "building kwok $kwok_version (go install; a few minutes cold)..."
+  local t0=$SECONDS
+  GOBIN="$kwok_bin" GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-s -w" \
+    "sigs.k8s.io/kwok/cmd/kwok@$kwok_version"
+  say "built kwok in $((SECONDS - t0))s"
+}
+
+build_k8s() {
+  local name=$1
+  if [ -x "$k8s_bin/$name" ]; then say "$name $k8s_version cached"; return 0; fi
+  say "building $name $k8s_version (cold build of the first one takes 10-30 minutes on 2 cores)..."
+  local t0=$SECONDS major minor ldflags pkg
+  major=${k8s_version#v}; major=${major%%.*}
+  minor=${k8s_version#v*.}; minor=${minor%%.*}
+  ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$k8s_version -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.gitCommit=0000000000000000000000000000000000000000"
+    ldflags+=" -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  (cd "$here" && go build -trimpath -ldflags "$ldflags" -o "$k8s_bin/$name.tmp" "k8s.io/kubernetes/cmd/$name")
+  mv "$k8s_bin/$name.tmp" "$k8s_bin/$name"
+  say "built $name in $((SECONDS - t0))s"
+}
+
+t_all=$SECONDS
+build_kwok
+for n in kubectl kube-apiserver kube-scheduler kube-controller-manager; do build_k8s "$n"; done
+# Another build of the Argo tools may be running (scripts/argo-tools.sh is shared): let it finish
+# rather than compiling the same thing twice at once.
+while pgrep -f "argo-rollouts-v[0-9.]*/bin/[a-z-]*\.tmp" >/dev/null 2>&1; do
+  say "waiting for a running build of the Argo Rollouts tools..."; sleep 15
+done
+argo_bin=$(bash "$root/scripts/argo-tools.sh")
+etcd_bin=$(dirname "$(command -v etcd || echo /usr/bin/etcd)")
+[ -x "$etcd_bin/etcd" ] || { say "etcd not found (install the etcd-server package)"; exit 1; }
+say "all tools ready in $((SECONDS - t_all))s"
+echo "K8S_BIN=$k8s_bin"
+echo "KWOK_BIN=$kwok_bin"
+echo "ARGO_BIN=$argo_bin"
+echo "ETCD_BIN=$etcd_bin"
