@@ -16,7 +16,7 @@ import type { CountTestParams, CountTestResult, IntervalCounts, Reason, SideSumm
 /** Defaults for a count check; per-step values for the shipped templates: docs/statistics.md. */
 export const DEFAULT_COUNT_TEST_PARAMS: CountTestParams = {
   alpha: 0.01,
-  margin: 0.05,
+  margin: 0,
   criticalEffect: 2,
   power: 0.8,
 };
