@@ -58,6 +58,10 @@ export interface PrometheusHandle {
   stop(): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections are accepted by the kernel, never answered. */
+  pause(): void;
+  /** Thaws it (SIGCONT). */
+  resume(): void;
   /** Stops and removes the temp directory. */
   close(): Promise<void>;
 }
@@ -161,7 +165,14 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     dataDir,
     stop,
     start,
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
     async close() {
+      child?.kill('SIGCONT');
       await stop();
       await rm(root, { recursive: true, force: true });
     },
