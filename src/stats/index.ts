@@ -3,3 +3,4 @@ export type * from './types.js';
 export * from './histogram.js';
 export * from './count-test.js';
 export * from './distributions.js';
+export * from './mann-whitney.js';
