@@ -33,9 +33,13 @@ export function clopperPearson(x: number, n: number, confidence: number): { lowe
   return { lower, upper };
 }
 
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
 function ratioFromShare(p: number, q: number): number | null {
   if (p >= 1) return null; // unbounded
-  return (p * (1 - q)) / (q * (1 - p));
+  return finiteOrNull((p * (1 - q)) / (q * (1 - p)));
 }
 
 /**
@@ -49,7 +53,8 @@ export function rateRatio(c: PooledCounts, confidence: number = EFFECT_CONFIDENC
   }
   const q = c.canaryTotal / (c.canaryTotal + c.stableTotal);
   const ci = clopperPearson(c.canaryBad, m, confidence);
-  const ratio = c.stableBad > 0 ? (c.canaryBad / c.canaryTotal) / (c.stableBad / c.stableTotal) : null;
+  // Degenerate magnitudes (underflow to 0/0) come back as null rather than NaN.
+  const ratio = c.stableBad > 0 ? finiteOrNull(c.canaryBad / c.canaryTotal / (c.stableBad / c.stableTotal)) : null;
   return {
     ratio,
     lower: ratioFromShare(ci.lower, q),

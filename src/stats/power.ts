@@ -14,7 +14,7 @@
  * a normal-approximation lower bound on the probability that the final value (and so the
  * running maximum the test uses) has crossed the threshold.
  */
-import { canaryShareOfBad, type MixtureComponent } from './sequential.js';
+import { canaryShare, logRatioPerBad, type MixtureComponent } from './sequential.js';
 import { normalCdf } from './special-functions.js';
 import type { IntervalCounts } from './types.js';
 
@@ -41,16 +41,11 @@ export function countTestPower(
     const nc = iv.canaryTotal;
     const ns = iv.stableTotal;
     if (!(nc > 0 && ns > 0)) continue;
-    const q = nc / (nc + ns);
+    const q = canaryShare(nc, ns);
     const lambdaC = criticalEffect * rate * nc;
     const lambdaS = rate * ns;
-    const p0 = canaryShareOfBad(theta0, q);
-    const logP0 = Math.log(p0);
-    const log1mP0 = Math.log1p(-p0);
     for (let j = 0; j < k; j++) {
-      const p = canaryShareOfBad(theta0 * (mixture[j] as MixtureComponent).multiplier, q);
-      const a = Math.log(p) - logP0;
-      const b = Math.log1p(-p) - log1mP0;
+      const { a, b } = logRatioPerBad(theta0 * (mixture[j] as MixtureComponent).multiplier, theta0, q);
       mu[j] = (mu[j] as number) + lambdaC * a + lambdaS * b;
       var_[j] = (var_[j] as number) + lambdaC * a * a + lambdaS * b * b;
     }

@@ -49,6 +49,23 @@ export function canaryShareOfBad(theta: number, q: number): number {
   return (theta * q) / (theta * q + 1 - q);
 }
 
+/** The canary's share of requests in an interval, safe against overflow of nc + ns. */
+export function canaryShare(nc: number, ns: number): number {
+  const sum = nc + ns;
+  return Number.isFinite(sum) ? nc / sum : nc / 2 / (nc / 2 + ns / 2);
+}
+
+/**
+ * Per-request log likelihood ratios of alternative θ against θ0 at canary share q:
+ * a for a bad request on the canary, b for one on the stable. With D(θ) = 1 + (θ − 1) q,
+ *     b = log((1 − p(θ)) / (1 − p(θ0))) = −log(D(θ) / D(θ0)),   a = log(θ/θ0) + b,
+ * which stays finite and exact for every q in [0, 1] (no 1 − p cancellation).
+ */
+export function logRatioPerBad(theta: number, theta0: number, q: number): { a: number; b: number } {
+  const b = Math.log1p((theta0 - 1) * q) - Math.log1p((theta - 1) * q);
+  return { a: Math.log(theta / theta0) + b, b };
+}
+
 export interface EProcessTrace {
   /** log E_t after each interval (intervals without usable data repeat the previous value). */
   readonly logE: readonly number[];
@@ -85,13 +102,10 @@ export function runEProcess(
     const xc = iv.canaryBad;
     const xs = iv.stableBad;
     if (nc > 0 && ns > 0 && xc + xs > 0) {
-      const q = nc / (nc + ns);
-      const p0 = canaryShareOfBad(theta0, q);
-      const logP0 = Math.log(p0);
-      const log1mP0 = Math.log1p(-p0);
+      const q = canaryShare(nc, ns);
       for (let j = 0; j < k; j++) {
-        const p = canaryShareOfBad(thetas[j] as number, q);
-        logLR[j] = (logLR[j] as number) + xc * (Math.log(p) - logP0) + xs * (Math.log1p(-p) - log1mP0);
+        const { a, b } = logRatioPerBad(thetas[j] as number, theta0, q);
+        logLR[j] = (logLR[j] as number) + (xc > 0 ? xc * a : 0) + (xs > 0 ? xs * b : 0);
         terms[j] = (logW[j] as number) + (logLR[j] as number);
       }
       current = logSumExp(terms);
