@@ -4,3 +4,4 @@ export * from './histogram.js';
 export * from './count-test.js';
 export * from './distributions.js';
 export * from './mann-whitney.js';
+export * from './scorecard.js';
