@@ -132,8 +132,9 @@ export function scorecard(checks: readonly ScorecardCheck[], options: ScorecardO
   const total = stableSum(weights);
   const passW = stableSum(weights.filter((_, i) => checks[i]?.verdict === 'Pass'));
   const notFailW = stableSum(weights.filter((_, i) => checks[i]?.verdict !== 'Fail'));
-  const score = (100 * passW) / total;
-  const maxScore = (100 * notFailW) / total;
+  // Ratio first: w / w is exactly 1, so an all-pass card scores exactly 100.
+  const score = 100 * (passW / total);
+  const maxScore = 100 * (notFailW / total);
   const base = { score, maxScore, failBelow, failed, criticalFailed, inconclusive, familyWiseAlpha };
   const pct = (v: number): string => `${Math.round(v)}`;
 
