@@ -55,6 +55,7 @@ const { values: flags } = parseArgs({
     'critical-effects': { type: 'string' },
     powers: { type: 'string' },
     mixture: { type: 'string' },
+    'gated-steps': { type: 'string' },
     'oracle-null-alternative': { type: 'string', default: '1.5' },
     rules: { type: 'string', default: 'ours,flagger,argo,kayenta,naive-z,oracle' },
     'no-latency': { type: 'boolean', default: false },
@@ -112,8 +113,12 @@ const mixture: readonly MixtureComponent[] =
         return { multiplier: m, weight: w };
       });
 
+// Steps with a Pass gate, 1-based on the command line (default: every step).
+const gated =
+  flags['gated-steps'] === undefined ? undefined : new Set(numbers(flags['gated-steps'], 'gated-steps').map((i) => i - 1));
+
 const allRules: Rule[] = [
-  oursRule(stepParams, mixture),
+  oursRule(stepParams, mixture, gated),
   flaggerRule(),
   argoThresholdRule(),
   kayentaRule(),
@@ -219,7 +224,7 @@ const report = {
   schedule,
   pStable,
   latency: flags['no-latency'] ? null : { medianMs: latencyMedian, sigma: latencySigma, quantile: latencyQuantile, edgeMs: edge, sloMs: latencySloMs },
-  ours: { stepParams, mixture },
+  ours: { stepParams, mixture, gatedSteps: gated === undefined ? 'all' : [...gated].map((i) => i + 1) },
   rules: rules.map((r) => ({ name: r.name, label: r.label })),
   scenarios: results,
   cpu,

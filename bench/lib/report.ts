@@ -40,11 +40,11 @@ export function renderMarkdown(r: ReportLike): string {
     }
   }
   out.push('');
-  out.push('Our per-step gate (share of runs that reached Pass in the step, and minutes from step start to the first Pass, median (p90)):');
+  out.push('Our per-step analysis: share of runs that reached Pass during the step, and minutes from the step start to the first Pass, median (p90). Steps without a gate (see the command) are listed for information.');
   out.push('');
   const withSteps = r.scenarios.filter((sc) => sc.rules['ours']?.stepPass !== undefined);
   const steps = withSteps[0]?.rules['ours']?.stepPass?.length ?? 0;
-  out.push(`| scenario | passed every step | ${Array.from({ length: steps }, (_, i) => `step ${i + 1}`).join(' | ')} |`);
+  out.push(`| scenario | every gate passed, no Fail | ${Array.from({ length: steps }, (_, i) => `step ${i + 1}`).join(' | ')} |`);
   out.push(`|---|---:|${Array.from({ length: steps }, () => '---:').join('|')}|`);
   for (const sc of withSteps) {
     const s = sc.rules['ours'] as Summary;

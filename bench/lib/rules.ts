@@ -23,6 +23,8 @@ export interface Outcome {
   readonly blast: number;
   /** Ours only: minutes from each step's start to its first Pass (null: never passed). */
   readonly stepPassMinutes?: readonly (number | null)[];
+  /** Ours only: every gated step saw a Pass (a Fail may still have rolled the run back). */
+  readonly allGatesPassed?: boolean;
 }
 
 export type Kind = 'errors' | 'latency';
@@ -59,7 +61,12 @@ function toCounts(m: Minute): IntervalCounts {
  * 1. canary-judge: the count test at every look over the whole history since the canary's first
  * sample; Fail → rollback; a step is promoted automatically only if it saw a Pass.
  */
-export function oursRule(stepParams: readonly CountTestParams[], mixture?: readonly MixtureComponent[]): Rule {
+export function oursRule(
+  stepParams: readonly CountTestParams[],
+  mixture?: readonly MixtureComponent[],
+  /** Steps (0-based) with a Pass gate; the others are plain pauses guarded only against Fail. */
+  gated?: ReadonlySet<number>,
+): Rule {
   return {
     name: 'ours',
     label: 'canary-judge (anytime-valid count test)',
@@ -67,19 +74,30 @@ export function oursRule(stepParams: readonly CountTestParams[], mixture?: reado
       const { stepMinutes, steps } = ctx.schedule;
       const history: IntervalCounts[] = [];
       const passAt: (number | null)[] = steps.map(() => null);
+      const gatesPassed = (): boolean => passAt.every((v, i) => v !== null || (gated !== undefined && !gated.has(i)));
+      let rolledBackAt: number | null = null;
       for (let t = 1; t <= rollout.minutes.length; t++) {
         const m = rollout.minutes[t - 1] as Minute;
         history.push(toCounts(m));
         const params = stepParams[Math.min(m.step, stepParams.length - 1)] as CountTestParams;
         const r = mixture === undefined ? decideCounts(history, params) : decideCounts(history, params, { mixture });
-        if (r.verdict === 'Fail') return outcome(rollout, 'rollback', t, { stepPassMinutes: passAt });
+        if (r.verdict === 'Fail') {
+          rolledBackAt = t;
+          break;
+        }
         if (r.verdict === 'Pass' && passAt[m.step] === null) passAt[m.step] = t - m.step * stepMinutes;
+      }
+      if (rolledBackAt !== null) {
+        return outcome(rollout, 'rollback', rolledBackAt, { stepPassMinutes: passAt, allGatesPassed: false });
       }
       // A step whose gate never passed paused the rollout for a person (Inconclusive). The
       // schedule is assumed to go on as if they promoted it at once, so Fail detection stays
       // comparable with the other rules; such a run is not an automatic promotion.
-      const everyStep = passAt.every((v) => v !== null);
-      return outcome(rollout, everyStep ? 'promoted' : 'inconclusive', rollout.minutes.length, { stepPassMinutes: passAt });
+      const all = gatesPassed();
+      return outcome(rollout, all ? 'promoted' : 'inconclusive', rollout.minutes.length, {
+        stepPassMinutes: passAt,
+        allGatesPassed: all,
+      });
     },
   };
 }

@@ -22,7 +22,7 @@ export interface Summary {
   readonly rolledBackByStep2: number;
   /** Ours only: per step, share of runs that passed it, and minutes from step start to the first Pass. */
   readonly stepPass?: readonly { readonly passedRate: number; readonly minutes: Dist }[];
-  /** Ours only: share of runs with a Pass at every gated step. */
+  /** Ours only: share of runs with a Pass at every gated step and no Fail. */
   readonly passedEveryStepRate?: number;
 }
 
@@ -58,6 +58,6 @@ export function summarize(outcomes: readonly Outcome[], schedule: Schedule): Sum
     const mins = outcomes.map((o) => o.stepPassMinutes?.[i]).filter((v): v is number => typeof v === 'number');
     return { passedRate: mins.length / n, minutes: dist(mins) };
   });
-  const every = outcomes.filter((o) => (o.stepPassMinutes ?? []).every((v) => v !== null)).length / n;
+  const every = outcomes.filter((o) => o.allGatesPassed === true).length / n;
   return { ...base, stepPass, passedEveryStepRate: every };
 }
