@@ -1,0 +1,3 @@
+export * from './server.js';
+export * from './status.js';
+export { toAnalyzeResponse, toProtoField, toProtoFieldError, toRequestBody, VERDICT, REASON, CHECK_TYPE } from './mapping.js';

@@ -1,0 +1,244 @@
+/**
+ * Proto messages ↔ the judge's types. A request is turned into the HTTP body's plain shape and
+ * validated by the HTTP schema, so both transports accept exactly the same analyses with the
+ * same messages; field paths are then renamed to where the field lives in the proto message.
+ * Every closed union of the result has an exhaustive table to its proto enum.
+ */
+
+import type { CheckReason, CheckResult, CheckType, AnalysisResult, LatencyThreshold, QuantileEstimates } from '../../judge/index.js';
+import type { SideSummary, Verdict } from '../../stats/index.js';
+import type { SelectorMode } from '../http/schema.js';
+import {
+  AnalyzeRequest,
+  AnalyzeResponse,
+  CheckResult as PbCheckResult,
+  CheckType as PbCheckType,
+  LatencyThreshold_Source as PbThresholdSource,
+  Reason as PbReason,
+  Verdict as PbVerdict,
+  type Check as PbCheck,
+  type Quantiles as PbQuantiles,
+  type Selector as PbSelector,
+  type SideCounts as PbSideCounts,
+} from '../../gen/canary_judge/v1/judge.js';
+
+type SelectorCase = NonNullable<PbSelector['mode']>['$case'];
+type CheckCase = NonNullable<PbCheck['kind']>['$case'];
+
+const SELECTOR_MODE: Readonly<Record<SelectorCase, SelectorMode>> = {
+  podHash: 'pod-hash',
+  service: 'service',
+  version: 'version',
+};
+
+const SELECTOR_CASE: Readonly<Record<SelectorMode, SelectorCase>> = {
+  'pod-hash': 'podHash',
+  service: 'service',
+  version: 'version',
+};
+
+const CHECK_KIND: Readonly<Record<CheckCase, CheckType>> = {
+  errorRate: 'error-rate',
+  latency: 'latency',
+};
+
+export const VERDICT: Readonly<Record<Verdict, PbVerdict>> = {
+  Pass: PbVerdict.VERDICT_PASS,
+  Fail: PbVerdict.VERDICT_FAIL,
+  Inconclusive: PbVerdict.VERDICT_INCONCLUSIVE,
+};
+
+export const REASON: Readonly<Record<CheckReason, PbReason>> = {
+  regression_detected: PbReason.REASON_REGRESSION_DETECTED,
+  no_regression: PbReason.REASON_NO_REGRESSION,
+  insufficient_data: PbReason.REASON_INSUFFICIENT_DATA,
+  no_canary_traffic: PbReason.REASON_NO_CANARY_TRAFFIC,
+  no_stable_traffic: PbReason.REASON_NO_STABLE_TRAFFIC,
+  invalid_data: PbReason.REASON_INVALID_DATA,
+  query_error: PbReason.REASON_QUERY_ERROR,
+};
+
+export const CHECK_TYPE: Readonly<Record<CheckType, PbCheckType>> = {
+  'error-rate': PbCheckType.CHECK_TYPE_ERROR_RATE,
+  latency: PbCheckType.CHECK_TYPE_LATENCY,
+};
+
+const THRESHOLD_SOURCE: Readonly<Record<LatencyThreshold['source'], PbThresholdSource>> = {
+  slo: PbThresholdSource.SOURCE_SLO,
+  'stable-quantile': PbThresholdSource.SOURCE_STABLE_QUANTILE,
+};
+
+/** Proto3 has no null for a scalar string: empty means "not given". */
+function text(s: string): string | undefined {
+  return s === '' ? undefined : s;
+}
+
+function checkBody(c: PbCheck): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (c.kind !== undefined) body['type'] = CHECK_KIND[c.kind.$case];
+  if (c.name !== '') body['name'] = c.name;
+  if (c.alpha !== undefined) body['alpha'] = c.alpha;
+  if (c.margin !== undefined) body['margin'] = c.margin;
+  if (c.criticalEffect !== undefined) body['criticalEffect'] = c.criticalEffect;
+  if (c.power !== undefined) body['power'] = c.power;
+  if (c.weight !== undefined) body['weight'] = c.weight;
+  if (c.critical !== undefined) body['critical'] = c.critical;
+  if (c.kind?.$case === 'errorRate') {
+    const codes = text(c.kind.value.errorCodes);
+    if (codes !== undefined) body['errorCodes'] = codes;
+  } else if (c.kind?.$case === 'latency') {
+    const t = c.kind.value.threshold;
+    if (t?.$case === 'thresholdMs') body['thresholdMs'] = t.value;
+    else if (t?.$case === 'quantile') body['quantile'] = t.value;
+  }
+  return body;
+}
+
+/**
+ * The request as the HTTP API's JSON body, for `parseAnalysisRequest`. Unset messages and
+ * oneofs are left out, so the schema reports them as missing exactly as it would over HTTP.
+ */
+export function toRequestBody(m: AnalyzeRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (m.rollout !== undefined) body['rollout'] = { name: m.rollout.name, namespace: m.rollout.namespace };
+  if (m.selector !== undefined) {
+    const mode = m.selector.mode;
+    body['selector'] =
+      mode === undefined ? {} : { mode: SELECTOR_MODE[mode.$case], canary: mode.value.canary, stable: mode.value.stable };
+  }
+  const start = text(m.start);
+  const end = text(m.end);
+  const interval = text(m.interval);
+  if (start !== undefined) body['start'] = start;
+  if (end !== undefined) body['end'] = end;
+  if (interval !== undefined) body['interval'] = interval;
+  body['checks'] = m.checks.map(checkBody);
+  return body;
+}
+
+export interface ProtoFieldError {
+  /** Path in the proto message (proto JSON names), e.g. `checks[0].latency.thresholdMs`. */
+  readonly field: string;
+  readonly message: string;
+}
+
+/**
+ * Renames a field path of the HTTP body (`checks[0].errorCodes`) to the proto message's
+ * (`checks[0].errorRate.errorCodes`). Most names are the same, since the HTTP body uses the
+ * proto JSON names; only the oneofs differ.
+ */
+export function toProtoField(field: string, m: AnalyzeRequest): string {
+  if (field === 'body') return 'request';
+  const side = /^selector\.(canary|stable)$/.exec(field);
+  if (side !== null) {
+    const c = m.selector?.mode?.$case;
+    return c === undefined ? field : `selector.${c}.${side[1] as string}`;
+  }
+  const check = /^(checks\[\d+\])\.(type|errorCodes|thresholdMs|quantile)$/.exec(field);
+  if (check === null) return field;
+  const at = check[1] as string;
+  switch (check[2]) {
+    case 'type':
+      return `${at}.kind`;
+    case 'errorCodes':
+      return `${at}.errorRate.errorCodes`;
+    default:
+      return `${at}.latency.${check[2] as string}`;
+  }
+}
+
+/**
+ * A schema error in the proto message's terms: the path renamed, and the few messages that
+ * speak of HTTP-only things (JSON strings, the `mode`/`type` keys) said in proto terms.
+ */
+export function toProtoFieldError(field: string, message: string, m: AnalyzeRequest): ProtoFieldError {
+  const at = toProtoField(field, m);
+  if ((field === 'rollout' && m.rollout === undefined) || (field === 'selector' && m.selector === undefined)) {
+    return { field, message: `${field} is required` };
+  }
+  if (field === 'selector.mode') return { field, message: 'selector must set one of podHash, service or version' };
+  if (/^checks\[\d+\]\.type$/.test(field)) return { field: at, message: 'a check must set one of errorRate or latency' };
+  // A NaN or infinite double is the only way a proto number can fail the schema's type check.
+  if (message.endsWith('must be a number or a numeric string')) return { field: at, message: `${at} must be a finite number` };
+  return { field: at, message };
+}
+
+function side(s: SideSummary | null): PbSideCounts | undefined {
+  if (s === null) return undefined;
+  return { requests: s.requests, bad: s.bad, ...(s.rate === null ? {} : { rate: s.rate }) };
+}
+
+/** null → unset (proto3 `optional`). */
+function opt<K extends string>(key: K, v: number | null | undefined): { [P in K]?: number } {
+  return (v === null || v === undefined ? {} : { [key]: v }) as { [P in K]?: number };
+}
+
+function quantiles(q: QuantileEstimates): PbQuantiles {
+  return { ...opt('p50', q.p50), ...opt('p95', q.p95), ...opt('p99', q.p99) };
+}
+
+function checkResult(c: CheckResult): PbCheckResult {
+  const t = c.threshold;
+  return PbCheckResult.fromPartial({
+    name: c.name,
+    type: CHECK_TYPE[c.type],
+    verdict: VERDICT[c.verdict],
+    reason: REASON[c.reason],
+    summary: c.summary,
+    params: { ...c.params },
+    canary: side(c.canary),
+    stable: side(c.stable),
+    effect:
+      c.effect === null
+        ? undefined
+        : { ...opt('ratio', c.effect.ratio), ...opt('lower', c.effect.lower), ...opt('upper', c.effect.upper), confidence: c.effect.confidence },
+    evidence: c.evidence === null ? undefined : { ...c.evidence },
+    power: c.power === null ? undefined : { ...c.power },
+    intervals: c.intervals,
+    ...(c.errorCodes === undefined ? {} : { errorCodes: c.errorCodes }),
+    threshold:
+      t === undefined
+        ? undefined
+        : {
+            source: THRESHOLD_SOURCE[t.source],
+            ...opt('ms', t.ms),
+            ...opt('requestedMs', t.requestedMs),
+            ...opt('quantile', t.quantile),
+            ...opt('stableQuantileMs', t.stableQuantileMs),
+          },
+    quantiles: c.quantiles === undefined ? undefined : { canary: quantiles(c.quantiles.canary), stable: quantiles(c.quantiles.stable) },
+    error: c.error === undefined ? undefined : { code: c.error.code, message: c.error.message },
+    queries: [...c.queries],
+  });
+}
+
+function isSelectorMode(s: string): s is SelectorMode {
+  return Object.hasOwn(SELECTOR_CASE, s);
+}
+
+/** The judge's result as the proto response: the same numbers, nulls as unset fields. */
+export function toAnalyzeResponse(r: AnalysisResult): AnalyzeResponse {
+  const mode = r.selector.mode;
+  if (!isSelectorMode(mode)) throw new Error(`unknown selector mode in a result: ${mode}`);
+  const pair = { canary: r.selector.canary, stable: r.selector.stable };
+  return AnalyzeResponse.fromPartial({
+    verdict: VERDICT[r.verdict],
+    score: r.score,
+    summary: r.summary,
+    judge: r.judge,
+    rollout: { name: r.rollout.name, namespace: r.rollout.namespace },
+    selector: { mode: { $case: SELECTOR_CASE[mode], value: pair } },
+    window: {
+      ...(r.window.start === null ? {} : { start: r.window.start }),
+      end: r.window.end,
+      interval: r.window.interval,
+      intervals: r.window.intervals,
+      startSource: r.window.startSource,
+    },
+    checks: r.checks.map(checkResult),
+    timing: { totalMs: r.timing.totalMs, prometheusMs: r.timing.prometheusMs, queries: r.timing.queries },
+  });
+}
+
+/** Re-exported so callers of the mapping need not reach into src/gen. */
+export { AnalyzeRequest, AnalyzeResponse };

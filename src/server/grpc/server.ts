@@ -1,0 +1,160 @@
+/**
+ * The gRPC transport: `canary_judge.v1.JudgeService/Analyze` and `grpc.health.v1.Health`, a thin
+ * layer over the same judge as the HTTP API. The request goes through the HTTP schema (see
+ * mapping.ts), errors become statuses through one exhaustive table (status.ts), and an analysis
+ * that could not be computed never answers a verdict.
+ */
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { JudgeError, isJudgeError } from '../../errors.js';
+import type { Judge } from '../../judge/index.js';
+import type { Logger } from '../../observability/logger.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { JudgeServiceService, type JudgeServiceServer } from '../../gen/canary_judge/v1/judge.js';
+import { HealthService } from '../../gen/grpc/health/v1/health.js';
+import { parseAnalysisRequest } from '../http/schema.js';
+import { createHealth } from './health.js';
+import { toAnalyzeResponse, toProtoFieldError, toRequestBody, type AnalyzeRequest, type AnalyzeResponse } from './mapping.js';
+import { toStatus } from './status.js';
+
+export const JUDGE_SERVICE_NAME = 'canary_judge.v1.JudgeService';
+
+/** Largest request accepted: the HTTP API's body limit (an analysis is a few hundred bytes). */
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+export interface GrpcServerOptions {
+  readonly judge: Judge;
+  readonly logger: Logger;
+  /** Analysis durations, verdicts and in-flight gauge, shared with the HTTP API. */
+  readonly metrics?: Metrics | undefined;
+  /** Listen address: the HTTP API's host (0.0.0.0 in a cluster, 127.0.0.1 in tests). */
+  readonly host: string;
+  /** 0 lets the kernel choose (tests). */
+  readonly port: number;
+  /** When set, Analyze requires metadata `authorization: Bearer <token>` (health does not). */
+  readonly authToken?: string | undefined;
+  /** How long `stop()` waits for in-flight analyses before cancelling them (ms). */
+  readonly shutdownTimeoutMs?: number;
+}
+
+export interface RunningGrpcServer {
+  /** The bound port (the chosen one when `port` was 0). */
+  readonly port: number;
+  /** Health turns NOT_SERVING, new calls are refused, in-flight ones finish, then it closes. */
+  stop(): Promise<void>;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function listenAddress(host: string, port: number): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpcServer> {
+  const expected = o.authToken === undefined ? undefined : digest(o.authToken);
+  const health = createHealth([JUDGE_SERVICE_NAME]);
+  let shuttingDown = false;
+
+  const authorized = (call: ServerUnaryCall<AnalyzeRequest, AnalyzeResponse>): boolean => {
+    if (expected === undefined) return true;
+    const given = call.metadata.get('authorization')[0];
+    const m = typeof given === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(given) : null;
+    return m !== null && timingSafeEqual(digest(m[1] as string), expected);
+  };
+
+  const judgeService: JudgeServiceServer = {
+    analyze(call: ServerUnaryCall<AnalyzeRequest, AnalyzeResponse>, callback: sendUnaryData<AnalyzeResponse>) {
+      void analyze(call).then(
+        (response) => callback(null, response),
+        (err: JudgeError) => callback(toStatus(err)),
+      );
+    },
+  };
+
+  async function analyze(call: ServerUnaryCall<AnalyzeRequest, AnalyzeResponse>): Promise<AnalyzeResponse> {
+    const peer = call.getPeer();
+    if (!authorized(call)) throw new JudgeError('unauthorized', 'a valid bearer token is required in the authorization metadata');
+    if (shuttingDown) throw new JudgeError('shutting_down', 'the judge is shutting down; retry on another replica');
+    const parsed = parseAnalysisRequest(toRequestBody(call.request));
+    if (!parsed.ok) {
+      const errors = parsed.errors.map((e) => toProtoFieldError(e.field, e.message, call.request));
+      const first = errors[0] ?? { field: 'request', message: 'invalid request' };
+      o.logger.info('analysis refused', { transport: 'grpc', peer, errors });
+      throw new JudgeError('invalid_request', first.message, { field: first.field });
+    }
+    const r = parsed.value;
+    const abort = new AbortController();
+    // The client's deadline passing, or the client going away, cancels the call: stop querying.
+    call.on('cancelled', () => abort.abort(new JudgeError('deadline_exceeded', 'the client cancelled the call or its deadline passed')));
+    const started = performance.now();
+    o.metrics?.inFlight.inc();
+    try {
+      const result = await o.judge.analyze(r, { signal: abort.signal });
+      o.metrics?.analysisDuration.observe({ verdict: result.verdict }, (performance.now() - started) / 1000);
+      for (const c of result.checks) o.metrics?.checkVerdicts.inc({ check_type: c.type, verdict: c.verdict });
+      o.logger.info('analysis', {
+        transport: 'grpc',
+        peer,
+        rollout: r.rollout.name,
+        namespace: r.rollout.namespace,
+        verdict: result.verdict,
+        score: result.score,
+        summary: result.summary,
+        totalMs: result.timing.totalMs,
+        prometheusMs: result.timing.prometheusMs,
+      });
+      return toAnalyzeResponse(result);
+    } catch (e) {
+      const err = isJudgeError(e) ? e : new JudgeError('internal', 'internal error', { cause: e });
+      o.metrics?.analysisDuration.observe({ verdict: 'error' }, (performance.now() - started) / 1000);
+      const log = err.code === 'internal' ? o.logger.error.bind(o.logger) : o.logger.warn.bind(o.logger);
+      log('analysis failed', {
+        transport: 'grpc',
+        peer,
+        rollout: r.rollout.name,
+        namespace: r.rollout.namespace,
+        code: err.code,
+        message: err.message,
+        ...(err.code === 'internal' && err.cause instanceof Error ? { cause: err.cause.stack } : {}),
+      });
+      throw err;
+    } finally {
+      o.metrics?.inFlight.dec();
+    }
+  }
+
+  const server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
+  server.addService(JudgeServiceService, judgeService);
+  server.addService(HealthService, health.implementation);
+  const address = listenAddress(o.host, o.port);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
+      if (err !== null) reject(new Error(`gRPC cannot listen on ${address}: ${err.message}`, { cause: err }));
+      else resolve(bound);
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    stop() {
+      stopping ??= new Promise<void>((resolve) => {
+        shuttingDown = true;
+        health.shutdown();
+        const force = setTimeout(() => {
+          o.logger.warn('gRPC shutdown timeout reached; cancelling remaining calls');
+          server.forceShutdown();
+        }, o.shutdownTimeoutMs ?? 25_000);
+        force.unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      return stopping;
+    },
+  };
+}
