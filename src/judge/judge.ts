@@ -218,8 +218,11 @@ async function findFirstSample(
   query: (q: string, r: RangeSpec) => Promise<Series[]>,
 ): Promise<number | null> {
   const step = interval * Math.max(1, Math.ceil(lookback / interval / MAX_POINTS));
-  const start = gridEnd - Math.floor(lookback / step) * step;
-  const series = await query(presence, { start, end: gridEnd, step });
+  // Points on multiples of the step (epoch-aligned), so every call sees the same grid and finds
+  // the same first sample: the sequence of intervals only ever grows at its end.
+  const start = Math.ceil((gridEnd - lookback) / step) * step;
+  const end = Math.floor(gridEnd / step) * step;
+  const series = await query(presence, { start, end, step });
   let first = Number.POSITIVE_INFINITY;
   for (const s of series) for (const p of s.samples) if (p.t < first) first = p.t;
   if (!Number.isFinite(first)) return null;
