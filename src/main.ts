@@ -11,9 +11,12 @@ import { createJudge } from './judge/index.js';
 import { JUDGE_NAME, VERSION, createLogger, createMetrics, type Logger } from './observability/index.js';
 import { createPrometheusClient } from './prometheus/client.js';
 import { createApp } from './server/http/index.js';
+import { startGrpcServer } from './server/grpc/index.js';
 
 export interface RunningService {
   readonly port: number;
+  /** The gRPC API's port; undefined when it is off. */
+  readonly grpcPort: number | undefined;
   readonly logger: Logger;
   /** Stops accepting, waits for in-flight requests (up to the shutdown timeout), closes. */
   stop(): Promise<void>;
@@ -46,10 +49,26 @@ export async function startService(config: Config, logger: Logger = createLogger
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   const port = (server.address() as AddressInfo).port;
+  const grpc =
+    config.grpcPort === null
+      ? undefined
+      : await startGrpcServer({
+          judge,
+          logger,
+          metrics,
+          host: config.host,
+          port: config.grpcPort,
+          authToken: config.authToken,
+          shutdownTimeoutMs: config.shutdownTimeoutMs,
+        }).catch((e: unknown) => {
+          server.close();
+          throw e;
+        });
   logger.info('listening', {
     judge: JUDGE_NAME,
     host: config.host,
     port,
+    grpcPort: grpc?.port ?? 'off',
     prometheus: config.prometheus.url,
     auth: config.authToken !== undefined,
     deadlineMs: config.deadlineMs,
@@ -59,8 +78,10 @@ export async function startService(config: Config, logger: Logger = createLogger
   let stopping: Promise<void> | undefined;
   return {
     port,
+    grpcPort: grpc?.port,
     logger,
     stop() {
+      const grpcStopped = grpc?.stop() ?? Promise.resolve();
       stopping ??= new Promise<void>((resolve) => {
         shuttingDown = true;
         logger.info('shutting down: finishing in-flight analyses', { timeoutMs: config.shutdownTimeoutMs });
@@ -71,8 +92,10 @@ export async function startService(config: Config, logger: Logger = createLogger
         force.unref();
         server.close(() => {
           clearTimeout(force);
-          logger.info('stopped');
-          resolve();
+          void grpcStopped.then(() => {
+            logger.info('stopped');
+            resolve();
+          });
         });
         server.closeIdleConnections();
       });

@@ -12,6 +12,8 @@ export type DurationUnit = 'milliseconds' | 'seconds';
 export interface Config {
   readonly host: string;
   readonly port: number;
+  /** gRPC API port on the same host (0: any free port); null: no gRPC API. */
+  readonly grpcPort: number | null;
   /** Bearer token required on the analysis endpoint; undefined = no auth. */
   readonly authToken: string | undefined;
   readonly prometheus: {
@@ -149,6 +151,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
 
   const port = integer('PORT', 8080, 1, 65535);
   const host = get('HOST') ?? '0.0.0.0';
+  const grpcPort = get('GRPC_PORT') === 'off' ? null : integer('GRPC_PORT', 9090, 0, 65535);
   const logLevelRaw = get('LOG_LEVEL') ?? 'info';
   const logLevels: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
   if (!(logLevels as readonly string[]).includes(logLevelRaw)) {
@@ -190,6 +193,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   return {
     host,
     port,
+    grpcPort,
     authToken,
     prometheus: { url: (url as string).replace(/\/+$/, ''), timeoutMs, headers },
     deadlineMs,
