@@ -16,6 +16,8 @@ export async function startJudge(prometheusUrl: string, env: Env = {}): Promise<
   const config = loadConfig({
     CANARY_JUDGE_PROMETHEUS_URL: prometheusUrl,
     CANARY_JUDGE_HOST: '127.0.0.1',
+    // Any free port, so test files running side by side never fight over the default 9090.
+    CANARY_JUDGE_GRPC_PORT: '0',
     ...env,
   });
   const logger = createLogger({ level: 'warn', silent: process.env['CANARY_JUDGE_TEST_LOGS'] !== '1' });
