@@ -24,7 +24,7 @@ interface Proc {
 async function spawnJudge(env: Record<string, string>, waitReady = true): Promise<Proc> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env['PATH'] ?? '', CANARY_JUDGE_HOST: '127.0.0.1', CANARY_JUDGE_PORT: String(port), ...env },
+    env: { PATH: process.env['PATH'] ?? '', CANARY_JUDGE_HOST: '127.0.0.1', CANARY_JUDGE_PORT: String(port), CANARY_JUDGE_GRPC_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
