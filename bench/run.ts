@@ -211,7 +211,11 @@ const simSeconds = (Date.now() - started) / 1000;
 let cpu: CpuResult | null = null;
 if (!flags['no-cpu']) {
   cpu = cpuBenchmark(num(flags['cpu-runs'], 'cpu-runs'), stepParams[stepParams.length - 1] as CountTestParams, seed);
-  if (!flags.quiet) console.log(`CPU: one 60-interval analysis median ${cpu.medianMicros.toFixed(1)} µs, p90 ${cpu.p90Micros.toFixed(1)} µs over ${cpu.runs} runs`);
+  if (!flags.quiet) {
+    console.log(
+      `CPU: one 60-interval analysis median ${cpu.medianMicros.toFixed(1)} µs, p90 ${cpu.p90Micros.toFixed(1)} µs wall, ${cpu.meanCpuMicros.toFixed(1)} µs process CPU per call, ${cpu.runs} runs`,
+    );
+  }
 }
 
 const command = `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim();

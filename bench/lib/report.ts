@@ -14,7 +14,7 @@ interface ReportLike {
     trueRatio: number;
     rules: Record<string, Summary>;
   }[];
-  readonly cpu: { medianMicros: number; p90Micros: number; runs: number } | null;
+  readonly cpu: { medianMicros: number; p90Micros: number; meanCpuMicros: number; runs: number } | null;
   readonly simulationSeconds: number;
 }
 
@@ -53,7 +53,9 @@ export function renderMarkdown(r: ReportLike): string {
   }
   if (r.cpu !== null) {
     out.push('');
-    out.push(`CPU: one analysis of a 60-interval history: median ${r.cpu.medianMicros.toFixed(1)} µs, p90 ${r.cpu.p90Micros.toFixed(1)} µs (${r.cpu.runs} runs).`);
+    out.push(
+      `CPU: one analysis of a 60-interval history: median ${r.cpu.medianMicros.toFixed(1)} µs, p90 ${r.cpu.p90Micros.toFixed(1)} µs wall per call; ${r.cpu.meanCpuMicros.toFixed(1)} µs process CPU per call (${r.cpu.runs} runs).`,
+    );
   }
   return out.join('\n');
 }
