@@ -49,11 +49,13 @@ interface Destination {
 
 interface Series {
   readonly labels: string;
+  readonly pod: string; // the destination pod whose sidecar reports it ('' for the gateway's)
   value: number;
 }
 
 interface HistSeries {
   readonly labels: string;
+  readonly pod: string;
   readonly buckets: number[];
   sum: number;
   count: number;
@@ -81,6 +83,7 @@ export class MeshSimulator {
   private readonly hists = new Map<string, HistSeries>();
   private readonly stats = { byRelease: {} as Record<string, { requests: number; errors: number }>, byPod: {} as Record<string, { requests: number; errors: number; release: string }> };
   private destinations: Destination[] = [];
+  private readonly labelCache = new Map<string, readonly [string, string]>();
   private lastRefreshError = '';
   private readonly random: () => number;
 
@@ -133,6 +136,11 @@ export class MeshSimulator {
         }
       }
       this.destinations = dests;
+      // A pod that is gone takes its sidecar's series with it (Prometheus marks them stale).
+      const alive = new Set(pods.map((p) => str(at(p, 'metadata', 'name')) ?? ''));
+      for (const [k, s] of this.counters) if (s.pod !== '' && !alive.has(s.pod)) this.counters.delete(k);
+      for (const [k, h] of this.hists) if (h.pod !== '' && !alive.has(h.pod)) this.hists.delete(k);
+      for (const k of this.labelCache.keys()) if (!alive.has(k.split('|')[1] ?? '')) this.labelCache.delete(k);
       this.lastRefreshError = '';
     } catch (err) {
       // Keep the last known routing: a brief API hiccup must not stop the traffic.
@@ -162,19 +170,11 @@ export class MeshSimulator {
     const code = failed ? '500' : '200';
     const sigma = Math.log(Math.max(b.latencyP99Ms, b.latencyMedianMs * 1.0001) / b.latencyMedianMs) / Z99;
     const ms = b.latencyMedianMs * Math.exp(sigma * this.normal());
-    const ns = this.namespace;
-    const common =
-      `destination_workload="${pod.workload}",destination_workload_namespace="${ns}",` +
-      `destination_service="${d.host}.${ns}.svc.cluster.local",destination_service_name="${d.host}",destination_service_namespace="${ns}",` +
-      `destination_version="${pod.versionLabel}",destination_canonical_service="${pod.workload}",destination_canonical_revision="${pod.versionLabel}",` +
-      `destination_app="${pod.workload}",source_workload="istio-ingressgateway",source_workload_namespace="istio-system",source_app="istio-ingressgateway",` +
-      `request_protocol="http",response_code="${code}",response_flags="-",connection_security_policy="mutual_tls"`;
-    const dst = `reporter="destination",${common},namespace="${ns}",pod="${pod.name}"`;
-    const src = `reporter="source",${common},namespace="istio-system",pod="istio-ingressgateway-5f6d7c8b9-gw001"`;
-    for (const labels of [dst, src]) {
-      this.inc(labels);
-      this.observe(labels, ms);
-    }
+    const [dst, src] = this.labelsFor(d, pod, code);
+    this.inc(dst, pod.name);
+    this.observe(dst, pod.name, ms);
+    this.inc(src, '');
+    this.observe(src, '', ms);
     const r = (this.stats.byRelease[pod.release] ??= { requests: 0, errors: 0 });
     r.requests++;
     if (failed) r.errors++;
@@ -183,19 +183,39 @@ export class MeshSimulator {
     if (failed) p.errors++;
   }
 
-  private inc(labels: string): void {
+  /** Istio's standard labels, as the destination sidecar and as the ingress gateway report them. */
+  private labelsFor(d: Destination, pod: PodTarget, code: string): readonly [string, string] {
+    const key = `${d.host}|${pod.name}|${code}`;
+    const cached = this.labelCache.get(key);
+    if (cached !== undefined) return cached;
+    const ns = this.namespace;
+    const common =
+      `destination_workload="${pod.workload}",destination_workload_namespace="${ns}",` +
+      `destination_service="${d.host}.${ns}.svc.cluster.local",destination_service_name="${d.host}",destination_service_namespace="${ns}",` +
+      `destination_version="${pod.versionLabel}",destination_canonical_service="${pod.workload}",destination_canonical_revision="${pod.versionLabel}",` +
+      `destination_app="${pod.workload}",source_workload="istio-ingressgateway",source_workload_namespace="istio-system",source_app="istio-ingressgateway",` +
+      `request_protocol="http",response_code="${code}",response_flags="-",connection_security_policy="mutual_tls"`;
+    const labels = [
+      `reporter="destination",${common},namespace="${ns}",pod="${pod.name}"`,
+      `reporter="source",${common},namespace="istio-system",pod="istio-ingressgateway-5f6d7c8b9-gw001"`,
+    ] as const;
+    this.labelCache.set(key, labels);
+    return labels;
+  }
+
+  private inc(labels: string, pod: string): void {
     let s = this.counters.get(labels);
     if (s === undefined) {
-      s = { labels, value: 0 };
+      s = { labels, pod, value: 0 };
       this.counters.set(labels, s);
     }
     s.value++;
   }
 
-  private observe(labels: string, ms: number): void {
+  private observe(labels: string, pod: string, ms: number): void {
     let h = this.hists.get(labels);
     if (h === undefined) {
-      h = { labels, buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
+      h = { labels, pod, buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
       this.hists.set(labels, h);
     }
     for (let i = 0; i < BUCKETS.length; i++) {

@@ -29,6 +29,7 @@ while IFS='=' read -r key value; do
   case "$key" in
     K8S_BIN) export E2E_K8S_BIN=$value ;;
     KWOK_BIN) export E2E_KWOK_BIN=$value ;;
+    KWOK_STAGES) export E2E_KWOK_STAGES=$value ;;
     ARGO_BIN) export E2E_ARGO_BIN=$value ;;
     ETCD_BIN) export E2E_ETCD_BIN=$value ;;
   esac

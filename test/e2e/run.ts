@@ -5,8 +5,9 @@
 // Env (set by run.sh): E2E_K8S_BIN, E2E_KWOK_BIN, E2E_ARGO_BIN, E2E_ETCD_BIN, E2E_ARGO_CRDS,
 // E2E_ISTIO_CRDS, E2E_WORK (work and log folder), E2E_PID_FILE.
 // Optional: E2E_SCENARIOS=good,bad,slow,low-traffic,judge-down (default: all, in that order).
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { startCluster, log, type Cluster } from './lib/cluster.js';
@@ -23,39 +24,61 @@ function env(name: string): string {
   return v;
 }
 
-async function startPrometheus(procs: ProcessGroup, work: string, meshPort: number): Promise<{ url: string; proc: Proc }> {
-  const port = await freePort();
-  const dir = join(work, 'prometheus');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, 'prometheus.yml'),
-    [
-      'global:',
-      '  scrape_interval: 2s',
-      '  scrape_timeout: 2s',
-      'scrape_configs:',
-      '  - job_name: mesh',
-      '    honor_labels: true',
-      '    static_configs:',
-      `      - targets: ["127.0.0.1:${meshPort}"]`,
-      '',
-    ].join('\n'),
-  );
-  log(`starting Prometheus on 127.0.0.1:${port}, scraping the mesh simulator every 2s`);
-  const proc = procs.start({
-    name: 'prometheus',
-    cmd: process.env['E2E_PROMETHEUS'] ?? 'prometheus',
-    args: [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--storage.tsdb.retention.time=1d',
-      '--log.level=warn',
-    ],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor('Prometheus /-/ready', 60_000, async () => ((await fetch(`${url}/-/ready`)).ok ? true : undefined), { alive: () => procs.assertAlive(proc) });
-  return { url, proc };
+/** Prometheus on a loopback port, scraping the mesh simulator; restarted empty for each scenario. */
+class Prometheus {
+  proc: Proc | undefined;
+  private runs = 0;
+  constructor(
+    private readonly procs: ProcessGroup,
+    private readonly dir: string,
+    readonly port: number,
+    meshPort: number,
+  ) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      [
+        'global:',
+        '  scrape_interval: 2s',
+        '  scrape_timeout: 2s',
+        'scrape_configs:',
+        '  - job_name: mesh',
+        '    honor_labels: true',
+        '    static_configs:',
+        `      - targets: ["127.0.0.1:${meshPort}"]`,
+        '',
+      ].join('\n'),
+    );
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /**
+   * (Re)starts with an empty database: the v1.2 pods of every scenario share one pod-template
+   * hash, so an earlier scenario's samples would otherwise be in the next one's analysis window.
+   */
+  async restart(): Promise<void> {
+    if (this.proc !== undefined) await this.procs.stop(this.proc);
+    const data = join(this.dir, 'data');
+    rmSync(data, { recursive: true, force: true });
+    this.runs++;
+    log(`${this.runs === 1 ? 'starting' : 'restarting (empty)'} Prometheus on ${this.url}, scraping the mesh simulator every 2s`);
+    const proc = this.procs.start({
+      name: 'prometheus',
+      cmd: process.env['E2E_PROMETHEUS'] ?? 'prometheus',
+      args: [
+        `--config.file=${join(this.dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${data}`,
+        `--web.listen-address=127.0.0.1:${this.port}`,
+        '--storage.tsdb.retention.time=1d',
+        '--log.level=warn',
+      ],
+    });
+    this.proc = proc;
+    await waitFor('Prometheus /-/ready', 60_000, async () => ((await fetch(`${this.url}/-/ready`)).ok ? true : undefined), { alive: () => this.procs.assertAlive(proc) });
+  }
 }
 
 async function startMeshSim(procs: ProcessGroup, cluster: Cluster, port: number): Promise<Proc> {
@@ -128,6 +151,8 @@ class Judge {
  */
 async function writeRuntimeOverlay(cluster: Cluster, work: string, judgeUrl: string, token: string): Promise<string> {
   const base = join(here, 'overlay');
+  const dir = join(work, 'overlay');
+  mkdirSync(dir, { recursive: true });
   const rendered = await cluster.kubectl(['kustomize', base]);
   const patches: string[] = [];
   for (const doc of rendered.split(/^---$/m)) {
@@ -146,8 +171,6 @@ async function writeRuntimeOverlay(cluster: Cluster, work: string, judgeUrl: str
     });
     if (ops.length > 0) patches.push(`  - target: {kind: ${String(kind)}, name: ${name}}\n    patch: |-\n${ops.join('\n')}`);
   }
-  const dir = join(work, 'overlay');
-  mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'kustomization.yaml'),
     [
@@ -155,7 +178,7 @@ async function writeRuntimeOverlay(cluster: Cluster, work: string, judgeUrl: str
       'apiVersion: kustomize.config.k8s.io/v1beta1',
       'kind: Kustomization',
       'resources:',
-      `  - ${base}`,
+      `  - ${relative(dir, base)}`,
       'secretGenerator:',
       '  - name: canary-judge-token',
       '    namespace: catalogo',
@@ -193,14 +216,15 @@ async function main(): Promise<number> {
   try {
     const cluster = await startCluster(
       procs,
-      { k8sBin: env('E2E_K8S_BIN'), kwokBin: env('E2E_KWOK_BIN'), argoBin: env('E2E_ARGO_BIN'), etcdBin: env('E2E_ETCD_BIN') },
+      { k8sBin: env('E2E_K8S_BIN'), kwokBin: env('E2E_KWOK_BIN'), kwokStages: env('E2E_KWOK_STAGES'), argoBin: env('E2E_ARGO_BIN'), etcdBin: env('E2E_ETCD_BIN') },
       work,
       { argo: env('E2E_ARGO_CRDS'), istio: env('E2E_ISTIO_CRDS') },
     );
     const meshPort = await freePort();
     const meshSim = await startMeshSim(procs, cluster, meshPort);
-    const prom = await startPrometheus(procs, work, meshPort);
-    const judgeToken = `e2e-judge-${Math.random().toString(36).slice(2)}`;
+    const prom = new Prometheus(procs, join(work, 'prometheus'), await freePort(), meshPort);
+    await prom.restart();
+    const judgeToken = `e2e-judge-${randomBytes(16).toString('hex')}`;
     const judge = new Judge(procs, await freePort(), judgeToken, prom.url);
     await judge.start();
     const overlay = await writeRuntimeOverlay(cluster, work, judge.url, judgeToken);
@@ -214,7 +238,7 @@ async function main(): Promise<number> {
       obs,
       overlay,
       meshUrl,
-      promUrl: prom.url,
+      prometheus: prom,
       judge,
       meshSim,
       argoPlugin: join(env('E2E_ARGO_BIN'), 'kubectl-argo-rollouts'),
@@ -231,7 +255,7 @@ async function main(): Promise<number> {
         log(`=== scenario ${sc.name}: PASSED in ${((Date.now() - s0) / 1000).toFixed(0)}s — ${details.join('; ')}`);
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
-        results.push({ name: sc.name, ok: false, seconds: (Date.now() - s0) / 1000, details: [msg] });
+        results.push({ name: sc.name, ok: false, seconds: (Date.now() - s0) / 1000, details: [firstLine(msg)] });
         log(`=== scenario ${sc.name}: FAILED after ${((Date.now() - s0) / 1000).toFixed(0)}s: ${msg}`);
         await printDiagnostics(ctx);
       }
@@ -240,7 +264,7 @@ async function main(): Promise<number> {
     const msg = err instanceof Error ? err.message : String(err);
     log(`e2e setup FAILED: ${msg}`);
     console.log(`\n--- process log tails (full logs in ${logDir}) ---\n${procs.logTails(30)}`);
-    results.push({ name: 'setup', ok: false, seconds: (Date.now() - t0) / 1000, details: [msg] });
+    results.push({ name: 'setup', ok: false, seconds: (Date.now() - t0) / 1000, details: [firstLine(msg)] });
   } finally {
     await cleanup('done');
   }
@@ -251,6 +275,10 @@ async function main(): Promise<number> {
   console.log(`total ${total.toFixed(0)}s; logs in ${logDir}`);
   const ran = results.filter((r) => r.name !== 'setup');
   return results.every((r) => r.ok) && ran.length > 0 ? 0 : 1;
+}
+
+function firstLine(msg: string): string {
+  return msg.split('\n')[0] ?? msg;
 }
 
 async function printDiagnostics(ctx: Ctx): Promise<void> {

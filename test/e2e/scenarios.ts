@@ -23,7 +23,7 @@ export interface Ctx {
   readonly obs: Observer;
   readonly overlay: string;
   readonly meshUrl: string;
-  readonly promUrl: string;
+  readonly prometheus: { readonly url: string; restart(): Promise<void> };
   readonly judge: JudgeControl;
   readonly meshSim: Proc;
   readonly argoPlugin: string;
@@ -46,7 +46,9 @@ const NS = 'catalogo';
 const ROLLOUT = 'catalogo';
 /** Requests per second through the catalogo route: 1% of it is 40 rps on the canary. */
 const RPS = Number(process.env['E2E_RPS'] ?? '4000');
-const BASE: Behaviour = { errorRate: 0.01, latencyMedianMs: 40, latencyP99Ms: 250 };
+// p99 just under Istio's 500 ms bucket edge, so about 1% of the stable's requests are "slow" by the
+// latency check's definition (above the stable's p99 bucket edge), like its 1% errors.
+const BASE: Behaviour = { errorRate: 0.01, latencyMedianMs: 40, latencyP99Ms: 480 };
 
 class Failure extends Error {}
 
@@ -93,6 +95,7 @@ async function reset(ctx: Ctx): Promise<void> {
 /** Applies the shipped manifests (through the overlay) and waits until v1.1 is Healthy. */
 async function deployStable(ctx: Ctx, rps: number): Promise<RolloutView> {
   await reset(ctx);
+  await ctx.prometheus.restart();
   await mesh(ctx, { rps, default: BASE, versions: {} });
   await ctx.cluster.kubectl(['apply', '-k', ctx.overlay]);
   const v = await waitFor('catalogo v1.1 to be Healthy', 180_000, async () => {

@@ -3,6 +3,7 @@
 // kube-scheduler, KWOK with one fake node, the Argo Rollouts and Istio CRDs, the Argo Rollouts
 // controller out of cluster. Prometheus, the mesh simulator and the judge are started by run.ts.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +15,7 @@ const run = promisify(execFile);
 export interface ToolDirs {
   readonly k8sBin: string;
   readonly kwokBin: string;
+  readonly kwokStages: string;
   readonly argoBin: string;
   readonly etcdBin: string;
 }
@@ -75,7 +77,7 @@ async function insecureHealthz(port: number): Promise<true | undefined> {
 export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: string, crds: { argo: string; istio: string }): Promise<Cluster> {
   const pki = join(work, 'pki');
   await makePki(pki);
-  const token = `e2e-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+  const token = `e2e-${randomBytes(16).toString('hex')}`;
   writeFileSync(join(pki, 'tokens.csv'), `${token},e2e-admin,e2e-admin-uid,"system:masters"\n`);
   const caFile = join(pki, 'ca.crt');
   const ca = readFileSync(caFile, 'utf8');
@@ -188,7 +190,7 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
       `--secure-port=${cmPort}`,
       `--cert-dir=${join(work, 'cm-certs')}`,
       '--leader-elect=false',
-      '--controllers=replicaset,garbage-collector,namespace,serviceaccount,serviceaccount-token,root-ca-certificate-publisher',
+      '--controllers=replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller',
       `--service-account-private-key-file=${join(pki, 'sa.key')}`,
       `--root-ca-file=${caFile}`,
       '--use-service-account-credentials=false',
@@ -220,7 +222,9 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
   // KWOK and its fake node
   const kwokPort = await freePort();
   log('starting kwok with one fake node');
-  writeFileSync(join(work, 'kwok.yaml'), 'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n');
+  // KWOK's "fast" stages: nodes initialised and heart-beating, pods Running and Ready at once.
+  const stages = await kubectl(['kustomize', tools.kwokStages]);
+  writeFileSync(join(work, 'kwok.yaml'), stages);
   const kwok = procs.start({
     name: 'kwok',
     cmd: join(tools.kwokBin, 'kwok'),
@@ -255,6 +259,11 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
     const node = await kube.get('/api/v1/nodes/kwok-node-0');
     return arr(at(node, 'status', 'conditions')).some((c) => at(c, 'type') === 'Ready' && at(c, 'status') === 'True') ? true : undefined;
   }, { alive: () => procs.assertAlive(kwok), intervalMs: 1000 });
+  // The API server taints a new node not-ready; the node-lifecycle controller (not run here: it
+  // would also evict fake pods) lifts it once the node is Ready, so do that one step by hand.
+  await kubectl(['taint', 'nodes', 'kwok-node-0', 'node.kubernetes.io/not-ready:NoSchedule-']).catch((err: unknown) => {
+    if (!String(err).includes('not found')) throw err;
+  });
 
   // CRDs (server-side apply: Istio's CRDs are too large for the last-applied annotation)
   log('applying the Argo Rollouts and Istio CRDs');

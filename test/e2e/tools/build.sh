@@ -34,7 +34,7 @@ build_kwok() {
 build_k8s() {
   local name=$1
   if [ -x "$k8s_bin/$name" ]; then say "$name $k8s_version cached"; return 0; fi
-  say "building $name $k8s_version (cold build of the first one takes 10-30 minutes on 2 cores)..."
+  say "building $name $k8s_version (a few minutes each cold on 2 cores)..."
   local t0=$SECONDS major minor ldflags pkg
   major=${k8s_version#v}; major=${major%%.*}
   minor=${k8s_version#v*.}; minor=${minor%%.*}
@@ -63,5 +63,8 @@ etcd_bin=$(dirname "$(command -v etcd || echo /usr/bin/etcd)")
 say "all tools ready in $((SECONDS - t_all))s"
 echo "K8S_BIN=$k8s_bin"
 echo "KWOK_BIN=$kwok_bin"
+# KWOK's own stage definitions (node heartbeat, pods Ready), from its module in the module cache.
+kwok_dir=$(cd "${TMPDIR:-/tmp}" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@$kwok_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+echo "KWOK_STAGES=$kwok_dir/kustomize/stage/fast"
 echo "ARGO_BIN=$argo_bin"
 echo "ETCD_BIN=$etcd_bin"
