@@ -87,6 +87,11 @@ describe('mannWhitneyU behaviour', () => {
       expect(mannWhitneyU([3, 3, 3], [3, 3], { method }).pValue).toBe(1);
     }
   });
+  it('refuses the exact method beyond its size limit instead of running for seconds', () => {
+    const big = Array.from({ length: 61 }, (_, i) => i);
+    expect(() => mannWhitneyU(big, big, { method: 'exact' })).toThrow(/exact method limited/);
+    expect(mannWhitneyU(big, big).method).toBe('asymptotic');
+  });
   it('refuses empty samples and non-finite values', () => {
     expect(() => mannWhitneyU([], [1])).toThrow(RangeError);
     expect(() => mannWhitneyU([1, Number.NaN], [1])).toThrow(/x\[1\]/);
