@@ -1,0 +1,229 @@
+/**
+ * The judge's own logic with an in-memory PrometheusClient: how one failing check, an outage, a
+ * deadline and the query pool behave. (A real Prometheus cannot be made to fail one query of an
+ * analysis and not the others; test/integration covers the judge against a real one.)
+ */
+
+import { describe, expect, it } from 'vitest';
+import { JudgeError } from '../../src/errors.js';
+import { createJudge } from '../../src/judge/judge.js';
+import { errorRateIntervals, histogramsByTime, latencyOutcome } from '../../src/judge/checks.js';
+import { createLimiter, unionLength } from '../../src/judge/pool.js';
+import type { PrometheusClient, RangeSpec, Series } from '../../src/prometheus/client.js';
+import { ISTIO_NAMES } from '../../src/prometheus/promql.js';
+import { parseAnalysisRequest, type AnalysisRequest } from '../../src/server/http/schema.js';
+
+const T0 = 1_700_000_000 - (1_700_000_000 % 60);
+
+function req(extra: Record<string, unknown> = {}): AnalysisRequest {
+  const r = parseAnalysisRequest({
+    rollout: { name: 'catalogo', namespace: 'shop' },
+    selector: { mode: 'pod-hash', canary: 'abc12', stable: 'def34' },
+    start: new Date(T0 * 1000).toISOString(),
+    end: new Date((T0 + 600) * 1000).toISOString(),
+    checks: [{ type: 'error-rate' }, { type: 'latency', thresholdMs: 250 }],
+    ...extra,
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.value;
+}
+
+const series = (values: number[], range: RangeSpec, labels: Record<string, string> = {}): Series => ({
+  labels,
+  samples: values.map((v, i) => ({ t: range.start + i * range.step, v })),
+});
+
+/** A store answering per query: 1000 requests/interval per side, 1% errors, 2% over 250 ms. */
+function fakeProm(answer?: (q: string, r: RangeSpec) => Series[] | Promise<Series[]>): PrometheusClient & { maxInFlight: number; calls: string[] } {
+  let inFlight = 0;
+  const p = {
+    maxInFlight: 0,
+    calls: [] as string[],
+    async queryRange(q: string, r: RangeSpec, o: { signal?: AbortSignal; onSpan?: (a: number, b: number) => void } = {}) {
+      p.calls.push(q);
+      inFlight++;
+      p.maxInFlight = Math.max(p.maxInFlight, inFlight);
+      const s = performance.now();
+      try {
+        await new Promise((res) => setTimeout(res, 5));
+        if (o.signal?.aborted) throw new JudgeError('deadline_exceeded', 'aborted');
+        if (answer) return await answer(q, r);
+        const n = (r.end - r.start) / r.step + 1;
+        if (q.includes('_bucket')) {
+          return [
+            series(new Array(n).fill(980), r, { le: '250' }),
+            series(new Array(n).fill(1000), r, { le: '+Inf' }),
+          ];
+        }
+        return [series(new Array(n).fill(q.includes('response_code') ? 10 : 1000), r)];
+      } finally {
+        inFlight--;
+        o.onSpan?.(s, performance.now());
+      }
+    },
+    async ping() {
+      return { reachable: true as const, latencyMs: 1 };
+    },
+  };
+  return p;
+}
+
+const config = { deadlineMs: 2000, queryConcurrency: 2, lookbackSeconds: 86400, mesh: ISTIO_NAMES, durationUnit: 'milliseconds' as const };
+
+describe('judge', () => {
+  it('computes every check over the window and reports the queries and timing', async () => {
+    const prom = fakeProm();
+    const r = await createJudge({ prometheus: prom, config, name: 'canary-judge/test' }).analyze(req());
+    expect(r.window).toEqual({
+      start: new Date(T0 * 1000).toISOString(),
+      end: new Date((T0 + 600) * 1000).toISOString(),
+      interval: '60s',
+      intervals: 10,
+      startSource: 'explicit',
+    });
+    expect(r.checks.map((c) => c.name)).toEqual(['error-rate', 'latency']);
+    expect(r.checks[0]?.canary).toEqual({ requests: 10_000, bad: 100, rate: 0.01 });
+    expect(r.checks[1]?.canary).toEqual({ requests: 10_000, bad: 200, rate: 0.02 });
+    expect(r.checks[1]?.threshold).toEqual({ ms: 250, source: 'slo', requestedMs: 250 });
+    expect(r.timing.queries).toBe(6);
+    expect(r.checks[0]?.queries).toHaveLength(4);
+    expect(r.judge).toBe('canary-judge/test');
+    expect(prom.maxInFlight).toBeLessThanOrEqual(2);
+  });
+
+  it('turns one check whose queries Prometheus rejects into an error entry, never a Pass', async () => {
+    const base = fakeProm();
+    const prom = fakeProm((q, r) => {
+      if (q.includes('_bucket')) throw new JudgeError('prometheus_bad_response', 'Prometheus answered HTTP 422 (execution): boom');
+      return base.queryRange(q, r);
+    });
+    const r = await createJudge({ prometheus: prom, config, name: 't' }).analyze(req());
+    const lat = r.checks.find((c) => c.type === 'latency');
+    expect(lat).toMatchObject({ verdict: 'Inconclusive', reason: 'query_error', error: { code: 'prometheus_bad_response' } });
+    expect(lat?.summary).toMatch(/^latency: Prometheus answered HTTP 422/);
+    expect(r.checks.find((c) => c.type === 'error-rate')?.reason).not.toBe('query_error');
+    expect(r.verdict).not.toBe('Pass');
+  });
+
+  it('fails the whole analysis with 502 when every check failed', async () => {
+    const prom = fakeProm(() => {
+      throw new JudgeError('prometheus_bad_response', 'bad');
+    });
+    await expect(createJudge({ prometheus: prom, config, name: 't' }).analyze(req())).rejects.toMatchObject({ code: 'prometheus_bad_response' });
+  });
+
+  it('fails the whole analysis when Prometheus is unavailable, so Argo retries', async () => {
+    const prom = fakeProm(() => {
+      throw new JudgeError('prometheus_unavailable', 'Prometheus is unreachable (ECONNREFUSED)');
+    });
+    await expect(createJudge({ prometheus: prom, config, name: 't' }).analyze(req())).rejects.toMatchObject({ code: 'prometheus_unavailable' });
+  });
+
+  it('answers deadline_exceeded when the analysis outlives its deadline', async () => {
+    const prom = fakeProm(() => new Promise((res) => setTimeout(() => res([]), 200)));
+    await expect(createJudge({ prometheus: prom, config: { ...config, deadlineMs: 50 }, name: 't' }).analyze(req())).rejects.toMatchObject({
+      code: 'deadline_exceeded',
+    });
+  });
+
+  it('answers Inconclusive for empty results and for NaN, never Pass', async () => {
+    const empty = await createJudge({ prometheus: fakeProm(() => []), config, name: 't' }).analyze(req());
+    expect(empty.verdict).toBe('Inconclusive');
+    expect(empty.checks.every((c) => c.reason === 'no_canary_traffic')).toBe(true);
+
+    const nan = await createJudge({
+      prometheus: fakeProm((q, r) => {
+        const n = (r.end - r.start) / r.step + 1;
+        if (q.includes('_bucket')) return [series(new Array(n).fill(Number.NaN), r, { le: '250' }), series(new Array(n).fill(1000), r, { le: '+Inf' })];
+        return [series(new Array(n).fill(Number.NaN), r)];
+      }),
+      config,
+      name: 't',
+    }).analyze(req());
+    expect(nan.verdict).toBe('Inconclusive');
+    expect(nan.checks.map((c) => c.reason)).toEqual(['invalid_data', 'invalid_data']);
+  });
+
+  it('finds the canary first sample with one query and starts the window one step before it', async () => {
+    const now = (T0 + 3600) * 1000;
+    const prom = fakeProm((q, r) => {
+      if (q.startsWith('sum(istio_requests_total')) {
+        // The canary's counter exists from T0 + 600 on.
+        const n = (r.end - r.start) / r.step + 1;
+        return [{ labels: {}, samples: Array.from({ length: n }, (_, i) => ({ t: r.start + i * r.step, v: 1 })).filter((s) => s.t >= T0 + 600) }];
+      }
+      return [];
+    });
+    const r = await createJudge({ prometheus: prom, config, name: 't', now: () => now }).analyze(req({ start: 'canary-first-sample', end: undefined }));
+    expect(r.window.start).toBe(new Date((T0 + 540) * 1000).toISOString());
+    expect(r.window.startSource).toBe('canary-first-sample');
+    expect(r.window.intervals).toBe(51);
+  });
+
+  it('never queries twice the same series within one analysis', async () => {
+    const prom = fakeProm();
+    await createJudge({ prometheus: prom, config, name: 't' }).analyze(req({ checks: [{ type: 'error-rate' }, { type: 'error-rate', name: 'strict', alpha: 0.001 }] }));
+    expect(prom.calls).toHaveLength(4);
+  });
+});
+
+describe('series to counts', () => {
+  const r: RangeSpec = { start: 60, end: 180, step: 60 };
+
+  it('aligns sides by timestamp, a missing error series meaning no errors', () => {
+    const counts = errorRateIntervals([series([100, 100, 100], r)], [], [series([0, 1000, 1000], r)], [series([5, 6], { ...r, start: 120 })]);
+    expect(counts).toEqual([
+      { canaryTotal: 100, canaryBad: 0, stableTotal: 0, stableBad: 0 },
+      { canaryTotal: 100, canaryBad: 0, stableTotal: 1000, stableBad: 5 },
+      { canaryTotal: 100, canaryBad: 0, stableTotal: 1000, stableBad: 6 },
+    ]);
+  });
+
+  it('groups histogram series by timestamp, with +Inf as Infinity', () => {
+    const h = histogramsByTime([series([1, 2], r, { le: '100' }), series([3, 4], r, { le: '+Inf' })]);
+    expect(h.get(60)).toEqual([
+      { le: 100, count: 1 },
+      { le: Number.POSITIVE_INFINITY, count: 3 },
+    ]);
+  });
+
+  it('refuses a latency threshold above every bucket edge rather than guessing', () => {
+    const c = [series([90], r, { le: '100' }), series([100], r, { le: '+Inf' })];
+    const o = latencyOutcome(c, c, { thresholdMs: 5000 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, weight: 1, critical: true }, 'milliseconds');
+    expect(o.result.reason).toBe('invalid_data');
+    expect(o.note).toMatch(/no histogram bucket edge/);
+  });
+
+  it('converts thresholds for histograms in seconds', () => {
+    const c = [series([90], r, { le: '0.25' }), series([100], r, { le: '+Inf' })];
+    const o = latencyOutcome(c, c, { thresholdMs: 250 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, weight: 1, critical: true }, 'seconds');
+    expect(o.threshold.ms).toBe(250);
+    expect(o.result.canary).toEqual({ requests: 100, bad: 10, rate: 0.1 });
+  });
+});
+
+describe('query pool', () => {
+  it('never runs more than its limit at once, and runs everything', async () => {
+    const limit = createLimiter(3);
+    let active = 0;
+    let max = 0;
+    const done = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        limit(async () => {
+          active++;
+          max = Math.max(max, active);
+          await new Promise((r) => setTimeout(r, 2));
+          active--;
+          return i;
+        }),
+      ),
+    );
+    expect(max).toBe(3);
+    expect(done).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
+  it('measures the time during which at least one query ran', () => {
+    expect(unionLength([[0, 10], [5, 15], [20, 30]])).toBe(25);
+    expect(unionLength([])).toBe(0);
+  });
+});

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ISTIO_NAMES,
+  TemplateError,
+  codePattern,
+  quote,
+  regexEscape,
+  render,
+  renderQuery,
+  renderSelector,
+  type MeshNames,
+} from '../../src/prometheus/promql.js';
+
+const side = (mode: 'pod-hash' | 'service' | 'version', value: string, rollout = 'catalogo', namespace = 'shop') => ({
+  mode,
+  rollout,
+  namespace,
+  value,
+});
+
+describe('PromQL rendering', () => {
+  it('renders the pod-hash selector with reporter=destination and a one-segment pod suffix', () => {
+    expect(renderSelector(side('pod-hash', '6b7f9c8d5'), ISTIO_NAMES)).toBe(
+      'reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-6b7f9c8d5-[a-z0-9]+"',
+    );
+  });
+
+  it('renders the service selector with reporter=source and the Service name', () => {
+    expect(renderSelector(side('service', 'catalogo-canary'), ISTIO_NAMES)).toBe(
+      'reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary"',
+    );
+  });
+
+  it('renders the version selector scoped to the rollout workload', () => {
+    expect(renderSelector(side('version', 'v1.2'), ISTIO_NAMES)).toBe(
+      'reporter="destination", destination_workload_namespace="shop", destination_workload="catalogo", destination_version="v1.2"',
+    );
+  });
+
+  it('renders the four error-rate queries and the histogram query exactly', () => {
+    const selector = renderSelector(side('pod-hash', 'abc12'), ISTIO_NAMES);
+    expect(renderQuery('requests', { selector, interval: '60s' }, ISTIO_NAMES)).toBe(
+      'sum(increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[60s]))',
+    );
+    expect(renderQuery('errors', { selector, interval: '60s', errorCodes: '5xx,429' }, ISTIO_NAMES)).toBe(
+      'sum(increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+", response_code=~"5..|429"}[60s]))',
+    );
+    expect(renderQuery('latencyBuckets', { selector, interval: '30s' }, ISTIO_NAMES)).toBe(
+      'sum by (le) (increase(istio_request_duration_milliseconds_bucket{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[30s]))',
+    );
+    expect(renderQuery('presence', { selector, interval: '30s' }, ISTIO_NAMES)).toBe(
+      'sum(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"})',
+    );
+  });
+
+  it('uses configured metric and label names for other meshes', () => {
+    const linkerdish: MeshNames = {
+      requestsMetric: 'response_total',
+      durationMetric: 'response_latency_ms',
+      labels: { ...ISTIO_NAMES.labels, reporter: 'direction', responseCode: 'status_code', pod: 'pod_name' },
+    };
+    const selector = renderSelector(side('pod-hash', 'abc12'), linkerdish);
+    expect(renderQuery('errors', { selector, interval: '1m', errorCodes: '5xx' }, linkerdish)).toBe(
+      'sum(increase(response_total{direction="destination", destination_workload_namespace="shop", pod_name=~"catalogo-abc12-[a-z0-9]+", status_code=~"5.."}[1m]))',
+    );
+  });
+
+  it('escapes regex metacharacters of a dotted rollout name inside the pod pattern', () => {
+    expect(renderSelector(side('pod-hash', 'abc12', 'web.v2'), ISTIO_NAMES)).toContain('pod=~"web\\\\.v2-abc12-[a-z0-9]+"');
+  });
+
+  it('quotes label values so that quotes and backslashes cannot close the string', () => {
+    expect(quote('abc"} or vector(1) #')).toBe('"abc\\"} or vector(1) #"');
+    expect(quote('a\\b\nc')).toBe('"a\\\\b\\nc"');
+    expect(regexEscape('a.b*c(d)[e]{f}|g+h?^$\\')).toBe('a\\.b\\*c\\(d\\)\\[e\\]\\{f\\}\\|g\\+h\\?\\^\\$\\\\');
+  });
+
+  it('fails on a missing template variable instead of rendering a broken query', () => {
+    expect(() => render('sum({{metric}}{{{selector}}})', { metric: 'x' })).toThrow(TemplateError);
+    expect(() => render('sum({{metric}}{{{selector}}})', { metric: 'x' })).toThrow(/"selector" is missing/);
+    expect(() => renderQuery('errors', { selector: 'a="b"', interval: '60s' }, ISTIO_NAMES)).toThrow(/codePattern/);
+  });
+
+  it('turns status classes into a response-code regex', () => {
+    expect(codePattern('5xx')).toBe('5..');
+    expect(codePattern('5xx,429')).toBe('5..|429');
+    expect(codePattern('503,504')).toBe('503|504');
+  });
+});
