@@ -5,3 +5,5 @@ export * from './count-test.js';
 export * from './distributions.js';
 export * from './mann-whitney.js';
 export * from './scorecard.js';
+export { DEFAULT_MIXTURE, type MixtureComponent } from './sequential.js';
+export { EFFECT_CONFIDENCE, rateRatio } from './effect.js';
