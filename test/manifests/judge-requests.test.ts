@@ -96,6 +96,22 @@ describe('requests the catalogo Rollout makes the judge receive', () => {
     for (let i = 1; i < effects.length; i++) expect(effects[i]).toBeLessThan(effects[i - 1] as number);
   });
 
+  it('ask one and the same Fail question everywhere (same checks, alpha and margin), so looks add no false rollbacks', () => {
+    const questions = new Set(
+      resolvedAnalyses().map((s) => {
+        const parsed = parseAnalysisRequest(s.metric.provider.web?.jsonBody);
+        if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+        const v = parsed.value;
+        return JSON.stringify({
+          start: v.start,
+          interval: v.interval,
+          checks: v.checks.map((c) => ({ ...c, criticalEffect: undefined, power: undefined })),
+        });
+      }),
+    );
+    expect([...questions]).toHaveLength(1);
+  });
+
   it('send the token from the Secret as a bearer token, and POST JSON', () => {
     const token = (secrets[0]?.['stringData'] as Record<string, string>)['token'];
     for (const s of resolvedAnalyses()) {
