@@ -217,6 +217,33 @@ describe('hodgesLehmann', () => {
   });
 });
 
+interface KayentaSuite {
+  source: string;
+  tolerance: number;
+  confidence: number;
+  cases: { name: string; canary: number[]; stable: number[]; direction: 'increase' | 'decrease' | 'either'; label: string }[];
+}
+const kayentaSuite = JSON.parse(
+  readFileSync(new URL('../fixtures/stats/mann-whitney/kayenta-classifier-suite.json', import.meta.url), 'utf8'),
+) as KayentaSuite;
+
+describe("gaugeCheck rule 'kayenta' reproduces Kayenta's own classifier test cases", () => {
+  for (const c of kayentaSuite.cases) {
+    it(`${c.name} (${c.direction}) → ${c.label}`, () => {
+      const r = gaugeCheck(c.canary, c.stable, {
+        rule: 'kayenta',
+        direction: c.direction,
+        tolerance: kayentaSuite.tolerance,
+        confidence: kayentaSuite.confidence,
+        minSamples: 1,
+      });
+      expect(r.label).toBe(c.label);
+      const verdict = c.label === 'High' || c.label === 'Low' ? 'Fail' : c.label === 'Pass' ? 'Pass' : 'Inconclusive';
+      expect(r.verdict).toBe(verdict);
+    });
+  }
+});
+
 describe('gaugeCheck', () => {
   const r = rng(3);
   const noise = (n: number, mean: number, sd: number): number[] =>
