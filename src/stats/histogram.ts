@@ -111,6 +111,9 @@ function quantileReady(buckets: readonly HistogramBucket[]): CleanBucket[] | nul
  * - the lowest bucket starts at 0 when its upper bound is > 0; when it is ≤ 0 its bound is returned;
  * - a rank in the +Inf bucket returns the upper bound of the second-highest bucket.
  *
+ * Newer Prometheus versions also snap cumulative counts that differ by ≤ 1e-12 relative (float
+ * noise from `sum`) before the monotonicity fix; that changes results only at that noise level.
+ *
  * Where Prometheus answers NaN — no +Inf bucket, fewer than 2 buckets, zero observations, or the
  * 0/0 of q = 0 with an empty lowest bucket — this returns `null`. Unlike PromQL (which answers
  * ±Inf), q outside [0, 1] is a caller error and throws, as do NaN bounds and NaN, infinite or
