@@ -14,10 +14,12 @@ import {
   CheckType,
   LatencyThreshold_Source,
   Reason,
+  Scorecard_Reason,
   Verdict,
 } from '../../src/gen/canary_judge/v1/judge.js';
 import type { AnalysisResult } from '../../src/judge/index.js';
-import { CODE_TRAILER, FIELD_TRAILER, GRPC_STATUS, REASON, toAnalyzeResponse, toProtoFieldError, toRequestBody, toStatus, VERDICT } from '../../src/server/grpc/index.js';
+import type { ScorecardSummary } from '../../src/server/grpc/mapping.js';
+import { CODE_TRAILER, FIELD_TRAILER, GRPC_STATUS, REASON, SCORECARD_REASON, toAnalyzeResponse, toProtoFieldError, toRequestBody, toStatus, VERDICT } from '../../src/server/grpc/index.js';
 import { parseAnalysisRequest } from '../../src/server/http/schema.js';
 
 const valid = (): AnalyzeRequest =>
@@ -164,7 +166,7 @@ describe('proto request → the HTTP schema', () => {
   });
 });
 
-const RESULT: AnalysisResult = {
+const RESULT: AnalysisResult & { scorecard: ScorecardSummary } = {
   verdict: 'Fail',
   score: 37.5,
   summary: 'Fail error-rate: canary 3.1% (31/1000) vs stable 1.0% (200/20000)',
@@ -224,6 +226,7 @@ const RESULT: AnalysisResult = {
     },
   ],
   timing: { totalMs: 12.345, prometheusMs: 9.87, queries: 6 },
+  scorecard: { reason: 'critical_failure', maxScore: 37.5, failBelow: 75, familyWiseAlpha: 0.025 },
 };
 
 describe('result → proto response', () => {
@@ -237,6 +240,7 @@ describe('result → proto response', () => {
     expect(r.selector?.mode).toEqual({ $case: 'podHash', value: { canary: '6b7f9c8d5', stable: '5d4c7b9f8' } });
     expect(r.window).toEqual({ start: '2026-01-02T15:00:00.000Z', end: '2026-01-02T16:00:00.000Z', interval: '60s', intervals: 60, startSource: 'explicit' });
     expect(r.timing).toEqual({ totalMs: 12.345, prometheusMs: 9.87, queries: 6 });
+    expect(r.scorecard).toEqual({ reason: Scorecard_Reason.REASON_CRITICAL_FAILURE, maxScore: 37.5, failBelow: 75, familyWiseAlpha: 0.025 });
   });
 
   it('keeps every number of a check, bit for bit', () => {
@@ -281,6 +285,9 @@ describe('result → proto response', () => {
     expect(new Set(reasons).size).toBe(reasons.length);
     expect(verdicts).not.toContain(Verdict.VERDICT_UNSPECIFIED);
     expect(reasons).not.toContain(Reason.REASON_UNSPECIFIED);
+    const card = Object.values(SCORECARD_REASON);
+    expect(new Set(card).size).toBe(card.length);
+    expect(card).not.toContain(Scorecard_Reason.REASON_UNSPECIFIED);
   });
 });
 

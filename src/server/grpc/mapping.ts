@@ -6,7 +6,7 @@
  */
 
 import type { CheckReason, CheckResult, CheckType, AnalysisResult, LatencyThreshold, QuantileEstimates } from '../../judge/index.js';
-import type { SideSummary, Verdict } from '../../stats/index.js';
+import type { ScorecardReason, SideSummary, Verdict } from '../../stats/index.js';
 import type { SelectorMode } from '../http/schema.js';
 import {
   AnalyzeRequest,
@@ -15,6 +15,7 @@ import {
   CheckType as PbCheckType,
   LatencyThreshold_Source as PbThresholdSource,
   Reason as PbReason,
+  Scorecard_Reason as PbScorecardReason,
   Verdict as PbVerdict,
   type Check as PbCheck,
   type Quantiles as PbQuantiles,
@@ -62,6 +63,23 @@ export const CHECK_TYPE: Readonly<Record<CheckType, PbCheckType>> = {
   'error-rate': PbCheckType.CHECK_TYPE_ERROR_RATE,
   latency: PbCheckType.CHECK_TYPE_LATENCY,
 };
+
+export const SCORECARD_REASON: Readonly<Record<ScorecardReason, PbScorecardReason>> = {
+  no_checks: PbScorecardReason.REASON_NO_CHECKS,
+  critical_failure: PbScorecardReason.REASON_CRITICAL_FAILURE,
+  score_below_threshold: PbScorecardReason.REASON_SCORE_BELOW_THRESHOLD,
+  all_passed: PbScorecardReason.REASON_ALL_PASSED,
+  checks_failed: PbScorecardReason.REASON_CHECKS_FAILED,
+  checks_inconclusive: PbScorecardReason.REASON_CHECKS_INCONCLUSIVE,
+};
+
+/** How the checks were combined (the judge reports it alongside the verdict). */
+export interface ScorecardSummary {
+  readonly reason: ScorecardReason;
+  readonly maxScore: number;
+  readonly failBelow: number;
+  readonly familyWiseAlpha: number | null;
+}
 
 const THRESHOLD_SOURCE: Readonly<Record<LatencyThreshold['source'], PbThresholdSource>> = {
   slo: PbThresholdSource.SOURCE_SLO,
@@ -113,6 +131,7 @@ export function toRequestBody(m: AnalyzeRequest): Record<string, unknown> {
   if (end !== undefined) body['end'] = end;
   if (interval !== undefined) body['interval'] = interval;
   body['checks'] = m.checks.map(checkBody);
+  if (m.failBelow !== undefined) body['failBelow'] = m.failBelow;
   return body;
 }
 
@@ -217,8 +236,9 @@ function isSelectorMode(s: string): s is SelectorMode {
 }
 
 /** The judge's result as the proto response: the same numbers, nulls as unset fields. */
-export function toAnalyzeResponse(r: AnalysisResult): AnalyzeResponse {
+export function toAnalyzeResponse(r: AnalysisResult & { readonly scorecard?: ScorecardSummary }): AnalyzeResponse {
   const mode = r.selector.mode;
+  const card = r.scorecard;
   if (!isSelectorMode(mode)) throw new Error(`unknown selector mode in a result: ${mode}`);
   const pair = { canary: r.selector.canary, stable: r.selector.stable };
   return AnalyzeResponse.fromPartial({
@@ -237,6 +257,15 @@ export function toAnalyzeResponse(r: AnalysisResult): AnalyzeResponse {
     },
     checks: r.checks.map(checkResult),
     timing: { totalMs: r.timing.totalMs, prometheusMs: r.timing.prometheusMs, queries: r.timing.queries },
+    scorecard:
+      card === undefined
+        ? undefined
+        : {
+            reason: SCORECARD_REASON[card.reason],
+            maxScore: card.maxScore,
+            failBelow: card.failBelow,
+            ...opt('familyWiseAlpha', card.familyWiseAlpha),
+          },
   });
 }
 

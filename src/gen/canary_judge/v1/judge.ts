@@ -88,6 +88,11 @@ export interface AnalyzeRequest {
   interval: string;
   /** One to ten checks, each with a distinct name. */
   checks: Check[];
+  /**
+   * Scorecard: the analysis fails when the best score still reachable is below this, [0, 100];
+   * unset means the judge's default (75).
+   */
+  failBelow?: number | undefined;
 }
 
 export interface Rollout {
@@ -168,7 +173,37 @@ export interface AnalyzeResponse {
   selector: Selector | undefined;
   window: Window | undefined;
   checks: CheckResult[];
-  timing: Timing | undefined;
+  timing:
+    | Timing
+    | undefined;
+  /** How the checks were combined into the verdict. */
+  scorecard: Scorecard | undefined;
+}
+
+export interface Scorecard {
+  reason: Scorecard_Reason;
+  /** 100 x weight of the checks that did not fail / total weight: the best score still reachable. */
+  maxScore: number;
+  failBelow: number;
+  /**
+   * Sum of the checks' alpha: the bound on failing a good release; unset when not every check
+   * reports one.
+   */
+  familyWiseAlpha?: number | undefined;
+}
+
+export enum Scorecard_Reason {
+  REASON_UNSPECIFIED = 0,
+  REASON_NO_CHECKS = 1,
+  /** REASON_CRITICAL_FAILURE - A critical check failed. */
+  REASON_CRITICAL_FAILURE = 2,
+  /** REASON_SCORE_BELOW_THRESHOLD - The best score still reachable is below fail_below. */
+  REASON_SCORE_BELOW_THRESHOLD = 3,
+  REASON_ALL_PASSED = 4,
+  /** REASON_CHECKS_FAILED - Some checks failed, but the score can still reach fail_below. */
+  REASON_CHECKS_FAILED = 5,
+  REASON_CHECKS_INCONCLUSIVE = 6,
+  UNRECOGNIZED = -1,
 }
 
 export interface Window {
@@ -299,7 +334,15 @@ export interface CheckError {
 }
 
 function createBaseAnalyzeRequest(): AnalyzeRequest {
-  return { rollout: undefined, selector: undefined, start: "", end: "", interval: "", checks: [] };
+  return {
+    rollout: undefined,
+    selector: undefined,
+    start: "",
+    end: "",
+    interval: "",
+    checks: [],
+    failBelow: undefined,
+  };
 }
 
 export const AnalyzeRequest: MessageFns<AnalyzeRequest> = {
@@ -321,6 +364,9 @@ export const AnalyzeRequest: MessageFns<AnalyzeRequest> = {
     }
     for (const v of message.checks) {
       Check.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.failBelow !== undefined) {
+      writer.uint32(57).double(message.failBelow);
     }
     return writer;
   },
@@ -386,6 +432,14 @@ export const AnalyzeRequest: MessageFns<AnalyzeRequest> = {
             message.checks.push(Check.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.failBelow = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -413,6 +467,7 @@ export const AnalyzeRequest: MessageFns<AnalyzeRequest> = {
     message.end = object.end ?? "";
     message.interval = object.interval ?? "";
     message.checks = object.checks?.map((e) => Check.fromPartial(e)) || [];
+    message.failBelow = object.failBelow ?? undefined;
     return message;
   },
 };
@@ -970,6 +1025,7 @@ function createBaseAnalyzeResponse(): AnalyzeResponse {
     window: undefined,
     checks: [],
     timing: undefined,
+    scorecard: undefined,
   };
 }
 
@@ -1001,6 +1057,9 @@ export const AnalyzeResponse: MessageFns<AnalyzeResponse> = {
     }
     if (message.timing !== undefined) {
       Timing.encode(message.timing, writer.uint32(74).fork()).join();
+    }
+    if (message.scorecard !== undefined) {
+      Scorecard.encode(message.scorecard, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -1090,6 +1149,14 @@ export const AnalyzeResponse: MessageFns<AnalyzeResponse> = {
             message.timing = Timing.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.scorecard = Scorecard.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1124,6 +1191,100 @@ export const AnalyzeResponse: MessageFns<AnalyzeResponse> = {
     message.timing = (object.timing !== undefined && object.timing !== null)
       ? Timing.fromPartial(object.timing)
       : undefined;
+    message.scorecard = (object.scorecard !== undefined && object.scorecard !== null)
+      ? Scorecard.fromPartial(object.scorecard)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseScorecard(): Scorecard {
+  return { reason: 0, maxScore: 0, failBelow: 0, familyWiseAlpha: undefined };
+}
+
+export const Scorecard: MessageFns<Scorecard> = {
+  encode(message: Scorecard, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reason !== 0) {
+      writer.uint32(8).int32(message.reason);
+    }
+    if (message.maxScore !== 0) {
+      writer.uint32(17).double(message.maxScore);
+    }
+    if (message.failBelow !== 0) {
+      writer.uint32(25).double(message.failBelow);
+    }
+    if (message.familyWiseAlpha !== undefined) {
+      writer.uint32(33).double(message.familyWiseAlpha);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Scorecard {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScorecard();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.maxScore = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.failBelow = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.familyWiseAlpha = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Scorecard>, I>>(base?: I): Scorecard {
+    return Scorecard.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Scorecard>, I>>(object: I): Scorecard {
+    const message = createBaseScorecard();
+    message.reason = object.reason ?? 0;
+    message.maxScore = object.maxScore ?? 0;
+    message.failBelow = object.failBelow ?? 0;
+    message.familyWiseAlpha = object.familyWiseAlpha ?? undefined;
     return message;
   },
 };
