@@ -8,7 +8,7 @@ import { JudgeError, isJudgeError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
 import { renderQuery, renderSelector, type SideSelector } from '../prometheus/promql.js';
-import { DEFAULT_COUNT_TEST_PARAMS, decideCounts, type CountTestResult } from '../stats/index.js';
+import { DEFAULT_COUNT_TEST_PARAMS, alphaForCheck, decideCounts, type CountTestResult } from '../stats/index.js';
 import { FIRST_SAMPLE, type AnalysisRequest, type CheckRequest } from '../server/http/schema.js';
 import { checkSummary, errorRateIntervals, latencyOutcome, latencyWhat } from './checks.js';
 import { createLimiter, unionLength } from './pool.js';
@@ -35,15 +35,21 @@ export interface Judge {
   analyze(request: AnalysisRequest, options?: AnalyzeOptions): Promise<AnalysisResult>;
 }
 
-function checkParams(c: CheckRequest): CheckParams {
+/**
+ * A check's test parameters: the requested α is the analysis-wide level, split across the
+ * checks (Bonferroni, alphaForCheck) so that the whole card fails a good release with
+ * probability ≤ α however many checks it has and however often it looks.
+ */
+function checkParams(c: CheckRequest, nChecks: number): CheckParams {
   const d = DEFAULT_COUNT_TEST_PARAMS;
+  const requestedAlpha = c.alpha ?? d.alpha;
   return {
-    alpha: c.alpha ?? d.alpha,
+    alpha: alphaForCheck(requestedAlpha, nChecks),
     margin: c.margin ?? d.margin,
     criticalEffect: c.criticalEffect ?? Math.max(d.criticalEffect, 1 + (c.margin ?? d.margin) + 0.5),
     power: c.power ?? d.power,
     weight: c.weight ?? 1,
-    critical: c.critical ?? true,
+    critical: c.critical ?? false,
   };
 }
 
@@ -114,7 +120,7 @@ export function createJudge(opts: JudgeOptions): Judge {
         // the checks still go through the engine, which answers Inconclusive with a reason.
         const run = (q: string): Promise<Series[]> => (range === null ? Promise.resolve([]) : query(q, range));
 
-        const results = await Promise.allSettled(req.checks.map((c) => runCheck(c, canarySel, stableSel, req.interval.text, run, opts)));
+        const results = await Promise.allSettled(req.checks.map((c) => runCheck(c, req.checks.length, canarySel, stableSel, req.interval.text, run, opts)));
         const checks: CheckResult[] = [];
         let fatal: JudgeError | undefined;
         results.forEach((r, i) => {
@@ -137,7 +143,7 @@ export function createJudge(opts: JudgeOptions): Judge {
             verdict: 'Inconclusive',
             reason: 'query_error',
             summary: checkSummary(name, 'query_error', null, { note: err.message }),
-            params: checkParams(c),
+            params: checkParams(c, req.checks.length),
             canary: null,
             stable: null,
             effect: null,
@@ -155,22 +161,27 @@ export function createJudge(opts: JudgeOptions): Judge {
           throw new JudgeError('prometheus_bad_response', firstError.error?.message ?? 'every query failed');
         }
 
-        const combined = combineChecks(checks);
         const headline =
           gridStart === null
             ? `no canary sample in the last ${Math.round(opts.config.lookbackSeconds / 3600)}h`
             : intervals < 1
               ? `window shorter than one ${req.interval.text} interval`
               : undefined;
-        const summary = `${combined.verdict}${headline ? ` (${headline})` : ''} ${combined.explain.join('; ')}`;
+        const combined = combineChecks(checks, req.failBelow, headline);
         return {
           verdict: combined.verdict,
           score: combined.score,
-          summary,
+          summary: combined.summary,
           judge: opts.name,
           rollout: { name: req.rollout.name, namespace: req.rollout.namespace },
           selector: { mode: req.selector.mode, canary: req.selector.canary, stable: req.selector.stable },
           window,
+          scorecard: {
+            reason: combined.reason,
+            maxScore: combined.maxScore,
+            failBelow: combined.failBelow,
+            familyWiseAlpha: combined.familyWiseAlpha,
+          },
           checks,
           timing: {
             totalMs: round3(performance.now() - t0),
@@ -255,6 +266,7 @@ function queriesOf(
 
 async function runCheck(
   c: CheckRequest,
+  nChecks: number,
   canarySel: string,
   stableSel: string,
   interval: string,
@@ -262,7 +274,7 @@ async function runCheck(
   opts: JudgeOptions,
 ): Promise<CheckResult> {
   const name = c.name ?? c.type;
-  const params = checkParams(c);
+  const params = checkParams(c, nChecks);
   const queries = queriesOf(c, canarySel, stableSel, interval, opts);
   const data = await Promise.all(queries.map(run));
   const base = (r: CountTestResult) => ({

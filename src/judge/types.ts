@@ -7,6 +7,7 @@ import type {
   Evidence,
   PowerReport,
   Reason,
+  ScorecardReason,
   SideSummary,
   Verdict,
 } from '../stats/index.js';
@@ -86,6 +87,14 @@ export interface AnalysisResult {
   readonly rollout: { readonly name: string; readonly namespace: string };
   readonly selector: { readonly mode: string; readonly canary: string; readonly stable: string };
   readonly window: AnalysisWindow;
+  /** How the checks were combined (src/stats/scorecard.ts). */
+  readonly scorecard?: {
+    readonly reason: ScorecardReason;
+    readonly maxScore: number;
+    readonly failBelow: number;
+    /** Σ of the checks' α: the bound on failing a good release. */
+    readonly familyWiseAlpha: number | null;
+  };
   readonly checks: readonly CheckResult[];
   readonly timing: AnalysisTiming;
 }

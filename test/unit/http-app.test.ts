@@ -26,6 +26,7 @@ const result: AnalysisResult = {
   rollout: { name: 'catalogo', namespace: 'catalogo' },
   selector: { mode: 'pod-hash', canary: '6b7f9c8d5', stable: '5d4c7b9f8' },
   window: { start: '2026-01-01T00:00:00.000Z', end: '2026-01-01T00:30:00.000Z', interval: '60s', intervals: 30, startSource: 'canary-first-sample' },
+  scorecard: { reason: 'critical_failure', maxScore: 0, failBelow: 75, familyWiseAlpha: 0.01 },
   checks: [],
   timing: { totalMs: 3, prometheusMs: 2, queries: 4 },
 };

@@ -169,6 +169,10 @@ export const analysisRequestSchema = z
     /** Optional end of the window (default: now). For replaying a past rollout. */
     end: timestamp('end').optional(),
     interval: durationSchema.default({ text: '60s', seconds: 60 }),
+    /** Scorecard: the analysis Fails when the best reachable score is below this (default 75). */
+    failBelow: numeric(
+      z.number().min(0, { error: 'failBelow must be ≥ 0' }).max(100, { error: 'failBelow must be ≤ 100' }),
+    ).optional(),
     checks: z
       .array(checkSchema)
       .min(1, { error: 'at least one check is required' })
