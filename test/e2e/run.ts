@@ -125,6 +125,7 @@ class Judge {
       env: {
         CANARY_JUDGE_HOST: '127.0.0.1',
         CANARY_JUDGE_PORT: String(this.port),
+        CANARY_JUDGE_GRPC_PORT: '0',
         CANARY_JUDGE_PROMETHEUS_URL: this.promUrl,
         CANARY_JUDGE_AUTH_TOKEN: this.token,
         CANARY_JUDGE_LOG_LEVEL: 'info',
