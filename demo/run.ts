@@ -1,0 +1,168 @@
+/**
+ * The demo: a local Prometheus scraping synthetic catalogo v1.1 → v1.2 traffic with
+ * Istio-shaped metrics, the judge as its own process, and two canaries judged side by side —
+ * one healthy (v1.2 behaves like v1.1), one bad (v1.2 answers 503 three times as often).
+ * Every few seconds it asks the judge, as an Argo AnalysisRun would, and prints the verdicts
+ * and their one-line summaries until the good canary passes and the bad one fails.
+ *
+ * Run with `bash scripts/demo.sh` (installs what is missing first).
+ */
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { startExporter, type ExporterHandle } from '../test/integration/harness/exporter.js';
+import { freePort, startPrometheus, waitForSeries, type PrometheusHandle } from '../test/integration/harness/prometheus.js';
+import { CANARY_HASH, STABLE_HASH, scenarioWorkloads } from '../test/integration/harness/scenarios.js';
+
+const INTERVAL = '5s'; // analysis resolution; 60s in a real cluster, shortened for the demo
+const POLL_MS = 5000;
+const MAX_MS = 4 * 60_000;
+const TOKEN = 'demo-token-not-a-secret';
+
+const bold = (s: string): string => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
+const colour = (v: string): string => {
+  if (!process.stdout.isTTY) return v;
+  return v === 'Pass' ? `\x1b[32m${v}\x1b[0m` : v === 'Fail' ? `\x1b[31m${v}\x1b[0m` : `\x1b[33m${v}\x1b[0m`;
+};
+const say = (s: string): void => {
+  process.stdout.write(`${s}\n`);
+};
+
+let exporter: ExporterHandle | undefined;
+let prom: PrometheusHandle | undefined;
+let judge: ChildProcess | undefined;
+
+async function cleanup(): Promise<void> {
+  if (judge !== undefined && judge.exitCode === null) {
+    const j = judge;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => j.kill('SIGKILL'), 5000);
+      j.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      j.kill('SIGTERM');
+    });
+  }
+  await prom?.close();
+  await exporter?.close();
+}
+
+const CASES = [
+  { label: 'good canary', namespace: 'catalogo-good', scenario: 'healthy' as const, expect: 'Pass' },
+  { label: 'bad canary ', namespace: 'catalogo-bad', scenario: 'error-3x' as const, expect: 'Fail' },
+];
+
+function analysisBody(namespace: string): unknown {
+  // What the canary-judge AnalysisTemplates send, after Argo substituted the args (as strings).
+  return {
+    rollout: { name: 'catalogo', namespace },
+    selector: { mode: 'pod-hash', canary: CANARY_HASH, stable: STABLE_HASH },
+    start: 'canary-first-sample',
+    interval: INTERVAL,
+    checks: [
+      { type: 'error-rate', errorCodes: '5xx', alpha: '0.01', margin: '0', criticalEffect: '2', power: '0.8', critical: 'true' },
+      { type: 'latency', quantile: '0.99', alpha: '0.01', margin: '0', criticalEffect: '2', power: '0.8', critical: 'true' },
+    ],
+  };
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const since = (): string => `+${String(Math.round((Date.now() - t0) / 1000)).padStart(3)}s`;
+
+  say(bold('canary-judge demo: catalogo v1.1 (stable) → v1.2 (canary)'));
+  say('1/4 synthetic traffic: 600 req/s to v1.1 and 200 req/s to v1.2 per namespace, Istio-shaped metrics');
+  say('    catalogo-good: v1.2 behaves like v1.1 (1% 503s, 2% slow requests)');
+  say('    catalogo-bad:  v1.2 answers 503 three times as often (3%)');
+  exporter = await startExporter({
+    spec: { seed: 42, workloads: CASES.flatMap((c) => scenarioWorkloads(c.scenario, c.namespace, 10)) },
+  });
+  say(`    exporter at ${exporter.url}/metrics`);
+
+  say('2/4 Prometheus (Debian package) on a free loopback port, scraping every second');
+  prom = await startPrometheus({ scrape: [exporter.target], scrapeInterval: '1s' });
+  say(`    Prometheus at ${prom.url}`);
+
+  say('3/4 the judge, as its own process, configured by environment variables');
+  const port = await freePort();
+  judge = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      CANARY_JUDGE_PROMETHEUS_URL: prom.url,
+      CANARY_JUDGE_HOST: '127.0.0.1',
+      CANARY_JUDGE_PORT: String(port),
+      CANARY_JUDGE_GRPC_PORT: 'off',
+      CANARY_JUDGE_AUTH_TOKEN: TOKEN,
+      CANARY_JUDGE_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (judge.exitCode !== null) throw new Error('the judge exited during start-up');
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // starting
+    }
+    if (i > 150) throw new Error('the judge did not start within 30 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  say(`    judge at ${url} (POST /api/v1/analyses, bearer token required)`);
+  await waitForSeries(prom.url, `istio_requests_total{pod=~"catalogo-${CANARY_HASH}-.*"}`);
+
+  say(`4/4 asking the judge every ${POLL_MS / 1000}s, as an AnalysisRun measurement would (interval ${INTERVAL})`);
+  const done = new Map<string, { verdict: string; summary: string; body: unknown }>();
+  while (Date.now() - t0 < MAX_MS && done.size < CASES.length) {
+    for (const c of CASES) {
+      if (done.has(c.label)) continue;
+      const res = await fetch(`${url}/api/v1/analyses`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` },
+        body: JSON.stringify(analysisBody(c.namespace)),
+      });
+      const body = (await res.json()) as { verdict?: string; summary?: string; error?: { code: string; message: string } };
+      if (!res.ok || body.verdict === undefined) {
+        say(`  ${since()} ${c.label}: HTTP ${res.status} ${body.error?.code ?? ''} ${body.error?.message ?? ''}`);
+        continue;
+      }
+      say(`  ${since()} ${c.label}: ${colour(body.verdict)}  ${body.summary}`);
+      if (body.verdict !== 'Inconclusive') done.set(c.label, { verdict: body.verdict, summary: body.summary ?? '', body });
+    }
+    if (done.size < CASES.length) await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+
+  say('');
+  say(bold('result'));
+  let ok = true;
+  for (const c of CASES) {
+    const d = done.get(c.label);
+    const got = d?.verdict ?? 'Inconclusive (time limit)';
+    const good = got === c.expect;
+    ok &&= good;
+    say(`  ${c.label}: ${colour(d?.verdict ?? 'Inconclusive')} (expected ${c.expect}) ${good ? '✓' : '✗'}`);
+  }
+  say('');
+  say('In a cluster, Argo Rollouts reads {$.verdict}: Pass → the step goes on, Fail → abort (traffic back to v1.1),');
+  say('Inconclusive → keep measuring, then pause for a person. The summary line is what `kubectl describe analysisrun` shows.');
+  if (!ok) process.exitCode = 1;
+}
+
+let stopping = false;
+const stop = (code: number): void => {
+  if (stopping) return;
+  stopping = true;
+  void cleanup().finally(() => process.exit(code));
+};
+process.once('SIGINT', () => {
+  say('\ninterrupted: stopping the judge, Prometheus and the exporter');
+  stop(130);
+});
+process.once('SIGTERM', () => stop(143));
+
+main()
+  .then(() => stop(process.exitCode === undefined ? 0 : Number(process.exitCode)))
+  .catch((e: unknown) => {
+    process.stderr.write(`demo failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    stop(1);
+  });
