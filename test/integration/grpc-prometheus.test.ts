@@ -12,6 +12,7 @@ import {
   Check,
   JudgeServiceClient,
   Reason,
+  Scorecard_Reason,
   Verdict,
   type AnalyzeResponse,
 } from '../../src/gen/canary_judge/v1/judge.js';
@@ -148,6 +149,9 @@ describe('Analyze over gRPC', () => {
     expect(g.summary).toBe(http.body.summary);
     expect(g.window?.intervals).toBe(http.body.window.intervals);
     expect(g.window?.start).toBe(http.body.window.start);
+    expect(g.scorecard?.maxScore).toBe(http.body.scorecard.maxScore);
+    expect(g.scorecard?.failBelow).toBe(http.body.scorecard.failBelow);
+    expect(Scorecard_Reason[g.scorecard?.reason ?? Scorecard_Reason.REASON_UNSPECIFIED]).toBe(`REASON_${String(http.body.scorecard.reason).toUpperCase()}`);
     expect(g.checks).toHaveLength(http.body.checks.length);
     g.checks.forEach((c, i) => {
       const h = http.body.checks[i];

@@ -18,7 +18,6 @@ import {
   Verdict,
 } from '../../src/gen/canary_judge/v1/judge.js';
 import type { AnalysisResult } from '../../src/judge/index.js';
-import type { ScorecardSummary } from '../../src/server/grpc/mapping.js';
 import { CODE_TRAILER, FIELD_TRAILER, GRPC_STATUS, REASON, SCORECARD_REASON, toAnalyzeResponse, toProtoFieldError, toRequestBody, toStatus, VERDICT } from '../../src/server/grpc/index.js';
 import { parseAnalysisRequest } from '../../src/server/http/schema.js';
 
@@ -47,6 +46,7 @@ describe('proto request → the HTTP schema', () => {
         start: '2026-01-02T15:04:05Z',
         end: '2026-01-02T16:04:05Z',
         interval: '30s',
+        failBelow: 60,
         checks: [
           Check.fromPartial({
             name: 'errors',
@@ -69,6 +69,7 @@ describe('proto request → the HTTP schema', () => {
       start: '2026-01-02T15:04:05Z',
       end: '2026-01-02T16:04:05Z',
       interval: '30s',
+      failBelow: '60',
       checks: [
         { type: 'error-rate', name: 'errors', alpha: '0.005', margin: '0', criticalEffect: '1.5', power: '0.9', weight: '2', critical: 'false', errorCodes: '5xx,429' },
         { type: 'latency', quantile: 0.99 },
@@ -81,6 +82,7 @@ describe('proto request → the HTTP schema', () => {
     // margin 0 and critical false are values, not "unset": proto3 optional keeps them.
     if (fromProto.ok) {
       expect(fromProto.value.checks[0]).toMatchObject({ margin: 0, critical: false });
+      expect(fromProto.value.failBelow).toBe(60);
     }
   });
 
@@ -166,7 +168,7 @@ describe('proto request → the HTTP schema', () => {
   });
 });
 
-const RESULT: AnalysisResult & { scorecard: ScorecardSummary } = {
+const RESULT: AnalysisResult = {
   verdict: 'Fail',
   score: 37.5,
   summary: 'Fail error-rate: canary 3.1% (31/1000) vs stable 1.0% (200/20000)',

@@ -73,14 +73,6 @@ export const SCORECARD_REASON: Readonly<Record<ScorecardReason, PbScorecardReaso
   checks_inconclusive: PbScorecardReason.REASON_CHECKS_INCONCLUSIVE,
 };
 
-/** How the checks were combined (the judge reports it alongside the verdict). */
-export interface ScorecardSummary {
-  readonly reason: ScorecardReason;
-  readonly maxScore: number;
-  readonly failBelow: number;
-  readonly familyWiseAlpha: number | null;
-}
-
 const THRESHOLD_SOURCE: Readonly<Record<LatencyThreshold['source'], PbThresholdSource>> = {
   slo: PbThresholdSource.SOURCE_SLO,
   'stable-quantile': PbThresholdSource.SOURCE_STABLE_QUANTILE,
@@ -236,7 +228,7 @@ function isSelectorMode(s: string): s is SelectorMode {
 }
 
 /** The judge's result as the proto response: the same numbers, nulls as unset fields. */
-export function toAnalyzeResponse(r: AnalysisResult & { readonly scorecard?: ScorecardSummary }): AnalyzeResponse {
+export function toAnalyzeResponse(r: AnalysisResult): AnalyzeResponse {
   const mode = r.selector.mode;
   const card = r.scorecard;
   if (!isSelectorMode(mode)) throw new Error(`unknown selector mode in a result: ${mode}`);
