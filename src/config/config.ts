@@ -151,7 +151,12 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
 
   const port = integer('PORT', 8080, 1, 65535);
   const host = get('HOST') ?? '0.0.0.0';
-  const grpcPort = get('GRPC_PORT') === 'off' ? null : integer('GRPC_PORT', 9090, 0, 65535);
+  const grpcRaw = get('GRPC_PORT');
+  let grpcPort: number | null = grpcRaw === 'off' ? null : 9090;
+  if (grpcRaw !== undefined && grpcRaw !== 'off') {
+    if (/^\d+$/.test(grpcRaw) && Number(grpcRaw) <= 65535) grpcPort = Number(grpcRaw);
+    else problems.push(`CANARY_JUDGE_GRPC_PORT="${grpcRaw}" must be a port (0-65535, 0 = any free port) or off`);
+  }
   const logLevelRaw = get('LOG_LEVEL') ?? 'info';
   const logLevels: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
   if (!(logLevels as readonly string[]).includes(logLevelRaw)) {
