@@ -69,7 +69,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     analyze(call: ServerUnaryCall<AnalyzeRequest, AnalyzeResponse>, callback: sendUnaryData<AnalyzeResponse>) {
       void analyze(call).then(
         (response) => callback(null, response),
-        (err: JudgeError) => callback(toStatus(err)),
+        (e: unknown) => callback(toStatus(isJudgeError(e) ? e : new JudgeError('internal', 'internal error', { cause: e }))),
       );
     },
   };
