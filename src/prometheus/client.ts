@@ -201,7 +201,12 @@ function classifyFetchError(e: unknown, outer: AbortSignal | undefined, timeout:
   if (code !== undefined && CONNECTION_CODES.has(code)) {
     return new JudgeError('prometheus_unavailable', `Prometheus is unreachable (${code})`, { cause: e });
   }
-  return new JudgeError('prometheus_unavailable', `Prometheus request failed: ${e instanceof Error ? e.message : String(e)}${code ? ` (${code})` : ''}`, { cause: e });
+  const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
+  return new JudgeError(
+    'prometheus_unavailable',
+    `Prometheus request failed: ${e instanceof Error ? e.message : String(e)}${cause}${code ? ` (${code})` : ''}`,
+    { cause: e },
+  );
 }
 
 function statusError(status: number, json: unknown, text: string): JudgeError {

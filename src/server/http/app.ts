@@ -25,7 +25,7 @@ export interface AppOptions {
   /** When set, the analysis endpoint requires `Authorization: Bearer <token>`. */
   readonly authToken?: string | undefined;
   readonly isShuttingDown?: () => boolean;
-  /** Timeout of the readiness probe's Prometheus ping (ms). */
+  /** Timeout of the readiness probe's Prometheus ping (ms); well under the kubelet's 1 s probe timeout. */
   readonly readyPingTimeoutMs?: number;
 }
 
@@ -79,7 +79,7 @@ export function createApp(o: AppOptions): express.Express {
       return;
     }
     // Reported, not enforced: a Prometheus outage must not take the judge out of its Service.
-    const prometheus = await o.prometheus.ping(AbortSignal.timeout(o.readyPingTimeoutMs ?? 2000));
+    const prometheus = await o.prometheus.ping(AbortSignal.timeout(o.readyPingTimeoutMs ?? 500));
     res.json({ status: 'ready', prometheus });
   });
 
