@@ -183,6 +183,7 @@ export function createJudge(opts: JudgeOptions): Judge {
             familyWiseAlpha: combined.familyWiseAlpha,
           },
           checks,
+          measurement: { verdict: combined.verdict, score: combined.score, summary: combined.summary },
           timing: {
             totalMs: round3(performance.now() - t0),
             prometheusMs: round3(unionLength(spans)),

@@ -97,4 +97,11 @@ export interface AnalysisResult {
   };
   readonly checks: readonly CheckResult[];
   readonly timing: AnalysisTiming;
+  /**
+   * The compact record for an AnalysisTemplate that wants the explanation stored in the
+   * AnalysisRun: with `jsonPath: "{$.measurement}"` Argo keeps this object as the measurement
+   * value (shown by `kubectl describe analysisrun`), and the conditions read
+   * `result.verdict == "Pass"` / `result.verdict == "Fail"`.
+   */
+  readonly measurement?: { readonly verdict: Verdict; readonly score: number; readonly summary: string };
 }

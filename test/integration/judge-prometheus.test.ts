@@ -81,6 +81,7 @@ describe('verdicts from a real Prometheus', () => {
       expect(c.power.achieved).toBeGreaterThanOrEqual(c.power.required);
     }
     expect(late.body.summary).toMatch(/^Pass /);
+    expect(late.body.measurement).toEqual({ verdict: 'Pass', score: 100, summary: late.body.summary });
   });
 
   it('fails a canary with 3x the stable error rate', async () => {
