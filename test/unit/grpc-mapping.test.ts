@@ -16,6 +16,7 @@ import {
   Reason,
   Scorecard_Reason,
   Verdict,
+  Window_StartSource,
 } from '../../src/gen/canary_judge/v1/judge.js';
 import type { AnalysisResult } from '../../src/judge/index.js';
 import { CODE_TRAILER, FIELD_TRAILER, GRPC_STATUS, REASON, SCORECARD_REASON, toAnalyzeResponse, toProtoFieldError, toRequestBody, toStatus, VERDICT } from '../../src/server/grpc/index.js';
@@ -240,7 +241,7 @@ describe('result → proto response', () => {
     expect(r.summary).toBe(RESULT.summary);
     expect(r.judge).toBe('canary-judge/0.1.0');
     expect(r.selector?.mode).toEqual({ $case: 'podHash', value: { canary: '6b7f9c8d5', stable: '5d4c7b9f8' } });
-    expect(r.window).toEqual({ start: '2026-01-02T15:00:00.000Z', end: '2026-01-02T16:00:00.000Z', interval: '60s', intervals: 60, startSource: 'explicit' });
+    expect(r.window).toEqual({ start: '2026-01-02T15:00:00.000Z', end: '2026-01-02T16:00:00.000Z', interval: '60s', intervals: 60, startSource: Window_StartSource.START_SOURCE_EXPLICIT });
     expect(r.timing).toEqual({ totalMs: 12.345, prometheusMs: 9.87, queries: 6 });
     expect(r.scorecard).toEqual({ reason: Scorecard_Reason.REASON_CRITICAL_FAILURE, maxScore: 37.5, failBelow: 75, familyWiseAlpha: 0.025 });
   });

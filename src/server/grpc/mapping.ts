@@ -5,7 +5,7 @@
  * Every closed union of the result has an exhaustive table to its proto enum.
  */
 
-import type { CheckReason, CheckResult, CheckType, AnalysisResult, LatencyThreshold, QuantileEstimates } from '../../judge/index.js';
+import type { AnalysisResult, AnalysisWindow, CheckReason, CheckResult, CheckType, LatencyThreshold, QuantileEstimates } from '../../judge/index.js';
 import type { ScorecardReason, SideSummary, Verdict } from '../../stats/index.js';
 import type { SelectorMode } from '../http/schema.js';
 import {
@@ -16,6 +16,7 @@ import {
   LatencyThreshold_Source as PbThresholdSource,
   Reason as PbReason,
   Scorecard_Reason as PbScorecardReason,
+  Window_StartSource as PbStartSource,
   Verdict as PbVerdict,
   type Check as PbCheck,
   type Quantiles as PbQuantiles,
@@ -71,6 +72,11 @@ export const SCORECARD_REASON: Readonly<Record<ScorecardReason, PbScorecardReaso
   all_passed: PbScorecardReason.REASON_ALL_PASSED,
   checks_failed: PbScorecardReason.REASON_CHECKS_FAILED,
   checks_inconclusive: PbScorecardReason.REASON_CHECKS_INCONCLUSIVE,
+};
+
+const START_SOURCE: Readonly<Record<AnalysisWindow['startSource'], PbStartSource>> = {
+  explicit: PbStartSource.START_SOURCE_EXPLICIT,
+  'canary-first-sample': PbStartSource.START_SOURCE_CANARY_FIRST_SAMPLE,
 };
 
 const THRESHOLD_SOURCE: Readonly<Record<LatencyThreshold['source'], PbThresholdSource>> = {
@@ -245,7 +251,7 @@ export function toAnalyzeResponse(r: AnalysisResult): AnalyzeResponse {
       end: r.window.end,
       interval: r.window.interval,
       intervals: r.window.intervals,
-      startSource: r.window.startSource,
+      startSource: START_SOURCE[r.window.startSource],
     },
     checks: r.checks.map(checkResult),
     timing: { totalMs: r.timing.totalMs, prometheusMs: r.timing.prometheusMs, queries: r.timing.queries },

@@ -213,8 +213,16 @@ export interface Window {
   interval: string;
   /** Complete intervals in the window. */
   intervals: number;
-  /** "explicit" or "canary-first-sample". */
-  startSource: string;
+  startSource: Window_StartSource;
+}
+
+export enum Window_StartSource {
+  START_SOURCE_UNSPECIFIED = 0,
+  /** START_SOURCE_EXPLICIT - The request gave the start time. */
+  START_SOURCE_EXPLICIT = 1,
+  /** START_SOURCE_CANARY_FIRST_SAMPLE - The judge searched for the canary's first sample. */
+  START_SOURCE_CANARY_FIRST_SAMPLE = 2,
+  UNRECOGNIZED = -1,
 }
 
 export interface Timing {
@@ -1290,7 +1298,7 @@ export const Scorecard: MessageFns<Scorecard> = {
 };
 
 function createBaseWindow(): Window {
-  return { start: undefined, end: "", interval: "", intervals: 0, startSource: "" };
+  return { start: undefined, end: "", interval: "", intervals: 0, startSource: 0 };
 }
 
 export const Window: MessageFns<Window> = {
@@ -1307,8 +1315,8 @@ export const Window: MessageFns<Window> = {
     if (message.intervals !== 0) {
       writer.uint32(32).uint32(message.intervals);
     }
-    if (message.startSource !== "") {
-      writer.uint32(42).string(message.startSource);
+    if (message.startSource !== 0) {
+      writer.uint32(40).int32(message.startSource);
     }
     return writer;
   },
@@ -1359,11 +1367,11 @@ export const Window: MessageFns<Window> = {
             continue;
           }
           case 5: {
-            if (tag !== 42) {
+            if (tag !== 40) {
               break;
             }
 
-            message.startSource = reader.string();
+            message.startSource = reader.int32() as any;
             continue;
           }
         }
@@ -1387,7 +1395,7 @@ export const Window: MessageFns<Window> = {
     message.end = object.end ?? "";
     message.interval = object.interval ?? "";
     message.intervals = object.intervals ?? 0;
-    message.startSource = object.startSource ?? "";
+    message.startSource = object.startSource ?? 0;
     return message;
   },
 };
