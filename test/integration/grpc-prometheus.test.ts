@@ -192,6 +192,15 @@ describe('Analyze over gRPC', () => {
     expect(e2.metadata.get(FIELD_TRAILER)).toEqual(['selector.service.canary']);
   });
 
+  it('counts calls by method, status and verdict in /metrics', async () => {
+    const text = await (await fetch(`${judge.url}/metrics`)).text();
+    const count = (labels: string): number => Number(new RegExp(`^canary_judge_grpc_requests_total\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    // Earlier tests in this file: three verdicts (Pass, Fail, Inconclusive), one more Fail, two refusals.
+    expect(count('method="Analyze",code="OK",verdict="Fail"')).toBeGreaterThanOrEqual(2);
+    expect(count('method="Analyze",code="OK",verdict="Pass"')).toBeGreaterThanOrEqual(1);
+    expect(count('method="Analyze",code="INVALID_ARGUMENT",verdict="none"')).toBe(2);
+  });
+
   it('requires the bearer token on Analyze, not on health', async () => {
     const none = await analyzeError(client, grpcRequest('healthy', 60), new Metadata());
     expect(none.code).toBe(status.UNAUTHENTICATED);

@@ -6,19 +6,22 @@
  */
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Server, ServerCredentials, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import { Counter } from 'prom-client';
 import { JudgeError, isJudgeError } from '../../errors.js';
 import type { Judge } from '../../judge/index.js';
 import type { Logger } from '../../observability/logger.js';
-import type { Metrics } from '../../observability/metrics.js';
+import { LABEL_VERDICT, NO_VERDICT, type Metrics } from '../../observability/metrics.js';
 import { JudgeServiceService, type JudgeServiceServer } from '../../gen/canary_judge/v1/judge.js';
 import { HealthService } from '../../gen/grpc/health/v1/health.js';
 import { parseAnalysisRequest } from '../http/schema.js';
 import { createHealth } from './health.js';
-import { toAnalyzeResponse, toProtoFieldError, toRequestBody, type AnalyzeRequest, type AnalyzeResponse } from './mapping.js';
+import { VERDICT, toAnalyzeResponse, toProtoFieldError, toRequestBody, type AnalyzeRequest, type AnalyzeResponse } from './mapping.js';
 import { toStatus } from './status.js';
 
 export const JUDGE_SERVICE_NAME = 'canary_judge.v1.JudgeService';
+export const LABEL_METHOD = 'method';
+export const LABEL_GRPC_CODE = 'code';
 
 /** Largest request accepted: the HTTP API's body limit (an analysis is a few hundred bytes). */
 const MAX_REQUEST_BYTES = 64 * 1024;
@@ -45,6 +48,12 @@ export interface RunningGrpcServer {
   stop(): Promise<void>;
 }
 
+const VERDICT_NAME: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(VERDICT).map(([name, v]) => [v, name]));
+
+function verdictName(v: number): string {
+  return VERDICT_NAME[v] ?? NO_VERDICT;
+}
+
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
@@ -57,6 +66,15 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
   const expected = o.authToken === undefined ? undefined : digest(o.authToken);
   const health = createHealth([JUDGE_SERVICE_NAME]);
   let shuttingDown = false;
+  const requests =
+    o.metrics === undefined
+      ? undefined
+      : new Counter({
+          name: 'canary_judge_grpc_requests_total',
+          help: 'gRPC calls by method, status code and verdict (none when no verdict was given).',
+          labelNames: [LABEL_METHOD, LABEL_GRPC_CODE, LABEL_VERDICT] as const,
+          registers: [o.metrics.registry],
+        });
 
   const authorized = (call: ServerUnaryCall<AnalyzeRequest, AnalyzeResponse>): boolean => {
     if (expected === undefined) return true;
@@ -68,8 +86,15 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
   const judgeService: JudgeServiceServer = {
     analyze(call: ServerUnaryCall<AnalyzeRequest, AnalyzeResponse>, callback: sendUnaryData<AnalyzeResponse>) {
       void analyze(call).then(
-        (response) => callback(null, response),
-        (e: unknown) => callback(toStatus(isJudgeError(e) ? e : new JudgeError('internal', 'internal error', { cause: e }))),
+        (response) => {
+          requests?.inc({ method: 'Analyze', code: status[status.OK], verdict: verdictName(response.verdict) });
+          callback(null, response);
+        },
+        (e: unknown) => {
+          const s = toStatus(isJudgeError(e) ? e : new JudgeError('internal', 'internal error', { cause: e }));
+          requests?.inc({ method: 'Analyze', code: status[s.code], verdict: NO_VERDICT });
+          callback(s);
+        },
       );
     },
   };
