@@ -241,6 +241,7 @@ async function main(): Promise<number> {
       meshUrl,
       prometheus: prom,
       judge,
+      judgeToken,
       meshSim,
       argoPlugin: join(env('E2E_ARGO_BIN'), 'kubectl-argo-rollouts'),
     };

@@ -25,6 +25,7 @@ export interface Ctx {
   readonly meshUrl: string;
   readonly prometheus: { readonly url: string; restart(): Promise<void> };
   readonly judge: JudgeControl;
+  readonly judgeToken: string;
   readonly meshSim: Proc;
   readonly argoPlugin: string;
 }
@@ -199,6 +200,29 @@ function judgeSummaries(ctx: Ctx, verdict: string): Promise<string[]> {
   );
 }
 
+interface JudgeAnswer {
+  readonly verdict: string;
+  readonly summary: string;
+  readonly checks: readonly { readonly name: string; readonly type: string; readonly verdict: string; readonly summary?: string }[];
+}
+
+/**
+ * Asks the judge again exactly what an AnalysisRun's metric asked (its jsonBody with the run's own
+ * resolved args substituted the way Argo does), to see the whole answer behind a measurement's
+ * one-word value: which check failed and why.
+ */
+async function replay(ctx: Ctx, runName: string, token: string): Promise<JudgeAnswer> {
+  const run = await ctx.cluster.kube.get(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns/${runName}`);
+  const args = new Map(arr(at(run, 'spec', 'args')).map((a) => [String(at(a, 'name')), String(at(a, 'value') ?? '')]));
+  const body = JSON.stringify(at(run, 'spec', 'metrics', 0, 'provider', 'web', 'jsonBody')).replace(/\{\{args\.([\w-]+)\}\}/g, (_m, name: string) =>
+    JSON.stringify(args.get(name) ?? '').slice(1, -1),
+  );
+  const res = await fetch(`${ctx.judge.url}/api/v1/analyses`, { method: 'POST', body, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` } });
+  const answer = (await res.json()) as JudgeAnswer;
+  if (!res.ok) throw new Failure(`the judge refused the replayed request: ${JSON.stringify(answer)}`);
+  return answer;
+}
+
 async function assertAbortedBackToStable(ctx: Ctx, what: string): Promise<RolloutView> {
   const { v } = await watch(ctx, `${what}: VirtualService back to 100/0`, 60_000, (v) => v.aborted && v.canaryWeight === 0 && v.stableWeight === 100);
   check(v.phase === 'Degraded', `an aborted Rollout should be Degraded, is ${v.phase}`);
@@ -228,7 +252,7 @@ const good: Scenario = {
     const newRs = end.replicaSets.find((r) => r.hash === hash);
     check(newRs !== undefined && newRs.image.endsWith(':v1.2') && newRs.ready === newRs.replicas, 'v1.2 should be the stable ReplicaSet, fully ready');
     const passes = allMeasurements(runs).filter((m) => m.phase === 'Successful').length;
-    return [`weights ${tl.weights.join('→')}→100`, `${runs.length} AnalysisRuns Successful (${passes} passing measurements)`, 'v1.1 scaled to 0'];
+    return [`canary weights ${tl.weights.join("→")}%, then promoted: v1.2 stable with 100%`, `${runs.length} AnalysisRuns Successful (${passes} passing measurements)`, 'v1.1 scaled to 0'];
   },
 };
 
@@ -238,10 +262,12 @@ const bad: Scenario = {
   async run(ctx) {
     const v0 = await deployStable(ctx, RPS);
     await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': { ...BASE, errorRate: BASE.errorRate * 5 } } });
+    const before = releaseStats(await meshStats(ctx), 'v1.2');
     await release(ctx, v0, 'v1.2');
     await canaryHash(ctx, v0.stableHash);
     const { v, runs, tl } = await watch(ctx, 'the abort', 600_000, (v) => v.aborted || v.phase === 'Healthy');
-    const atAbort = releaseStats(await meshStats(ctx), 'v1.2');
+    const after = releaseStats(await meshStats(ctx), 'v1.2');
+    const served = { requests: after.requests - before.requests, errors: after.errors - before.errors };
     check(v.aborted, `the Rollout was not aborted (phase ${v.phase})`);
     const firstWeight = setWeights(v)[0];
     check(tl.weights.every((w) => w === firstWeight), `the canary should never pass ${firstWeight}%, weights seen ${JSON.stringify(tl.weights)}`);
@@ -249,16 +275,19 @@ const bad: Scenario = {
     check(failed.length > 0, `no AnalysisRun Failed: ${runs.map((r) => `${r.name}=${r.phase}`).join(', ')}`);
     const failing = allMeasurements(failed).filter((m) => m.phase === 'Failed');
     check(failing.length > 0, 'the Failed AnalysisRun has no Failed measurement');
+    check(failing.every((m) => m.value.includes('Fail')), `a Failed measurement without the judge's Fail verdict: ${failing.map((m) => m.value).join(', ')}`);
+    await assertAbortedBackToStable(ctx, 'bad release');
     const summaries = await judgeSummaries(ctx, 'Fail');
+    log(`v1.2 served ${served.requests} requests before the abort, ${served.errors} failed (${Math.round(served.errors - served.requests * BASE.errorRate)} more than at v1.1's rate)`);
+    // Checked last, so that everything above is asserted even when this fails.
     const carried = failing.some((m) => summaries.some((s) => m.message.includes(s) || m.value.includes(s)));
     check(
       carried,
       `the failed measurement should carry the judge's summary; it has value=${failing[0]?.value ?? ''} message="${failing[0]?.message ?? ''}", the judge said: ${summaries[0] ?? '(nothing logged)'}`,
     );
-    await assertAbortedBackToStable(ctx, 'bad release');
     return [
-      `aborted by ${failed.map((r) => `${r.type} run`).join(', ')} at ${firstWeight}%`,
-      `v1.2 served ${atAbort.requests} requests, ${atAbort.errors} failed, before the abort`,
+      `aborted by ${failed.map((r) => `${r.type} run`).join(' + ')} at ${firstWeight}%`,
+      `v1.2 served ${served.requests} requests, ${served.errors} failed, before the abort`,
       `judge: ${summaries[0] ?? ''}`,
     ];
   },
@@ -276,12 +305,15 @@ const slow: Scenario = {
     check(v.aborted, `the Rollout was not aborted (phase ${v.phase})`);
     const failed = runs.filter((r) => r.phase === 'Failed');
     check(failed.length > 0, 'no AnalysisRun Failed');
-    const summaries = await judgeSummaries(ctx, 'Fail');
-    check(summaries.some((s) => /latency/i.test(s)), `the judge's Fail should name the latency check; it said: ${summaries.join(' | ') || '(nothing logged)'}`);
+    const answer = await replay(ctx, failed[0]?.name ?? '', ctx.judgeToken);
+    const latency = answer.checks.filter((c) => c.type === 'latency');
+    const errorRate = answer.checks.filter((c) => c.type === 'error-rate');
+    check(latency.length > 0 && latency.every((c) => c.verdict === 'Fail'), `the latency check should Fail; the judge says: ${answer.summary}`);
+    check(errorRate.every((c) => c.verdict !== 'Fail'), `the error-rate check should not Fail on a slow release; the judge says: ${answer.summary}`);
     const stats = releaseStats(await meshStats(ctx), 'v1.2');
     check(stats.errors / Math.max(1, stats.requests) < BASE.errorRate * 2, 'the slow release should not have had more errors');
     await assertAbortedBackToStable(ctx, 'slow release');
-    return [`aborted by the latency check`, `judge: ${summaries.find((s) => /latency/i.test(s)) ?? ''}`];
+    return [`aborted by ${failed.map((r) => `${r.type} run`).join(' + ')}: the latency check Failed, error-rate did not`, `judge: ${latency[0]?.summary ?? answer.summary}`];
   },
 };
 
@@ -290,7 +322,8 @@ const lowTraffic: Scenario = {
   title: 'low traffic: undecided analysis pauses the Rollout; promote resumes, abort rolls back',
   async run(ctx) {
     const rps = Number(process.env['E2E_LOW_RPS'] ?? '20');
-    const inconclusivePause = (v: RolloutView): boolean => v.pauseReasons.includes('InconclusiveAnalysis') || v.aborted || v.phase === 'Healthy';
+    const pausedInconclusive = (v: RolloutView): boolean => v.pauseReasons.some((r) => r.startsWith('InconclusiveAnalysis'));
+    const inconclusivePause = (v: RolloutView): boolean => pausedInconclusive(v) || v.aborted || v.phase === 'Healthy';
     const details: string[] = [];
 
     // First run: promote.
@@ -301,12 +334,13 @@ const lowTraffic: Scenario = {
     let r = await watch(ctx, 'an Inconclusive pause', 600_000, inconclusivePause);
     check(!r.v.aborted && r.v.phase !== 'Healthy', `expected an InconclusiveAnalysis pause, got ${describeRollout(r.v)}`);
     check(r.runs.some((x) => x.phase === 'Inconclusive'), 'no AnalysisRun is Inconclusive');
-    check(allMeasurements(r.runs).every((m) => m.phase !== 'Successful'), 'a measurement passed on too little traffic');
+    // The guard maps Inconclusive to Successful by design; what must never happen is a Pass.
+    check(allMeasurements(r.runs).every((m) => !m.value.includes('Pass')), 'the judge said Pass on too little traffic');
     const stepBefore = r.v.stepIndex ?? -1;
     const weightBefore = r.v.canaryWeight ?? 0;
     details.push(`paused Inconclusive at step ${stepBefore}, ${weightBefore}%`);
     await rollouts(ctx, ['promote', ROLLOUT]);
-    r = await watch(ctx, 'the Rollout to resume after promote', 120_000, (v) => (v.stepIndex ?? -1) > stepBefore && (v.canaryWeight ?? 0) > weightBefore && !v.pauseReasons.includes('InconclusiveAnalysis'), r.tl);
+    r = await watch(ctx, 'the Rollout to resume after promote', 120_000, (v) => (v.stepIndex ?? -1) > stepBefore && (v.canaryWeight ?? 0) > weightBefore && !pausedInconclusive(v), r.tl);
     check(!r.v.aborted, 'promote aborted the Rollout');
     details.push(`promote → step ${r.v.stepIndex}, ${r.v.canaryWeight}%`);
 
@@ -315,7 +349,7 @@ const lowTraffic: Scenario = {
     await release(ctx, v0, 'v1.2');
     hash = await canaryHash(ctx, v0.stableHash);
     r = await watch(ctx, 'an Inconclusive pause', 600_000, inconclusivePause);
-    check(!r.v.aborted && r.v.pauseReasons.includes('InconclusiveAnalysis'), `expected an InconclusiveAnalysis pause, got ${describeRollout(r.v)}`);
+    check(!r.v.aborted && pausedInconclusive(r.v), `expected an InconclusiveAnalysis pause, got ${describeRollout(r.v)}`);
     await rollouts(ctx, ['abort', ROLLOUT]);
     const end = await assertAbortedBackToStable(ctx, 'abort after Inconclusive');
     check(end.stableHash === v0.stableHash && end.stableHash !== hash, 'after abort v1.1 should still be stable');
