@@ -82,6 +82,9 @@ function invalid(params: CheckParams): CountTestResult {
   return decideCounts([{ canaryTotal: Number.NaN, canaryBad: Number.NaN, stableTotal: Number.NaN, stableBad: Number.NaN }], params);
 }
 
+/** Requests expected above the quantile before the pre-window stable data is trusted for it. */
+export const MIN_TAIL_FOR_BASELINE = 20;
+
 export interface LatencyOutcome {
   readonly result: CountTestResult;
   readonly threshold: LatencyThreshold;
@@ -113,6 +116,8 @@ export function latencyOutcome(
   spec: { thresholdMs?: number; quantile?: number },
   params: CheckParams,
   unit: DurationUnit,
+  /** The stable's histogram over the hour before the window (one point), when queried. */
+  baselineSeries?: readonly Series[],
 ): LatencyOutcome {
   const canary = histogramsByTime(canarySeries);
   const stable = histogramsByTime(stableSeries);
@@ -146,13 +151,20 @@ export function latencyOutcome(
   let edge: number | null;
   let threshold: LatencyThreshold;
   if (spec.quantile !== undefined) {
-    const t = thresholdFromStableQuantile(spec.quantile, stableAll);
+    // Prefer the stable's latency from before the window: a threshold that does not depend on
+    // the data under test stays the same at every look. Fall back to the window's stable data
+    // when there is too little history for the quantile (fewer than 20 requests above it).
+    const baseline = sumHistograms([...histogramsByTime(baselineSeries ?? []).values()]);
+    const baselineTotal = baseline.find((b) => b.le === Number.POSITIVE_INFINITY)?.count ?? 0;
+    const useBaseline = !hasInvalid(new Map([[0, baseline]])) && baselineTotal * (1 - spec.quantile) >= MIN_TAIL_FOR_BASELINE;
+    const t = useBaseline ? thresholdFromStableQuantile(spec.quantile, baseline) : thresholdFromStableQuantile(spec.quantile, stableAll);
     edge = t?.edge ?? null;
     threshold = {
       ms: edge === null ? null : toMs(edge, unit),
       source: 'stable-quantile',
       quantile: spec.quantile,
       stableQuantileMs: t === null ? null : Number(toMs(t.quantile, unit).toPrecision(4)),
+      basis: useBaseline ? 'stable-before-window' : 'stable-in-window',
     };
   } else {
     const requestedMs = spec.thresholdMs as number;

@@ -15,6 +15,12 @@ import { createLimiter, unionLength } from './pool.js';
 import { combineChecks } from './scorecard.js';
 import type { AnalysisResult, AnalysisWindow, CheckParams, CheckResult } from './types.js';
 
+/** Window queries give one point per interval; the baseline query one point before the window. */
+type QueryKind = 'window' | 'baseline';
+
+/** How much stable history before the window a stable-quantile latency threshold uses. */
+const BASELINE_RANGE = '1h';
+
 /** Prometheus answers at most 11,000 points per series. */
 const MAX_POINTS = 11_000;
 
@@ -118,7 +124,12 @@ export function createJudge(opts: JudgeOptions): Judge {
         const range: RangeSpec | null = gridStart === null || intervals < 1 ? null : { start: gridStart + I, end: gridEnd, step: I };
         // Nothing to query (no canary sample in the look-back, or less than one interval):
         // the checks still go through the engine, which answers Inconclusive with a reason.
-        const run = (q: string): Promise<Series[]> => (range === null ? Promise.resolve([]) : query(q, range));
+        const run = (q: string, kind: QueryKind): Promise<Series[]> => {
+          if (range === null || gridStart === null) return Promise.resolve([]);
+          // The baseline query is one point at the window start, over the hour before it.
+          if (kind === 'baseline') return query(q, { start: gridStart, end: gridStart, step: I });
+          return query(q, range);
+        };
 
         const results = await Promise.allSettled(req.checks.map((c) => runCheck(c, req.checks.length, canarySel, stableSel, req.interval.text, run, opts)));
         const checks: CheckResult[] = [];
@@ -259,10 +270,13 @@ function queriesOf(
       renderQuery('errors', { selector: stableSel, interval, errorCodes }, m),
     ];
   }
-  return [
+  const q = [
     renderQuery('latencyBuckets', { selector: canarySel, interval }, m),
     renderQuery('latencyBuckets', { selector: stableSel, interval }, m),
   ];
+  // The stable's histogram over the hour before the window: one point, at the window start.
+  if (c.quantile !== undefined) q.push(renderQuery('latencyBuckets', { selector: stableSel, interval: BASELINE_RANGE }, m));
+  return q;
 }
 
 async function runCheck(
@@ -271,13 +285,14 @@ async function runCheck(
   canarySel: string,
   stableSel: string,
   interval: string,
-  run: (q: string) => Promise<Series[]>,
+  run: (q: string, kind: QueryKind) => Promise<Series[]>,
   opts: JudgeOptions,
 ): Promise<CheckResult> {
   const name = c.name ?? c.type;
   const params = checkParams(c, nChecks);
   const queries = queriesOf(c, canarySel, stableSel, interval, opts);
-  const data = await Promise.all(queries.map(run));
+  // Only a stable-quantile latency check has a third query: the baseline.
+  const data = await Promise.all(queries.map((q, i) => run(q, c.type === 'latency' && i === 2 ? 'baseline' : 'window')));
   const base = (r: CountTestResult) => ({
     name,
     type: c.type,
@@ -297,9 +312,9 @@ async function runCheck(
     const errorCodes = c.errorCodes ?? '5xx';
     return { ...base(r), summary: checkSummary(name, r.reason, r), errorCodes, queries };
   }
-  const [cb, sb] = data as [Series[], Series[]];
+  const [cb, sb, baseline] = data as [Series[], Series[], Series[] | undefined];
   const spec = c.thresholdMs !== undefined ? { thresholdMs: c.thresholdMs } : { quantile: c.quantile as number };
-  const o = latencyOutcome(cb, sb, spec, params, opts.config.durationUnit);
+  const o = latencyOutcome(cb, sb, spec, params, opts.config.durationUnit, baseline);
   return {
     ...base(o.result),
     summary: checkSummary(name, o.result.reason, o.result, {

@@ -31,6 +31,8 @@ export interface LatencyThreshold {
   /** The quantile and the stable's estimate of it (source stable-quantile). */
   readonly quantile?: number;
   readonly stableQuantileMs?: number | null;
+  /** Which stable data gave the quantile: the hour before the window, or the window itself. */
+  readonly basis?: 'stable-before-window' | 'stable-in-window';
 }
 
 export interface QuantileEstimates {

@@ -20,7 +20,7 @@ import {
   type ScenarioName,
 } from './harness/scenarios.js';
 
-const NAMES: ScenarioName[] = ['healthy', 'error-3x', 'slow-tail', 'no-canary', 'counter-reset'];
+const NAMES: ScenarioName[] = ['healthy', 'error-3x', 'slow-tail', 'no-canary', 'counter-reset', 'late-canary'];
 const HOUR = 3600;
 const SEED = 42;
 
@@ -94,7 +94,7 @@ describe('verdicts from a real Prometheus', () => {
     expect(er.effect.ratio).toBeGreaterThan(2.5);
     expect(er.effect.ratio).toBeLessThan(3.5);
     expect(er.evidence.eValue).toBeGreaterThanOrEqual(er.evidence.threshold);
-    expect(r.body.summary).toMatch(/^Fail error-rate: canary 3\.\d% \(\d+\/\d+\) vs stable 1\.\d%/);
+    expect(r.body.summary).toMatch(/^Fail error-rate: canary (2\.\d|3\.\d)% \(\d+\/\d+\) vs stable (0\.9\d|1\.\d)% \(\d+\/\d+\), ratio /);
   });
 
   it('fails a canary whose slow tail grew by half, on the latency check only', async () => {
@@ -165,13 +165,31 @@ describe('verdicts from a real Prometheus', () => {
     expect(found.body.verdict).toBe(explicit.body.verdict);
   });
 
+  it('takes the stable quantile threshold from the stable history before the canary when there is one', async () => {
+    const r = await judge.analyze({ ...request('late-canary', 60), start: 'canary-first-sample' });
+    expect(r.status).toBe(200);
+    // The canary's first sample is 20 minutes into the history.
+    const start = Date.parse(r.body.window.start) / 1000;
+    expect(start).toBeGreaterThanOrEqual(t0 + 1200 - 120);
+    expect(start).toBeLessThanOrEqual(t0 + 1200);
+    const lat = r.body.checks.find((c: any) => c.type === 'latency');
+    expect(lat.threshold).toMatchObject({ source: 'stable-quantile', basis: 'stable-before-window', ms: 500 });
+    expect(lat.queries[2]).toMatch(/\[1h\]\)\)$/);
+    expect(r.body.verdict).toBe('Pass');
+
+    // Without history before the window, the window's own stable data sets it.
+    const own = await judge.analyze(request('healthy', 60));
+    expect(own.body.checks.find((c: any) => c.type === 'latency').threshold.basis).toBe('stable-in-window');
+  });
+
   it('reports the PromQL it ran, with the escaped selectors', async () => {
     const r = await judge.analyze(request('healthy', 10));
     const er = r.body.checks.find((c: any) => c.type === 'error-rate');
     expect(er.queries).toContain(
       `sum(increase(istio_requests_total{reporter="destination", destination_workload_namespace="healthy", pod=~"catalogo-${CANARY_HASH}-[a-z0-9]+"}[60s]))`,
     );
-    expect(r.body.timing.queries).toBe(6);
+    // 4 error-rate + 2 latency + the stable's latency baseline before the window.
+    expect(r.body.timing.queries).toBe(7);
     expect(r.body.timing.prometheusMs).toBeGreaterThan(0);
     expect(r.body.timing.prometheusMs).toBeLessThanOrEqual(r.body.timing.totalMs);
   });

@@ -160,6 +160,29 @@ describe('judge', () => {
     expect(r.window.intervals).toBe(51);
   });
 
+  it('sets a stable-quantile threshold from the stable history before the window', async () => {
+    const base = fakeProm();
+    const prom = fakeProm((q, r) => {
+      // The baseline query: one point at the window start; its p99 edge is 1000 ms.
+      if (q.includes('[1h]')) {
+        expect(r).toEqual({ start: T0, end: T0, step: 60 });
+        return [
+          series([9_000], r, { le: '250' }),
+          series([9_950], r, { le: '1000' }),
+          series([10_000], r, { le: '+Inf' }),
+        ];
+      }
+      if (q.includes('_bucket')) {
+        const n = (r.end - r.start) / r.step + 1;
+        return [series(new Array(n).fill(980), r, { le: '250' }), series(new Array(n).fill(995), r, { le: '1000' }), series(new Array(n).fill(1000), r, { le: '+Inf' })];
+      }
+      return base.queryRange(q, r);
+    });
+    const r = await createJudge({ prometheus: prom, config, name: 't' }).analyze(req({ checks: [{ type: 'latency', quantile: 0.99 }] }));
+    expect(r.checks[0]?.threshold).toMatchObject({ ms: 1000, basis: 'stable-before-window' });
+    expect(r.checks[0]?.canary?.bad).toBe(50);
+  });
+
   it('never queries twice the same series within one analysis', async () => {
     const prom = fakeProm();
     await createJudge({ prometheus: prom, config, name: 't' }).analyze(req({ checks: [{ type: 'error-rate' }, { type: 'error-rate', name: 'strict', alpha: 0.001 }] }));

@@ -37,6 +37,8 @@ export const SCENARIOS = {
   'slow-tail': { canary: { slowFraction: 0.03 }, stable: {} },
   /** v1.2 pods exist but receive no requests (no series, as with Istio). */
   'no-canary': { canary: { rps: 0 }, stable: {} },
+  /** Healthy; the canary starts 20 min after the stable (the stable has history before it). */
+  'late-canary': { canary: { from: 1200 }, stable: {} },
   /** Healthy, but the canary's pods restart after 30 min and the stable's after 40 min. */
   'counter-reset': { canary: { resetAt: [1800] }, stable: { resetAt: [2400] } },
 } as const satisfies Record<string, { canary: Partial<SideOptions>; stable: Partial<SideOptions> }>;

@@ -59,6 +59,16 @@ export interface ScenarioSpec {
   readonly workloads: readonly WorkloadSpec[];
 }
 
+/** A 32-bit seed from a base seed and a name (FNV-1a). */
+export function seedFor(seed: number, name: string): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
 /** mulberry32: small, fast, seedable. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -110,6 +120,8 @@ interface PodState {
 
 interface WorkloadState {
   readonly spec: WorkloadSpec;
+  /** Each workload draws from its own stream, so its data do not depend on its neighbours. */
+  readonly r: () => number;
   readonly pods: PodState[];
   /** Requests and errors served since the start, across restarts (the truth tests compare to). */
   served: number;
@@ -127,21 +139,19 @@ export const CALLER = { workload: 'frontend', namespace: 'frontend', pod: 'front
 export class Simulation {
   /** Seconds simulated so far. */
   t = 0;
-  private readonly r: () => number;
   private readonly state: WorkloadState[];
 
   constructor(readonly spec: ScenarioSpec) {
-    this.r = rng(spec.seed);
-    this.state = spec.workloads.map((w) => ({
-      spec: w,
-      served: 0,
-      failed: 0,
-      pods: Array.from({ length: w.pods }, () => {
+    this.state = spec.workloads.map((w) => {
+      const r = rng(seedFor(spec.seed, `${w.namespace}/${w.rollout}/${w.hash}`));
+      const pods = Array.from({ length: w.pods }, () => {
         let suffix = '';
-        for (let i = 0; i < 5; i++) suffix += SUFFIX_ALPHABET[Math.floor(this.r() * SUFFIX_ALPHABET.length)];
-        return { name: `${w.rollout}-${w.hash}-${suffix}`, ok: 0, errors: 0, buckets: new Array<number>(ISTIO_BUCKETS_MS.length + 1).fill(0), sumMs: 0 };
-      }),
-    }));
+        for (let i = 0; i < 5; i++) suffix += SUFFIX_ALPHABET[Math.floor(r() * SUFFIX_ALPHABET.length)];
+        const buckets = new Array<number>(ISTIO_BUCKETS_MS.length + 1).fill(0);
+        return { name: `${w.rollout}-${w.hash}-${suffix}`, ok: 0, errors: 0, buckets, sumMs: 0 };
+      });
+      return { spec: w, r, served: 0, failed: 0, pods };
+    });
   }
 
   /** Workload specs are live: tests and the exporter's control endpoint may change rates. */
@@ -164,14 +174,14 @@ export class Simulation {
       }
       if (t < (s.from ?? 0) || t >= (s.until ?? Number.POSITIVE_INFINITY)) continue;
       for (const p of w.pods) {
-        const n = poisson(s.rps / w.pods.length, this.r);
+        const n = poisson(s.rps / w.pods.length, w.r);
         for (let k = 0; k < n; k++) {
           w.served++;
-          if (this.r() < s.errorRate) {
+          if (w.r() < s.errorRate) {
             p.errors++;
             w.failed++;
           } else p.ok++;
-          const le = pick(this.r() < s.slowFraction ? SLOW : FAST, this.r);
+          const le = pick(w.r() < s.slowFraction ? SLOW : FAST, w.r);
           const idx = ISTIO_BUCKETS_MS.indexOf(le as (typeof ISTIO_BUCKETS_MS)[number]);
           (p.buckets[idx] as number)++;
           p.sumMs += le * 0.7;
