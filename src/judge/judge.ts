@@ -103,7 +103,8 @@ export function createJudge(opts: JudgeOptions): Judge {
 
         // Window on a grid of multiples of the interval (epoch-aligned), so that each call's
         // intervals extend the previous call's: the sequential test sees one growing sequence.
-        const endSec = Math.floor((req.end?.getTime() ?? now()) / 1000);
+        // An end in the future is clamped to now: there is nothing to judge there yet.
+        const endSec = Math.floor(Math.min(req.end?.getTime() ?? Number.POSITIVE_INFINITY, now()) / 1000);
         const gridEnd = Math.floor(endSec / I) * I;
         let gridStart: number | null;
         const presenceQuery = renderQuery('presence', { selector: canarySel, interval: req.interval.text }, mesh);

@@ -183,6 +183,13 @@ describe('judge', () => {
     expect(r.checks[0]?.canary?.bad).toBe(50);
   });
 
+  it('clamps an end in the future to now', async () => {
+    const now = (T0 + 300) * 1000 + 5_000;
+    const r = await createJudge({ prometheus: fakeProm(), config, name: 't', now: () => now }).analyze(req());
+    expect(r.window.end).toBe(new Date((T0 + 300) * 1000).toISOString());
+    expect(r.window.intervals).toBe(5);
+  });
+
   it('never queries twice the same series within one analysis', async () => {
     const prom = fakeProm();
     await createJudge({ prometheus: prom, config, name: 't' }).analyze(req({ checks: [{ type: 'error-rate' }, { type: 'error-rate', name: 'strict', alpha: 0.001 }] }));
