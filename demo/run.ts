@@ -144,7 +144,8 @@ async function main(): Promise<void> {
   }
   say('');
   say('In a cluster, Argo Rollouts reads {$.verdict}: Pass → the step goes on, Fail → abort (traffic back to v1.1),');
-  say('Inconclusive → keep measuring, then pause for a person. The summary line is what `kubectl describe analysisrun` shows.');
+  say('Inconclusive → keep measuring, then pause for a person. The summary line is what the judge logs, and what');
+  say('`kubectl describe analysisrun` shows when the template selects {$.measurement} (docs/api.md).');
   if (!ok) process.exitCode = 1;
 }
 
