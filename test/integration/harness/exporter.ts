@@ -2,13 +2,15 @@
  * A synthetic exporter of Istio-shaped metrics for catalogo v1.1 (stable) and v1.2 (canary),
  * advancing in real time (one simulated second per second, deterministic from the seed).
  *
- *   tsx test/integration/harness/exporter.ts --port 9400 --scenario healthy[,error-3x,...]
+ *   node --import tsx test/integration/harness/exporter.ts --port 9400 --scenario healthy[,error-3x,...]
  *       [--namespace NS] [--scale 1] [--seed 42]
  *
  * Each scenario goes to its own namespace (the scenario name, or --namespace when only one).
  * Endpoints: GET /metrics (Prometheus text), GET /state (workloads and true totals as JSON),
  * POST /control {"namespace","side":"canary"|"stable","rps"?,"errorRate"?,"slowFraction"?}
  * to change a workload's traffic while running (e.g. follow live traffic weights).
+ *
+ * Run it with `node --import tsx` (not through npx) so SIGTERM/SIGINT reach it and it exits cleanly.
  */
 
 import { createServer, type Server } from 'node:http';

@@ -4,7 +4,7 @@
  * openmetrics` and/or scraping targets. Stoppable and restartable on the same port and data,
  * so tests can take Prometheus away mid-analysis and bring it back.
  *
- * Also a script: `tsx test/integration/harness/prometheus.ts --port 9090 --scrape 127.0.0.1:9400
+ * Also a script: `node --import tsx test/integration/harness/prometheus.ts --port 9090 --scrape 127.0.0.1:9400
  * [--scrape-interval 1s] [--backfill file.om] [--data DIR]` runs until SIGINT/SIGTERM.
  */
 
