@@ -180,6 +180,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     labels: {
       reporter: name('LABEL_REPORTER', L.reporter, LABEL_NAME, 'label'),
       responseCode: name('LABEL_RESPONSE_CODE', L.responseCode, LABEL_NAME, 'label'),
+      responseFlags: name('LABEL_RESPONSE_FLAGS', L.responseFlags, LABEL_NAME, 'label'),
       pod: name('LABEL_POD', L.pod, LABEL_NAME, 'label'),
       workload: name('LABEL_WORKLOAD', L.workload, LABEL_NAME, 'label'),
       workloadNamespace: name('LABEL_WORKLOAD_NAMESPACE', L.workloadNamespace, LABEL_NAME, 'label'),

@@ -264,11 +264,15 @@ function queriesOf(
   const m = opts.config.mesh;
   if (c.type === 'error-rate') {
     const errorCodes = c.errorCodes ?? '5xx';
+    const errors = (selector: string): string =>
+      c.responseFlags === undefined
+        ? renderQuery('errors', { selector, interval, errorCodes }, m)
+        : renderQuery('errorsWithFlags', { selector, interval, errorCodes, responseFlags: c.responseFlags }, m);
     return [
       renderQuery('requests', { selector: canarySel, interval }, m),
-      renderQuery('errors', { selector: canarySel, interval, errorCodes }, m),
+      errors(canarySel),
       renderQuery('requests', { selector: stableSel, interval }, m),
-      renderQuery('errors', { selector: stableSel, interval, errorCodes }, m),
+      errors(stableSel),
     ];
   }
   const q = [
@@ -311,7 +315,13 @@ async function runCheck(
     const [cr, ce, sr, se] = data as [Series[], Series[], Series[], Series[]];
     const r = decideCounts(errorRateIntervals(cr, ce, sr, se), params);
     const errorCodes = c.errorCodes ?? '5xx';
-    return { ...base(r), summary: checkSummary(name, r.reason, r), errorCodes, queries };
+    return {
+      ...base(r),
+      summary: checkSummary(name, r.reason, r),
+      errorCodes,
+      ...(c.responseFlags === undefined ? {} : { responseFlags: c.responseFlags }),
+      queries,
+    };
   }
   const [cb, sb, baseline] = data as [Series[], Series[], Series[] | undefined];
   const spec = c.thresholdMs !== undefined ? { thresholdMs: c.thresholdMs } : { quantile: c.quantile as number };

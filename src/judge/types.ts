@@ -56,6 +56,8 @@ export interface CheckResult {
   /** Intervals with traffic on both sides that entered the test. */
   readonly intervals: number;
   readonly errorCodes?: string;
+  /** Envoy response flags counted as errors besides the codes (error-rate, when asked). */
+  readonly responseFlags?: string;
   readonly threshold?: LatencyThreshold;
   /** Latency estimates for humans, milliseconds. */
   readonly quantiles?: { readonly canary: QuantileEstimates; readonly stable: QuantileEstimates };

@@ -18,6 +18,7 @@ export interface MeshNames {
   readonly labels: {
     readonly reporter: string;
     readonly responseCode: string;
+    readonly responseFlags: string;
     readonly pod: string;
     readonly workload: string;
     readonly workloadNamespace: string;
@@ -33,6 +34,7 @@ export const ISTIO_NAMES: MeshNames = {
   labels: {
     reporter: 'reporter',
     responseCode: 'response_code',
+    responseFlags: 'response_flags',
     pod: 'pod',
     workload: 'destination_workload',
     workloadNamespace: 'destination_workload_namespace',
@@ -66,6 +68,12 @@ export const QUERY_TEMPLATES = {
   requests: 'sum(increase({{requestsMetric}}{{{selector}}}[{{interval}}]))',
   /** Requests per interval whose response code counts as an error. */
   errors: 'sum(increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]))',
+  /**
+   * The same, plus requests with other codes but an error response flag. The two selectors
+   * are disjoint (by code), so `or` joins different series and nothing is counted twice.
+   */
+  errorsWithFlags:
+    'sum(increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]) or increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}!~{{codePattern}}, {{responseFlagsLabel}}=~{{flagPattern}}}[{{interval}}]))',
   /** Cumulative duration bucket counts per interval, per `le`. */
   latencyBuckets: 'sum by (le) (increase({{durationMetric}}_bucket{{{selector}}}[{{interval}}]))',
   /** Any request counter on a side: the first point where it exists is the side's first sample. */
@@ -149,6 +157,7 @@ export interface QueryVars {
   /** PromQL duration of one interval, e.g. `60s`. */
   readonly interval: string;
   readonly errorCodes?: string;
+  readonly responseFlags?: string;
 }
 
 /** Renders one named query for one side. */
@@ -157,9 +166,11 @@ export function renderQuery(name: QueryName, v: QueryVars, names: MeshNames): st
     requestsMetric: names.requestsMetric,
     durationMetric: names.durationMetric,
     responseCodeLabel: names.labels.responseCode,
+    responseFlagsLabel: names.labels.responseFlags,
     selector: v.selector,
     interval: v.interval,
   };
   if (v.errorCodes !== undefined) vars['codePattern'] = quote(codePattern(v.errorCodes));
+  if (v.responseFlags !== undefined) vars['flagPattern'] = quote(v.responseFlags.split(',').map(regexEscape).join('|'));
   return render(QUERY_TEMPLATES[name], vars);
 }

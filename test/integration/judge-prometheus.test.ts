@@ -182,6 +182,18 @@ describe('verdicts from a real Prometheus', () => {
     expect(own.body.checks.find((c: any) => c.type === 'latency').threshold.basis).toBe('stable-in-window');
   });
 
+  it('counts Envoy response flags as errors on request, with a query Prometheus accepts', async () => {
+    const plain = await judge.analyze(request('error-3x', 60, { checks: [{ type: 'error-rate' }] }));
+    const flags = await judge.analyze(request('error-3x', 60, { checks: [{ type: 'error-rate', responseFlags: 'UO,URX' }] }));
+    expect(flags.status, JSON.stringify(flags.body)).toBe(200);
+    const c = flags.body.checks[0];
+    expect(c.responseFlags).toBe('UO,URX');
+    expect(c.queries[1]).toContain('response_flags=~"UO|URX"');
+    // The synthetic 503s carry no flag ("-"), so the counts are those of the codes alone.
+    expect(c.canary).toEqual(plain.body.checks[0].canary);
+    expect(c.verdict).toBe('Fail');
+  });
+
   it('reports the PromQL it ran, with the escaped selectors', async () => {
     const r = await judge.analyze(request('healthy', 10));
     const er = r.body.checks.find((c: any) => c.type === 'error-rate');

@@ -54,6 +54,7 @@ describe('analysis request validation', () => {
     ['power of 1', withCheck({ power: 1 }), 'checks[0].power', /< 1/],
     ['a bad boolean', withCheck({ critical: 'yes' }), 'checks[0].critical', /true or false/],
     ['bad error codes', withCheck({ errorCodes: '5xx;drop table' }), 'checks[0].errorCodes', /comma-separated/],
+    ['bad response flags', withCheck({ responseFlags: 'uo|x' }), 'checks[0].responseFlags', /Envoy flags/],
     ['an unknown check type', { ...valid, checks: [{ type: 'cpu' }] }, 'checks[0].type', /error-rate or latency/],
     ['a latency check without threshold', { ...valid, checks: [{ type: 'latency' }] }, 'checks[0].thresholdMs', /exactly one/],
     ['a latency check with both', { ...valid, checks: [{ type: 'latency', thresholdMs: 100, quantile: 0.99 }] }, 'checks[0].thresholdMs', /exactly one/],

@@ -53,6 +53,14 @@ describe('PromQL rendering', () => {
     );
   });
 
+  it('adds requests with an error response flag, without counting a request twice', () => {
+    const selector = renderSelector(side('service', 'catalogo-canary'), ISTIO_NAMES);
+    expect(renderQuery('errorsWithFlags', { selector, interval: '60s', errorCodes: '5xx', responseFlags: 'UO,URX' }, ISTIO_NAMES)).toBe(
+      'sum(increase(istio_requests_total{reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary", response_code=~"5.."}[60s])' +
+        ' or increase(istio_requests_total{reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary", response_code!~"5..", response_flags=~"UO|URX"}[60s]))',
+    );
+  });
+
   it('uses configured metric and label names for other meshes', () => {
     const linkerdish: MeshNames = {
       requestsMetric: 'response_total',

@@ -38,7 +38,9 @@ const CHECK_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Prometheus-style duration restricted to one unit: "60s", "1m", "2h". */
 const DURATION = /^([1-9][0-9]{0,5})(s|m|h)$/;
 /** Comma-separated status codes or classes: "5xx", "5xx,429", "503,504". */
-const ERROR_CODES = /^(?:[1-5]xx|[1-5][0-9]{2})(?:,(?:[1-5]xx|[1-5][0-9]{2}))*$/;
+const ERROR_CODES = /^(?:[1-5]xx|[1-5][0-9]{2}|0)(?:,(?:[1-5]xx|[1-5][0-9]{2}|0))*$/;
+/** Comma-separated Envoy response flags: "UO,URX,UF". */
+const RESPONSE_FLAGS = /^[A-Z]{2,5}(?:,[A-Z]{2,5})*$/;
 
 export const MIN_INTERVAL_SECONDS = 5;
 export const MAX_INTERVAL_SECONDS = 3600;
@@ -120,7 +122,13 @@ const errorRateCheck = z.strictObject({
   errorCodes: z
     .string()
     .transform((s) => s.replace(/\s+/g, ''))
-    .pipe(z.string().regex(ERROR_CODES, { error: 'errorCodes must be a comma-separated list like 5xx,429' }))
+    .pipe(z.string().regex(ERROR_CODES, { error: 'errorCodes must be a comma-separated list like 5xx,429 (0 for resets)' }))
+    .optional(),
+  /** Envoy response flags that also count as errors whatever the code, e.g. "UO,URX". */
+  responseFlags: z
+    .string()
+    .transform((s) => s.replace(/\s+/g, ''))
+    .pipe(z.string().regex(RESPONSE_FLAGS, { error: 'responseFlags must be a comma-separated list of Envoy flags like UO,URX' }))
     .optional(),
 });
 

@@ -214,6 +214,7 @@ export class Simulation {
         destination_service_name: s.service,
         destination_service_namespace: s.namespace,
         destination_version: s.version,
+        response_flags: '-',
         // The scrape of the reporting sidecar adds its own pod and namespace.
         pod: reporter === 'destination' ? pod : CALLER.pod,
         namespace: reporter === 'destination' ? s.namespace : CALLER.namespace,
