@@ -73,7 +73,9 @@ export function createJudge(opts: JudgeOptions): Judge {
         () => deadline.abort(new JudgeError('deadline_exceeded', `the analysis took longer than its ${opts.config.deadlineMs} ms deadline`)),
         opts.config.deadlineMs,
       );
-      const signal = aopts.signal === undefined ? deadline.signal : AbortSignal.any([deadline.signal, aopts.signal]);
+      // The first outage or timeout stops the other queries: the analysis answers 5xx anyway.
+      const giveUp = new AbortController();
+      const signal = AbortSignal.any([deadline.signal, giveUp.signal, ...(aopts.signal === undefined ? [] : [aopts.signal])]);
       const limit = createLimiter(opts.config.queryConcurrency);
       const cache = new Map<string, Promise<Series[]>>();
       const query = (q: string, range: RangeSpec): Promise<Series[]> => {
@@ -83,7 +85,12 @@ export function createJudge(opts: JudgeOptions): Judge {
           p = limit(async () => {
             if (signal.aborted) throw deadlineError(signal);
             queryCount++;
-            return opts.prometheus.queryRange(q, range, { signal, onSpan: (s, e) => spans.push([s, e]) });
+            try {
+              return await opts.prometheus.queryRange(q, range, { signal, onSpan: (s, e) => spans.push([s, e]) });
+            } catch (e) {
+              if (isJudgeError(e) && (e.code === 'prometheus_unavailable' || e.code === 'prometheus_timeout')) giveUp.abort(e);
+              throw e;
+            }
           });
           cache.set(key, p);
         }

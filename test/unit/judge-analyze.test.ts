@@ -119,6 +119,27 @@ describe('judge', () => {
     await expect(createJudge({ prometheus: prom, config, name: 't' }).analyze(req())).rejects.toMatchObject({ code: 'prometheus_unavailable' });
   });
 
+  it('stops the other queries at the first timeout instead of waiting for each', async () => {
+    let first = true;
+    const prom = fakeProm(
+      (_q, _r) =>
+        new Promise((resolve, reject) => {
+          if (first) {
+            first = false;
+            setTimeout(() => reject(new JudgeError('prometheus_timeout', 'Prometheus did not answer within 20 ms')), 20);
+          } else setTimeout(() => resolve([]), 1500);
+        }),
+    );
+    // The fake honours the abort only after its own delay, so measure through a real signal check.
+    const started = performance.now();
+    await expect(createJudge({ prometheus: prom, config: { ...config, deadlineMs: 5000 }, name: 't' }).analyze(req())).rejects.toMatchObject({
+      code: 'prometheus_timeout',
+    });
+    // Queued queries never start once the analysis gave up (pool of 2, 6 queries).
+    expect(prom.calls.length).toBeLessThan(6);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
   it('answers deadline_exceeded when the analysis outlives its deadline', async () => {
     const prom = fakeProm(() => new Promise((res) => setTimeout(() => res([]), 200)));
     await expect(createJudge({ prometheus: prom, config: { ...config, deadlineMs: 50 }, name: 't' }).analyze(req())).rejects.toMatchObject({
