@@ -6,8 +6,8 @@
 #   bash test/e2e/run.sh
 #
 # The tools are built once into ${CANARY_JUDGE_CACHE:-~/.cache/canary-judge} (tens of minutes
-# cold on a small machine; nothing is rebuilt afterwards). Needs: go, node, openssl, prometheus,
-# etcd (Debian packages prometheus and etcd-server).
+# cold on a small machine; nothing is rebuilt afterwards). Needs: go, node, openssl, prometheus
+# (Debian package prometheus).
 #   E2E_SCENARIOS   comma-separated subset of: good,bad,slow,low-traffic,judge-down
 #   E2E_WORK        work folder (default: a new /tmp/canary-judge-e2e.XXXXXX); process logs in logs/
 set -euo pipefail
@@ -20,7 +20,6 @@ for tool in go node openssl; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is required"
 done
 command -v prometheus >/dev/null 2>&1 || fail "prometheus is required (Debian package prometheus)"
-command -v etcd >/dev/null 2>&1 || fail "etcd is required (Debian package etcd-server)"
 
 say "building or finding the tools (cached by version; a cold build takes tens of minutes)"
 t0=$SECONDS

@@ -8,16 +8,20 @@
 #     (from the wrapper module in this directory, with version ldflags so /version is complete)
 #   kwok                                                                sigs.k8s.io/kwok v0.8.0
 #   kubectl-argo-rollouts, rollouts-controller                         scripts/argo-tools.sh
-#   etcd                                                                the system's etcd
+#   etcd                                                                go.etcd.io/etcd/server/v3 v3.5.24
+#     (wrapper module in etcd/; the Debian etcd 3.4.23 lacks the watch progress requests that
+#     kube-apiserver v1.34 needs for streaming list-watch, see etcd/go.mod)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 cache=${CANARY_JUDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary-judge}
 k8s_version=v1.34.1
 kwok_version=v0.8.0
+etcd_version=v3.5.24
 k8s_bin="$cache/k8s-$k8s_version/bin"
 kwok_bin="$cache/kwok-$kwok_version/bin"
-mkdir -p "$k8s_bin" "$kwok_bin"
+etcd_bin="$cache/etcd-$etcd_version/bin"
+mkdir -p "$k8s_bin" "$kwok_bin" "$etcd_bin"
 export CGO_ENABLED=0
 
 say() { echo "e2e-tools: $*" >&2; }
@@ -49,7 +53,17 @@ build_k8s() {
   say "built $name in $((SECONDS - t0))s"
 }
 
+build_etcd() {
+  if [ -x "$etcd_bin/etcd" ]; then say "etcd $etcd_version cached"; return 0; fi
+  say "building etcd $etcd_version (a few minutes cold)..."
+  local t0=$SECONDS
+  (cd "$here/etcd" && go build -trimpath -ldflags "-s -w" -o "$etcd_bin/etcd.tmp" go.etcd.io/etcd/server/v3)
+  mv "$etcd_bin/etcd.tmp" "$etcd_bin/etcd"
+  say "built etcd in $((SECONDS - t0))s"
+}
+
 t_all=$SECONDS
+build_etcd
 build_kwok
 for n in kubectl kube-apiserver kube-scheduler kube-controller-manager; do build_k8s "$n"; done
 # Another build of the Argo tools may be running (scripts/argo-tools.sh is shared): let it finish
@@ -58,8 +72,6 @@ while pgrep -f "argo-rollouts-v[0-9.]*/bin/[a-z-]*\.tmp" >/dev/null 2>&1; do
   say "waiting for a running build of the Argo Rollouts tools..."; sleep 15
 done
 argo_bin=$(bash "$root/scripts/argo-tools.sh")
-etcd_bin=$(dirname "$(command -v etcd || echo /usr/bin/etcd)")
-[ -x "$etcd_bin/etcd" ] || { say "etcd not found (install the etcd-server package)"; exit 1; }
 say "all tools ready in $((SECONDS - t_all))s"
 echo "K8S_BIN=$k8s_bin"
 echo "KWOK_BIN=$kwok_bin"
