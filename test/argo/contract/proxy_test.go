@@ -1,0 +1,198 @@
+package contract
+
+// Small loopback servers the tests put between Argo and the judge. Each is a stand-in for a
+// network condition or a deliberate break, never for the judge itself: every answer Argo
+// evaluates is computed by the running judge.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// startLowercaseVerdictProxy forwards to the judge and lower-cases the "verdict" of every JSON
+// answer: the deliberate break CONTRACT_BREAK=lowercase-verdict.
+func startLowercaseVerdictProxy(target *url.URL) (string, func()) {
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.ModifyResponse = func(res *http.Response) error {
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil {
+			return err
+		}
+		var m map[string]any
+		if json.Unmarshal(body, &m) == nil {
+			if v, ok := m["verdict"].(string); ok {
+				m["verdict"] = strings.ToLower(v)
+				body, _ = json.Marshal(m)
+			}
+		}
+		res.Body = io.NopCloser(bytes.NewReader(body))
+		res.ContentLength = int64(len(body))
+		res.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		return nil
+	}
+	srv := httptest.NewServer(rp)
+	return srv.URL, srv.Close
+}
+
+// startSilentServer accepts TCP connections and reads requests but never answers: from the
+// client's side, a judge that hangs. Closed at the end of the test.
+func startSilentServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go io.Copy(io.Discard, c)
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String()
+}
+
+// closedPortURL returns the address of a loopback port with nothing listening on it.
+func closedPortURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+// sequenceProxy forwards each request to the judge after pointing its selector at the next
+// scenario of a script, so one AnalysisRun meets a chosen sequence of data (say too little
+// data, too little data, healthy). The judge computes every verdict from Prometheus; the proxy
+// only chooses which recorded canary the request names. Requests past the end of the script
+// reuse its last entry.
+type sequenceProxy struct {
+	t      *testing.T
+	target *url.URL
+	script []scenario
+	srv    *httptest.Server
+
+	mu       sync.Mutex
+	n        int
+	verdicts []string // verdict of each answer, in order
+	statuses []int
+}
+
+func startSequenceProxy(t *testing.T, judge string, script []scenario) *sequenceProxy {
+	t.Helper()
+	u, err := url.Parse(judge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &sequenceProxy{t: t, target: u, script: script}
+	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *sequenceProxy) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	p.mu.Lock()
+	i := p.n
+	p.n++
+	p.mu.Unlock()
+	if i >= len(p.script) {
+		i = len(p.script) - 1
+	}
+	body, err = pointSelectorAt(body, p.script[i])
+	if err != nil {
+		// Surfaces as an Error measurement and fails the test's expectations.
+		http.Error(w, "sequence proxy: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	req, err := http.NewRequest(r.Method, p.target.ResolveReference(&url.URL{Path: r.URL.Path, RawQuery: r.URL.RawQuery}).String(), bytes.NewReader(body))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	req.Header = r.Header.Clone()
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	var v struct {
+		Verdict string `json:"verdict"`
+	}
+	_ = json.Unmarshal(out, &v)
+	p.mu.Lock()
+	p.verdicts = append(p.verdicts, v.Verdict)
+	p.statuses = append(p.statuses, res.StatusCode)
+	p.mu.Unlock()
+	for k, vs := range res.Header {
+		for _, x := range vs {
+			w.Header().Add(k, x)
+		}
+	}
+	w.WriteHeader(res.StatusCode)
+	w.Write(out)
+}
+
+func (p *sequenceProxy) seen() ([]string, []int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.verdicts...), append([]int(nil), p.statuses...)
+}
+
+// pointSelectorAt points a judge request at scenario s: its namespace and pod-template hashes.
+func pointSelectorAt(body []byte, s scenario) ([]byte, error) {
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("request body is not JSON: %v", err)
+	}
+	sel, ok := m["selector"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("request has no selector object")
+	}
+	if sel["mode"] != "pod-hash" {
+		return nil, fmt.Errorf("selector mode %v: the sequence proxy only rewrites pod-hash selectors", sel["mode"])
+	}
+	sel["canary"], sel["stable"] = s.CanaryHash, s.StableHash
+	ro, ok := m["rollout"].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("request has no rollout object")
+	}
+	ro["namespace"] = s.Namespace
+	return json.Marshal(m)
+}

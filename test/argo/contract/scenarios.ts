@@ -1,0 +1,84 @@
+/**
+ * Scenario data for the Argo Rollouts contract tests, built with the integration harness's
+ * deterministic Istio-shaped simulation. Each scenario lives in its own namespace (the
+ * catalogo Rollout's namespace as the tests pass it to Argo), so one Prometheus holds them all:
+ *
+ *   healthy             v1.2 behaves like v1.1 for the last hour            → judge: Pass
+ *   low-data            the same, but v1.2 received traffic for 2 minutes   → judge: Inconclusive
+ *   error-rate-3x       v1.2 answers 503 three times as often, for an hour  → judge: Fail
+ *   latency-regression  v1.2's slow tail is half as large again, an hour    → judge: Fail (latency)
+ *
+ *   tsx test/argo/contract/scenarios.ts --out DIR
+ *
+ * writes DIR/backfill.om (OpenMetrics for `promtool tsdb create-blocks-from`, ending about a
+ * minute ago: the templates ask from the canary's first sample until now) and
+ * DIR/scenarios.json (namespaces and pod-template hashes, read by the Go tests).
+ */
+
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { CANARY_HASH, STABLE_HASH, ROLLOUT, scenarioWorkloads } from '../../integration/harness/scenarios.js';
+import { openMetrics, type WorkloadSpec } from '../../integration/harness/simulation.js';
+
+const HOUR = 3600;
+const LOW_DATA_SECONDS = 120;
+
+export interface ContractScenario {
+  readonly namespace: string;
+  readonly canaryHash: string;
+  readonly stableHash: string;
+  readonly verdict: 'Pass' | 'Inconclusive' | 'Fail';
+}
+
+function lowData(): WorkloadSpec[] {
+  return scenarioWorkloads('healthy', 'low-data').map((w) =>
+    w.rollout === ROLLOUT && w.hash === CANARY_HASH ? { ...w, from: HOUR - LOW_DATA_SECONDS } : w,
+  );
+}
+
+export function contractData(nowUnix: number, seed = 42): { openMetrics: string; scenarios: Record<string, ContractScenario> } {
+  const workloads = [
+    ...scenarioWorkloads('healthy', 'healthy'),
+    ...lowData(),
+    ...scenarioWorkloads('error-3x', 'error-rate-3x'),
+    ...scenarioWorkloads('slow-tail', 'latency-regression'),
+  ];
+  const t0 = Math.floor((nowUnix - HOUR - 60) / 60) * 60;
+  const scenario = (namespace: string, verdict: ContractScenario['verdict']): ContractScenario => ({
+    namespace,
+    canaryHash: CANARY_HASH,
+    stableHash: STABLE_HASH,
+    verdict,
+  });
+  return {
+    openMetrics: openMetrics({ seed, workloads }, t0, HOUR, 15),
+    scenarios: {
+      healthy: scenario('healthy', 'Pass'),
+      'low-data': scenario('low-data', 'Inconclusive'),
+      'error-rate-3x': scenario('error-rate-3x', 'Fail'),
+      'latency-regression': scenario('latency-regression', 'Fail'),
+    },
+  };
+}
+
+function main(argv: readonly string[]): void {
+  const i = argv.indexOf('--out');
+  const out = i >= 0 ? argv[i + 1] : undefined;
+  if (out === undefined) throw new Error('usage: scenarios.ts --out DIR');
+  mkdirSync(out, { recursive: true });
+  const data = contractData(Math.floor(Date.now() / 1000));
+  writeFileSync(join(out, 'backfill.om'), data.openMetrics);
+  writeFileSync(join(out, 'scenarios.json'), JSON.stringify(data.scenarios, null, 2) + '\n');
+  process.stdout.write(`scenario data: ${Object.keys(data.scenarios).join(', ')} → ${out}\n`);
+}
+
+const entry = process.argv[1];
+if (entry !== undefined && import.meta.url === pathToFileURL(realpathSync(entry)).href) {
+  try {
+    main(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  }
+}

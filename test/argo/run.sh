@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Argo Rollouts contract tests: Argo Rollouts v1.9.1's own Go code (argument resolution,
+# validation, the web metric provider, the analysis controller) against the real judge reading
+# a real Prometheus loaded with scenario data. Everything listens on 127.0.0.1, on free ports,
+# and is stopped on exit, failure included.
+#
+#   bash test/argo/run.sh [go test flags, e.g. -run TestProvider -v]
+#
+# Environment:
+#   CONTRACT_BREAK=lowercase-verdict   deliberate break: Argo reaches the judge through a proxy
+#                                      that lower-cases the verdict (the tests must fail)
+#   CONTRACT_TEMPLATES_DIR=DIR         test another copy of the templates (default analysis-templates/)
+#   CONTRACT_VERBOSE=1                 full `go test -v` output
+# Needs: Go, node (npm ci done), prometheus and promtool on PATH.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+say() { printf 'argo-contract: %s\n' "$*"; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/canary-judge-argo.XXXXXX")
+pgids=()
+cleanup() {
+  local rc=$?
+  for g in "${pgids[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+  for g in "${pgids[@]}"; do
+    for _ in $(seq 50); do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$g" 2>/dev/null || true
+  done
+  if [ "$rc" -ne 0 ]; then
+    for f in "$tmp"/*.log; do
+      [ -s "$f" ] && { say "--- last lines of $(basename "$f")"; tail -n 20 "$f"; }
+    done
+  fi
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+# start NAME CMD...: runs CMD in its own process group (so its children stop with it), log in $tmp.
+start() {
+  local name=$1; shift
+  setsid "$@" >"$tmp/$name.log" 2>&1 &
+  pgids+=("$!")
+}
+wait_http() {
+  local what=$1 url=$2
+  for _ in $(seq 300); do
+    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  say "$what did not answer $url within 30 s"
+  return 1
+}
+
+t0=$SECONDS
+say "building the Go tests (module test/argo, Argo Rollouts v1.9.1; build cache $(cd test/argo && go env GOCACHE))"
+(cd test/argo && go test -count=1 -run '^$' ./contract/... >/dev/null)
+say "built in $((SECONDS - t0)) s"
+
+say "generating scenario data (healthy, low-data, error-rate-3x, latency-regression; 1 h ending now)"
+node_modules/.bin/tsx test/argo/contract/scenarios.ts --out "$tmp"
+
+prom_port=$(free_port)
+say "starting Prometheus on 127.0.0.1:$prom_port, backfilled with promtool"
+start prometheus node_modules/.bin/tsx test/integration/harness/prometheus.ts --port "$prom_port" --backfill "$tmp/backfill.om"
+wait_http Prometheus "http://127.0.0.1:$prom_port/-/ready"
+for _ in $(seq 100); do
+  n=$(curl -fsS "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode 'query=count(istio_requests_total)' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).data.result;console.log(r.length?r[0].value[1]:0)})')
+  [ "$n" != 0 ] && break
+  sleep 0.2
+done
+say "Prometheus holds $n istio_requests_total series"
+
+token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
+judge_port=$(free_port)
+down_judge_port=$(free_port)
+dead_prom_port=$(free_port) # nothing listens there: "Prometheus down behind the judge"
+judge_env=(CANARY_JUDGE_HOST=127.0.0.1 CANARY_JUDGE_GRPC_PORT=0 CANARY_JUDGE_AUTH_TOKEN="$token" CANARY_JUDGE_LOG_LEVEL=warn)
+say "starting the judge (tsx src/main.ts) on 127.0.0.1:$judge_port, reading that Prometheus"
+start judge env "${judge_env[@]}" CANARY_JUDGE_PORT="$judge_port" \
+  CANARY_JUDGE_PROMETHEUS_URL="http://127.0.0.1:$prom_port" node_modules/.bin/tsx src/main.ts
+say "starting a second judge on 127.0.0.1:$down_judge_port whose Prometheus (127.0.0.1:$dead_prom_port) is down"
+start judge-prometheus-down env "${judge_env[@]}" CANARY_JUDGE_PORT="$down_judge_port" \
+  CANARY_JUDGE_PROMETHEUS_URL="http://127.0.0.1:$dead_prom_port" node_modules/.bin/tsx src/main.ts
+wait_http judge "http://127.0.0.1:$judge_port/healthz"
+wait_http "second judge" "http://127.0.0.1:$down_judge_port/healthz"
+
+export CANARY_JUDGE_URL="http://127.0.0.1:$judge_port"
+export CANARY_JUDGE_PROM_DOWN_URL="http://127.0.0.1:$down_judge_port"
+export CANARY_JUDGE_TOKEN="$token"
+export CANARY_JUDGE_SCENARIOS="$tmp/scenarios.json"
+[ -n "${CONTRACT_BREAK:-}" ] && say "DELIBERATE BREAK: CONTRACT_BREAK=$CONTRACT_BREAK (the tests are expected to fail)"
+[ -n "${CONTRACT_TEMPLATES_DIR:-}" ] && say "templates from $CONTRACT_TEMPLATES_DIR instead of analysis-templates/"
+
+say "running go test ./contract/... (Argo's web provider and analysis controller against the judge)"
+t1=$SECONDS
+set +e
+if [ "${CONTRACT_VERBOSE:-0}" = 1 ]; then
+  (cd test/argo && go test -count=1 -timeout 20m -v ./contract/... "$@")
+  rc=$?
+else
+  # One line per test and subtest, plus any failure output.
+  (cd test/argo && go test -count=1 -timeout 20m -v ./contract/... "$@") |
+    grep -Ev '^\s*=== (RUN|PAUSE|CONT|NAME)' 
+  rc=${PIPESTATUS[0]}
+fi
+set -e
+say "go test finished in $((SECONDS - t1)) s (rc $rc); total $((SECONDS - t0)) s"
+exit "$rc"
