@@ -127,7 +127,7 @@ describe('the judge process on live scraped data', () => {
     expect(metrics).toMatch(/canary_judge_build_info\{version="[^"]+",nodejs="[^"]+"\} 1/);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
-  });
+  }, 120_000);
 
   it('finishes an in-flight analysis on SIGTERM, then exits 0', async () => {
     const p = await spawnJudge({ CANARY_JUDGE_PROMETHEUS_URL: prom.url, CANARY_JUDGE_PROMETHEUS_TIMEOUT: '20s', CANARY_JUDGE_ANALYSIS_DEADLINE: '20s' });
