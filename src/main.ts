@@ -32,6 +32,7 @@ export async function startService(config: Config, logger: Logger = createLogger
   });
   const judge = createJudge({ prometheus, config, name: JUDGE_NAME });
   let shuttingDown = false;
+  let draining = false;
   const app = createApp({
     judge,
     prometheus,
@@ -39,6 +40,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     metrics,
     authToken: config.authToken,
     isShuttingDown: () => shuttingDown,
+    isDraining: () => draining,
   });
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
@@ -81,24 +83,33 @@ export async function startService(config: Config, logger: Logger = createLogger
     grpcPort: grpc?.port,
     logger,
     stop() {
-      const grpcStopped = grpc?.stop() ?? Promise.resolve();
-      stopping ??= new Promise<void>((resolve) => {
-        shuttingDown = true;
-        logger.info('shutting down: finishing in-flight analyses', { timeoutMs: config.shutdownTimeoutMs });
-        const force = setTimeout(() => {
-          logger.warn('shutdown timeout reached; closing remaining connections');
-          server.closeAllConnections();
-        }, config.shutdownTimeoutMs);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          void grpcStopped.then(() => {
-            logger.info('stopped');
-            resolve();
+      stopping ??= (async () => {
+        // First fail readiness and keep serving, so the Service stops routing here before the
+        // listener closes (endpoint removal races SIGTERM in Kubernetes).
+        draining = true;
+        if (config.shutdownDelayMs > 0) {
+          logger.info('draining: readiness fails, analyses still served', { delayMs: config.shutdownDelayMs });
+          await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
+        }
+        const grpcStopped = grpc?.stop() ?? Promise.resolve();
+        await new Promise<void>((resolve) => {
+          shuttingDown = true;
+          logger.info('shutting down: finishing in-flight analyses', { timeoutMs: config.shutdownTimeoutMs });
+          const force = setTimeout(() => {
+            logger.warn('shutdown timeout reached; closing remaining connections');
+            server.closeAllConnections();
+          }, config.shutdownTimeoutMs);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            void grpcStopped.then(() => {
+              logger.info('stopped');
+              resolve();
+            });
           });
+          server.closeIdleConnections();
         });
-        server.closeIdleConnections();
-      });
+      })();
       return stopping;
     },
   };

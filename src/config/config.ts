@@ -28,6 +28,8 @@ export interface Config {
   /** How far back `canary-first-sample` searches. */
   readonly lookbackSeconds: number;
   readonly shutdownTimeoutMs: number;
+  /** After SIGTERM, how long readiness fails while requests are still served, before closing. */
+  readonly shutdownDelayMs: number;
   readonly logLevel: LogLevel;
   readonly mesh: MeshNames;
   /** Unit of the duration histogram's `le` (Istio: milliseconds). */
@@ -171,6 +173,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   const deadlineMs = duration('ANALYSIS_DEADLINE', '8s', 100, 600_000);
   const lookbackMs = duration('FIRST_SAMPLE_LOOKBACK', '24h', 60_000, 31 * 86_400_000);
   const shutdownTimeoutMs = duration('SHUTDOWN_TIMEOUT', '25s', 0, 600_000);
+  const shutdownDelayMs = duration('SHUTDOWN_DELAY', '0s', 0, 120_000);
   const queryConcurrency = integer('QUERY_CONCURRENCY', 4, 1, 64);
 
   const L = ISTIO_NAMES.labels;
@@ -206,6 +209,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     queryConcurrency,
     lookbackSeconds: Math.round(lookbackMs / 1000),
     shutdownTimeoutMs,
+    shutdownDelayMs,
     logLevel: logLevelRaw as LogLevel,
     mesh,
     durationUnit: unitRaw as DurationUnit,

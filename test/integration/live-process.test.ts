@@ -129,6 +129,17 @@ describe('the judge process on live scraped data', () => {
     expect(await p.exited).toBe(0);
   }, 120_000);
 
+  it('with a shutdown delay, fails readiness but still answers analyses before closing', async () => {
+    const p = await spawnJudge({ CANARY_JUDGE_PROMETHEUS_URL: prom.url, CANARY_JUDGE_SHUTDOWN_DELAY: '3s' });
+    p.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await fetch(`${p.url}/readyz`)).status).toBe(503);
+    const r = await post(p.url, body('healthy'));
+    expect(r.status).toBe(200);
+    expect(await p.exited).toBe(0);
+    expect(p.output()).toContain('"message":"draining: readiness fails, analyses still served"');
+  });
+
   it('finishes an in-flight analysis on SIGTERM, then exits 0', async () => {
     const p = await spawnJudge({ CANARY_JUDGE_PROMETHEUS_URL: prom.url, CANARY_JUDGE_PROMETHEUS_TIMEOUT: '20s', CANARY_JUDGE_ANALYSIS_DEADLINE: '20s' });
     prom.pause(); // the analysis now waits on Prometheus

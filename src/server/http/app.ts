@@ -25,6 +25,8 @@ export interface AppOptions {
   /** When set, the analysis endpoint requires `Authorization: Bearer <token>`. */
   readonly authToken?: string | undefined;
   readonly isShuttingDown?: () => boolean;
+  /** True from SIGTERM on: readiness fails while analyses are still served (shutdown delay). */
+  readonly isDraining?: () => boolean;
   /** Timeout of the readiness probe's Prometheus ping (ms); well under the kubelet's 1 s probe timeout. */
   readonly readyPingTimeoutMs?: number;
 }
@@ -74,7 +76,7 @@ export function createApp(o: AppOptions): express.Express {
   });
 
   app.get('/readyz', async (_req, res) => {
-    if (o.isShuttingDown?.() === true) {
+    if (o.isShuttingDown?.() === true || o.isDraining?.() === true) {
       res.status(503).json({ status: 'shutting_down' });
       return;
     }
