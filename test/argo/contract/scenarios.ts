@@ -4,7 +4,8 @@
  * catalogo Rollout's namespace as the tests pass it to Argo), so one Prometheus holds them all:
  *
  *   healthy             v1.2 behaves like v1.1 for the last hour            → judge: Pass
- *   low-data            the same, but v1.2 received traffic for 2 minutes   → judge: Inconclusive
+ *   low-data            v1.2 like v1.1 but at 1% of the traffic (0.6 req/s), for 2 minutes:
+ *                       ~70 requests, too few for any step's critical effect → judge: Inconclusive
  *   error-rate-3x       v1.2 answers 503 three times as often, for an hour  → judge: Fail
  *   latency-regression  v1.2's slow tail is half as large again, an hour    → judge: Fail (latency)
  *
@@ -23,6 +24,7 @@ import { openMetrics, type WorkloadSpec } from '../../integration/harness/simula
 
 const HOUR = 3600;
 const LOW_DATA_SECONDS = 120;
+const LOW_DATA_RPS = 0.6;
 
 export interface ContractScenario {
   readonly namespace: string;
@@ -33,7 +35,7 @@ export interface ContractScenario {
 
 function lowData(): WorkloadSpec[] {
   return scenarioWorkloads('healthy', 'low-data').map((w) =>
-    w.rollout === ROLLOUT && w.hash === CANARY_HASH ? { ...w, from: HOUR - LOW_DATA_SECONDS } : w,
+    w.rollout === ROLLOUT && w.hash === CANARY_HASH ? { ...w, rps: LOW_DATA_RPS, from: HOUR - LOW_DATA_SECONDS } : w,
   );
 }
 
