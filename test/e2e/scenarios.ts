@@ -176,6 +176,20 @@ async function canaryHash(ctx: Ctx, stable: string): Promise<string> {
   return v.currentHash;
 }
 
+/**
+ * What a measurement's value says: Argo stores the JSON of whatever the template's jsonPath
+ * selects — the bare verdict ("Fail") or the judge's compact {verdict, score, summary} object.
+ */
+function parseValue(value: string): { verdict: string; summary: string } {
+  try {
+    const v: unknown = JSON.parse(value);
+    if (typeof v === 'string') return { verdict: v, summary: '' };
+    return { verdict: String(at(v, 'verdict') ?? ''), summary: String(at(v, 'summary') ?? '') };
+  } catch {
+    return { verdict: value, summary: '' };
+  }
+}
+
 function allMeasurements(runs: readonly RunView[]): { run: RunView; phase: string; value: string; message: string; startedAt: string; finishedAt: string }[] {
   return runs.flatMap((run) => run.metrics.flatMap((m) => m.measurements.map((x) => ({ run, ...x }))));
 }
@@ -275,12 +289,12 @@ const bad: Scenario = {
     check(failed.length > 0, `no AnalysisRun Failed: ${runs.map((r) => `${r.name}=${r.phase}`).join(', ')}`);
     const failing = allMeasurements(failed).filter((m) => m.phase === 'Failed');
     check(failing.length > 0, 'the Failed AnalysisRun has no Failed measurement');
-    check(failing.every((m) => m.value.includes('Fail')), `a Failed measurement without the judge's Fail verdict: ${failing.map((m) => m.value).join(', ')}`);
+    check(failing.every((m) => parseValue(m.value).verdict === 'Fail'), `a Failed measurement without the judge's Fail verdict: ${failing.map((m) => m.value).join(', ')}`);
     await assertAbortedBackToStable(ctx, 'bad release');
     const summaries = await judgeSummaries(ctx, 'Fail');
     log(`v1.2 served ${served.requests} requests before the abort, ${served.errors} failed (${Math.round(served.errors - served.requests * BASE.errorRate)} more than at v1.1's rate)`);
     // Checked last, so that everything above is asserted even when this fails.
-    const carried = failing.some((m) => summaries.some((s) => m.message.includes(s) || m.value.includes(s)));
+    const carried = failing.some((m) => summaries.some((s) => parseValue(m.value).summary === s || m.message.includes(s)));
     check(
       carried,
       `the failed measurement should carry the judge's summary; it has value=${failing[0]?.value ?? ''} message="${failing[0]?.message ?? ''}", the judge said: ${summaries[0] ?? '(nothing logged)'}`,
@@ -335,7 +349,7 @@ const lowTraffic: Scenario = {
     check(!r.v.aborted && r.v.phase !== 'Healthy', `expected an InconclusiveAnalysis pause, got ${describeRollout(r.v)}`);
     check(r.runs.some((x) => x.phase === 'Inconclusive'), 'no AnalysisRun is Inconclusive');
     // The guard maps Inconclusive to Successful by design; what must never happen is a Pass.
-    check(allMeasurements(r.runs).every((m) => !m.value.includes('Pass')), 'the judge said Pass on too little traffic');
+    check(allMeasurements(r.runs).every((m) => parseValue(m.value).verdict !== 'Pass'), 'the judge said Pass on too little traffic');
     const stepBefore = r.v.stepIndex ?? -1;
     const weightBefore = r.v.canaryWeight ?? 0;
     details.push(`paused Inconclusive at step ${stepBefore}, ${weightBefore}%`);

@@ -238,10 +238,6 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
       '--node-lease-duration-seconds=40',
       `--server-address=127.0.0.1:${kwokPort}`,
     ],
-    // KWOK's newer client-go asks for streaming list-watch, which the API server refuses over
-    // etcd 3.4 (no watch progress requests); without this its informers stall and retry, and pods
-    // take up to a minute to turn Ready.
-    env: { KUBE_FEATURE_WatchListClient: 'false' },
   });
   await kubectl(['apply', '-f', '-'], {
     input: JSON.stringify({
