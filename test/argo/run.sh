@@ -98,11 +98,11 @@ say "running go test ./contract/... (Argo's web provider and analysis controller
 t1=$SECONDS
 set +e
 if [ "${CONTRACT_VERBOSE:-0}" = 1 ]; then
-  (cd test/argo && go test -count=1 -timeout 20m -v ./contract/... "$@")
+  (cd test/argo && go test -count=1 -timeout 20m -parallel 16 -v ./contract/... "$@")
   rc=$?
 else
   # One line per test and subtest, plus any failure output.
-  (cd test/argo && go test -count=1 -timeout 20m -v ./contract/... "$@") |
+  (cd test/argo && go test -count=1 -timeout 20m -parallel 16 -v ./contract/... "$@") |
     grep -Ev '^\s*=== (RUN|PAUSE|CONT|NAME)' 
   rc=${PIPESTATUS[0]}
 fi
