@@ -84,11 +84,19 @@ start judge env "${judge_env[@]}" CANARY_JUDGE_PORT="$judge_port" \
 say "starting a second judge on 127.0.0.1:$down_judge_port whose Prometheus (127.0.0.1:$dead_prom_port) is down"
 start judge-prometheus-down env "${judge_env[@]}" CANARY_JUDGE_PORT="$down_judge_port" \
   CANARY_JUDGE_PROMETHEUS_URL="http://127.0.0.1:$dead_prom_port" node_modules/.bin/tsx src/main.ts
+hang_prom_port=$(free_port)
+hang_judge_port=$(free_port)
+say "starting a third judge on 127.0.0.1:$hang_judge_port whose Prometheus (127.0.0.1:$hang_prom_port) accepts connections and never answers"
+start hanging-prometheus node -e 'require("net").createServer(() => {}).listen(Number(process.argv[1]), "127.0.0.1")' "$hang_prom_port"
+start judge-prometheus-hangs env "${judge_env[@]}" CANARY_JUDGE_PORT="$hang_judge_port" \
+  CANARY_JUDGE_PROMETHEUS_URL="http://127.0.0.1:$hang_prom_port" node_modules/.bin/tsx src/main.ts
 wait_http judge "http://127.0.0.1:$judge_port/healthz"
 wait_http "second judge" "http://127.0.0.1:$down_judge_port/healthz"
+wait_http "third judge" "http://127.0.0.1:$hang_judge_port/healthz"
 
 export CANARY_JUDGE_URL="http://127.0.0.1:$judge_port"
 export CANARY_JUDGE_PROM_DOWN_URL="http://127.0.0.1:$down_judge_port"
+export CANARY_JUDGE_PROM_HANG_URL="http://127.0.0.1:$hang_judge_port"
 export CANARY_JUDGE_TOKEN="$token"
 export CANARY_JUDGE_SCENARIOS="$tmp/scenarios.json"
 [ -n "${CONTRACT_BREAK:-}" ] && say "DELIBERATE BREAK: CONTRACT_BREAK=$CONTRACT_BREAK (the tests are expected to fail)"

@@ -33,6 +33,7 @@ type scenario struct {
 type testEnv struct {
 	JudgeURL         string // CANARY_JUDGE_URL: judge reading the scenario Prometheus
 	JudgePromDownURL string // CANARY_JUDGE_PROM_DOWN_URL: judge whose Prometheus is not running
+	JudgePromHangURL string // CANARY_JUDGE_PROM_HANG_URL: judge whose Prometheus never answers
 	Token            string // CANARY_JUDGE_TOKEN: bearer token both judges require
 	RolloutName      string // CANARY_JUDGE_ROLLOUT (default catalogo)
 	RolloutNamespace string // CANARY_JUDGE_NAMESPACE (default catalogo)
@@ -62,6 +63,7 @@ func TestMain(m *testing.M) {
 	env = testEnv{
 		JudgeURL:         os.Getenv("CANARY_JUDGE_URL"),
 		JudgePromDownURL: os.Getenv("CANARY_JUDGE_PROM_DOWN_URL"),
+		JudgePromHangURL: os.Getenv("CANARY_JUDGE_PROM_HANG_URL"),
 		Token:            os.Getenv("CANARY_JUDGE_TOKEN"),
 		RolloutName:      getenv("CANARY_JUDGE_ROLLOUT", "catalogo"),
 		RolloutNamespace: getenv("CANARY_JUDGE_NAMESPACE", "catalogo"),

@@ -148,6 +148,23 @@ func TestProvider_When_JudgeCannotAnswer_Then_ArgoMeasuresError(t *testing.T) {
 					_, meas := measure(t, p, i)
 					wantError(t, meas, "received non 2xx response code: 503")
 				})
+				// The judge bounds its own work (its analysis deadline) below the template's
+				// timeoutSeconds, so a hanging Prometheus yields the judge's 504, not Argo's
+				// client timeout, and the judge is free again when Argo retries.
+				t.Run(name+"/When_PrometheusHangsBehindJudge_Then_JudgeAnswers504BeforeArgoTimesOut", func(t *testing.T) {
+					t.Parallel()
+					if env.JudgePromHangURL == "" {
+						t.Fatal("CANARY_JUDGE_PROM_HANG_URL is not set: no judge with a hanging Prometheus to test against")
+					}
+					p := prepare(t, tmpl, h, env.JudgePromHangURL)
+					timeout := time.Duration(p.run.Spec.Metrics[i].Provider.Web.TimeoutSeconds) * time.Second
+					start := time.Now()
+					_, meas := measure(t, p, i)
+					wantError(t, meas, "received non 2xx response code: 504")
+					if took := time.Since(start); timeout > 0 && took >= timeout {
+						t.Errorf("the judge took %v, not under the template's timeoutSeconds (%v)", took, timeout)
+					}
+				})
 				t.Run(name+"/When_SecretTokenWrong_Then_Error", func(t *testing.T) {
 					t.Parallel()
 					if env.Token == "" || len(secretArgs(probe.run)) == 0 {
