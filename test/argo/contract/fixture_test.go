@@ -63,10 +63,10 @@ type usage struct {
 func usagesOf(m manifests, template shippedTemplate) ([]usage, error) {
 	var out []usage
 	for _, r := range m.rollouts {
-		for k, a := range rolloutAnalyses(r) {
-			for _, ref := range a.Templates {
+		for _, a := range rolloutAnalyses(r) {
+			for _, ref := range a.analysis.Templates {
 				if ref.TemplateName == template.Name && ref.IsClusterScope() == (template.Kind == "ClusterAnalysisTemplate") {
-					out = append(out, usage{rollout: r, args: a.Args, source: fmt.Sprintf("Rollout %s analysis block %d", r.Name, k)})
+					out = append(out, usage{rollout: r, args: a.analysis.Args, source: fmt.Sprintf("Rollout %s %s", r.Name, a.where)})
 				}
 			}
 		}

@@ -153,20 +153,26 @@ func loadRollouts(dir string) ([]*v1alpha1.Rollout, error) {
 	return out, nil
 }
 
+// labelledAnalysis is one analysis block of a Rollout and where it sits.
+type labelledAnalysis struct {
+	where    string
+	analysis v1alpha1.RolloutAnalysis
+}
+
 // rolloutAnalyses lists every analysis block of a canary Rollout (background analysis and
 // analysis steps), the places where the controller builds AnalysisRuns from templates.
-func rolloutAnalyses(r *v1alpha1.Rollout) []v1alpha1.RolloutAnalysis {
-	var out []v1alpha1.RolloutAnalysis
+func rolloutAnalyses(r *v1alpha1.Rollout) []labelledAnalysis {
+	var out []labelledAnalysis
 	c := r.Spec.Strategy.Canary
 	if c == nil {
 		return out
 	}
 	if c.Analysis != nil {
-		out = append(out, c.Analysis.RolloutAnalysis)
+		out = append(out, labelledAnalysis{"background analysis", c.Analysis.RolloutAnalysis})
 	}
-	for _, s := range c.Steps {
+	for i, s := range c.Steps {
 		if s.Analysis != nil {
-			out = append(out, *s.Analysis)
+			out = append(out, labelledAnalysis{fmt.Sprintf("step %d analysis", i), *s.Analysis})
 		}
 	}
 	return out
