@@ -121,6 +121,26 @@ async function release(ctx: Ctx, v: RolloutView, tag: string): Promise<void> {
   await rollouts(ctx, ['set', 'image', ROLLOUT, `${container}=${img}`]);
 }
 
+/** Every canary weight the VirtualService takes, from a watch (a 1 s poll can miss a short step). */
+class WeightRecorder {
+  readonly weights: number[] = [];
+  private readonly stop: () => void;
+  constructor(ctx: Ctx) {
+    this.stop = ctx.cluster.kube.watch(`/apis/networking.istio.io/v1/namespaces/${NS}/virtualservices?fieldSelector=metadata.name=${ROLLOUT}`, (_type, vs) => {
+      for (const route of arr(at(vs, 'spec', 'http'))) {
+        for (const leg of arr(at(route, 'route'))) {
+          if ((String(at(leg, 'destination', 'host') ?? '').split('.')[0] ?? '') !== 'catalogo-canary') continue;
+          const w = Number(at(leg, 'weight') ?? 0);
+          if (w > 0 && this.weights[this.weights.length - 1] !== w) this.weights.push(w);
+        }
+      }
+    });
+  }
+  close(): void {
+    this.stop();
+  }
+}
+
 interface Timeline {
   readonly weights: number[]; // distinct canary weights, in the order seen
   readonly lines: string[];
@@ -253,11 +273,13 @@ const good: Scenario = {
     const stable = v0.stableHash;
     await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': BASE } });
     await release(ctx, v0, 'v1.2');
+    const recorder = new WeightRecorder(ctx);
     const hash = await canaryHash(ctx, stable);
-    const { v, runs, tl } = await watch(ctx, 'v1.2 to be promoted', 900_000, (v) => completed(hash)(v) || v.aborted);
+    const { v, runs } = await watch(ctx, 'v1.2 to be promoted', 900_000, (v) => completed(hash)(v) || v.aborted).finally(() => recorder.close());
     check(!v.aborted, `the Rollout aborted: ${v.message}`);
     const expected = setWeights(v);
-    check(JSON.stringify(tl.weights) === JSON.stringify(expected), `canary weights seen ${JSON.stringify(tl.weights)}, steps say ${JSON.stringify(expected)}`);
+    const seen = recorder.weights;
+    check(JSON.stringify(seen) === JSON.stringify(expected), `canary weights seen ${JSON.stringify(seen)}, steps say ${JSON.stringify(expected)}`);
     const stepRuns = runs.filter((r) => r.type === 'Step');
     check(stepRuns.length === analysisStepIndexes(v).length, `expected ${analysisStepIndexes(v).length} step AnalysisRuns, found ${stepRuns.length}`);
     for (const r of runs) check(r.phase === 'Successful', `AnalysisRun ${r.name} is ${r.phase}: ${r.message}`);
@@ -266,7 +288,7 @@ const good: Scenario = {
     const newRs = end.replicaSets.find((r) => r.hash === hash);
     check(newRs !== undefined && newRs.image.endsWith(':v1.2') && newRs.ready === newRs.replicas, 'v1.2 should be the stable ReplicaSet, fully ready');
     const passes = allMeasurements(runs).filter((m) => m.phase === 'Successful').length;
-    return [`canary weights ${tl.weights.join("→")}%, then promoted: v1.2 stable with 100%`, `${runs.length} AnalysisRuns Successful (${passes} passing measurements)`, 'v1.1 scaled to 0'];
+    return [`canary weights ${seen.join('→')}%, then promoted: v1.2 stable with 100%`, `${runs.length} AnalysisRuns Successful (${passes} passing measurements)`, 'v1.1 scaled to 0'];
   },
 };
 
@@ -277,14 +299,15 @@ const bad: Scenario = {
     const v0 = await deployStable(ctx, RPS);
     await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': { ...BASE, errorRate: BASE.errorRate * 5 } } });
     const before = releaseStats(await meshStats(ctx), 'v1.2');
+    const recorder = new WeightRecorder(ctx);
     await release(ctx, v0, 'v1.2');
     await canaryHash(ctx, v0.stableHash);
-    const { v, runs, tl } = await watch(ctx, 'the abort', 600_000, (v) => v.aborted || v.phase === 'Healthy');
+    const { v, runs } = await watch(ctx, 'the abort', 600_000, (v) => v.aborted || v.phase === 'Healthy').finally(() => recorder.close());
     const after = releaseStats(await meshStats(ctx), 'v1.2');
     const served = { requests: after.requests - before.requests, errors: after.errors - before.errors };
     check(v.aborted, `the Rollout was not aborted (phase ${v.phase})`);
     const firstWeight = setWeights(v)[0];
-    check(tl.weights.every((w) => w === firstWeight), `the canary should never pass ${firstWeight}%, weights seen ${JSON.stringify(tl.weights)}`);
+    check(recorder.weights.every((w) => w === firstWeight), `the canary should never pass ${firstWeight}%, weights seen ${JSON.stringify(recorder.weights)}`);
     const failed = runs.filter((r) => r.phase === 'Failed');
     check(failed.length > 0, `no AnalysisRun Failed: ${runs.map((r) => `${r.name}=${r.phase}`).join(', ')}`);
     const failing = allMeasurements(failed).filter((m) => m.phase === 'Failed');

@@ -64,6 +64,54 @@ export class Kube {
     });
   }
 
+  /**
+   * Watches a collection (newline-delimited JSON events) and calls onEvent for every change, so
+   * that short-lived states a poll would miss are seen. Reconnects from the last resourceVersion
+   * until stopped.
+   */
+  watch(path: string, onEvent: (type: string, obj: Obj) => void): () => void {
+    let stopped = false;
+    let current: ReturnType<typeof request> | undefined;
+    let resourceVersion = '';
+    const connect = (): void => {
+      if (stopped) return;
+      const url = new URL(path, this.access.server);
+      url.searchParams.set('watch', '1');
+      if (resourceVersion !== '') url.searchParams.set('resourceVersion', resourceVersion);
+      const req = request(url, { method: 'GET', ca: this.access.ca, headers: { Authorization: `Bearer ${this.access.token}`, Accept: 'application/json' } }, (res) => {
+        let buf = '';
+        res.on('data', (c: Buffer) => {
+          buf += c.toString('utf8');
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            if (line.trim() === '') continue;
+            try {
+              const ev = JSON.parse(line) as { type?: string; object?: Obj };
+              const rv = at(ev.object, 'metadata', 'resourceVersion');
+              if (ev.type === 'ERROR') resourceVersion = '';
+              else if (typeof rv === 'string') resourceVersion = rv;
+              if (ev.type !== undefined && ev.object !== undefined) onEvent(ev.type, ev.object);
+            } catch {
+              // a partial or foreign line: ignore
+            }
+          }
+        });
+        res.on('end', () => setTimeout(connect, 200));
+        res.on('error', () => setTimeout(connect, 500));
+      });
+      req.on('error', () => setTimeout(connect, 500));
+      req.end();
+      current = req;
+    };
+    connect();
+    return () => {
+      stopped = true;
+      current?.destroy();
+    };
+  }
+
   get(path: string): Promise<Obj> {
     return this.request('GET', path);
   }
