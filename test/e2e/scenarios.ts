@@ -277,7 +277,8 @@ const good: Scenario = {
     const hash = await canaryHash(ctx, stable);
     const { v, runs } = await watch(ctx, 'v1.2 to be promoted', 900_000, (v) => completed(hash)(v) || v.aborted).finally(() => recorder.close());
     check(!v.aborted, `the Rollout aborted: ${v.message}`);
-    const expected = setWeights(v);
+    // After the last step Argo sends 100% to the canary, then makes it the stable (weights 100/0).
+    const expected = [...setWeights(v), 100];
     const seen = recorder.weights;
     check(JSON.stringify(seen) === JSON.stringify(expected), `canary weights seen ${JSON.stringify(seen)}, steps say ${JSON.stringify(expected)}`);
     const stepRuns = runs.filter((r) => r.type === 'Step');
@@ -288,7 +289,7 @@ const good: Scenario = {
     const newRs = end.replicaSets.find((r) => r.hash === hash);
     check(newRs !== undefined && newRs.image.endsWith(':v1.2') && newRs.ready === newRs.replicas, 'v1.2 should be the stable ReplicaSet, fully ready');
     const passes = allMeasurements(runs).filter((m) => m.phase === 'Successful').length;
-    return [`canary weights ${seen.join('→')}%, then promoted: v1.2 stable with 100%`, `${runs.length} AnalysisRuns Successful (${passes} passing measurements)`, 'v1.1 scaled to 0'];
+    return [`canary weights ${seen.join('→')}%, then v1.2 stable (VirtualService 100/0)`, `${runs.length} AnalysisRuns Successful (${passes} passing measurements)`, 'v1.1 scaled to 0'];
   },
 };
 
