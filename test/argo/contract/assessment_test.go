@@ -220,6 +220,8 @@ func sequenceCases(in intent, regression func(v1alpha1.Metric) string) []sequenc
 }
 
 func TestAssessment_When_MeasurementsFollowAScript_Then_ArgoEndsTheRunAsIntended(t *testing.T) {
+	// Waits on timeouts and Argo's schedule, not the CPU: runs beside the other tests.
+	t.Parallel()
 	requireJudge(t)
 	for _, tmpl := range judgeTemplates(t) {
 		in := intentOf(t, tmpl)
@@ -325,6 +327,8 @@ func runSequence(t *testing.T, tmpl shippedTemplate, c sequenceCase) {
 // run in Error (the Rollout then aborts). Measured against a closed port; errors are retried
 // every 10 s of Argo's clock.
 func TestAssessment_When_JudgeStaysUnreachable_Then_RunEndsInError(t *testing.T) {
+	// Waits on timeouts and Argo's schedule, not the CPU: runs beside the other tests.
+	t.Parallel()
 	for _, tmpl := range judgeTemplates(t) {
 		t.Run(tmpl.Name, func(t *testing.T) {
 			t.Parallel()

@@ -110,6 +110,8 @@ func TestProvider_When_JudgeReadsScenarioData_Then_ArgoMeasuresTheVerdict(t *tes
 }
 
 func TestProvider_When_JudgeCannotAnswer_Then_ArgoMeasuresError(t *testing.T) {
+	// Waits on timeouts and Argo's schedule, not the CPU: runs beside the other tests.
+	t.Parallel()
 	requireJudge(t)
 	h := requireScenario(t, scHealthy)
 	for _, tmpl := range judgeTemplates(t) {
