@@ -9,6 +9,7 @@
 # Environment:
 #   CONTRACT_BREAK=lowercase-verdict   deliberate break: Argo reaches the judge through a proxy
 #                                      that lower-cases the verdict (the tests must fail)
+#   CONTRACT_BREAK=plain-text-verdict  same, the proxy answers the verdict as plain text, not JSON
 #   CONTRACT_TEMPLATES_DIR=DIR         test another copy of the templates (default analysis-templates/)
 #   CONTRACT_VERBOSE=1                 full `go test -v` output
 # Needs: Go, node (npm ci done), prometheus and promtool on PATH.

@@ -84,17 +84,22 @@ func TestMain(m *testing.M) {
 	var stop func()
 	switch env.Break {
 	case "":
-	case "lowercase-verdict":
-		// Deliberate break, harness only: Argo reaches the judge through a proxy that rewrites
-		// the verdict to lower case ("Pass" → "pass"). The tests must fail.
+	case "lowercase-verdict", "plain-text-verdict":
+		// Deliberate breaks, in the test harness only: Argo reaches the judge through a proxy
+		// that answers the verdict in lower case ("pass"), or as plain text instead of JSON.
+		// The tests must fail.
+		rewrite := lowercaseVerdict
+		if env.Break == "plain-text-verdict" {
+			rewrite = plainTextVerdict
+		}
 		if env.JudgeURL != "" {
 			u, err := url.Parse(env.JudgeURL)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				os.Exit(2)
 			}
-			env.JudgeURL, stop = startLowercaseVerdictProxy(u)
-			fmt.Fprintf(os.Stderr, "contract: CONTRACT_BREAK=lowercase-verdict: judge reached through %s\n", env.JudgeURL)
+			env.JudgeURL, stop = startRewritingProxy(u, rewrite)
+			fmt.Fprintf(os.Stderr, "contract: CONTRACT_BREAK=%s: judge reached through %s\n", env.Break, env.JudgeURL)
 		}
 	default:
 		fmt.Fprintf(os.Stderr, "contract: unknown CONTRACT_BREAK %q\n", env.Break)

@@ -20,9 +20,9 @@ import (
 	"testing"
 )
 
-// startLowercaseVerdictProxy forwards to the judge and lower-cases the "verdict" of every JSON
-// answer: the deliberate break CONTRACT_BREAK=lowercase-verdict.
-func startLowercaseVerdictProxy(target *url.URL) (string, func()) {
+// startRewritingProxy forwards to the judge and passes each answer body through rewrite:
+// the deliberate breaks of CONTRACT_BREAK.
+func startRewritingProxy(target *url.URL, rewrite func([]byte) []byte) (string, func()) {
 	rp := httputil.NewSingleHostReverseProxy(target)
 	rp.ModifyResponse = func(res *http.Response) error {
 		body, err := io.ReadAll(res.Body)
@@ -30,13 +30,7 @@ func startLowercaseVerdictProxy(target *url.URL) (string, func()) {
 		if err != nil {
 			return err
 		}
-		var m map[string]any
-		if json.Unmarshal(body, &m) == nil {
-			if v, ok := m["verdict"].(string); ok {
-				m["verdict"] = strings.ToLower(v)
-				body, _ = json.Marshal(m)
-			}
-		}
+		body = rewrite(body)
 		res.Body = io.NopCloser(bytes.NewReader(body))
 		res.ContentLength = int64(len(body))
 		res.Header.Set("Content-Length", strconv.Itoa(len(body)))
@@ -44,6 +38,30 @@ func startLowercaseVerdictProxy(target *url.URL) (string, func()) {
 	}
 	srv := httptest.NewServer(rp)
 	return srv.URL, srv.Close
+}
+
+// lowercaseVerdict: {"verdict":"Pass",...} → {"verdict":"pass",...}.
+func lowercaseVerdict(body []byte) []byte {
+	var m map[string]any
+	if json.Unmarshal(body, &m) == nil {
+		if v, ok := m["verdict"].(string); ok {
+			m["verdict"] = strings.ToLower(v)
+			body, _ = json.Marshal(m)
+		}
+	}
+	return body
+}
+
+// plainTextVerdict: {"verdict":"Fail",...} → Fail (not JSON). Argo v1.9.1 takes a body
+// that is not JSON for a Successful measurement without evaluating the conditions.
+func plainTextVerdict(body []byte) []byte {
+	var m map[string]any
+	if json.Unmarshal(body, &m) == nil {
+		if v, ok := m["verdict"].(string); ok {
+			return []byte(v)
+		}
+	}
+	return body
 }
 
 // startSilentServer accepts TCP connections and reads requests but never answers: from the
