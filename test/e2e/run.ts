@@ -4,7 +4,8 @@
 //
 // Env (set by run.sh): E2E_K8S_BIN, E2E_KWOK_BIN, E2E_ARGO_BIN, E2E_ETCD_BIN, E2E_ARGO_CRDS,
 // E2E_ISTIO_CRDS, E2E_WORK (work and log folder), E2E_PID_FILE.
-// Optional: E2E_SCENARIOS=good,bad,slow,low-traffic,judge-down (default: all, in that order).
+// Optional: E2E_SCENARIOS=good,bad,slow,low-traffic,judge-down (default: all, in that order);
+// E2E_OVERLAY=<kustomization dir> instead of test/e2e/overlay.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -151,7 +152,8 @@ class Judge {
  * Secret — in a generated kustomization on top of it.
  */
 async function writeRuntimeOverlay(cluster: Cluster, work: string, judgeUrl: string, token: string): Promise<string> {
-  const base = join(here, 'overlay');
+  // E2E_OVERLAY: another kustomization to try instead (e.g. a template change before it is made).
+  const base = resolve(process.env['E2E_OVERLAY'] ?? join(here, 'overlay'));
   const dir = join(work, 'overlay');
   mkdirSync(dir, { recursive: true });
   const rendered = await cluster.kubectl(['kustomize', base]);
