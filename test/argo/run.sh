@@ -60,7 +60,7 @@ say "building the Go tests (module test/argo, Argo Rollouts v1.9.1; build cache 
 (cd test/argo && go test -count=1 -run '^$' ./contract/... >/dev/null)
 say "built in $((SECONDS - t0)) s"
 
-say "generating scenario data (healthy, low-data, error-rate-3x, latency-regression; 1 h ending now)"
+say "generating scenario data (healthy, low-data, error-rate-3x, latency-regression, no-canary; 1 h ending now)"
 node_modules/.bin/tsx test/argo/contract/scenarios.ts --out "$tmp"
 
 prom_port=$(free_port)
@@ -100,6 +100,7 @@ export CANARY_JUDGE_PROM_DOWN_URL="http://127.0.0.1:$down_judge_port"
 export CANARY_JUDGE_PROM_HANG_URL="http://127.0.0.1:$hang_judge_port"
 export CANARY_JUDGE_TOKEN="$token"
 export CANARY_JUDGE_SCENARIOS="$tmp/scenarios.json"
+export CONTRACT_PROMETHEUS_URL="http://127.0.0.1:$prom_port"
 [ -n "${CONTRACT_BREAK:-}" ] && say "DELIBERATE BREAK: CONTRACT_BREAK=$CONTRACT_BREAK (the tests are expected to fail)"
 [ -n "${CONTRACT_TEMPLATES_DIR:-}" ] && say "templates from $CONTRACT_TEMPLATES_DIR instead of analysis-templates/"
 

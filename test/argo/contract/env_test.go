@@ -27,6 +27,8 @@ type scenario struct {
 	StableHash string `json:"stableHash"`
 	// Expected verdict of the judge for this data, as the harness documents it.
 	Verdict string `json:"verdict"`
+	// Unix time of the last sample.
+	DataEnd int64 `json:"dataEnd"`
 }
 
 // testEnv is what run.sh hands the tests.
@@ -35,6 +37,7 @@ type testEnv struct {
 	JudgePromDownURL string // CANARY_JUDGE_PROM_DOWN_URL: judge whose Prometheus is not running
 	JudgePromHangURL string // CANARY_JUDGE_PROM_HANG_URL: judge whose Prometheus never answers
 	Token            string // CANARY_JUDGE_TOKEN: bearer token both judges require
+	PrometheusURL    string // CONTRACT_PROMETHEUS_URL: the scenario Prometheus (for Argo's own Prometheus provider)
 	RolloutName      string // CANARY_JUDGE_ROLLOUT (default catalogo)
 	RolloutNamespace string // CANARY_JUDGE_NAMESPACE (default catalogo)
 	Scenarios        map[string]scenario
@@ -65,6 +68,7 @@ func TestMain(m *testing.M) {
 		JudgePromDownURL: os.Getenv("CANARY_JUDGE_PROM_DOWN_URL"),
 		JudgePromHangURL: os.Getenv("CANARY_JUDGE_PROM_HANG_URL"),
 		Token:            os.Getenv("CANARY_JUDGE_TOKEN"),
+		PrometheusURL:    os.Getenv("CONTRACT_PROMETHEUS_URL"),
 		RolloutName:      getenv("CANARY_JUDGE_ROLLOUT", "catalogo"),
 		RolloutNamespace: getenv("CANARY_JUDGE_NAMESPACE", "catalogo"),
 		TemplatesDir:     getenv("CONTRACT_TEMPLATES_DIR", filepath.Join(repo, "analysis-templates")),

@@ -24,11 +24,17 @@ const (
 	scLowData    = "low-data"
 	scErrors3x   = "error-rate-3x"
 	scLatencyBad = "latency-regression"
+	scNoCanary   = "no-canary"
 )
 
 // measure runs Argo's provider for metric i of p once, as the controller does for a new
 // measurement: args resolved, provider from the factory, Run.
 func measure(t *testing.T, p prepared, i int) (v1alpha1.Metric, v1alpha1.Measurement) {
+	t.Helper()
+	return measureWith(t, p, i, "Web")
+}
+
+func measureWith(t *testing.T, p prepared, i int, providerType string) (v1alpha1.Metric, v1alpha1.Measurement) {
 	t.Helper()
 	m := p.resolvedMetric(t, i)
 	factory := metricproviders.ProviderFactory{KubeClient: k8sfake.NewSimpleClientset()}
@@ -36,8 +42,8 @@ func measure(t *testing.T, p prepared, i int) (v1alpha1.Metric, v1alpha1.Measure
 	if err != nil {
 		t.Fatalf("metric %s: Argo's provider factory: %v", m.Name, err)
 	}
-	if provider.Type() != "Web" {
-		t.Fatalf("metric %s: provider type %s, want Web", m.Name, provider.Type())
+	if provider.Type() != providerType {
+		t.Fatalf("metric %s: provider type %s, want %s", m.Name, provider.Type(), providerType)
 	}
 	return m, provider.Run(p.run, m)
 }

@@ -8,6 +8,12 @@
  *                       ~70 requests, too few for any step's critical effect → judge: Inconclusive
  *   error-rate-3x       v1.2 answers 503 three times as often, for an hour  → judge: Fail
  *   latency-regression  v1.2's slow tail is half as large again, an hour    → judge: Fail (latency)
+ *   no-canary           v1.2 pods exist but get no requests (no series)      → judge: Inconclusive
+ *   no-canary-alone     the same without the harness's failing neighbours    → judge: Inconclusive
+ *
+ * Every scenario but no-canary-alone also holds the harness's two neighbours failing half their
+ * requests, whose names share a prefix with the rollout or its canary (`catalogo-admin`, and a
+ * Rollout named `catalogo-<canary hash>`): a selector that mixes them in gives a wrong verdict.
  *
  *   tsx test/argo/contract/scenarios.ts --out DIR
  *
@@ -31,6 +37,8 @@ export interface ContractScenario {
   readonly canaryHash: string;
   readonly stableHash: string;
   readonly verdict: 'Pass' | 'Inconclusive' | 'Fail';
+  /** Unix time (s) of the last sample: rate()-style queries over the last minutes need it recent. */
+  readonly dataEnd: number;
 }
 
 function lowData(): WorkloadSpec[] {
@@ -45,6 +53,8 @@ export function contractData(nowUnix: number, seed = 42): { openMetrics: string;
     ...lowData(),
     ...scenarioWorkloads('error-3x', 'error-rate-3x'),
     ...scenarioWorkloads('slow-tail', 'latency-regression'),
+    ...scenarioWorkloads('no-canary', 'no-canary'),
+    ...scenarioWorkloads('no-canary', 'no-canary-alone').filter((w) => w.rollout === ROLLOUT),
   ];
   const t0 = Math.floor((nowUnix - HOUR - 60) / 60) * 60;
   const scenario = (namespace: string, verdict: ContractScenario['verdict']): ContractScenario => ({
@@ -52,6 +62,7 @@ export function contractData(nowUnix: number, seed = 42): { openMetrics: string;
     canaryHash: CANARY_HASH,
     stableHash: STABLE_HASH,
     verdict,
+    dataEnd: t0 + HOUR,
   });
   return {
     openMetrics: openMetrics({ seed, workloads }, t0, HOUR, 15),
@@ -60,6 +71,8 @@ export function contractData(nowUnix: number, seed = 42): { openMetrics: string;
       'low-data': scenario('low-data', 'Inconclusive'),
       'error-rate-3x': scenario('error-rate-3x', 'Fail'),
       'latency-regression': scenario('latency-regression', 'Fail'),
+      'no-canary': scenario('no-canary', 'Inconclusive'),
+      'no-canary-alone': scenario('no-canary-alone', 'Inconclusive'),
     },
   };
 }
