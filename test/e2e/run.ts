@@ -258,6 +258,7 @@ async function main(): Promise<number> {
         results.push({ name: sc.name, ok: true, seconds: (Date.now() - s0) / 1000, details });
         log(`=== scenario ${sc.name}: PASSED in ${((Date.now() - s0) / 1000).toFixed(0)}s — ${details.join('; ')}`);
       } catch (err) {
+        if (stopping) break; // interrupted: the processes are being stopped, nothing to diagnose
         const msg = err instanceof Error ? err.message : String(err);
         results.push({ name: sc.name, ok: false, seconds: (Date.now() - s0) / 1000, details: [firstLine(msg)] });
         log(`=== scenario ${sc.name}: FAILED after ${((Date.now() - s0) / 1000).toFixed(0)}s: ${msg}`);
