@@ -141,15 +141,15 @@ describe('judge templates', () => {
     ]);
   });
 
-  it('read the verdict and map Pass/Fail to success/failure (Fail checked first by Argo)', () => {
+  it('read the measurement object (so the AnalysisRun shows its summary) and map its Pass/Fail to success/failure (Fail checked first by Argo)', () => {
     for (const t of judgeTemplates()) {
       for (const m of t.spec.metrics) {
-        expect(m.provider.web?.jsonPath, t.metadata.name).toBe('{$.verdict}');
-        expect(m.failureCondition, t.metadata.name).toBe('result == "Fail"');
+        expect(m.provider.web?.jsonPath, t.metadata.name).toBe('{$.measurement}');
+        expect(m.failureCondition, t.metadata.name).toBe('result.verdict == "Fail"');
         if (t.metadata.name === 'canary-judge-guard') {
-          expect(m.successCondition).toBe('result == "Pass" || result == "Inconclusive"');
+          expect(m.successCondition).toBe('result.verdict == "Pass" || result.verdict == "Inconclusive"');
         } else {
-          expect(m.successCondition, t.metadata.name).toBe('result == "Pass"');
+          expect(m.successCondition, t.metadata.name).toBe('result.verdict == "Pass"');
         }
       }
     }

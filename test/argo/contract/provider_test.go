@@ -94,16 +94,34 @@ func TestProvider_When_JudgeReadsScenarioData_Then_ArgoMeasuresTheVerdict(t *tes
 				for _, c := range cases {
 					t.Run(tmpl.Name+"/"+u.source+"/"+metric.Name+"/"+c.name, func(t *testing.T) {
 						s := requireScenario(t, c.scenario)
-						p := prepareUsage(t, tmpl, u, s, env.JudgeURL)
+						// Through a recording proxy (it forwards the request unchanged: the
+						// scenario's own hashes), to compare what Argo stores with the answer.
+						proxy := startSequenceProxy(t, env.JudgeURL, []scenario{s})
+						p := prepareUsage(t, tmpl, u, s, proxy.srv.URL)
 						m, meas := measure(t, p, i)
 						if meas.Phase != c.want {
 							t.Fatalf("scenario %s, metric %s: Argo measured %s (value %s, message %q), want %s",
 								c.scenario, m.Name, meas.Phase, meas.Value, meas.Message, c.want)
 						}
-						// The value Argo stores is the judge's verdict as JSON; it must be the one
-						// the scenario's data call for.
-						if want := `"` + s.Verdict + `"`; meas.Value != want {
-							t.Errorf("scenario %s, metric %s: judge verdict %s, want %s", c.scenario, m.Name, meas.Value, want)
+						// The value Argo stores is the judge's measurement object as JSON: its
+						// verdict must be the one the scenario's data call for, and it must carry
+						// the judge's one-line summary, what a person reads in the AnalysisRun.
+						var stored struct {
+							Verdict string   `json:"verdict"`
+							Score   *float64 `json:"score"`
+							Summary string   `json:"summary"`
+						}
+						if err := json.Unmarshal([]byte(meas.Value), &stored); err != nil {
+							t.Fatalf("scenario %s, metric %s: stored value %s is not the measurement object: %v", c.scenario, m.Name, meas.Value, err)
+						}
+						if stored.Verdict != s.Verdict {
+							t.Errorf("scenario %s, metric %s: judge verdict %q (stored %s), want %q", c.scenario, m.Name, stored.Verdict, meas.Value, s.Verdict)
+						}
+						if stored.Score == nil {
+							t.Errorf("scenario %s, metric %s: stored value %s has no score", c.scenario, m.Name, meas.Value)
+						}
+						if sums := proxy.summariesSeen(); len(sums) != 1 || sums[0] == "" || stored.Summary != sums[0] {
+							t.Errorf("scenario %s, metric %s: stored summary %q, want the judge's summary of its answer (answers' summaries %q)", c.scenario, m.Name, stored.Summary, sums)
 						}
 						if meas.FinishedAt == nil {
 							t.Errorf("measurement has no finishedAt")

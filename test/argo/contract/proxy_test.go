@@ -40,12 +40,22 @@ func startRewritingProxy(target *url.URL, rewrite func([]byte) []byte) (string, 
 	return srv.URL, srv.Close
 }
 
-// lowercaseVerdict: {"verdict":"Pass",...} → {"verdict":"pass",...}.
+// lowercaseVerdict: {"verdict":"Pass","measurement":{"verdict":"Pass",...},...} →
+// {"verdict":"pass","measurement":{"verdict":"pass",...},...}: both spellings, so the break
+// reaches what the templates read (measurement.verdict) as well as the top-level verdict.
 func lowercaseVerdict(body []byte) []byte {
 	var m map[string]any
 	if json.Unmarshal(body, &m) == nil {
+		changed := false
 		if v, ok := m["verdict"].(string); ok {
-			m["verdict"] = strings.ToLower(v)
+			m["verdict"], changed = strings.ToLower(v), true
+		}
+		if ms, ok := m["measurement"].(map[string]any); ok {
+			if v, ok := ms["verdict"].(string); ok {
+				ms["verdict"], changed = strings.ToLower(v), true
+			}
+		}
+		if changed {
 			body, _ = json.Marshal(m)
 		}
 	}
@@ -120,10 +130,11 @@ type sequenceProxy struct {
 	script []scenario
 	srv    *httptest.Server
 
-	mu       sync.Mutex
-	n        int
-	verdicts []string // verdict of each answer, in order
-	statuses []int
+	mu        sync.Mutex
+	n         int
+	verdicts  []string // verdict of each answer, in order
+	summaries []string // the judge's one-line summary of each answer, in order
+	statuses  []int
 }
 
 func startSequenceProxy(t *testing.T, judge string, script []scenario) *sequenceProxy {
@@ -172,10 +183,12 @@ func (p *sequenceProxy) serve(w http.ResponseWriter, r *http.Request) {
 	out, _ := io.ReadAll(res.Body)
 	var v struct {
 		Verdict string `json:"verdict"`
+		Summary string `json:"summary"`
 	}
 	_ = json.Unmarshal(out, &v)
 	p.mu.Lock()
 	p.verdicts = append(p.verdicts, v.Verdict)
+	p.summaries = append(p.summaries, v.Summary)
 	p.statuses = append(p.statuses, res.StatusCode)
 	p.mu.Unlock()
 	for k, vs := range res.Header {
@@ -191,6 +204,13 @@ func (p *sequenceProxy) seen() ([]string, []int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.verdicts...), append([]int(nil), p.statuses...)
+}
+
+// summariesSeen lists the judge's top-level summary of each answer, in order.
+func (p *sequenceProxy) summariesSeen() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.summaries...)
 }
 
 // pointSelectorAt points a judge request at scenario s: its namespace and pod-template hashes.

@@ -115,8 +115,10 @@ func checkWebMetric(t *testing.T, p prepared, i int, m v1alpha1.Metric) {
 	if web.Method != v1alpha1.WebMetricMethodPost {
 		t.Errorf("metric %s: method %q, want POST", m.Name, web.Method)
 	}
-	if web.JSONPath != "{$.verdict}" {
-		t.Errorf("metric %s: jsonPath %q, want {$.verdict}", m.Name, web.JSONPath)
+	// The judge's measurement object, not its bare verdict: Argo stores what jsonPath selects
+	// as the measurement value, and only the object carries the one-line summary.
+	if web.JSONPath != "{$.measurement}" {
+		t.Errorf("metric %s: jsonPath %q, want {$.measurement}", m.Name, web.JSONPath)
 	}
 	if web.Body != "" || len(web.JSONBody) == 0 {
 		t.Errorf("metric %s: the request must be a jsonBody (body %q, jsonBody %d bytes)", m.Name, web.Body, len(web.JSONBody))
@@ -150,7 +152,8 @@ func checkWebMetric(t *testing.T, p prepared, i int, m v1alpha1.Metric) {
 		}
 	}
 	// Argo's own condition evaluation on each verdict the judge can give, and on
-	// lower-case spellings it must not take for a verdict.
+	// lower-case spellings it must not take for a verdict, in the object shape the judge
+	// answers under measurement (decoded from JSON, as the web provider does).
 	wants := map[string]v1alpha1.AnalysisPhase{
 		"Pass":         v1alpha1.AnalysisPhaseSuccessful,
 		"Fail":         v1alpha1.AnalysisPhaseFailed,
@@ -163,10 +166,19 @@ func checkWebMetric(t *testing.T, p prepared, i int, m v1alpha1.Metric) {
 		wants["Inconclusive"] = v1alpha1.AnalysisPhaseSuccessful
 	}
 	for verdict, want := range wants {
-		got, err := evaluate.EvaluateResult(verdict, m, logEntry())
+		var result any
+		raw := `{"verdict":` + mustJSON(t, verdict) + `,"score":0.5,"summary":"` + verdict + ` error-rate: example"}`
+		if err := json.Unmarshal([]byte(raw), &result); err != nil {
+			t.Fatal(err)
+		}
+		got, err := evaluate.EvaluateResult(result, m, logEntry())
 		if err != nil || got != want {
 			t.Errorf("metric %s: verdict %q evaluates to %s (err %v), want %s", m.Name, verdict, got, err, want)
 		}
+	}
+	// A bare verdict string (what {$.verdict} would select) is not the object: never a Pass.
+	if got, _ := evaluate.EvaluateResult("Pass", m, logEntry()); got == v1alpha1.AnalysisPhaseSuccessful {
+		t.Errorf("metric %s: the bare string \"Pass\" evaluates to %s, want anything but Successful", m.Name, got)
 	}
 }
 
