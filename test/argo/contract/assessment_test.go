@@ -16,6 +16,7 @@ package contract
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -148,12 +149,32 @@ func summarize(run *v1alpha1.AnalysisRun) string {
 	for _, r := range run.Status.MetricResults {
 		s += fmt.Sprintf("; metric %s %s count=%d successful=%d failed=%d inconclusive=%d error=%d [",
 			r.Name, r.Phase, r.Count, r.Successful, r.Failed, r.Inconclusive, r.Error)
+		last := ""
 		for _, m := range r.Measurements {
-			s += fmt.Sprintf(" %s(%s%s)", m.Phase, m.Value, m.Message)
+			verdict, summary := decodeStored(m.Value)
+			s += fmt.Sprintf(" %s(%s%s)", m.Phase, verdict, m.Message)
+			last = summary
 		}
 		s += " ]"
+		if last != "" {
+			s += " last summary: " + last
+		}
 	}
 	return s
+}
+
+// decodeStored splits a stored measurement value, the judge's measurement object as JSON,
+// into its verdict and summary, so a run's summary stays one verdict per measurement; a value
+// of another shape is returned whole as the verdict.
+func decodeStored(value string) (verdict, summary string) {
+	var o struct {
+		Verdict *string `json:"verdict"`
+		Summary string  `json:"summary"`
+	}
+	if json.Unmarshal([]byte(value), &o) != nil || o.Verdict == nil {
+		return value, ""
+	}
+	return *o.Verdict, o.Summary
 }
 
 func metricResult(run *v1alpha1.AnalysisRun, name string) *v1alpha1.MetricResult {
