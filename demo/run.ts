@@ -143,9 +143,9 @@ async function main(): Promise<void> {
     say(`  ${c.label}: ${colour(d?.verdict ?? 'Inconclusive')} (expected ${c.expect}) ${good ? '✓' : '✗'}`);
   }
   say('');
-  say('In a cluster, Argo Rollouts reads {$.verdict}: Pass → the step goes on, Fail → abort (traffic back to v1.1),');
-  say('Inconclusive → keep measuring, then pause for a person. The summary line is what the judge logs, and what');
-  say('`kubectl describe analysisrun` shows when the template selects {$.measurement} (docs/api.md).');
+  say('In a cluster, Argo Rollouts reads {$.measurement} and its verdict: Pass → the step goes on, Fail → abort');
+  say('(traffic back to v1.1), Inconclusive → keep measuring, then pause for a person. The summary line is stored');
+  say('with the verdict as the measurement value: `kubectl describe analysisrun` shows it (docs/api.md).');
   if (!ok) process.exitCode = 1;
 }
 
