@@ -216,13 +216,14 @@ export function checkSummary(
       ? 'ratio n/a'
       : `ratio ${fmtNum(r.effect.ratio)} [${fmtNum(r.effect.lower)}, ${r.effect.upper === null ? '∞' : fmtNum(r.effect.upper)}]`;
   const ev = r.evidence;
-  const e = `e=${fmtNum(ev.eValue, 3)} ${ev.eValue >= ev.threshold ? '≥' : '<'} ${fmtNum(ev.threshold, 3)}`;
-  const pw = `power ${r.power.achieved.toFixed(2)} ${r.power.achieved >= r.power.required ? '≥' : '<'} ${r.power.required} for ${fmtNum(r.power.criticalEffect)}×`;
+  // No '<' or '>': Argo's Go JSON encoder stores them as \u003c / \u003e in the AnalysisRun.
+  const e = `e=${fmtNum(ev.eValue, 3)} ${ev.eValue >= ev.threshold ? '≥' : 'below'} ${fmtNum(ev.threshold, 3)}`;
+  const pw = `power ${r.power.achieved.toFixed(2)} ${r.power.achieved >= r.power.required ? '≥' : 'below'} ${r.power.required} for ${fmtNum(r.power.criticalEffect)}×`;
   const parts = reason === 'regression_detected' ? [rates, ratio, e] : [rates, ratio, e, pw];
   return `${head}: ${parts.join(', ')} → ${VERDICT_TAIL[reason]}`;
 }
 
 export function latencyWhat(t: LatencyThreshold): string {
-  if (t.ms === null) return t.source === 'slo' ? `>${fmtMs(t.requestedMs ?? null)}` : `>stable p${(t.quantile ?? 0) * 100}`;
-  return t.source === 'slo' ? `>${fmtMs(t.ms)}` : `>${fmtMs(t.ms)} (stable p${Number(((t.quantile ?? 0) * 100).toPrecision(4))} edge)`;
+  if (t.ms === null) return t.source === 'slo' ? `over ${fmtMs(t.requestedMs ?? null)}` : `over stable p${(t.quantile ?? 0) * 100}`;
+  return t.source === 'slo' ? `over ${fmtMs(t.ms)}` : `over ${fmtMs(t.ms)} (stable p${Number(((t.quantile ?? 0) * 100).toPrecision(4))} edge)`;
 }
