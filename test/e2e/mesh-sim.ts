@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Kube, arr, at, rec, str, type Obj } from './lib/kube.js';
+import { rng } from '../support/random.js';
 
 export interface Behaviour {
   readonly errorRate: number; // fraction of requests answered 5xx
@@ -61,17 +62,6 @@ interface HistSeries {
   count: number;
 }
 
-/** mulberry32: a small seeded generator, so a run's traffic can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class MeshSimulator {
   private config: SimConfig = {

@@ -13,6 +13,7 @@ import {
   thresholdFromStableQuantile,
 } from '../../src/stats/histogram.js';
 import type { HistogramBucket } from '../../src/stats/types.js';
+import { rng } from '../support/random.js';
 
 interface PromCase {
   name: string;
@@ -217,17 +218,6 @@ const unitHistogram = (n: number): HistogramBucket[] => [
   { le: Infinity, count: n },
 ];
 
-/** Seeded PRNG (mulberry32) so the simulation is repeatable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Relative 5e-9: the shared incomplete beta goes through log Γ of ~n, so it loses digits as n grows (≈1e-9 at n = 1e6). */
 const expectRel = (got: number, want: number, ctx: string): void => {

@@ -7,6 +7,7 @@ import {
   mannWhitneyU,
   type MannWhitneyAlternative,
 } from '../../src/stats/mann-whitney.js';
+import { rng } from '../support/random.js';
 
 interface PCase {
   x: number[];
@@ -27,17 +28,6 @@ const rel = (got: number, want: number, tol: number, ctx: string): void => {
   expect(Math.abs(got - want), ctx).toBeLessThanOrEqual(tol * Math.max(Math.abs(want), 1e-300));
 };
 
-/** Seeded PRNG (mulberry32) for repeatable simulations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe(`mannWhitneyU against scipy (${fx.source})`, () => {
   it('exact p-values equal mannwhitneyu(method="exact") without ties', () => {

@@ -9,6 +9,10 @@
  * pod = the caller's pod, destination_service_name = the Service host it called).
  */
 
+import { rng } from '../../support/random.js';
+
+export { rng };
+
 /** Istio's default duration buckets (milliseconds). */
 export const ISTIO_BUCKETS_MS = [
   0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
@@ -69,17 +73,6 @@ export function seedFor(seed: number, name: string): number {
   return h;
 }
 
-/** mulberry32: small, fast, seedable. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function poisson(lambda: number, r: () => number): number {
   if (lambda <= 0) return 0;
