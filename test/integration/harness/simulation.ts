@@ -11,8 +11,6 @@
 
 import { rng } from '../../support/random.js';
 
-export { rng };
-
 /** Istio's default duration buckets (milliseconds). */
 export const ISTIO_BUCKETS_MS = [
   0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
