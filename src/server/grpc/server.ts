@@ -15,6 +15,7 @@ import { LABEL_VERDICT, NO_VERDICT, type Metrics } from '../../observability/met
 import { JudgeServiceService, type JudgeServiceServer } from '../../gen/canary_judge/v1/judge.js';
 import { HealthService } from '../../gen/grpc/health/v1/health.js';
 import { parseAnalysisRequest } from '../http/schema.js';
+import { runObservedAnalysis } from '../observed-analysis.js';
 import { createHealth } from './health.js';
 import { VERDICT, toAnalyzeResponse, toProtoFieldError, toRequestBody, type AnalyzeRequest, type AnalyzeResponse } from './mapping.js';
 import { toStatus } from './status.js';
@@ -114,41 +115,8 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     const abort = new AbortController();
     // The client's deadline passing, or the client going away, cancels the call: stop querying.
     call.on('cancelled', () => abort.abort(new JudgeError('deadline_exceeded', 'the client cancelled the call or its deadline passed')));
-    const started = performance.now();
-    o.metrics?.inFlight.inc();
-    try {
-      const result = await o.judge.analyze(r, { signal: abort.signal });
-      o.metrics?.analysisDuration.observe({ verdict: result.verdict }, (performance.now() - started) / 1000);
-      for (const c of result.checks) o.metrics?.checkVerdicts.inc({ check_type: c.type, verdict: c.verdict });
-      o.logger.info('analysis', {
-        transport: 'grpc',
-        peer,
-        rollout: r.rollout.name,
-        namespace: r.rollout.namespace,
-        verdict: result.verdict,
-        score: result.score,
-        summary: result.summary,
-        totalMs: result.timing.totalMs,
-        prometheusMs: result.timing.prometheusMs,
-      });
-      return toAnalyzeResponse(result);
-    } catch (e) {
-      const err = isJudgeError(e) ? e : new JudgeError('internal', 'internal error', { cause: e });
-      o.metrics?.analysisDuration.observe({ verdict: 'error' }, (performance.now() - started) / 1000);
-      const log = err.code === 'internal' ? o.logger.error.bind(o.logger) : o.logger.warn.bind(o.logger);
-      log('analysis failed', {
-        transport: 'grpc',
-        peer,
-        rollout: r.rollout.name,
-        namespace: r.rollout.namespace,
-        code: err.code,
-        message: err.message,
-        ...(err.code === 'internal' && err.cause instanceof Error ? { cause: err.cause.stack } : {}),
-      });
-      throw err;
-    } finally {
-      o.metrics?.inFlight.dec();
-    }
+    const result = await runObservedAnalysis(o, r, abort.signal, { transport: 'grpc', peer });
+    return toAnalyzeResponse(result);
   }
 
   const server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });

@@ -13,6 +13,7 @@ import type { PrometheusClient } from '../../prometheus/client.js';
 import type { Logger } from '../../observability/logger.js';
 import { NO_VERDICT, type Metrics } from '../../observability/metrics.js';
 import { parseAnalysisRequest } from './schema.js';
+import { runObservedAnalysis } from '../observed-analysis.js';
 
 export const ANALYSES_PATH = '/api/v1/analyses';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -123,39 +124,12 @@ export function createApp(o: AppOptions): express.Express {
       res.on('close', () => {
         if (!res.writableEnded) abort.abort(new JudgeError('deadline_exceeded', 'the client went away'));
       });
-      const started = performance.now();
-      o.metrics.inFlight.inc();
       try {
-        const result = await o.judge.analyze(r, { signal: abort.signal });
+        const result = await runObservedAnalysis(o, r, abort.signal, { requestId: l.requestId });
         l.verdict = result.verdict;
-        o.metrics.analysisDuration.observe({ verdict: result.verdict }, (performance.now() - started) / 1000);
-        for (const c of result.checks) o.metrics.checkVerdicts.inc({ check_type: c.type, verdict: c.verdict });
         res.json(result);
-        o.logger.info('analysis', {
-          requestId: l.requestId,
-          rollout: r.rollout.name,
-          namespace: r.rollout.namespace,
-          verdict: result.verdict,
-          score: result.score,
-          summary: result.summary,
-          totalMs: result.timing.totalMs,
-          prometheusMs: result.timing.prometheusMs,
-        });
       } catch (e) {
-        const err = isJudgeError(e) ? e : new JudgeError('internal', 'internal error', { cause: e });
-        o.metrics.analysisDuration.observe({ verdict: 'error' }, (performance.now() - started) / 1000);
-        if (!res.headersSent) sendError(res, err);
-        const log = err.code === 'internal' ? o.logger.error.bind(o.logger) : o.logger.warn.bind(o.logger);
-        log('analysis failed', {
-          requestId: l.requestId,
-          rollout: r.rollout.name,
-          namespace: r.rollout.namespace,
-          code: err.code,
-          message: err.message,
-          ...(err.code === 'internal' && err.cause instanceof Error ? { cause: err.cause.stack } : {}),
-        });
-      } finally {
-        o.metrics.inFlight.dec();
+        if (!res.headersSent) sendError(res, e as JudgeError);
       }
     },
   );
