@@ -13,6 +13,9 @@ import { createPrometheusClient } from './prometheus/client.js';
 import { createApp } from './server/http/index.js';
 import { startGrpcServer } from './server/grpc/index.js';
 
+/** How long after the shutdown timeout's forced closes `stop()` gives up waiting (ms). */
+const HARD_STOP_MARGIN_MS = 2_000;
+
 export interface RunningService {
   readonly port: number;
   /** The gRPC API's port; undefined when it is off. */
@@ -91,8 +94,15 @@ export async function startService(config: Config, logger: Logger = createLogger
           logger.info('draining: readiness fails, analyses still served', { delayMs: config.shutdownDelayMs });
           await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
         }
-        const grpcStopped = grpc?.stop() ?? Promise.resolve();
-        await new Promise<void>((resolve) => {
+        let httpClosed = false;
+        let grpcClosed = false;
+        const grpcStopped = (grpc?.stop() ?? Promise.resolve()).then(
+          () => {
+            grpcClosed = true;
+          },
+          (e: unknown) => logger.warn('gRPC shutdown failed', { message: e instanceof Error ? e.message : String(e) }),
+        );
+        const graceful = new Promise<void>((resolve) => {
           shuttingDown = true;
           logger.info('shutting down: finishing in-flight analyses', { timeoutMs: config.shutdownTimeoutMs });
           const force = setTimeout(() => {
@@ -102,6 +112,7 @@ export async function startService(config: Config, logger: Logger = createLogger
           force.unref();
           server.close(() => {
             clearTimeout(force);
+            httpClosed = true;
             void grpcStopped.then(() => {
               logger.info('stopped');
               resolve();
@@ -109,6 +120,17 @@ export async function startService(config: Config, logger: Logger = createLogger
           });
           server.closeIdleConnections();
         });
+        // A hard bound on top of the graceful path: a listener that still has not closed after
+        // the forced closes must not keep the process (or its caller) waiting forever.
+        let hard: NodeJS.Timeout | undefined;
+        const bounded = new Promise<void>((resolve) => {
+          hard = setTimeout(() => {
+            logger.warn('shutdown did not complete after the forced closes; stopping anyway', { httpClosed, grpcClosed });
+            resolve();
+          }, config.shutdownTimeoutMs + HARD_STOP_MARGIN_MS);
+        });
+        await Promise.race([graceful, bounded]);
+        clearTimeout(hard);
       })();
       return stopping;
     },
