@@ -63,6 +63,37 @@ func strictDecode(doc []byte, out any) error {
 	return dec.Decode(out)
 }
 
+// fileDoc is one YAML document of a manifest file, with its kind read (or why not).
+type fileDoc struct {
+	file     string
+	index    int
+	doc      []byte
+	typeMeta metav1.TypeMeta
+	typeErr  error
+}
+
+// readDocs reads the files in sorted order and splits each into its YAML documents.
+func readDocs(files []string) ([]fileDoc, error) {
+	sort.Strings(files)
+	var out []fileDoc
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		docs, err := yamlDocs(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		for i, doc := range docs {
+			d := fileDoc{file: f, index: i, doc: doc}
+			d.typeErr = json.Unmarshal(doc, &d.typeMeta)
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
 // loadTemplates reads every *.yaml/*.yml in dir and returns the analysis templates in it.
 // Other kinds (e.g. a kustomization.yaml) are ignored; a file that does not decode is an error.
 func loadTemplates(dir string) ([]shippedTemplate, error) {
@@ -74,39 +105,32 @@ func loadTemplates(dir string) ([]shippedTemplate, error) {
 		}
 		files = append(files, m...)
 	}
-	sort.Strings(files)
+	docs, err := readDocs(files)
+	if err != nil {
+		return nil, err
+	}
 	var out []shippedTemplate
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
+	for _, d := range docs {
+		f, i, doc, tm := d.file, d.index, d.doc, d.typeMeta
+		if d.typeErr != nil {
+			return nil, fmt.Errorf("%s doc %d: %w", f, i, d.typeErr)
 		}
-		docs, err := yamlDocs(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+		switch tm.Kind {
+		case "ClusterAnalysisTemplate":
+			var t v1alpha1.ClusterAnalysisTemplate
+			if err := strictDecode(doc, &t); err != nil {
+				return nil, fmt.Errorf("%s doc %d (%s): %w", f, i, tm.Kind, err)
+			}
+			out = append(out, shippedTemplate{File: filepath.Base(f), Kind: tm.Kind, Name: t.Name, Spec: t.Spec, cluster: &t})
+		case "AnalysisTemplate":
+			var t v1alpha1.AnalysisTemplate
+			if err := strictDecode(doc, &t); err != nil {
+				return nil, fmt.Errorf("%s doc %d (%s): %w", f, i, tm.Kind, err)
+			}
+			out = append(out, shippedTemplate{File: filepath.Base(f), Kind: tm.Kind, Name: t.Name, Spec: t.Spec, ns: &t})
 		}
-		for i, doc := range docs {
-			var tm metav1.TypeMeta
-			if err := json.Unmarshal(doc, &tm); err != nil {
-				return nil, fmt.Errorf("%s doc %d: %w", f, i, err)
-			}
-			switch tm.Kind {
-			case "ClusterAnalysisTemplate":
-				var t v1alpha1.ClusterAnalysisTemplate
-				if err := strictDecode(doc, &t); err != nil {
-					return nil, fmt.Errorf("%s doc %d (%s): %w", f, i, tm.Kind, err)
-				}
-				out = append(out, shippedTemplate{File: filepath.Base(f), Kind: tm.Kind, Name: t.Name, Spec: t.Spec, cluster: &t})
-			case "AnalysisTemplate":
-				var t v1alpha1.AnalysisTemplate
-				if err := strictDecode(doc, &t); err != nil {
-					return nil, fmt.Errorf("%s doc %d (%s): %w", f, i, tm.Kind, err)
-				}
-				out = append(out, shippedTemplate{File: filepath.Base(f), Kind: tm.Kind, Name: t.Name, Spec: t.Spec, ns: &t})
-			}
-			if (tm.Kind == "ClusterAnalysisTemplate" || tm.Kind == "AnalysisTemplate") && tm.APIVersion != "argoproj.io/v1alpha1" {
-				return nil, fmt.Errorf("%s doc %d: apiVersion %q, want argoproj.io/v1alpha1", f, i, tm.APIVersion)
-			}
+		if (tm.Kind == "ClusterAnalysisTemplate" || tm.Kind == "AnalysisTemplate") && tm.APIVersion != "argoproj.io/v1alpha1" {
+			return nil, fmt.Errorf("%s doc %d: apiVersion %q, want argoproj.io/v1alpha1", f, i, tm.APIVersion)
 		}
 	}
 	return out, nil
@@ -127,28 +151,21 @@ func loadRollouts(dir string) ([]*v1alpha1.Rollout, error) {
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(files)
+	docs, err := readDocs(files)
+	if err != nil {
+		return nil, err
+	}
 	var out []*v1alpha1.Rollout
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
+	for _, d := range docs {
+		f, doc := d.file, d.doc
+		if d.typeErr != nil || d.typeMeta.Kind != "Rollout" {
+			continue
 		}
-		docs, err := yamlDocs(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+		var r v1alpha1.Rollout
+		if err := strictDecode(doc, &r); err != nil {
+			return nil, fmt.Errorf("%s (Rollout): %w", f, err)
 		}
-		for _, doc := range docs {
-			var tm metav1.TypeMeta
-			if json.Unmarshal(doc, &tm) != nil || tm.Kind != "Rollout" {
-				continue
-			}
-			var r v1alpha1.Rollout
-			if err := strictDecode(doc, &r); err != nil {
-				return nil, fmt.Errorf("%s (Rollout): %w", f, err)
-			}
-			out = append(out, &r)
-		}
+		out = append(out, &r)
 	}
 	return out, nil
 }
