@@ -189,6 +189,7 @@ const VERDICT_TAIL: Readonly<Record<CheckReason, string>> = {
   regression_detected: 'regression',
   no_regression: 'no regression',
   insufficient_data: 'not enough data yet',
+  suspected_regression: 'canary looks worse than allowed, Pass held',
   no_canary_traffic: 'no canary traffic',
   no_stable_traffic: 'no stable traffic',
   invalid_data: 'invalid data refused',

@@ -4,7 +4,9 @@
  * from per-interval counts, valid however many times the judge looks (docs/statistics.md).
  *
  *  - Fail:  the running maximum of the mixture e-process reached 1/α (Ville: P ≤ α under H0).
- *  - Pass:  no Fail, and the exposures seen so far give power ≥ `power` against `criticalEffect`.
+ *  - Pass:  no Fail, the exposures seen so far give power ≥ `power` against `criticalEffect`, and
+ *           the effect interval does not lie wholly above 1 + margin (a canary that looks
+ *           worse is held, `suspected_regression`, until the evidence settles either way).
  *  - Inconclusive: everything else, with a reason; edge cases (no traffic, invalid counts) are
  *    answered before any statistics and are never a Pass.
  */
@@ -149,24 +151,32 @@ export function decideCounts(
   const achieved = countTestPower(clean, theta0, params.criticalEffect, params.alpha, mixture);
   const logThreshold = Math.log(1 / params.alpha);
 
+  const effect = rateRatio({ canaryTotal: nc, canaryBad: xc, stableTotal: ns, stableBad: xs });
+
   let verdict: Verdict;
   let reason: Reason;
   if (trace.logMax >= logThreshold) {
     verdict = 'Fail';
     reason = 'regression_detected';
-  } else if (achieved >= params.power) {
-    verdict = 'Pass';
-    reason = 'no_regression';
-  } else {
+  } else if (achieved < params.power) {
     verdict = 'Inconclusive';
     reason = 'insufficient_data';
+  } else if (effect.lower !== null && effect.lower > theta0) {
+    // Power says a critical regression would have shown by now, but the data say the canary is
+    // worse than allowed by some smaller amount: not evidence enough to fail at level α, and no
+    // reason to wave the step through either.
+    verdict = 'Inconclusive';
+    reason = 'suspected_regression';
+  } else {
+    verdict = 'Pass';
+    reason = 'no_regression';
   }
   return {
     verdict,
     reason,
     canary,
     stable,
-    effect: rateRatio({ canaryTotal: nc, canaryBad: xc, stableTotal: ns, stableBad: xs }),
+    effect,
     evidence: {
       eValue: Math.min(MAX_REPORTED_E_VALUE, Math.exp(trace.logFinal)),
       threshold: 1 / params.alpha,

@@ -11,6 +11,7 @@ export type Reason =
   | 'regression_detected' // Fail: evidence that canary is worse than stable by more than the margin
   | 'no_regression' // Pass: no evidence, and enough data to have caught the critical effect
   | 'insufficient_data' // Inconclusive: some data, not enough power yet
+  | 'suspected_regression' // Inconclusive: power reached, but the effect interval lies above 1 + margin
   | 'no_canary_traffic' // Inconclusive: zero canary requests in the window
   | 'no_stable_traffic' // Inconclusive: zero stable requests in the window (nothing to compare to)
   | 'invalid_data'; // Inconclusive: NaN / negative / infinite counts were found and refused

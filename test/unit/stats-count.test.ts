@@ -88,6 +88,28 @@ describe('verdicts', () => {
     expect([r.verdict, r.reason]).toEqual(['Inconclusive', 'insufficient_data']);
     expect(r.power.achieved).toBeLessThan(0.8);
   });
+  it('holds the Pass while the effect interval lies wholly above 1 (suspected_regression), never turning it into a Fail', () => {
+    // Pooled counts seen at the 1 % step of a 5× release that drew few errors early on: ratio 2.3
+    // with interval [1.4, 3.8]. Enough exposure to have caught 5×, not enough evidence to fail.
+    const iv: IntervalCounts[] = [{ canaryTotal: 685, canaryBad: 17, stableTotal: 64693, stableBad: 693 }];
+    const params: CountTestParams = { alpha: 0.005, margin: 0, criticalEffect: 5, power: 0.8 };
+    const r = decideCounts(iv, params);
+    expect([r.verdict, r.reason]).toEqual(['Inconclusive', 'suspected_regression']);
+    expect(r.power.achieved).toBeGreaterThanOrEqual(0.8);
+    expect(r.evidence.eValue).toBeLessThan(r.evidence.threshold);
+    expect(r.effect.lower as number).toBeGreaterThan(1);
+    // The same exposure with the canary at the stable's rate passes.
+    const same = decideCounts([{ ...iv[0]!, canaryBad: 7 }], params);
+    expect([same.verdict, same.reason]).toEqual(['Pass', 'no_regression']);
+  });
+  it('holds only above 1 + margin: a canary worse by less than the margin still passes', () => {
+    const iv = history(60, 0.5, 0.02, 1.1); // ratio 1.1 with an interval well above 1
+    const strict = decideCounts(iv, { ...P, margin: 0, criticalEffect: 2 });
+    expect(strict.effect.lower as number).toBeGreaterThan(1);
+    expect([strict.verdict, strict.reason]).toEqual(['Inconclusive', 'suspected_regression']);
+    const tolerant = decideCounts(iv, { ...P, margin: 0.2, criticalEffect: 2 });
+    expect([tolerant.verdict, tolerant.reason]).toEqual(['Pass', 'no_regression']);
+  });
   it('keeps a Fail once the e-process has crossed, even after the canary recovers (running maximum)', () => {
     const bad = history(5, 0.05, 0.005, 10);
     const recovered = [...bad, ...history(30, 0.5, 0.005, 0.5)];

@@ -54,6 +54,7 @@ export const REASON: Readonly<Record<CheckReason, PbReason>> = {
   regression_detected: PbReason.REASON_REGRESSION_DETECTED,
   no_regression: PbReason.REASON_NO_REGRESSION,
   insufficient_data: PbReason.REASON_INSUFFICIENT_DATA,
+  suspected_regression: PbReason.REASON_SUSPECTED_REGRESSION,
   no_canary_traffic: PbReason.REASON_NO_CANARY_TRAFFIC,
   no_stable_traffic: PbReason.REASON_NO_STABLE_TRAFFIC,
   invalid_data: PbReason.REASON_INVALID_DATA,

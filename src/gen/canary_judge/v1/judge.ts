@@ -62,6 +62,11 @@ export enum Reason {
   REASON_INVALID_DATA = 6,
   /** REASON_QUERY_ERROR - Inconclusive: Prometheus rejected this check's queries (the other checks still ran). */
   REASON_QUERY_ERROR = 7,
+  /**
+   * REASON_SUSPECTED_REGRESSION - Inconclusive: enough data for the critical effect and no evidence at level alpha, but the
+   * effect interval lies wholly above 1 + margin, so the Pass is held.
+   */
+  REASON_SUSPECTED_REGRESSION = 8,
   UNRECOGNIZED = -1,
 }
 
