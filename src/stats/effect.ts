@@ -9,7 +9,8 @@
  * interval for p (beta quantiles, which accept fractional counts) mapped through that function;
  * the point estimate is the ratio of observed rates, which is the same map applied to x/m.
  * This pools the window and assumes a constant ratio and baseline over it (the sequential test
- * does not need that; this estimate is for the explanation only).
+ * does not need that). It explains a verdict and can hold a Pass (count-test.ts); it never makes a
+ * Fail.
  */
 import { betaQuantile } from './special-functions.js';
 import type { EffectEstimate } from './types.js';
