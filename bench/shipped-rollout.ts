@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Rng } from './lib/random.js';
 import { shippedPlan, simulateShipped, type RunOutcome, type Stage } from './lib/shipped-plan.js';
+import { dist } from './lib/summary.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -47,12 +48,7 @@ function numbers(flag: string, value: string): number[] {
   return out;
 }
 
-function median(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  const h = (s.length - 1) / 2;
-  return ((s[Math.floor(h)] as number) + (s[Math.ceil(h)] as number)) / 2;
-}
+const median = (values: number[]): number | null => dist(values).median;
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 const fmt = (x: number | null, digits = 0): string => (x === null ? '–' : x.toFixed(digits));
 

@@ -35,7 +35,7 @@ function quantile(sorted: readonly number[], p: number): number | null {
   return (sorted[lo] as number) + (h - lo) * ((sorted[hi] as number) - (sorted[lo] as number));
 }
 
-function dist(values: number[]): Dist {
+export function dist(values: number[]): Dist {
   const s = [...values].sort((a, b) => a - b);
   return { median: quantile(s, 0.5), p90: quantile(s, 0.9) };
 }
