@@ -79,6 +79,35 @@ function rollouts(ctx: Ctx, args: readonly string[]): Promise<string> {
   );
 }
 
+/**
+ * Waits until the controller has finished reacting to the Rollout's last change (its
+ * resourceVersion unchanged for `quietMs`), as an operator who reads the pause before steering would.
+ * Argo Rollouts v1.9.1 was seen to miss an abort patched in the same instant as its own pause
+ * write: status.abort was true but no update event reached the controller, and the weight stayed
+ * at 1% until the next resync (15 min). Steering a settled Rollout avoids that race.
+ */
+async function settle(ctx: Ctx, quietMs = 5000): Promise<void> {
+  const version = async (): Promise<string> =>
+    String(at(await ctx.cluster.kube.getOrUndefined(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${ROLLOUT}`), 'metadata', 'resourceVersion') ?? '');
+  let last = await version();
+  let since = Date.now();
+  await waitFor(`the Rollout to settle (no change for ${quietMs / 1000}s)`, 60_000, async () => {
+    const now = await version();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
+    return Date.now() - since >= quietMs ? true : undefined;
+  }, { intervalMs: 500 });
+}
+
+/** An operator's `kubectl argo rollouts promote|abort`, sent once the controller has settled. */
+async function steer(ctx: Ctx, verb: 'promote' | 'abort'): Promise<void> {
+  await settle(ctx);
+  log(`kubectl argo rollouts ${verb} ${ROLLOUT}`);
+  await rollouts(ctx, [verb, ROLLOUT]);
+}
+
 /** Removes the previous scenario's Rollout (its ReplicaSets, pods and AnalysisRuns go with it). */
 async function reset(ctx: Ctx): Promise<void> {
   const kube = ctx.cluster.kube;
@@ -383,7 +412,7 @@ const lowTraffic: Scenario = {
     const stepBefore = r.v.stepIndex ?? -1;
     const weightBefore = r.v.canaryWeight ?? 0;
     details.push(`paused Inconclusive at step ${stepBefore}, ${weightBefore}%`);
-    await rollouts(ctx, ['promote', ROLLOUT]);
+    await steer(ctx, 'promote');
     r = await watch(ctx, 'the Rollout to resume after promote', 120_000, (v) => (v.stepIndex ?? -1) > stepBefore && (v.canaryWeight ?? 0) > weightBefore && !pausedInconclusive(v), r.tl);
     check(!r.v.aborted, 'promote aborted the Rollout');
     details.push(`promote → step ${r.v.stepIndex}, ${r.v.canaryWeight}%`);
@@ -394,7 +423,7 @@ const lowTraffic: Scenario = {
     hash = await canaryHash(ctx, v0.stableHash);
     r = await watch(ctx, 'an Inconclusive pause', 600_000, inconclusivePause);
     check(!r.v.aborted && pausedInconclusive(r.v), `expected an InconclusiveAnalysis pause, got ${describeRollout(r.v)}`);
-    await rollouts(ctx, ['abort', ROLLOUT]);
+    await steer(ctx, 'abort');
     const end = await assertAbortedBackToStable(ctx, 'abort after Inconclusive');
     check(end.stableHash === v0.stableHash && end.stableHash !== hash, 'after abort v1.1 should still be stable');
     details.push('abort → 100/0 on v1.1');
