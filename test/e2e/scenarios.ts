@@ -81,10 +81,13 @@ function rollouts(ctx: Ctx, args: readonly string[]): Promise<string> {
 
 /**
  * Waits until the controller has finished reacting to the Rollout's last change (its
- * resourceVersion unchanged for `quietMs`), as an operator who reads the pause before steering would.
- * Argo Rollouts v1.9.1 was seen to miss an abort patched in the same instant as its own pause
- * write: status.abort was true but no update event reached the controller, and the weight stayed
- * at 1% until the next resync (15 min). Steering a settled Rollout avoids that race.
+ * resourceVersion unchanged for `quietMs`) before a release, promote or abort, as an operator who
+ * reads the Rollout before steering would.
+ * Argo Rollouts v1.9.1 can lose a change that lands while it is writing the Rollout: it writes its
+ * own (older) patch response back into its informer cache over the newer object from the watch
+ * (upstream argo-rollouts issues 4073 and 4694, fixed after v1.9.1 by PR 4786). Seen here once: an
+ * abort sent in the same second as the controller's pause write stayed unapplied for the whole
+ * 60 s wait (the next resync is 15 min away). Steering a settled Rollout avoids that race.
  */
 async function settle(ctx: Ctx, quietMs = 5000): Promise<void> {
   const version = async (): Promise<string> =>
@@ -146,6 +149,7 @@ function image(v: RolloutView, tag: string): { container: string; image: string 
 
 async function release(ctx: Ctx, v: RolloutView, tag: string): Promise<void> {
   const { container, image: img } = image(v, tag);
+  await settle(ctx);
   log(`releasing ${img}`);
   await rollouts(ctx, ['set', 'image', ROLLOUT, `${container}=${img}`]);
 }
