@@ -85,7 +85,7 @@ function rollouts(ctx: Ctx, args: readonly string[]): Promise<string> {
  * reads the Rollout before steering would.
  * Argo Rollouts v1.9.1 can lose a change that lands while it is writing the Rollout: it writes its
  * own (older) patch response back into its informer cache over the newer object from the watch
- * (upstream argo-rollouts issues 4073 and 4694, fixed after v1.9.1 by PR 4786). Seen here once: an
+ * (upstream argo-rollouts issues 4073 and 4694, fixed in v1.10.0 by PR 4786). Seen here once: an
  * abort sent in the same second as the controller's pause write stayed unapplied for the whole
  * 60 s wait (the next resync is 15 min away). Steering a settled Rollout avoids that race.
  */
