@@ -54,6 +54,7 @@ function checkParams(c: CheckRequest, nChecks: number): CheckParams {
     margin: c.margin ?? d.margin,
     criticalEffect: c.criticalEffect ?? Math.max(d.criticalEffect, 1 + (c.margin ?? d.margin) + 0.5),
     power: c.power ?? d.power,
+    criticalIncrease: c.criticalIncrease ?? 0,
     weight: c.weight ?? 1,
     critical: c.critical ?? false,
   };

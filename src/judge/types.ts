@@ -18,6 +18,8 @@ export type CheckReason = Reason | 'query_error';
 export type CheckType = 'error-rate' | 'latency';
 
 export interface CheckParams extends CountTestParams {
+  /** Absolute increase a Pass must rule out besides the ratio; 0 = ratio only. */
+  readonly criticalIncrease: number;
   readonly weight: number;
   readonly critical: boolean;
 }

@@ -38,6 +38,13 @@ export interface CountTestParams {
   readonly criticalEffect: number;
   /** Probability of detecting `criticalEffect` that the data must reach before a Pass, e.g. 0.8. */
   readonly power: number;
+  /**
+   * Absolute increase of the bad-request rate the step tolerates besides the ratio, e.g. 0.001
+   * (+0.1 percentage point): a canary whose rate is shown below max(criticalEffect × stable,
+   * stable + criticalIncrease) may Pass without the ratio test's power (docs/statistics.md).
+   * Default 0: the tolerance is the ratio alone.
+   */
+  readonly criticalIncrease?: number;
 }
 
 export interface SideSummary {

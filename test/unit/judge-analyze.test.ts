@@ -240,14 +240,14 @@ describe('series to counts', () => {
 
   it('refuses a latency threshold above every bucket edge rather than guessing', () => {
     const c = [series([90], r, { le: '100' }), series([100], r, { le: '+Inf' })];
-    const o = latencyOutcome(c, c, { thresholdMs: 5000 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, weight: 1, critical: true }, 'milliseconds');
+    const o = latencyOutcome(c, c, { thresholdMs: 5000 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, criticalIncrease: 0, weight: 1, critical: true }, 'milliseconds');
     expect(o.result.reason).toBe('invalid_data');
     expect(o.note).toMatch(/no histogram bucket edge/);
   });
 
   it('converts thresholds for histograms in seconds', () => {
     const c = [series([90], r, { le: '0.25' }), series([100], r, { le: '+Inf' })];
-    const o = latencyOutcome(c, c, { thresholdMs: 250 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, weight: 1, critical: true }, 'seconds');
+    const o = latencyOutcome(c, c, { thresholdMs: 250 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, criticalIncrease: 0, weight: 1, critical: true }, 'seconds');
     expect(o.threshold.ms).toBe(250);
     expect(o.result.canary).toEqual({ requests: 100, bad: 10, rate: 0.1 });
   });

@@ -97,6 +97,7 @@ function checkBody(c: PbCheck): Record<string, unknown> {
   if (c.alpha !== undefined) body['alpha'] = c.alpha;
   if (c.margin !== undefined) body['margin'] = c.margin;
   if (c.criticalEffect !== undefined) body['criticalEffect'] = c.criticalEffect;
+  if (c.criticalIncrease !== undefined) body['criticalIncrease'] = c.criticalIncrease;
   if (c.power !== undefined) body['power'] = c.power;
   if (c.weight !== undefined) body['weight'] = c.weight;
   if (c.critical !== undefined) body['critical'] = c.critical;

@@ -111,6 +111,10 @@ const commonCheckFields = {
   criticalEffect: numeric(
     z.number().gt(1, { error: 'criticalEffect must be > 1 (a rate ratio)' }).max(1000, { error: 'criticalEffect must be ≤ 1000' }),
   ).optional(),
+  /** Absolute increase of the bad-request rate a Pass must rule out (0.001 = +0.1 pp), [0, 1). */
+  criticalIncrease: numeric(
+    z.number().min(0, { error: 'criticalIncrease must be ≥ 0' }).lt(1, { error: 'criticalIncrease must be < 1 (a rate)' }),
+  ).optional(),
   power: numeric(z.number().gt(0, { error: 'power must be > 0' }).lt(1, { error: 'power must be < 1' })).optional(),
   weight: numeric(z.number().gt(0, { error: 'weight must be > 0' }).max(1000, { error: 'weight must be ≤ 1000' })).optional(),
   critical: bool.optional(),

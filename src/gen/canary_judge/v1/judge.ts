@@ -152,7 +152,14 @@ export interface Check {
     | number
     | undefined;
   /** A critical check failing fails the analysis; default true. */
-  critical?: boolean | undefined;
+  critical?:
+    | boolean
+    | undefined;
+  /**
+   * Absolute increase of the bad-request rate a Pass must rule out besides critical_effect
+   * (0.001 = +0.1 percentage point), [0, 1). Unset: ratio only.
+   */
+  criticalIncrease?: number | undefined;
   kind: { $case: "errorRate"; value: ErrorRateCheck } | { $case: "latency"; value: LatencyCheck } | undefined;
 }
 
@@ -281,6 +288,7 @@ export interface CheckParams {
   power: number;
   weight: number;
   critical: boolean;
+  criticalIncrease: number;
 }
 
 export interface SideCounts {
@@ -726,6 +734,7 @@ function createBaseCheck(): Check {
     power: undefined,
     weight: undefined,
     critical: undefined,
+    criticalIncrease: undefined,
     kind: undefined,
   };
 }
@@ -752,6 +761,9 @@ export const Check: MessageFns<Check> = {
     }
     if (message.critical !== undefined) {
       writer.uint32(56).bool(message.critical);
+    }
+    if (message.criticalIncrease !== undefined) {
+      writer.uint32(65).double(message.criticalIncrease);
     }
     switch (message.kind?.$case) {
       case "errorRate":
@@ -833,6 +845,14 @@ export const Check: MessageFns<Check> = {
             message.critical = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.criticalIncrease = reader.double();
+            continue;
+          }
           case 10: {
             if (tag !== 82) {
               break;
@@ -873,6 +893,7 @@ export const Check: MessageFns<Check> = {
     message.power = object.power ?? undefined;
     message.weight = object.weight ?? undefined;
     message.critical = object.critical ?? undefined;
+    message.criticalIncrease = object.criticalIncrease ?? undefined;
     switch (object.kind?.$case) {
       case "errorRate": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
@@ -1766,7 +1787,7 @@ export const CheckResult: MessageFns<CheckResult> = {
 };
 
 function createBaseCheckParams(): CheckParams {
-  return { alpha: 0, margin: 0, criticalEffect: 0, power: 0, weight: 0, critical: false };
+  return { alpha: 0, margin: 0, criticalEffect: 0, power: 0, weight: 0, critical: false, criticalIncrease: 0 };
 }
 
 export const CheckParams: MessageFns<CheckParams> = {
@@ -1788,6 +1809,9 @@ export const CheckParams: MessageFns<CheckParams> = {
     }
     if (message.critical !== false) {
       writer.uint32(48).bool(message.critical);
+    }
+    if (message.criticalIncrease !== 0) {
+      writer.uint32(57).double(message.criticalIncrease);
     }
     return writer;
   },
@@ -1853,6 +1877,14 @@ export const CheckParams: MessageFns<CheckParams> = {
             message.critical = reader.bool();
             continue;
           }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.criticalIncrease = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1876,6 +1908,7 @@ export const CheckParams: MessageFns<CheckParams> = {
     message.power = object.power ?? 0;
     message.weight = object.weight ?? 0;
     message.critical = object.critical ?? false;
+    message.criticalIncrease = object.criticalIncrease ?? 0;
     return message;
   },
 };
