@@ -55,8 +55,27 @@ export interface PrometheusClientOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Observer for metrics: duration of each query and the error code when it failed. */
   readonly onQuery?: (kind: QueryKind, seconds: number, error: ErrorCode | undefined) => void;
+  /**
+   * Largest answer read (bytes, default {@link DEFAULT_MAX_RESPONSE_BYTES}); a longer one is
+   * abandoned as it streams in and answered 502, so one huge answer can neither exhaust memory
+   * nor hold the event loop in JSON.parse for seconds.
+   */
+  readonly maxResponseBytes?: number;
   readonly fetch?: typeof fetch;
 }
+
+/**
+ * The largest legitimate answer is a latency query at the 11,000-point limit: ~20 `le` series of
+ * ~25 bytes a point, about 6 MB. 16 MiB leaves room and still parses in ~0.1 s.
+ */
+export const DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Largest magnitude read as a count. Beyond 2^53 a float no longer counts requests one by one
+ * and a sum over a window can overflow to Infinity, so such a value is read as NaN: the judge
+ * refuses it as invalid data instead of computing with it.
+ */
+export const MAX_COUNT = 2 ** 53;
 
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
@@ -80,12 +99,19 @@ function causeCode(e: unknown): string | undefined {
   return undefined;
 }
 
-function parseValue(raw: unknown): number {
-  if (typeof raw !== 'string') return Number.NaN;
+/** Go's float formatting as Prometheus writes sample values (Number() alone takes "", "0x1f"). */
+const FLOAT = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A sample value, or undefined when it is not one; huge magnitudes become NaN (MAX_COUNT). */
+function parseValue(raw: unknown): number | undefined {
+  if (typeof raw !== 'string') return undefined;
   // Prometheus encodes floats as strings, including "NaN", "+Inf", "-Inf".
+  if (raw === 'NaN') return Number.NaN;
   if (raw === '+Inf' || raw === 'Inf') return Number.POSITIVE_INFINITY;
   if (raw === '-Inf') return Number.NEGATIVE_INFINITY;
-  return Number(raw);
+  if (!FLOAT.test(raw)) return undefined;
+  const v = Number(raw);
+  return Math.abs(v) > MAX_COUNT ? Number.NaN : v;
 }
 
 function badResponse(message: string): JudgeError {
@@ -101,25 +127,80 @@ export function parseMatrix(body: unknown): Series[] {
     throw badResponse(`Prometheus answered resultType ${JSON.stringify(b.data?.resultType)}, expected matrix`);
   }
   return b.data.result.map((s: unknown) => {
+    if (s === null || typeof s !== 'object' || Array.isArray(s)) throw badResponse('Prometheus answered a malformed series');
     const series = s as { metric?: unknown; values?: unknown };
-    if (series.metric === null || typeof series.metric !== 'object' || !Array.isArray(series.values)) {
+    if (series.metric === null || typeof series.metric !== 'object' || Array.isArray(series.metric) || !Array.isArray(series.values)) {
       throw badResponse('Prometheus answered a malformed series');
     }
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(series.metric)) {
+      if (typeof v !== 'string') throw badResponse('Prometheus answered a series with a label value that is not a string');
+      labels[k] = v;
+    }
     const samples = series.values.map((p: unknown) => {
-      if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'number') {
-        throw badResponse('Prometheus answered a malformed sample');
-      }
-      return { t: p[0], v: parseValue(p[1]) };
+      const v = Array.isArray(p) && p.length === 2 && typeof p[0] === 'number' && Number.isFinite(p[0]) ? parseValue(p[1]) : undefined;
+      if (v === undefined) throw badResponse('Prometheus answered a malformed sample');
+      return { t: (p as [number, string])[0], v };
     });
-    return { labels: series.metric as Record<string, string>, samples };
+    return { labels, samples };
   });
+}
+
+/** Timestamps within this much of a grid point are on it (Prometheus prints milliseconds). */
+const GRID_TOLERANCE_SECONDS = 1e-3;
+
+/**
+ * Checks that a range answer can be per-interval counts of one query: at most one point per
+ * grid step in each series, every point on the requested grid (start + k·step, within
+ * [start, end]), and no two series with the same labels. Prometheus itself never answers
+ * otherwise; a query layer merging HA replicas or shards without deduplication, a broken
+ * federation or a proxy can, and summing such points would inflate or skew the counts (a Fail
+ * turned into a Pass). Throws prometheus_bad_response naming the first defect.
+ */
+export function validateRangeAnswer(series: readonly Series[], range: RangeSpec): void {
+  const seen = new Set<string>();
+  for (const s of series) {
+    const key = JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (seen.has(key)) {
+      throw badResponse(`Prometheus answered two series with the same labels ${describeLabels(s.labels)}: duplicated data, refused`);
+    }
+    seen.add(key);
+    let last = Number.NEGATIVE_INFINITY;
+    for (const p of s.samples) {
+      const k = (p.t - range.start) / range.step;
+      const onGrid = Math.abs(k - Math.round(k)) * range.step <= GRID_TOLERANCE_SECONDS;
+      if (!onGrid || p.t < range.start - GRID_TOLERANCE_SECONDS || p.t > range.end + GRID_TOLERANCE_SECONDS) {
+        throw badResponse(
+          `Prometheus answered a point at t=${p.t}, off the requested grid (${range.start} to ${range.end} every ${range.step}s), refused`,
+        );
+      }
+      if (p.t <= last + GRID_TOLERANCE_SECONDS) {
+        throw badResponse(
+          p.t >= last - GRID_TOLERANCE_SECONDS
+            ? `Prometheus answered two points at t=${p.t} in one series: duplicated data, refused`
+            : `Prometheus answered points out of time order (t=${p.t} after t=${last}), refused`,
+        );
+      }
+      last = p.t;
+    }
+  }
+}
+
+function describeLabels(labels: Readonly<Record<string, string>>): string {
+  const text = `{${Object.entries(labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(', ')}}`;
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
 /** Creates a client over the Prometheus HTTP API (POST form bodies: long queries fit). */
 export function createPrometheusClient(options: PrometheusClientOptions): PrometheusClient {
   const base = options.url.replace(/\/+$/, '');
   const doFetch = options.fetch ?? fetch;
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const headers = { ...options.headers, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' };
+  // Values never to repeat in an error message, whatever an upstream error body echoes back.
+  const secrets = Object.values(options.headers ?? {}).flatMap((v) => [v, ...v.split(/\s+/)]).filter((v) => v.length >= 8);
 
   async function call(kind: QueryKind, path: string, form: Record<string, string>, outer?: AbortSignal): Promise<unknown> {
     const started = performance.now();
@@ -134,23 +215,35 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
           headers,
           body: new URLSearchParams(form).toString(),
           signal,
+          // A redirect would re-send the query and the auth and tenant headers to wherever the
+          // Location points, and its answer would be trusted: refuse it instead.
+          redirect: 'manual',
         });
       } catch (e) {
         throw classifyFetchError(e, outer, timeout, options.timeoutMs);
       }
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel().catch(() => undefined);
+        throw badResponse(
+          `Prometheus answered a redirect (HTTP ${res.status}); redirects are not followed: set CANARY_JUDGE_PROMETHEUS_URL to the final address`,
+        );
+      }
       let text: string;
       try {
-        text = await res.text();
+        text = await readCapped(res, maxBytes);
       } catch (e) {
+        if (e instanceof JudgeError) throw e;
         throw classifyFetchError(e, outer, timeout, options.timeoutMs);
       }
+      // The body may have taken the whole budget to arrive: do not start parsing after it.
+      if (signal.aborted) throw classifyFetchError(signal.reason, outer, timeout, options.timeoutMs);
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
         json = undefined;
       }
-      if (!res.ok) throw statusError(res.status, json, text);
+      if (!res.ok) throw statusError(res.status, json, secrets);
       if (json === undefined) throw badResponse(`Prometheus answered HTTP ${res.status} with a body that is not JSON`);
       return json;
     } catch (e) {
@@ -171,7 +264,9 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
           { query, start: String(range.start), end: String(range.end), step: String(range.step) },
           qo.signal,
         );
-        return parseMatrix(body);
+        const series = parseMatrix(body);
+        validateRangeAnswer(series, range);
+        return series;
       } finally {
         qo.onSpan?.(started, performance.now());
       }
@@ -179,15 +274,58 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     async ping(signal) {
       const started = performance.now();
       try {
-        const body = (await call('ping', '/api/v1/query', { query: 'vector(1)' }, signal)) as { status?: unknown };
+        const body = (await call('ping', '/api/v1/query', { query: 'vector(1)' }, signal)) as { status?: unknown } | null;
         if (body?.status !== 'success') throw badResponse('Prometheus did not answer status success to vector(1)');
         return { reachable: true, latencyMs: performance.now() - started };
       } catch (e) {
-        const err = e instanceof JudgeError ? e : badResponse(String(e));
-        return { reachable: false, error: { code: err.code, message: err.message } };
+        const err = e instanceof JudgeError ? e : badResponse('Prometheus answered vector(1) unexpectedly');
+        // Readiness is polled by anyone who can reach the port: the code and the HTTP status
+        // only, never text from the upstream.
+        return { reachable: false, error: { code: err.code, message: pingMessage(err) } };
       }
     },
   };
+}
+
+/** The body as text, abandoned (502) once it passes `maxBytes`; aborts reach the reader. */
+async function readCapped(res: Response, maxBytes: number): Promise<string> {
+  const tooLarge = (): JudgeError =>
+    badResponse(
+      `Prometheus answered more than ${maxBytes} bytes (CANARY_JUDGE_PROMETHEUS_MAX_RESPONSE_BYTES); narrow the query or raise the limit`,
+    );
+  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
+  if (declared > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (res.body === null) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}
+
+function pingMessage(err: JudgeError): string {
+  const status = /HTTP (\d{3})/.exec(err.message)?.[1];
+  switch (err.code) {
+    case 'prometheus_timeout':
+    case 'deadline_exceeded':
+      return 'Prometheus did not answer vector(1) in time';
+    case 'prometheus_unavailable':
+      return status === undefined ? 'Prometheus is unreachable' : `Prometheus answered HTTP ${status}`;
+    default:
+      return status === undefined ? 'Prometheus answered vector(1) unexpectedly' : `Prometheus answered HTTP ${status}`;
+  }
 }
 
 function classifyFetchError(e: unknown, outer: AbortSignal | undefined, timeout: AbortSignal, timeoutMs: number): JudgeError {
@@ -209,11 +347,22 @@ function classifyFetchError(e: unknown, outer: AbortSignal | undefined, timeout:
   );
 }
 
-function statusError(status: number, json: unknown, text: string): JudgeError {
-  const j = json as { errorType?: unknown; error?: unknown } | undefined;
-  const detail = typeof j?.error === 'string' ? j.error : text.slice(0, 200).replace(/\s+/g, ' ').trim();
-  const errorType = typeof j?.errorType === 'string' ? j.errorType : undefined;
-  const message = `Prometheus answered HTTP ${status}${errorType ? ` (${errorType})` : ''}: ${detail}`;
+/**
+ * An HTTP error from upstream. Only a Prometheus API error (JSON with `errorType`/`error`) is
+ * quoted, truncated and with the configured credentials masked: other bodies come from proxies
+ * and load balancers and may echo anything, the request's own headers included.
+ */
+function statusError(status: number, json: unknown, secrets: readonly string[]): JudgeError {
+  const j = json as { status?: unknown; errorType?: unknown; error?: unknown } | null | undefined;
+  const apiError = j !== null && typeof j === 'object' && j.status === 'error' && typeof j.error === 'string' ? j.error : undefined;
+  const errorType = j !== null && typeof j === 'object' && typeof j.errorType === 'string' ? j.errorType.slice(0, 40) : undefined;
+  let detail = '';
+  if (apiError !== undefined) {
+    let text = apiError.replace(/\s+/g, ' ').trim();
+    for (const s of secrets) text = text.split(s).join('***');
+    detail = `: ${text.length > 200 ? `${text.slice(0, 197)}...` : text}`;
+  }
+  const message = `Prometheus answered HTTP ${status}${errorType ? ` (${errorType})` : ''}${detail}`;
   if (status === 504 || errorType === 'timeout') return new JudgeError('prometheus_timeout', message);
   if (status === 503) return new JudgeError('prometheus_unavailable', message);
   return new JudgeError('prometheus_bad_response', message);

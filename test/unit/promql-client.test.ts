@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrometheusClient, parseMatrix } from '../../src/prometheus/client.js';
+import { createPrometheusClient, parseMatrix, validateRangeAnswer, type Series } from '../../src/prometheus/client.js';
 
 let server: Server;
 let base: string;
@@ -22,6 +22,10 @@ const ANSWERS: Record<string, [number, string]> = {
   '/etimeout/api/v1/query_range': [503, JSON.stringify({ status: 'error', errorType: 'timeout', error: 'query timed out in expression evaluation' })],
   '/garbage/api/v1/query_range': [200, '<html>proxy login</html>'],
   '/vector/api/v1/query_range': [200, JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } })],
+  '/dup/api/v1/query_range': [200, JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values: [[60, '1'], [60, '1'], [120, '2']] }] } })],
+  '/leak/api/v1/query_range': [502, '<html>upstream said: Authorization: Bearer s3cr3t-token-value</html>'],
+  '/leak/api/v1/query': [502, '<html>upstream said: Authorization: Bearer s3cr3t-token-value</html>'],
+  '/leakjson/api/v1/query_range': [400, JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'bad header Bearer s3cr3t-token-value' })],
 };
 
 beforeAll(async () => {
@@ -29,6 +33,20 @@ beforeAll(async () => {
     seenHeaders.push(req.headers);
     if (req.url?.startsWith('/slow')) {
       setTimeout(() => res.end('{}'), 1000);
+      return;
+    }
+    if (req.url?.startsWith('/redirect')) {
+      res.writeHead(307, { Location: `http://127.0.0.1:1/api/v1/query_range` });
+      res.end();
+      return;
+    }
+    if (req.url?.startsWith('/huge')) {
+      // 1 MiB of a well-formed but endless answer, without a Content-Length.
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[');
+      const chunk = `${'[60,"1"],'.repeat(1024)}`;
+      for (let i = 0; i < 120; i++) res.write(chunk);
+      res.end('[60,"1"]]}]}}');
       return;
     }
     const a = ANSWERS[req.url ?? ''] ?? [404, 'not found'];
@@ -45,8 +63,17 @@ afterAll(async () => {
 });
 
 const range = { start: 60, end: 180, step: 60 };
-const client = (path: string, timeoutMs = 2000) =>
-  createPrometheusClient({ url: `${base}${path}`, timeoutMs, headers: { Authorization: 'Bearer t', 'X-Scope-OrgID': 'team-a' } });
+const client = (path: string, timeoutMs = 2000, maxResponseBytes?: number) =>
+  createPrometheusClient({
+    url: `${base}${path}`,
+    timeoutMs,
+    headers: { Authorization: 'Bearer t', 'X-Scope-OrgID': 'team-a' },
+    ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }),
+  });
+const leaky = (path: string) =>
+  createPrometheusClient({ url: `${base}${path}`, timeoutMs: 2000, headers: { Authorization: 'Bearer s3cr3t-token-value' } });
+const matrix = (result: unknown) => ({ status: 'success', data: { resultType: 'matrix', result } });
+const series = (labels: Record<string, string>, points: [number, number][]): Series => ({ labels, samples: points.map(([t, v]) => ({ t, v })) });
 
 describe('Prometheus client', () => {
   it('parses a matrix, keeping NaN and +Inf for the judge to refuse, and sends the configured headers', async () => {
@@ -82,6 +109,75 @@ describe('Prometheus client', () => {
   it('maps its own timeout to prometheus_timeout and the caller abort to deadline_exceeded', async () => {
     await expect(client('/slow', 100).queryRange('up', range)).rejects.toMatchObject({ code: 'prometheus_timeout' });
     await expect(client('/slow', 5000).queryRange('up', range, { signal: AbortSignal.timeout(100) })).rejects.toMatchObject({ code: 'deadline_exceeded' });
+  });
+
+  it('refuses an answer with two points at one time instead of summing them', async () => {
+    await expect(client('/dup').queryRange('up', range)).rejects.toMatchObject({
+      code: 'prometheus_bad_response',
+      message: 'Prometheus answered two points at t=60 in one series: duplicated data, refused',
+    });
+  });
+
+  it('does not follow a redirect, which would resend the query and the credentials elsewhere', async () => {
+    await expect(client('/redirect').queryRange('up', range)).rejects.toMatchObject({
+      code: 'prometheus_bad_response',
+      message: expect.stringMatching(/^Prometheus answered a redirect \(HTTP 307\); redirects are not followed/),
+    });
+  });
+
+  it('abandons an answer larger than the cap as it streams in', async () => {
+    await expect(client('/huge', 5000, 256 * 1024).queryRange('up', { start: 60, end: 60, step: 60 })).rejects.toMatchObject({
+      code: 'prometheus_bad_response',
+      message: expect.stringMatching(/more than 262144 bytes/),
+    });
+  });
+
+  it('never repeats a non-API error body, and masks the credentials in an API error', async () => {
+    const e1 = await leaky('/leak').queryRange('up', range).catch((e: unknown) => e);
+    expect(e1).toMatchObject({ code: 'prometheus_bad_response', message: 'Prometheus answered HTTP 502' });
+    const e2 = await leaky('/leakjson').queryRange('up', range).catch((e: unknown) => e);
+    expect(e2).toMatchObject({ code: 'prometheus_bad_response', message: 'Prometheus answered HTTP 400 (bad_data): bad header ***' });
+    expect(await leaky('/leak').ping()).toEqual({ reachable: false, error: { code: 'prometheus_bad_response', message: 'Prometheus answered HTTP 502' } });
+  });
+
+  it.each([
+    ['a null series', [null], /malformed series/],
+    ['a series that is an array', [[1, 2]], /malformed series/],
+    ['a label value that is not a string', [{ metric: { le: 1 }, values: [] }], /label value/],
+    ['a value that is a number', [{ metric: {}, values: [[60, 1]] }], /malformed sample/],
+    ['an empty value', [{ metric: {}, values: [[60, '']] }], /malformed sample/],
+    ['a hexadecimal value', [{ metric: {}, values: [[60, '0x10']] }], /malformed sample/],
+    ['a null sample', [{ metric: {}, values: [null] }], /malformed sample/],
+  ])('refuses %s as a bad response (502), never a crash', (_what, result, message) => {
+    expect(() => parseMatrix(matrix(result))).toThrow(message);
+  });
+
+  it('reads values too large to be counts as NaN, for the judge to refuse as invalid data', () => {
+    expect(parseMatrix(matrix([{ metric: {}, values: [[60, '1e308'], [120, '-1e300'], [180, '9007199254740992']] }]))).toEqual([
+      series({}, [
+        [60, Number.NaN],
+        [120, Number.NaN],
+        [180, 2 ** 53],
+      ]),
+    ]);
+  });
+
+  describe('range answers are checked against the requested grid', () => {
+    const grid = { start: 120, end: 300, step: 60 };
+    it('accepts points on the grid, gaps included', () => {
+      expect(() => validateRangeAnswer([series({}, [[120, 1], [240, 2], [300, 3]])], grid)).not.toThrow();
+      expect(() => validateRangeAnswer([series({ le: '1' }, [[120, 1]]), series({ le: '+Inf' }, [[120, 1]])], grid)).not.toThrow();
+    });
+    it.each<[string, Series[], RegExp]>([
+      ['a duplicate timestamp', [series({}, [[120, 1], [180, 1], [180, 1]])], /two points at t=180/],
+      ['a point off the grid', [series({}, [[120, 1], [150, 1]])], /t=150, off the requested grid/],
+      ['a point before the start', [series({}, [[60, 1]])], /t=60, off the requested grid/],
+      ['a point after the end', [series({}, [[360, 1]])], /t=360, off the requested grid/],
+      ['points out of order', [series({}, [[240, 1], [180, 1]])], /out of time order/],
+      ['two series with the same labels', [series({ le: '1' }, [[120, 1]]), series({ le: '1' }, [[180, 1]])], /two series with the same labels \{le="1"\}/],
+    ])('refuses %s', (_what, answer, message) => {
+      expect(() => validateRangeAnswer(answer, grid)).toThrow(message);
+    });
   });
 
   it('refuses malformed series', () => {
