@@ -176,6 +176,11 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   const shutdownDelayMs = duration('SHUTDOWN_DELAY', '0s', 0, 120_000);
   const queryConcurrency = integer('QUERY_CONCURRENCY', 4, 1, 64);
 
+  const scrapeRaw = get('SCRAPE_LABELS') ?? (ISTIO_NAMES.scrapeLabels ?? []).join(',');
+  const scrapeLabels = scrapeRaw === 'none' ? [] : scrapeRaw.split(',').map((l) => l.trim());
+  for (const l of scrapeLabels) {
+    if (!LABEL_NAME.test(l)) problems.push(`CANARY_JUDGE_SCRAPE_LABELS: "${l}" is not a valid Prometheus label name (or set none)`);
+  }
   const L = ISTIO_NAMES.labels;
   const mesh: MeshNames = {
     requestsMetric: name('REQUESTS_METRIC', ISTIO_NAMES.requestsMetric, METRIC_NAME, 'metric'),
@@ -191,7 +196,12 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
       serviceNamespace: name('LABEL_SERVICE_NAMESPACE', L.serviceNamespace, LABEL_NAME, 'label'),
       version: name('LABEL_VERSION', L.version, LABEL_NAME, 'label'),
     },
+    scrapeLabels,
   };
+  const identity = new Set(Object.values(mesh.labels));
+  for (const l of scrapeLabels) {
+    if (identity.has(l)) problems.push(`CANARY_JUDGE_SCRAPE_LABELS: "${l}" tells series apart, not scrapes; merging on it would lose counts`);
+  }
 
   const authToken = secret('AUTH_TOKEN');
   if (authToken !== undefined && authToken.length < 16) {

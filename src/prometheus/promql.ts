@@ -26,6 +26,13 @@ export interface MeshNames {
     readonly serviceNamespace: string;
     readonly version: string;
   };
+  /**
+   * Labels that tell two scrapes of the same series apart (two scrape jobs on one sidecar, HA
+   * replicas behind a query layer that does not deduplicate). Series equal in every other label
+   * are one series counted twice: the queries keep their maximum before summing. Empty or unset:
+   * no deduplication. The labels that identify a series (pod, response code, …) must not be here.
+   */
+  readonly scrapeLabels?: readonly string[];
 }
 
 export const ISTIO_NAMES: MeshNames = {
@@ -42,6 +49,7 @@ export const ISTIO_NAMES: MeshNames = {
     serviceNamespace: 'destination_service_namespace',
     version: 'destination_version',
   },
+  scrapeLabels: ['job', 'instance'],
 };
 
 export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -62,22 +70,26 @@ export const SELECTOR_TEMPLATES: Readonly<Record<SelectorMode, string>> = {
     '{{reporterLabel}}="destination", {{workloadNamespaceLabel}}={{namespace}}, {{workloadLabel}}={{rollout}}, {{versionLabel}}={{value}}',
 };
 
-/** Queries of a check, evaluated as range queries with step = interval: one point per interval. */
+/**
+ * Queries of a check, evaluated as range queries with step = interval: one point per interval.
+ * `{{dedup}}…{{dedupEnd}}` is `max without (<scrape labels>) (…)` (MeshNames.scrapeLabels): a
+ * series scraped twice counts once, before the sum adds pods and codes together.
+ */
 export const QUERY_TEMPLATES = {
   /** Requests per interval on one side. */
-  requests: 'sum(increase({{requestsMetric}}{{{selector}}}[{{interval}}]))',
+  requests: 'sum({{dedup}}increase({{requestsMetric}}{{{selector}}}[{{interval}}]){{dedupEnd}})',
   /** Requests per interval whose response code counts as an error. */
-  errors: 'sum(increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]))',
+  errors: 'sum({{dedup}}increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]){{dedupEnd}})',
   /**
    * The same, plus requests with other codes but an error response flag. The two selectors
    * are disjoint (by code), so `or` joins different series and nothing is counted twice.
    */
   errorsWithFlags:
-    'sum(increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]) or increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}!~{{codePattern}}, {{responseFlagsLabel}}=~{{flagPattern}}}[{{interval}}]))',
+    'sum({{dedup}}increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]) or increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}!~{{codePattern}}, {{responseFlagsLabel}}=~{{flagPattern}}}[{{interval}}]){{dedupEnd}})',
   /** Cumulative duration bucket counts per interval, per `le`. */
-  latencyBuckets: 'sum by (le) (increase({{durationMetric}}_bucket{{{selector}}}[{{interval}}]))',
+  latencyBuckets: 'sum by (le) ({{dedup}}increase({{durationMetric}}_bucket{{{selector}}}[{{interval}}]){{dedupEnd}})',
   /** Any request counter on a side: the first point where it exists is the side's first sample. */
-  presence: 'sum({{requestsMetric}}{{{selector}}})',
+  presence: 'sum({{dedup}}{{requestsMetric}}{{{selector}}}{{dedupEnd}})',
 } as const;
 
 export type QueryName = keyof typeof QUERY_TEMPLATES;
@@ -169,6 +181,8 @@ export function renderQuery(name: QueryName, v: QueryVars, names: MeshNames): st
     responseFlagsLabel: names.labels.responseFlags,
     selector: v.selector,
     interval: v.interval,
+    dedup: names.scrapeLabels === undefined || names.scrapeLabels.length === 0 ? '' : `max without (${names.scrapeLabels.join(', ')}) (`,
+    dedupEnd: names.scrapeLabels === undefined || names.scrapeLabels.length === 0 ? '' : ')',
   };
   if (v.errorCodes !== undefined) vars['codePattern'] = quote(codePattern(v.errorCodes));
   if (v.responseFlags !== undefined) vars['flagPattern'] = quote(v.responseFlags.split(',').map(regexEscape).join('|'));

@@ -198,7 +198,7 @@ describe('verdicts from a real Prometheus', () => {
     const r = await judge.analyze(request('healthy', 10));
     const er = r.body.checks.find((c: any) => c.type === 'error-rate');
     expect(er.queries).toContain(
-      `sum(increase(istio_requests_total{reporter="destination", destination_workload_namespace="healthy", pod=~"catalogo-${CANARY_HASH}-[a-z0-9]+"}[60s]))`,
+      `sum(max without (job, instance) (increase(istio_requests_total{reporter="destination", destination_workload_namespace="healthy", pod=~"catalogo-${CANARY_HASH}-[a-z0-9]+"}[60s])))`,
     );
     // 4 error-rate + 2 latency + the stable's latency baseline before the window.
     expect(r.body.timing.queries).toBe(7);

@@ -168,7 +168,7 @@ describe('judge', () => {
   it('finds the canary first sample with one query and starts the window one step before it', async () => {
     const now = (T0 + 3600) * 1000;
     const prom = fakeProm((q, r) => {
-      if (q.startsWith('sum(istio_requests_total')) {
+      if (q.includes('istio_requests_total{') && !q.includes('increase(')) {
         // The canary's counter exists from T0 + 600 on.
         const n = (r.end - r.start) / r.step + 1;
         return [{ labels: {}, samples: Array.from({ length: n }, (_, i) => ({ t: r.start + i * r.step, v: 1 })).filter((s) => s.t >= T0 + 600) }];

@@ -40,24 +40,24 @@ describe('PromQL rendering', () => {
   it('renders the four error-rate queries and the histogram query exactly', () => {
     const selector = renderSelector(side('pod-hash', 'abc12'), ISTIO_NAMES);
     expect(renderQuery('requests', { selector, interval: '60s' }, ISTIO_NAMES)).toBe(
-      'sum(increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[60s]))',
+      'sum(max without (job, instance) (increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[60s])))',
     );
     expect(renderQuery('errors', { selector, interval: '60s', errorCodes: '5xx,429' }, ISTIO_NAMES)).toBe(
-      'sum(increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+", response_code=~"5..|429"}[60s]))',
+      'sum(max without (job, instance) (increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+", response_code=~"5..|429"}[60s])))',
     );
     expect(renderQuery('latencyBuckets', { selector, interval: '30s' }, ISTIO_NAMES)).toBe(
-      'sum by (le) (increase(istio_request_duration_milliseconds_bucket{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[30s]))',
+      'sum by (le) (max without (job, instance) (increase(istio_request_duration_milliseconds_bucket{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[30s])))',
     );
     expect(renderQuery('presence', { selector, interval: '30s' }, ISTIO_NAMES)).toBe(
-      'sum(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"})',
+      'sum(max without (job, instance) (istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}))',
     );
   });
 
   it('adds requests with an error response flag, without counting a request twice', () => {
     const selector = renderSelector(side('service', 'catalogo-canary'), ISTIO_NAMES);
     expect(renderQuery('errorsWithFlags', { selector, interval: '60s', errorCodes: '5xx', responseFlags: 'UO,URX' }, ISTIO_NAMES)).toBe(
-      'sum(increase(istio_requests_total{reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary", response_code=~"5.."}[60s])' +
-        ' or increase(istio_requests_total{reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary", response_code!~"5..", response_flags=~"UO|URX"}[60s]))',
+      'sum(max without (job, instance) (increase(istio_requests_total{reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary", response_code=~"5.."}[60s])' +
+        ' or increase(istio_requests_total{reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary", response_code!~"5..", response_flags=~"UO|URX"}[60s])))',
     );
   });
 
@@ -70,6 +70,17 @@ describe('PromQL rendering', () => {
     const selector = renderSelector(side('pod-hash', 'abc12'), linkerdish);
     expect(renderQuery('errors', { selector, interval: '1m', errorCodes: '5xx' }, linkerdish)).toBe(
       'sum(increase(response_total{direction="destination", destination_workload_namespace="shop", pod_name=~"catalogo-abc12-[a-z0-9]+", status_code=~"5.."}[1m]))',
+    );
+  });
+
+  it('keeps one of each series scraped twice by the configured labels, or sums as they come with none', () => {
+    const selector = renderSelector(side('pod-hash', 'abc12'), ISTIO_NAMES);
+    const ha: MeshNames = { ...ISTIO_NAMES, scrapeLabels: ['job', 'instance', 'prometheus_replica'] };
+    expect(renderQuery('requests', { selector, interval: '60s' }, ha)).toBe(
+      'sum(max without (job, instance, prometheus_replica) (increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[60s])))',
+    );
+    expect(renderQuery('requests', { selector, interval: '60s' }, { ...ISTIO_NAMES, scrapeLabels: [] })).toBe(
+      'sum(increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[60s]))',
     );
   });
 
