@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'prometheus_timeout',
   'deadline_exceeded',
   'shutting_down',
+  'overloaded',
   'internal',
 ] as const;
 
@@ -30,6 +31,8 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   prometheus_timeout: 504,
   deadline_exceeded: 504,
   shutting_down: 503,
+  // Too many analyses in flight and the short queue full or waited out: retry shortly.
+  overloaded: 503,
   internal: 500,
 };
 

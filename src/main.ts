@@ -10,8 +10,9 @@ import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createJudge } from './judge/index.js';
 import { JUDGE_NAME, VERSION, createLogger, createMetrics, type Logger } from './observability/index.js';
 import { createPrometheusClient } from './prometheus/client.js';
-import { createApp } from './server/http/index.js';
+import { answerClientError, createApp } from './server/http/index.js';
 import { startGrpcServer } from './server/grpc/index.js';
+import { createAdmission } from './server/admission.js';
 
 /** How long after the shutdown timeout's forced closes `stop()` gives up waiting (ms). */
 const HARD_STOP_MARGIN_MS = 2_000;
@@ -31,8 +32,11 @@ export async function startService(config: Config, logger: Logger = createLogger
     url: config.prometheus.url,
     timeoutMs: config.prometheus.timeoutMs,
     headers: config.prometheus.headers,
+    maxResponseBytes: config.prometheus.maxResponseBytes,
     onQuery: metrics.observeQuery,
   });
+  // One bound for both transports: an analysis is the same work whichever way it came.
+  const admission = createAdmission(config.admission);
   const judge = createJudge({ prometheus, config, name: JUDGE_NAME });
   let shuttingDown = false;
   let draining = false;
@@ -44,8 +48,11 @@ export async function startService(config: Config, logger: Logger = createLogger
     authToken: config.authToken,
     isShuttingDown: () => shuttingDown,
     isDraining: () => draining,
+    admission,
+    deadlineMs: config.deadlineMs,
   });
   const server = app.listen(config.port, config.host);
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
@@ -65,6 +72,8 @@ export async function startService(config: Config, logger: Logger = createLogger
           port: config.grpcPort,
           authToken: config.authToken,
           shutdownTimeoutMs: config.shutdownTimeoutMs,
+          admission,
+          deadlineMs: config.deadlineMs,
         }).catch((e: unknown) => {
           server.close();
           throw e;
@@ -78,6 +87,7 @@ export async function startService(config: Config, logger: Logger = createLogger
     auth: config.authToken !== undefined,
     deadlineMs: config.deadlineMs,
     queryConcurrency: config.queryConcurrency,
+    maxAnalyses: config.admission.maxInFlight,
   });
 
   let stopping: Promise<void> | undefined;

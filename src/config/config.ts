@@ -21,6 +21,14 @@ export interface Config {
     readonly timeoutMs: number;
     /** Authorization, tenant and extra headers, assembled. */
     readonly headers: Readonly<Record<string, string>>;
+    /** Largest answer read from Prometheus (bytes); a longer one is a 502. */
+    readonly maxResponseBytes: number;
+  };
+  /** Admission control: analyses computed at once, waiting at most, and how long they wait. */
+  readonly admission: {
+    readonly maxInFlight: number;
+    readonly maxQueued: number;
+    readonly queueWaitMs: number;
   };
   /** Whole-analysis deadline; keep it below the template's `timeoutSeconds` (Argo default 10s). */
   readonly deadlineMs: number;
@@ -175,6 +183,13 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   const shutdownTimeoutMs = duration('SHUTDOWN_TIMEOUT', '25s', 0, 600_000);
   const shutdownDelayMs = duration('SHUTDOWN_DELAY', '0s', 0, 120_000);
   const queryConcurrency = integer('QUERY_CONCURRENCY', 4, 1, 64);
+  const maxResponseBytes = integer('PROMETHEUS_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024);
+  const maxInFlight = integer('MAX_ANALYSES', 16, 1, 10_000);
+  const maxQueued = integer('ANALYSIS_QUEUE', 64, 0, 100_000);
+  const queueWaitMs = duration('ANALYSIS_QUEUE_WAIT', '2s', 0, 600_000);
+  if (queueWaitMs >= deadlineMs && deadlineMs > 0) {
+    problems.push('CANARY_JUDGE_ANALYSIS_QUEUE_WAIT must be shorter than CANARY_JUDGE_ANALYSIS_DEADLINE (the wait counts against it)');
+  }
 
   const scrapeRaw = get('SCRAPE_LABELS') ?? (ISTIO_NAMES.scrapeLabels ?? []).join(',');
   const scrapeLabels = scrapeRaw === 'none' ? [] : scrapeRaw.split(',').map((l) => l.trim());
@@ -214,7 +229,8 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     port,
     grpcPort,
     authToken,
-    prometheus: { url: (url as string).replace(/\/+$/, ''), timeoutMs, headers },
+    prometheus: { url: (url as string).replace(/\/+$/, ''), timeoutMs, headers, maxResponseBytes },
+    admission: { maxInFlight, maxQueued, queueWaitMs },
     deadlineMs,
     queryConcurrency,
     lookbackSeconds: Math.round(lookbackMs / 1000),

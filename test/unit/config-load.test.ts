@@ -24,7 +24,8 @@ describe('configuration from the environment', () => {
       host: '0.0.0.0',
       port: 8080,
       authToken: undefined,
-      prometheus: { url: 'http://prometheus.monitoring:9090', timeoutMs: 5000, headers: {} },
+      prometheus: { url: 'http://prometheus.monitoring:9090', timeoutMs: 5000, headers: {}, maxResponseBytes: 16 * 1024 * 1024 },
+      admission: { maxInFlight: 16, maxQueued: 64, queueWaitMs: 2000 },
       deadlineMs: 8000,
       queryConcurrency: 4,
       lookbackSeconds: 86400,
@@ -34,6 +35,34 @@ describe('configuration from the environment', () => {
     });
     expect(c.mesh.requestsMetric).toBe('istio_requests_total');
     expect(c.mesh.labels.pod).toBe('pod');
+    expect(c.mesh.scrapeLabels).toEqual(['job', 'instance']);
+  });
+
+  it('reads the scrape labels to deduplicate on, none to turn it off, and refuses identity labels', () => {
+    expect(loadConfig({ ...URL_ENV, CANARY_JUDGE_SCRAPE_LABELS: 'job, instance,prometheus_replica' }).mesh.scrapeLabels).toEqual([
+      'job',
+      'instance',
+      'prometheus_replica',
+    ]);
+    expect(loadConfig({ ...URL_ENV, CANARY_JUDGE_SCRAPE_LABELS: 'none' }).mesh.scrapeLabels).toEqual([]);
+    expect(problems({ ...URL_ENV, CANARY_JUDGE_SCRAPE_LABELS: 'job,pod' })).toEqual([
+      'CANARY_JUDGE_SCRAPE_LABELS: "pod" tells series apart, not scrapes; merging on it would lose counts',
+    ]);
+  });
+
+  it('bounds the Prometheus answer size and admission, with the queue wait inside the deadline', () => {
+    const c = loadConfig({
+      ...URL_ENV,
+      CANARY_JUDGE_PROMETHEUS_MAX_RESPONSE_BYTES: '1048576',
+      CANARY_JUDGE_MAX_ANALYSES: '8',
+      CANARY_JUDGE_ANALYSIS_QUEUE: '0',
+      CANARY_JUDGE_ANALYSIS_QUEUE_WAIT: '500ms',
+    });
+    expect(c.prometheus.maxResponseBytes).toBe(1048576);
+    expect(c.admission).toEqual({ maxInFlight: 8, maxQueued: 0, queueWaitMs: 500 });
+    expect(problems({ ...URL_ENV, CANARY_JUDGE_ANALYSIS_QUEUE_WAIT: '8s' })).toEqual([
+      'CANARY_JUDGE_ANALYSIS_QUEUE_WAIT must be shorter than CANARY_JUDGE_ANALYSIS_DEADLINE (the wait counts against it)',
+    ]);
   });
 
   it('requires the Prometheus URL', () => {

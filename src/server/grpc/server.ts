@@ -16,6 +16,7 @@ import { JudgeServiceService, type JudgeServiceServer } from '../../gen/canary_j
 import { HealthService } from '../../gen/grpc/health/v1/health.js';
 import { parseAnalysisRequest } from '../http/schema.js';
 import { runObservedAnalysis } from '../observed-analysis.js';
+import type { Admission } from '../admission.js';
 import { createHealth } from './health.js';
 import { VERDICT, toAnalyzeResponse, toProtoFieldError, toRequestBody, type AnalyzeRequest, type AnalyzeResponse } from './mapping.js';
 import { toStatus } from './status.js';
@@ -40,6 +41,10 @@ export interface GrpcServerOptions {
   readonly authToken?: string | undefined;
   /** How long `stop()` waits for in-flight analyses before cancelling them (ms). */
   readonly shutdownTimeoutMs?: number;
+  /** Bound on analyses in flight, shared with the HTTP API. */
+  readonly admission?: Admission | undefined;
+  /** Whole-analysis deadline (ms), queueing included. */
+  readonly deadlineMs?: number | undefined;
 }
 
 export interface RunningGrpcServer {

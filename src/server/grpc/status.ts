@@ -20,6 +20,7 @@ export const GRPC_STATUS: Readonly<Record<ErrorCode, status>> = {
   prometheus_timeout: status.DEADLINE_EXCEEDED,
   deadline_exceeded: status.DEADLINE_EXCEEDED,
   shutting_down: status.UNAVAILABLE,
+  overloaded: status.UNAVAILABLE,
   internal: status.INTERNAL,
 };
 

@@ -14,6 +14,7 @@ import type { Logger } from '../../observability/logger.js';
 import { NO_VERDICT, type Metrics } from '../../observability/metrics.js';
 import { parseAnalysisRequest } from './schema.js';
 import { runObservedAnalysis } from '../observed-analysis.js';
+import type { Admission } from '../admission.js';
 
 export const ANALYSES_PATH = '/api/v1/analyses';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -30,7 +31,19 @@ export interface AppOptions {
   readonly isDraining?: () => boolean;
   /** Timeout of the readiness probe's Prometheus ping (ms); well under the kubelet's 1 s probe timeout. */
   readonly readyPingTimeoutMs?: number;
+  /**
+   * How long one Prometheus ping answers `/readyz` (ms, default 5000): probes from every kubelet,
+   * load balancer and curious client then cost Prometheus one query per period, not one each.
+   */
+  readonly readyCacheMs?: number;
+  /** Bound on analyses in flight, shared with the gRPC API. */
+  readonly admission?: Admission | undefined;
+  /** Whole-analysis deadline (ms), queueing included. */
+  readonly deadlineMs?: number | undefined;
 }
+
+/** Default of {@link AppOptions.readyCacheMs}. */
+export const READY_CACHE_MS = 5_000;
 
 type Endpoint = 'analyses' | 'healthz' | 'readyz' | 'metrics' | 'other';
 
@@ -57,6 +70,22 @@ export function createApp(o: AppOptions): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   const expected = o.authToken === undefined ? undefined : digest(o.authToken);
+  const shuttingDown = (): boolean => o.isShuttingDown?.() === true;
+  // Once shutdown began, every answer closes its connection: a keep-alive connection that was
+  // busy at SIGTERM would otherwise stay open after its answer and hold the process until the
+  // shutdown timeout.
+  const closeIfShuttingDown = (res: Response): void => {
+    if (shuttingDown() && !res.headersSent) res.setHeader('Connection', 'close');
+  };
+  const readyCacheMs = o.readyCacheMs ?? READY_CACHE_MS;
+  let ready: { at: number; answer: Promise<Awaited<ReturnType<PrometheusClient['ping']>>> } | undefined;
+  const pingCached = (): Promise<Awaited<ReturnType<PrometheusClient['ping']>>> => {
+    const now = performance.now();
+    if (ready === undefined || now - ready.at >= readyCacheMs) {
+      ready = { at: now, answer: o.prometheus.ping(AbortSignal.timeout(o.readyPingTimeoutMs ?? 500)) };
+    }
+    return ready.answer;
+  };
 
   app.use((req, res, next) => {
     const given = req.get('x-request-id');
@@ -66,6 +95,7 @@ export function createApp(o: AppOptions): express.Express {
       req.path === ANALYSES_PATH ? 'analyses' : req.path === '/healthz' ? 'healthz' : req.path === '/readyz' ? 'readyz' : req.path === '/metrics' ? 'metrics' : 'other';
     l.verdict = NO_VERDICT;
     res.setHeader('X-Request-Id', l.requestId);
+    closeIfShuttingDown(res);
     res.on('finish', () => {
       o.metrics.httpRequests.inc({ endpoint: l.endpoint, status: String(res.statusCode), verdict: l.verdict });
     });
@@ -82,7 +112,8 @@ export function createApp(o: AppOptions): express.Express {
       return;
     }
     // Reported, not enforced: a Prometheus outage must not take the judge out of its Service.
-    const prometheus = await o.prometheus.ping(AbortSignal.timeout(o.readyPingTimeoutMs ?? 500));
+    const prometheus = await pingCached();
+    closeIfShuttingDown(res);
     res.json({ status: 'ready', prometheus });
   });
 
@@ -127,8 +158,10 @@ export function createApp(o: AppOptions): express.Express {
       try {
         const result = await runObservedAnalysis(o, r, abort.signal, { requestId: l.requestId });
         l.verdict = result.verdict;
+        closeIfShuttingDown(res);
         res.json(result);
       } catch (e) {
+        closeIfShuttingDown(res);
         if (!res.headersSent) sendError(res, e as JudgeError);
       }
     },

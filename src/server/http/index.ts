@@ -1,2 +1,3 @@
 export * from './app.js';
 export * from './schema.js';
+export * from './client-errors.js';
