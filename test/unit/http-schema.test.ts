@@ -48,7 +48,10 @@ describe('analysis request validation', () => {
     ['a non-numeric string', withCheck({ alpha: '0.01x' }), 'checks[0].alpha', /number or a numeric string/],
     ['an empty string', withCheck({ alpha: '' }), 'checks[0].alpha', /number or a numeric string/],
     ['alpha out of range', withCheck({ alpha: 0.9 }), 'checks[0].alpha', /≤ 0.5/],
-    ['alpha zero', withCheck({ alpha: '0' }), 'checks[0].alpha', /> 0/],
+    ['alpha zero', withCheck({ alpha: '0' }), 'checks[0].alpha', /≥ 1e-6/],
+    // 5e-324 split over two checks is 0, and 1e-320 has no finite 1/α: both once reached the engine.
+    ['alpha that underflows after the split', withCheck({ alpha: '5e-324' }), 'checks[0].alpha', /≥ 1e-6/],
+    ['alpha whose threshold is infinite', withCheck({ alpha: 1e-320 }), 'checks[0].alpha', /≥ 1e-6/],
     ['negative margin', withCheck({ margin: -1 }), 'checks[0].margin', /≥ 0/],
     ['criticalEffect ≤ 1 + margin', withCheck({ margin: 1, criticalEffect: 1.5 }), 'checks[0].criticalEffect', /1 \+ margin/],
     ['power of 1', withCheck({ power: 1 }), 'checks[0].power', /< 1/],
@@ -70,6 +73,8 @@ describe('analysis request validation', () => {
     ['an interval too short', { ...valid, interval: '1s' }, 'interval', /between/],
     ['a bad start', { ...valid, start: 'yesterday' }, 'start', /RFC 3339/],
     ['end before start', { ...valid, start: '2026-01-02T00:00:00Z', end: '2026-01-01T00:00:00Z' }, 'end', /after start/],
+    // Once answered 200 with a window whose start was after its end.
+    ['a start in the future', { ...valid, start: new Date(Date.now() + 3_600_000).toISOString() }, 'start', /not be in the future/],
     ['a body that is not an object', [], 'body', /JSON object/],
   ])('refuses %s, naming the field', (_what, body, field, message) => {
     const errs = errorsOf(body);

@@ -45,6 +45,8 @@ const RESPONSE_FLAGS = /^[A-Z]{2,5}(?:,[A-Z]{2,5})*$/;
 export const MIN_INTERVAL_SECONDS = 5;
 export const MAX_INTERVAL_SECONDS = 3600;
 export const FIRST_SAMPLE = 'canary-first-sample';
+/** Smallest α accepted (a Fail then needs an e-value of 10^6 × the number of checks). */
+export const MIN_ALPHA = 1e-6;
 
 const dnsLabel = (what: string) =>
   z
@@ -106,7 +108,9 @@ const timestamp = (what: string) =>
 /** Statistical and scorecard options shared by every check; missing ones take engine defaults. */
 const commonCheckFields = {
   name: z.string().regex(CHECK_NAME, { error: 'check name must be lowercase letters, digits and dashes' }).optional(),
-  alpha: numeric(z.number().gt(0, { error: 'alpha must be > 0' }).max(0.5, { error: 'alpha must be ≤ 0.5' })).optional(),
+  // The floor keeps α / (number of checks) a normal float whose 1/α the engine can use as a
+  // threshold: 5e-324 split in two is 0, and 1e-320 gives an infinite threshold.
+  alpha: numeric(z.number().min(MIN_ALPHA, { error: 'alpha must be ≥ 1e-6' }).max(0.5, { error: 'alpha must be ≤ 0.5' })).optional(),
   margin: numeric(z.number().min(0, { error: 'margin must be ≥ 0' }).max(10, { error: 'margin must be ≤ 10' })).optional(),
   criticalEffect: numeric(
     z.number().gt(1, { error: 'criticalEffect must be > 1 (a rate ratio)' }).max(1000, { error: 'criticalEffect must be ≤ 1000' }),
@@ -203,7 +207,10 @@ export const analysisRequestSchema = z
       }
       seen.add(name);
     });
-    if (r.start instanceof Date && r.end !== undefined && r.end.getTime() <= r.start.getTime()) {
+    if (r.start instanceof Date && r.start.getTime() > Date.now()) {
+      // There is nothing to judge after now: the window would end before it starts.
+      ctx.addIssue({ code: 'custom', path: ['start'], message: 'start must not be in the future' });
+    } else if (r.start instanceof Date && r.end !== undefined && r.end.getTime() <= r.start.getTime()) {
       ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
     }
   });
