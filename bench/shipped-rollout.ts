@@ -1,113 +1,242 @@
 /**
- * The shipped catalogo Rollout simulated the way Argo Rollouts runs it, which the fixed-schedule
- * benchmark (bench/run.ts) does not model: a gated step moves on at its first Pass, or waits up
- * to its `max-wait` looks and then pauses Inconclusive for a person; plain pauses last their
- * duration; the background guard aborts at the first Fail at any weight.
+ * The scorecard as shipped: the catalogo Rollout (rollouts/catalogo/rollout.yaml) with its
+ * scorecard gates and background guard (analysis-templates/), run the way Argo Rollouts runs it,
+ * both checks (error rate and latency) judged at every one-minute look by the project's own
+ * decision code, on traffic shaped like Istio's metrics (bench/lib/shipped-traffic.ts).
  *
- * The plan is read from rollouts/catalogo/rollout.yaml (weights, each analysis step's
- * critical-effect and max-wait, pause durations) and the scorecard template's defaults (alpha,
- * power, margin, split between its two checks). Only the error-rate check is simulated; the
- * latency check would add its own share of false rollbacks under the same family-wise alpha.
+ *   npx tsx bench/shipped-rollout.ts                    # the full grid, N = 500 per cell, seed 1
+ *   npx tsx bench/shipped-rollout.ts --quick            # the full grid at N = 50
+ *   npx tsx bench/shipped-rollout.ts --rps 100 --p 0.001 --families identical
+ *   npx tsx bench/shipped-rollout.ts --cell "errors ×2 R=100 p=0.001"   # one cell, same runs as in the full grid
  *
- *   npx tsx bench/shipped-rollout.ts                       # N = 1000 per scenario, seed 1
- *   npx tsx bench/shipped-rollout.ts --rollouts 200 --rps 100 --ratios 1,5
- *
- * Writes bench/results/shipped-rollout.json and prints a markdown table.
+ * Writes bench/results/shipped-rollout.json (a quick or partial run: shipped-rollout-partial.json)
+ * and prints markdown tables: per cell, the operators' sizing table, and the targets of issue 9.
  */
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Rng } from './lib/random.js';
-import { shippedPlan, simulateShipped, type RunOutcome, type Stage } from './lib/shipped-plan.js';
-import { dist } from './lib/summary.js';
+import { buildGrid, cellSeed, type Cell, type Family, type GridFilter } from './lib/shipped-grid.js';
+import { shippedPlan } from './lib/shipped-plan.js';
+import { cellTable, checkTargets, sizingTable, summarizeCell, targetLines, type CellSummary } from './lib/shipped-report.js';
+import type { RunOutcome } from './lib/shipped-sim.js';
+import type { Job, JobResult } from './lib/shipped-worker.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
 
 const { values: flags } = parseArgs({
   options: {
-    rollouts: { type: 'string', default: '1000' },
+    rollouts: { type: 'string' },
     seed: { type: 'string', default: '1' },
-    rps: { type: 'string', default: '100,20' },
-    ratios: { type: 'string', default: '1,1.5,2,5,20' },
-    'p-stable': { type: 'string', default: '0.005' },
+    rps: { type: 'string' },
+    p: { type: 'string' },
+    shapes: { type: 'string' },
+    families: { type: 'string' },
+    cell: { type: 'string', multiple: true },
+    quick: { type: 'boolean', default: false },
+    jobs: { type: 'string' },
+    guard: { type: 'string', default: 'shared' },
+    chunk: { type: 'string', default: '25' },
+    name: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
+
+const USAGE = `usage: npx tsx bench/shipped-rollout.ts [options]
+  --rollouts N        runs per cell (500; --quick: 50)
+  --seed S            master seed (1); cell seeds are hashes of it and the cell's key
+  --rps 20,100,1000   total requests/s          --p 0,0.0001,0.001,0.005   stable 5xx rates
+  --shapes 40/0.3,40/0.6,40/1,120/0.6  latency shapes (median ms/sigma)
+  --families identical,errors,latency --cell "<substring of a cell key>" (repeatable)
+  --quick             N = 50 (a few minutes)
+  --jobs J            worker processes (min(2, cores))
+  --guard shared|exact  shared (default): at a minute when a gate measures, the gate's Fail stands
+                      for the guard's (every 20th such minute checked against the guard's own card);
+                      exact: the guard's card is judged at every minute too
+  --chunk 25          runs per job          --name F   results file bench/results/F.json`;
 if (flags.help) {
-  console.log('usage: npx tsx bench/shipped-rollout.ts [--rollouts N] [--seed S] [--rps 100,20] [--ratios 1,1.5,2,5,20] [--p-stable 0.005]');
+  console.log(USAGE);
   process.exit(0);
 }
 
-function numbers(flag: string, value: string): number[] {
+function numbers(flag: string, value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
   const out = value.split(',').map(Number);
-  if (out.length === 0 || out.some((v) => !Number.isFinite(v) || v <= 0)) {
-    console.error(`--${flag}: expected positive numbers separated by commas, got "${value}"`);
+  if (out.length === 0 || out.some((v) => !Number.isFinite(v) || v < 0)) {
+    console.error(`--${flag}: expected numbers separated by commas, got "${value}"`);
     process.exit(2);
   }
   return out;
 }
 
-const median = (values: number[]): number | null => dist(values).median;
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-const fmt = (x: number | null, digits = 0): string => (x === null ? '–' : x.toFixed(digits));
-
-const n = Number(flags.rollouts);
+const n = Number(flags.rollouts ?? (flags.quick ? '50' : '500'));
 const seed = Number(flags.seed);
-const pStable = Number(flags['p-stable']);
-const { stages, checkAlpha } = shippedPlan();
-const gates = stages.filter((s): s is Extract<Stage, { kind: 'gate' }> => s.kind === 'gate');
-const started = Date.now();
-console.error(
-  `plan: ${stages.map((s) => (s.kind === 'gate' ? `${s.weight}% gate (critical ${s.params.criticalEffect}×, ≤${s.maxLooks} looks)` : `${s.weight}% pause ${s.minutes} min`)).join(' → ')}; α per check ${checkAlpha}`,
-);
-
-const rows: string[] = [];
-const results: object[] = [];
-for (const rps of numbers('rps', flags.rps)) {
-  for (const ratio of numbers('ratios', flags.ratios)) {
-    const outcomes: RunOutcome[] = [];
-    for (let i = 0; i < n; i++) outcomes.push(simulateShipped(stages, new Rng(seed + 1000 * rps + Math.round(100 * ratio), i), rps, pStable, ratio));
-    const rb = outcomes.filter((o) => o.decision === 'rollback');
-    const done = outcomes.filter((o) => o.decision !== 'rollback');
-    const share = (d: RunOutcome['decision']) => outcomes.filter((o) => o.decision === d).length / n;
-    const perGate = gates.map((_, g) => {
-      const mins = outcomes.map((o) => o.gatePass[g]).filter((v): v is number => typeof v === 'number');
-      return { passedRate: mins.length / n, medianMinutes: median(mins) };
-    });
-    const summary = {
-      rps,
-      ratio,
-      n,
-      rollbackRate: rb.length / n,
-      promotedRate: share('promoted'),
-      inconclusiveRate: share('inconclusive'),
-      medianMinuteOfRollback: median(rb.map((o) => o.minute)),
-      medianWeightAtRollback: median(rb.map((o) => o.weight)),
-      medianBlast: median(rb.map((o) => o.blast)),
-      rolledBackAtOrBelow5: rb.filter((o) => o.weight <= 5).length / n,
-      medianMinutesToFullRollout: median(done.map((o) => o.minute)),
-      gates: perGate,
-    };
-    results.push(summary);
-    rows.push(
-      `| R=${rps} k=${ratio} | ${pct(summary.rollbackRate)} | ${pct(summary.promotedRate)} | ${pct(summary.inconclusiveRate)} | ` +
-        `${pct(summary.rolledBackAtOrBelow5)} | ${fmt(summary.medianMinuteOfRollback)} | ${fmt(summary.medianWeightAtRollback)}% | ${fmt(summary.medianBlast, 1)} | ` +
-        `${fmt(summary.medianMinutesToFullRollout)} | ${perGate.map((g) => `${pct(g.passedRate)} · ${fmt(g.medianMinutes)}`).join(' | ')} |`,
-    );
-    console.error(rows[rows.length - 1]);
-  }
+const jobs = Number(flags.jobs ?? String(Math.min(2, availableParallelism())));
+const chunk = Number(flags.chunk);
+const guardMode = flags.guard;
+if (!(Number.isInteger(n) && n > 0) || !Number.isInteger(seed) || !(Number.isInteger(jobs) && jobs > 0) || !(chunk > 0)) {
+  console.error(USAGE);
+  process.exit(2);
+}
+if (guardMode !== 'shared' && guardMode !== 'exact') {
+  console.error('--guard: shared or exact');
+  process.exit(2);
+}
+const families = flags.families?.split(',') as Family[] | undefined;
+const rpsFilter = numbers('rps', flags.rps);
+const pFilter = numbers('p', flags.p);
+const filter: GridFilter = {
+  ...(rpsFilter === undefined ? {} : { rps: rpsFilter }),
+  ...(pFilter === undefined ? {} : { p: pFilter }),
+  ...(flags.shapes === undefined ? {} : { shapes: flags.shapes.split(',') }),
+  ...(families === undefined ? {} : { families }),
+  ...(flags.cell === undefined ? {} : { match: flags.cell }),
+};
+const partial = flags.quick || Object.keys(filter).length > 0 || flags.rollouts !== undefined;
+const name = flags.name ?? (partial ? 'shipped-rollout-partial' : 'shipped-rollout');
+const cells = buildGrid(filter);
+if (cells.length === 0) {
+  console.error('no cell matches the filters');
+  process.exit(2);
 }
 
-const header =
-  `| scenario | rolled back | promoted automatically | needed a person | rolled back at ≤ 5% | minute of rollback | weight at rollback | blast radius | minutes to 100% | ` +
-  `${gates.map((g) => `${g.weight}% gate passed · minutes`).join(' | ')} |\n` +
-  `|---|---:|---:|---:|---:|---:|---:|---:|---:|${gates.map(() => '---:').join('|')}|`;
-const command = `npx tsx bench/shipped-rollout.ts --rollouts ${n} --seed ${seed} --rps ${flags.rps} --ratios ${flags.ratios} --p-stable ${pStable}`;
-console.log(`Command: \`${command}\` (${((Date.now() - started) / 1000).toFixed(0)} s). Medians; minutes since the rollout started.\n`);
-console.log(`${header}\n${rows.join('\n')}`);
+const plan = shippedPlan();
+const gateText = plan.stages
+  .map((s) =>
+    s.kind === 'gate'
+      ? `${s.weight}% gate (critical ${s.card.errorRate.criticalEffect}×${s.card.errorRate.criticalIncrease > 0 ? ` / +${s.card.errorRate.criticalIncrease}` : ''}, ≤ ${s.maxLooks} looks)`
+      : `${s.weight}% pause ${s.minutes} min`,
+  )
+  .join(' → ');
+console.error(`plan: ${gateText}; guard from step ${plan.guard?.startingStep ?? '–'}; α per check ${plan.checkAlpha}`);
 
-const out = join(root, 'bench', 'results', 'shipped-rollout.json');
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ command, date: new Date().toISOString().slice(0, 10), node: process.version, stages, checkAlpha, results }, null, 2)}\n`);
-console.error(`wrote ${out}`);
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+const srcCommit = git(['log', '-1', '--format=%h', '--', 'src']);
+const srcDirty = git(['status', '--porcelain', '--', 'src']) !== '';
+
+// Jobs: chunks of runs, costly cells first (low traffic keeps gates waiting longest).
+const cost = (c: Cell): number => (c.scenario.rps >= 1000 ? 1 : 3) * (c.family === 'identical' ? 2 : 1);
+const order = [...cells].sort((a, b) => cost(b) - cost(a));
+const queue: Job[] = [];
+for (const c of order) {
+  for (let from = 0; from < n; from += chunk) {
+    queue.push({ id: queue.length, key: c.key, scenario: c.scenario, seed: cellSeed(seed, c.key), from, to: Math.min(n, from + chunk), guard: guardMode });
+  }
+}
+const cellIndex = new Map(cells.map((c, i) => [c.key, i]));
+const outcomes: RunOutcome[][] = cells.map(() => new Array<RunOutcome>(n));
+const remaining = cells.map(() => n);
+const cpu = cells.map(() => 0);
+let cellsDone = 0;
+let runsDone = 0;
+const total = cells.length * n;
+const started = Date.now();
+const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+
+console.error(`${cells.length} cells × ${n} runs, ${jobs} worker process(es), guard ${guardMode}`);
+const workerPath = join(here, 'lib', 'shipped-worker.ts');
+
+await new Promise<void>((resolve, reject) => {
+  let next = 0;
+  let active = 0;
+  const byId = new Map(queue.map((j) => [j.id, j]));
+  const feed = (w: ChildProcess): void => {
+    const job = queue[next++];
+    if (job === undefined) {
+      w.disconnect();
+      if (--active === 0) resolve();
+      return;
+    }
+    w.send(job);
+  };
+  for (let k = 0; k < Math.min(jobs, queue.length); k++) {
+    const w = fork(workerPath, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    active++;
+    w.on('message', (r: JobResult) => {
+      const job = byId.get(r.id) as Job;
+      const ci = cellIndex.get(job.key) as number;
+      r.outcomes.forEach((o, k2) => ((outcomes[ci] as RunOutcome[])[job.from + k2] = o));
+      cpu[ci] = (cpu[ci] as number) + r.ms;
+      runsDone += r.outcomes.length;
+      remaining[ci] = (remaining[ci] as number) - r.outcomes.length;
+      if (remaining[ci] === 0) {
+        cellsDone++;
+        console.error(`[${cellsDone}/${cells.length} cells, ${runsDone}/${total} runs, ${elapsed()}] ${job.key} (${((cpu[ci] as number) / 1000).toFixed(1)} s CPU)`);
+      }
+      feed(w);
+    });
+    w.on('error', reject);
+    w.on('exit', (code) => {
+      if (code !== 0 && code !== null) reject(new Error(`worker exited with ${code}`));
+    });
+    feed(w);
+  }
+});
+
+const seconds = (Date.now() - started) / 1000;
+const summaries: CellSummary[] = cells.map((c, i) => summarizeCell(c, cellSeed(seed, c.key), plan, outcomes[i] as RunOutcome[], cpu[i] as number));
+const targets = checkTargets(summaries);
+const args = process.argv.slice(2).map((a) => (/[\s×"]/.test(a) ? `"${a}"` : a));
+const command = `npx tsx bench/shipped-rollout.ts${args.length > 0 ? ` ${args.join(' ')}` : ''}`;
+const date = new Date().toISOString();
+const cpuSeconds = cpu.reduce((s, v) => s + v, 0) / 1000;
+const mismatches = summaries.reduce((s, c) => s + c.guardMismatches, 0);
+const verified = summaries.reduce((s, c) => s + c.guardVerified, 0);
+
+const out: string[] = [];
+out.push(
+  `Command: \`${command}\` — ${date.slice(0, 16).replace('T', ' ')} UTC, ${process.version}, N = ${n} per cell, master seed ${seed} ` +
+    `(cell seed = FNV-1a of "${seed}|<cell key>", run i = stream i), ${cells.length} cells, ${jobs} processes: ${seconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU. ` +
+    `Decision code: src/ at ${srcCommit}${srcDirty ? ' plus uncommitted changes' : ''}.`,
+);
+out.push('');
+out.push(`Plan: ${gateText}; the guard from step ${plan.guard?.startingStep ?? '–'}; α per check ${plan.checkAlpha}.`);
+out.push(
+  `Guard: ${guardMode}${guardMode === 'shared' ? ` (its own card judged at ${verified} gate minutes as a check: ${mismatches} disagreement(s) with the gate's Fail)` : ''}.`,
+);
+out.push('');
+out.push(
+  'Shares are of all N runs; minutes are medians, since the canary got its first traffic (rollback, 100%) or since the gate started (gate · min, over the runs it passed). ' +
+    '"failed by": which check failed the card, of the rollbacks. "rolled back at ≤ 5%": before the canary left the 5% step.',
+);
+const families2: [Family, string][] = [
+  ['identical', 'Identical releases'],
+  ['errors', 'Error regressions (latency shape 40/0.6)'],
+  ['latency', 'Latency regressions (stable 5xx rate 0.001)'],
+];
+for (const [f, title] of families2) {
+  const rows = summaries.filter((s) => s.family === f);
+  if (rows.length === 0) continue;
+  out.push('', `### ${title}`, '', cellTable(rows, plan));
+}
+const sizing = sizingTable(summaries, plan);
+if (sizing !== '') {
+  out.push(
+    '',
+    '### Sizing: minutes each gate needs (identical release, latency 40/0.6)',
+    '',
+    'Median minutes from the gate\'s start to its Pass, of the rollouts that reached it (a gate that never passes counts as never); in brackets the share that passed within max-wait. "cannot suffice": fewer than half pass within max-wait.',
+    '',
+    sizing,
+  );
+}
+out.push('', '### Targets (issue 9)', '', targetLines(targets));
+console.log(out.join('\n'));
+if (mismatches > 0) console.error(`WARNING: the guard's own card disagreed with the gate's Fail ${mismatches} time(s): rerun with --guard exact`);
+
+const file = join(root, 'bench', 'results', `${name}.json`);
+mkdirSync(dirname(file), { recursive: true });
+writeFileSync(
+  file,
+  `${JSON.stringify({ command, date, node: process.version, n, seed, jobs, guard: guardMode, seconds, cpuSeconds, srcCommit, srcDirty, plan, cells: summaries, targets }, null, 2)}\n`,
+);
+console.error(`wrote bench/results/${name}.json (${elapsed()})`);

@@ -1,22 +1,48 @@
 /**
- * The shipped catalogo Rollout as a plan of stages (read from rollouts/catalogo/rollout.yaml and
- * the scorecard template's defaults), and one simulated rollout through it the way Argo Rollouts
- * runs it. Used by bench/shipped-rollout.ts.
+ * The shipped catalogo Rollout as a plan the benchmark can run: its steps (read from
+ * rollouts/catalogo/rollout.yaml), each analysis step's scorecard parameters (the step's args
+ * over the defaults of analysis-templates/canary-judge-scorecard.yaml) and the background
+ * guard's (analysis-templates/canary-judge-guard.yaml, from the Rollout's `startingStep`).
+ *
+ * A scorecard call runs two checks, error rate and latency, both critical, each at the
+ * template's alpha split over the two (alphaForCheck, as the judge does).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import { decideCounts } from '../../src/stats/count-test.js';
 import { alphaForCheck } from '../../src/stats/scorecard.js';
-import type { CountTestParams, IntervalCounts } from '../../src/stats/types.js';
-import type { Rng } from './random.js';
+import type { CheckParams } from '../../src/judge/types.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** The parameters of one scorecard call: its two checks and the latency quantile. */
+export interface CardParams {
+  readonly errorRate: CheckParams;
+  readonly latency: CheckParams;
+  readonly latencyQuantile: number;
+}
+
 export type Stage =
-  | { readonly kind: 'gate'; readonly weight: number; readonly params: CountTestParams; readonly maxLooks: number }
-  | { readonly kind: 'pause'; readonly weight: number; readonly minutes: number };
+  | {
+      readonly kind: 'gate';
+      /** Canary weight, percent. */
+      readonly weight: number;
+      readonly card: CardParams;
+      /** Measurements before the run ends Inconclusive (the template's count, `max-wait`). */
+      readonly maxLooks: number;
+      /** Index of the Rollout step this stage comes from. */
+      readonly step: number;
+    }
+  | { readonly kind: 'pause'; readonly weight: number; readonly minutes: number; readonly step: number };
+
+export interface ShippedPlan {
+  readonly stages: readonly Stage[];
+  /** The background guard's card, and the step index it starts at (null: no guard). */
+  readonly guard: { readonly card: CardParams; readonly startingStep: number } | null;
+  /** α of each check (the template's α over its two checks). */
+  readonly checkAlpha: number;
+}
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
@@ -38,94 +64,71 @@ function minutesOf(duration: string): number {
   return Math.ceil(m[2] === 's' ? n / 60 : m[2] === 'h' ? n * 60 : n);
 }
 
-export function shippedPlan(): { stages: Stage[]; checkAlpha: number } {
-  const template = readYaml('analysis-templates/canary-judge-scorecard.yaml')[0] as Obj;
+/** Template args with their defaults, overridden by a step's args; a lookup that parses numbers. */
+function argReader(templatePath: string): (stepArgs: unknown) => (name: string, optional?: boolean) => number | undefined {
+  const template = readYaml(templatePath)[0] as Obj;
   const tArgs = obj(template['spec'])['args'];
-  const num = (name: string): number => {
-    const v = Number(argValue(tArgs, name));
-    if (!Number.isFinite(v)) throw new Error(`scorecard template: arg ${name} has no numeric default`);
+  return (stepArgs) => (name, optional = false) => {
+    const raw = argValue(stepArgs, name) ?? argValue(tArgs, name);
+    if (raw === undefined) {
+      if (optional) return undefined;
+      throw new Error(`${templatePath}: arg ${name} has no value (neither the step nor the template sets it)`);
+    }
+    const v = Number(raw);
+    if (!Number.isFinite(v)) throw new Error(`${templatePath}: arg ${name} = "${raw}" is not a number`);
     return v;
   };
-  const checks = 2; // error rate and latency, both in every scorecard call
-  const checkAlpha = alphaForCheck(num('alpha'), checks);
-  const defaultWait = num('max-wait');
+}
+
+const CHECKS_PER_CARD = 2; // error rate and latency, both in every scorecard call
+
+function cardParams(arg: (name: string, optional?: boolean) => number | undefined): CardParams {
+  const alpha = alphaForCheck(arg('alpha') as number, CHECKS_PER_CARD);
+  // criticalIncrease: the absolute tolerance, when the templates carry it (0: ratio only).
+  const check = {
+    alpha,
+    margin: arg('margin') as number,
+    criticalEffect: arg('critical-effect') as number,
+    criticalIncrease: arg('critical-increase', true) ?? 0,
+    power: arg('power') as number,
+    weight: 1,
+    critical: true,
+  };
+  const params: CheckParams = check;
+  return { errorRate: params, latency: params, latencyQuantile: arg('latency-quantile') as number };
+}
+
+export function shippedPlan(): ShippedPlan {
+  const scorecardArgs = argReader('analysis-templates/canary-judge-scorecard.yaml');
   const rollout = readYaml('rollouts/catalogo/rollout.yaml').find((d) => d['kind'] === 'Rollout');
   if (rollout === undefined) throw new Error('rollouts/catalogo/rollout.yaml: no Rollout');
-  const steps = list(obj(obj(obj(rollout['spec'])['strategy'])['canary'])['steps']).map(obj);
+  const canary = obj(obj(obj(rollout['spec'])['strategy'])['canary']);
+  const steps = list(canary['steps']).map(obj);
   const stages: Stage[] = [];
   let weight = 0;
-  for (const step of steps) {
+  steps.forEach((step, i) => {
     if (typeof step['setWeight'] === 'number') weight = step['setWeight'];
     else if (step['pause'] !== undefined) {
       const d = obj(step['pause'])['duration'];
       if (typeof d !== 'string') throw new Error('an indefinite pause is not simulated');
-      stages.push({ kind: 'pause', weight, minutes: minutesOf(d) });
+      stages.push({ kind: 'pause', weight, minutes: minutesOf(d), step: i });
     } else if (step['analysis'] !== undefined) {
-      const args = obj(step['analysis'])['args'];
-      const criticalEffect = Number(argValue(args, 'critical-effect'));
-      const maxLooks = Number(argValue(args, 'max-wait') ?? defaultWait);
-      stages.push({
-        kind: 'gate',
-        weight,
-        maxLooks,
-        params: { alpha: checkAlpha, margin: num('margin'), criticalEffect, power: num('power') },
-      });
-    }
-  }
-  return { stages, checkAlpha };
-}
-
-export interface RunOutcome {
-  readonly decision: 'rollback' | 'promoted' | 'inconclusive';
-  readonly minute: number;
-  readonly weight: number;
-  /** Expected extra bad requests the canary caused until the decision. */
-  readonly blast: number;
-  /** Per gate: minutes from its start to its Pass (null: never passed). */
-  readonly gatePass: (number | null)[];
-}
-
-export function simulateShipped(stages: readonly Stage[], rng: Rng, rps: number, pStable: number, ratio: number): RunOutcome {
-  const pCanary = Math.min(1, pStable * ratio);
-  const history: IntervalCounts[] = [];
-  const gatePass: (number | null)[] = [];
-  let blast = 0;
-  let minute = 0;
-  let needsPerson = false;
-  const look = (weight: number, params: CountTestParams) => {
-    const w = weight / 100;
-    const canaryTotal = rng.poisson(60 * rps * w);
-    const stableTotal = rng.poisson(60 * rps * (1 - w));
-    history.push({
-      canaryTotal,
-      canaryBad: rng.binomial(canaryTotal, pCanary),
-      stableTotal,
-      stableBad: rng.binomial(stableTotal, pStable),
-    });
-    blast += (pCanary - pStable) * canaryTotal;
-    minute++;
-    return decideCounts(history, params).verdict;
-  };
-  // Fail does not depend on the critical effect, so pauses look with the last gate's params.
-  let lastParams: CountTestParams | undefined;
-  for (const stage of stages) {
-    if (stage.kind === 'gate') {
-      lastParams = stage.params;
-      let passed: number | null = null;
-      for (let t = 1; t <= stage.maxLooks && passed === null; t++) {
-        const v = look(stage.weight, stage.params);
-        if (v === 'Fail') return { decision: 'rollback', minute, weight: stage.weight, blast, gatePass };
-        if (v === 'Pass') passed = t;
+      const templates = list(obj(step['analysis'])['templates']).map(obj);
+      if (templates.length !== 1 || templates[0]?.['templateName'] !== 'canary-judge-scorecard') {
+        throw new Error(`step ${i}: only an analysis with the canary-judge-scorecard template is simulated`);
       }
-      gatePass.push(passed);
-      // Inconclusive after max-wait: a person promotes (at once, in this model) and the guard goes on.
-      if (passed === null) needsPerson = true;
-    } else {
-      for (let t = 0; t < stage.minutes; t++) {
-        if (lastParams === undefined) break; // no guard before the first analysis step
-        if (look(stage.weight, lastParams) === 'Fail') return { decision: 'rollback', minute, weight: stage.weight, blast, gatePass };
-      }
+      const arg = scorecardArgs(obj(step['analysis'])['args']);
+      stages.push({ kind: 'gate', weight, card: cardParams(arg), maxLooks: arg('max-wait') as number, step: i });
     }
+  });
+  const bg = obj(canary['analysis']);
+  let guard: ShippedPlan['guard'] = null;
+  if (list(bg['templates']).length > 0) {
+    const names = list(bg['templates']).map((t) => obj(t)['templateName']);
+    if (names.length !== 1 || names[0] !== 'canary-judge-guard') throw new Error(`background analysis ${JSON.stringify(names)} is not simulated`);
+    const arg = argReader('analysis-templates/canary-judge-guard.yaml')(bg['args']);
+    guard = { card: cardParams(arg), startingStep: typeof bg['startingStep'] === 'number' ? bg['startingStep'] : 0 };
   }
-  return { decision: needsPerson ? 'inconclusive' : 'promoted', minute, weight: 100, blast, gatePass };
+  const firstGate = stages.find((s) => s.kind === 'gate');
+  return { stages, guard, checkAlpha: firstGate?.kind === 'gate' ? firstGate.card.errorRate.alpha : Number.NaN };
 }

@@ -1,17 +1,25 @@
 /**
- * The shipped-Rollout benchmark reads the real plan (rollouts/catalogo/rollout.yaml and the
- * scorecard template) and runs it as Argo does: these tests pin what it reads and how a run ends.
+ * The shipped-Rollout benchmark reads the real plan (rollouts/catalogo/rollout.yaml, the scorecard
+ * and guard templates) and runs it as Argo does: these tests pin what it reads and how a run ends.
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../bench/lib/random.js';
-import { shippedPlan, simulateShipped } from '../../bench/lib/shipped-plan.js';
+import { shippedPlan } from '../../bench/lib/shipped-plan.js';
+import { prepare, simulateRollout, type Scenario } from '../../bench/lib/shipped-sim.js';
+
+const plan = shippedPlan();
+const clean = (rps: number, p: number): Scenario => ({
+  rps,
+  pStable: p,
+  pCanary: p,
+  shape: { medianMs: 40, sigma: 0.6 },
+  latency: { kind: 'none' },
+});
 
 describe('shipped Rollout plan', () => {
-  const { stages, checkAlpha } = shippedPlan();
-
   it('reads gates, pauses, critical effects and max-wait from the shipped files', () => {
-    const shape = stages.map((s) =>
-      s.kind === 'gate' ? ['gate', s.weight, s.params.criticalEffect, s.maxLooks] : ['pause', s.weight, s.minutes],
+    const shape = plan.stages.map((s) =>
+      s.kind === 'gate' ? ['gate', s.weight, s.card.errorRate.criticalEffect, s.maxLooks] : ['pause', s.weight, s.minutes],
     );
     expect(shape).toEqual([
       ['gate', 1, 5, 30],
@@ -22,24 +30,63 @@ describe('shipped Rollout plan', () => {
     ]);
   });
 
-  it('splits the template alpha between the scorecard\'s two checks', () => {
-    expect(checkAlpha).toBeCloseTo(0.005, 12);
+  it('gives both checks of a card the same step parameters, critical, at the template alpha split in two', () => {
+    expect(plan.checkAlpha).toBeCloseTo(0.005, 12);
+    for (const s of plan.stages) {
+      if (s.kind !== 'gate') continue;
+      expect(s.card.latency).toEqual(s.card.errorRate);
+      expect(s.card.errorRate).toMatchObject({ alpha: 0.005, margin: 0, power: 0.8, critical: true, weight: 1 });
+      expect(s.card.latencyQuantile).toBe(0.99);
+      expect(s.card.errorRate.criticalIncrease).toBeGreaterThanOrEqual(0);
+    }
   });
 
-  it('rolls a 20x regression back at 1% and promotes an identical release through every gate', () => {
-    const bad = simulateShipped(stages, new Rng(3, 0), 100, 0.005, 20);
-    expect([bad.decision, bad.weight]).toEqual(['rollback', 1]);
-    expect(bad.blast).toBeGreaterThan(0);
-    const good = simulateShipped(stages, new Rng(3, 1), 100, 0.005, 1);
-    expect(good.decision).toBe('promoted');
-    expect(good.gatePass.every((m) => m !== null)).toBe(true);
-    // 20 minutes of pauses plus at least one look per gate.
-    expect(good.minute).toBeGreaterThanOrEqual(23);
+  it('reads the background guard and the step it starts at', () => {
+    expect(plan.guard?.startingStep).toBe(1);
+    expect(plan.guard?.card.errorRate).toMatchObject({ alpha: 0.005, criticalEffect: 1.5, critical: true });
+  });
+});
+
+describe('a simulated rollout through the shipped plan', () => {
+  it('rolls a 20x error regression back at 1%, on the error check', () => {
+    const r = simulateRollout(plan, prepare({ ...clean(100, 0.005), pCanary: 0.1 }), new Rng(3, 0));
+    expect([r.decision, r.weight, r.failedBy]).toEqual(['rollback', 1, 'error-rate']);
+    expect(r.gatesReached).toBe(1);
   });
 
-  it('ends Inconclusive (a person decides) when no gate can pass at low traffic', () => {
-    const r = simulateShipped(stages, new Rng(3, 2), 2, 0.005, 1);
-    expect(r.decision).toBe('inconclusive');
-    expect(r.minute).toBe(30 + 20 + 10 + 10 + 15);
+  it('rolls a 2x slower release back early, on the latency check', () => {
+    const r = simulateRollout(plan, prepare({ ...clean(1000, 0.001), latency: { kind: 'slower', factor: 2 } }), new Rng(3, 1));
+    expect(r.decision).toBe('rollback');
+    expect(r.failedBy).toBe('latency');
+    expect(r.minute).toBeLessThanOrEqual(5);
+  });
+
+  it('needs a person at every gate when the traffic cannot give the power, and waits each max-wait out', () => {
+    const r = simulateRollout(plan, prepare(clean(2, 0.001)), new Rng(3, 2));
+    expect(r.decision).toBe('person');
+    expect(r.gatePass).toEqual([null, null, null]);
+    // Measurements at once and then every minute: a gate of 30 looks lasts 29 minutes.
+    expect(r.minute).toBe(29 + 19 + 10 + 10 + 14);
+  });
+
+  it('judges the gate at its start and every minute, the guard once a minute from step 1', () => {
+    const looks: [number, 'gate' | 'guard'][] = [];
+    simulateRollout(plan, prepare(clean(2, 0.001)), new Rng(3, 2), { guard: 'exact', onLook: (m, who) => looks.push([m, who]) });
+    const gateMinutes = looks.filter(([, w]) => w === 'gate').map(([m]) => m);
+    const guardMinutes = looks.filter(([, w]) => w === 'guard').map(([m]) => m);
+    expect(gateMinutes.slice(0, 3)).toEqual([0, 1, 2]);
+    expect(gateMinutes).toHaveLength(30 + 20 + 15);
+    // One guard look per minute, 0 through the end.
+    expect(guardMinutes).toEqual(Array.from({ length: 83 }, (_, i) => i));
+  });
+
+  it('gives the same outcome with the guard shared with the gates as with its own card judged every minute', () => {
+    for (const [i, sc] of [clean(1000, 0.001), { ...clean(100, 0.005), pCanary: 0.01 }, { ...clean(1000, 0.001), latency: { kind: 'tail', share: 0.03, extraMs: 300 } }].entries()) {
+      const prep = prepare(sc as Scenario);
+      const exact = simulateRollout(plan, prep, new Rng(11, i), { guard: 'exact' });
+      const shared = simulateRollout(plan, prep, new Rng(11, i), { guard: 'shared', verifyEvery: 1 });
+      expect(shared.guardMismatches).toBe(0);
+      expect({ ...shared, failedIn: null, guardVerified: 0 }).toEqual({ ...exact, failedIn: null, guardVerified: 0 });
+    }
   });
 });
