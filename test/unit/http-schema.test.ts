@@ -73,6 +73,9 @@ describe('analysis request validation', () => {
     ['an interval too short', { ...valid, interval: '1s' }, 'interval', /between/],
     ['a bad start', { ...valid, start: 'yesterday' }, 'start', /RFC 3339/],
     ['end before start', { ...valid, start: '2026-01-02T00:00:00Z', end: '2026-01-01T00:00:00Z' }, 'end', /after start/],
+    // Found by the property test: the cross-field rules once read the raw "" as a Date (a 500).
+    ['an empty end beside an invalid selector', { ...valid, selector: { mode: 'pod-hash', canary: '', stable: '' }, start: '2026-01-01T00:00:00Z', end: '' }, 'selector.canary', /pod-template hash/],
+    ['a null check', { ...valid, checks: [null, { type: 'error-rate' }] }, 'checks[0]', /error-rate or latency|expected/],
     // Once answered 200 with a window whose start was after its end.
     ['a start in the future', { ...valid, start: new Date(Date.now() + 3_600_000).toISOString() }, 'start', /not be in the future/],
     ['a body that is not an object', [], 'body', /JSON object/],

@@ -194,10 +194,15 @@ export const analysisRequestSchema = z
       .min(1, { error: 'at least one check is required' })
       .max(10, { error: 'at most 10 checks per analysis' }),
   })
+  // Zod runs this even when a field above failed, with that field still raw (an `end` of "" is
+  // a string here, a check may be null): look only at values that parsed.
   .superRefine((r, ctx) => {
     const seen = new Set<string>();
-    r.checks.forEach((c, i) => {
-      const name = c.name ?? c.type;
+    (Array.isArray(r.checks) ? r.checks : []).forEach((c: unknown, i) => {
+      if (c === null || typeof c !== 'object') return;
+      const { name: given, type } = c as { name?: unknown; type?: unknown };
+      const name = typeof given === 'string' ? given : type;
+      if (typeof name !== 'string') return;
       if (seen.has(name)) {
         ctx.addIssue({
           code: 'custom',
@@ -210,7 +215,7 @@ export const analysisRequestSchema = z
     if (r.start instanceof Date && r.start.getTime() > Date.now()) {
       // There is nothing to judge after now: the window would end before it starts.
       ctx.addIssue({ code: 'custom', path: ['start'], message: 'start must not be in the future' });
-    } else if (r.start instanceof Date && r.end !== undefined && r.end.getTime() <= r.start.getTime()) {
+    } else if (r.start instanceof Date && r.end instanceof Date && r.end.getTime() <= r.start.getTime()) {
       ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
     }
   });

@@ -22,6 +22,9 @@ export const TRAFFIC = {
   stable: { requests: 9000, errors: 45 },
 } as const;
 
+/** Traffic for honest answers; {@link TRAFFIC} unless a test sets its own. */
+export type Traffic = { readonly canary: { requests: number; errors: number }; readonly stable: { requests: number; errors: number } };
+
 /** Cumulative share of requests at or below each bucket edge (ms), the same on both sides. */
 const BUCKETS: readonly [string, number][] = [
   ['50', 0.6],
@@ -65,9 +68,14 @@ export interface Hit {
   readonly authorization: string | undefined;
 }
 
+/** A whole answer, status and raw body, for tests that generate their own (property tests). */
+export type Responder = (query: string, range: Range, honestSeries: Series[]) => { status: number; body: string };
+
 export interface FaultPrometheus {
   readonly url: string;
   fault: Fault;
+  /** When set, answers every range query instead of the fault. */
+  respond: Responder | undefined;
   /** Where `redirect` points. */
   redirectTo: string;
   readonly hits: Hit[];
@@ -76,13 +84,13 @@ export interface FaultPrometheus {
   close(): Promise<void>;
 }
 
-interface Range {
+export interface Range {
   start: number;
   end: number;
   step: number;
 }
 
-type Series = { metric: Record<string, string>; values: [number, string][] };
+export type Series = { metric: Record<string, string>; values: [number, string][] };
 
 function side(query: string): 'canary' | 'stable' | undefined {
   if (query.includes(`-${CANARY_HASH}-`)) return 'canary';
@@ -97,11 +105,11 @@ function grid(r: Range): number[] {
 }
 
 /** The honest answer to one of the judge's queries. */
-function honest(query: string, r: Range): Series[] {
+export function honest(query: string, r: Range, traffic: Traffic = TRAFFIC): Series[] {
   const s = side(query);
   if (s === undefined) return [];
   const t = grid(r);
-  const perInterval = TRAFFIC[s];
+  const perInterval = traffic[s];
   // The baseline before the window covers an hour, not one interval.
   const scale = query.includes('[1h]') ? 3600 / r.step : 1;
   if (query.includes('_bucket')) {
@@ -161,7 +169,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 export async function startFaultPrometheus(): Promise<FaultPrometheus> {
   const hits: Hit[] = [];
   const huge = { maxWritten: 0, aborted: 0 };
-  const state = { fault: 'none' as Fault, redirectTo: 'http://127.0.0.1:1' };
+  const state = { fault: 'none' as Fault, redirectTo: 'http://127.0.0.1:1', respond: undefined as Responder | undefined };
   const server: Server = createServer((req, res) => {
     void (async () => {
       const form = await readForm(req);
@@ -188,6 +196,12 @@ export async function startFaultPrometheus(): Promise<FaultPrometheus> {
         return;
       }
       const r = { start: Number(form.get('start')), end: Number(form.get('end')), step: Number(form.get('step')) };
+      if (state.respond !== undefined) {
+        const a = state.respond(query, r, honest(query, r));
+        res.writeHead(a.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(a.body) });
+        res.end(a.body);
+        return;
+      }
       if (fault === 'huge-answer') {
         // Well-formed JSON, about 100 MB, written as fast as the reader takes it.
         res.writeHead(200, { 'Content-Type': 'application/json' });
@@ -230,6 +244,12 @@ export async function startFaultPrometheus(): Promise<FaultPrometheus> {
     },
     set fault(f: Fault) {
       state.fault = f;
+    },
+    get respond() {
+      return state.respond;
+    },
+    set respond(f: Responder | undefined) {
+      state.respond = f;
     },
     get redirectTo() {
       return state.redirectTo;
