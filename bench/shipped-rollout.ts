@@ -13,13 +13,13 @@
  * and prints markdown tables: per cell, the operators' sizing table, and the targets of issue 9.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildGrid, cellSeed, type Cell, type Family, type GridFilter } from './lib/shipped-grid.js';
-import { shippedPlan } from './lib/shipped-plan.js';
+import { shippedPlan, withMaxWait } from './lib/shipped-plan.js';
 import { cellTable, checkTargets, sizingTable, summarizeCell, targetLines, type CellSummary } from './lib/shipped-report.js';
 import type { RunOutcome } from './lib/shipped-sim.js';
 import type { Job, JobResult } from './lib/shipped-worker.js';
@@ -40,6 +40,8 @@ const { values: flags } = parseArgs({
     jobs: { type: 'string' },
     guard: { type: 'string', default: 'shared' },
     chunk: { type: 'string', default: '25' },
+    'max-wait': { type: 'string' },
+    'write-readme': { type: 'boolean', default: false },
     name: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -56,7 +58,10 @@ const USAGE = `usage: npx tsx bench/shipped-rollout.ts [options]
   --guard shared|exact  shared (default): at a minute when a gate measures, the gate's Fail stands
                       for the guard's (every 20th such minute checked against the guard's own card);
                       exact: the guard's card is judged at every minute too
-  --chunk 25          runs per job          --name F   results file bench/results/F.json`;
+  --max-wait L        every gate waits up to L looks instead of its max-wait (sizing: the minutes
+                      a gate would need where the shipped max-wait cannot suffice)
+  --chunk 25          runs per job          --name F   results file bench/results/F.json
+  --write-readme      put the tables into bench/README.md (between the shipped-rollout markers)`;
 if (flags.help) {
   console.log(USAGE);
   process.exit(0);
@@ -77,6 +82,11 @@ const seed = Number(flags.seed);
 const jobs = Number(flags.jobs ?? String(Math.min(2, availableParallelism())));
 const chunk = Number(flags.chunk);
 const guardMode = flags.guard;
+const maxWait = flags['max-wait'] === undefined ? undefined : Number(flags['max-wait']);
+if (maxWait !== undefined && !(Number.isInteger(maxWait) && maxWait > 0)) {
+  console.error('--max-wait: a positive integer');
+  process.exit(2);
+}
 if (!(Number.isInteger(n) && n > 0) || !Number.isInteger(seed) || !(Number.isInteger(jobs) && jobs > 0) || !(chunk > 0)) {
   console.error(USAGE);
   process.exit(2);
@@ -95,7 +105,7 @@ const filter: GridFilter = {
   ...(families === undefined ? {} : { families }),
   ...(flags.cell === undefined ? {} : { match: flags.cell }),
 };
-const partial = flags.quick || Object.keys(filter).length > 0 || flags.rollouts !== undefined;
+const partial = flags.quick || Object.keys(filter).length > 0 || flags.rollouts !== undefined || maxWait !== undefined;
 const name = flags.name ?? (partial ? 'shipped-rollout-partial' : 'shipped-rollout');
 const cells = buildGrid(filter);
 if (cells.length === 0) {
@@ -103,7 +113,7 @@ if (cells.length === 0) {
   process.exit(2);
 }
 
-const plan = shippedPlan();
+const plan = maxWait === undefined ? shippedPlan() : withMaxWait(shippedPlan(), maxWait);
 const gateText = plan.stages
   .map((s) =>
     s.kind === 'gate'
@@ -129,7 +139,7 @@ const order = [...cells].sort((a, b) => cost(b) - cost(a));
 const queue: Job[] = [];
 for (const c of order) {
   for (let from = 0; from < n; from += chunk) {
-    queue.push({ id: queue.length, key: c.key, scenario: c.scenario, seed: cellSeed(seed, c.key), from, to: Math.min(n, from + chunk), guard: guardMode });
+    queue.push({ id: queue.length, key: c.key, scenario: c.scenario, seed: cellSeed(seed, c.key), from, to: Math.min(n, from + chunk), guard: guardMode, ...(maxWait === undefined ? {} : { maxWait }) });
   }
 }
 const cellIndex = new Map(cells.map((c, i) => [c.key, i]));
@@ -231,6 +241,20 @@ if (sizing !== '') {
 }
 out.push('', '### Targets (issue 9)', '', targetLines(targets));
 console.log(out.join('\n'));
+if (flags['write-readme']) {
+  const readme = join(root, 'bench', 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  const open = '<!-- shipped-rollout -->\n';
+  const close = '<!-- /shipped-rollout -->';
+  const a = text.indexOf(open);
+  const b = text.indexOf(close);
+  if (a < 0 || b < a) {
+    console.error('bench/README.md: no shipped-rollout markers');
+    process.exit(1);
+  }
+  writeFileSync(readme, `${text.slice(0, a + open.length)}${out.join('\n')}\n${text.slice(b)}`);
+  console.error('wrote the tables into bench/README.md');
+}
 if (mismatches > 0) console.error(`WARNING: the guard's own card disagreed with the gate's Fail ${mismatches} time(s): rerun with --guard exact`);
 
 const file = join(root, 'bench', 'results', `${name}.json`);

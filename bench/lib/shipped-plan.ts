@@ -132,3 +132,8 @@ export function shippedPlan(): ShippedPlan {
   const firstGate = stages.find((s) => s.kind === 'gate');
   return { stages, guard, checkAlpha: firstGate?.kind === 'gate' ? firstGate.card.errorRate.alpha : Number.NaN };
 }
+
+/** The plan with every gate waiting up to `looks` measurements (how long would a gate need?). */
+export function withMaxWait(plan: ShippedPlan, looks: number): ShippedPlan {
+  return { ...plan, stages: plan.stages.map((s) => (s.kind === 'gate' ? { ...s, maxLooks: looks } : s)) };
+}

@@ -4,7 +4,7 @@
  * into chunks and processes does not change any result.
  */
 import { Rng } from './random.js';
-import { shippedPlan } from './shipped-plan.js';
+import { shippedPlan, withMaxWait } from './shipped-plan.js';
 import { prepare, simulateRollout, type PreparedScenario, type RunOutcome, type Scenario } from './shipped-sim.js';
 
 export interface Job {
@@ -15,6 +15,8 @@ export interface Job {
   readonly from: number;
   readonly to: number;
   readonly guard: 'exact' | 'shared';
+  /** Every gate's max-wait replaced by this many looks (sizing: how long a gate would need). */
+  readonly maxWait?: number;
 }
 
 export interface JobResult {
@@ -24,7 +26,7 @@ export interface JobResult {
   readonly ms: number;
 }
 
-const plan = shippedPlan();
+const shipped = shippedPlan();
 const prepared = new Map<string, PreparedScenario>();
 
 process.on('message', (job: Job) => {
@@ -32,6 +34,7 @@ process.on('message', (job: Job) => {
   let prep = prepared.get(job.key);
   if (prep === undefined) prepared.set(job.key, (prep = prepare(job.scenario)));
   const outcomes: RunOutcome[] = [];
+  const plan = job.maxWait === undefined ? shipped : withMaxWait(shipped, job.maxWait);
   for (let i = job.from; i < job.to; i++) outcomes.push(simulateRollout(plan, prep, new Rng(job.seed, i), { guard: job.guard }));
   const c = process.cpuUsage(c0);
   const result: JobResult = { id: job.id, outcomes, ms: (c.user + c.system) / 1000 };
