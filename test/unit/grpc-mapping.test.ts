@@ -57,7 +57,7 @@ describe('proto request → the HTTP schema', () => {
             power: 0.9,
             weight: 2,
             critical: false,
-            kind: { $case: 'errorRate', value: { errorCodes: '5xx,429' } },
+            kind: { $case: 'errorRate', value: { errorCodes: '5xx,429', responseFlags: 'UO,URX' } },
           }),
           Check.fromPartial({ kind: { $case: 'latency', value: { threshold: { $case: 'quantile', value: 0.99 } } } }),
           Check.fromPartial({ name: 'slo', kind: { $case: 'latency', value: { threshold: { $case: 'thresholdMs', value: 250 } } } }),
@@ -72,7 +72,7 @@ describe('proto request → the HTTP schema', () => {
       interval: '30s',
       failBelow: '60',
       checks: [
-        { type: 'error-rate', name: 'errors', alpha: '0.005', margin: '0', criticalEffect: '1.5', power: '0.9', weight: '2', critical: 'false', errorCodes: '5xx,429' },
+        { type: 'error-rate', name: 'errors', alpha: '0.005', margin: '0', criticalEffect: '1.5', power: '0.9', weight: '2', critical: 'false', errorCodes: '5xx,429', responseFlags: 'UO,URX' },
         { type: 'latency', quantile: 0.99 },
         { type: 'latency', name: 'slo', thresholdMs: 250 },
       ],

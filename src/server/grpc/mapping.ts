@@ -104,6 +104,7 @@ function checkBody(c: PbCheck): Record<string, unknown> {
   if (c.kind?.$case === 'errorRate') {
     const codes = text(c.kind.value.errorCodes);
     if (codes !== undefined) body['errorCodes'] = codes;
+    if (c.kind.value.responseFlags !== undefined) body['responseFlags'] = c.kind.value.responseFlags;
   } else if (c.kind?.$case === 'latency') {
     const t = c.kind.value.threshold;
     if (t?.$case === 'thresholdMs') body['thresholdMs'] = t.value;
@@ -153,7 +154,7 @@ export function toProtoField(field: string, m: AnalyzeRequest): string {
     const c = m.selector?.mode?.$case;
     return c === undefined ? field : `selector.${c}.${side[1] as string}`;
   }
-  const check = /^(checks\[\d+\])\.(type|errorCodes|thresholdMs|quantile)$/.exec(field);
+  const check = /^(checks\[\d+\])\.(type|errorCodes|responseFlags|thresholdMs|quantile)$/.exec(field);
   if (check === null) return field;
   const at = check[1] as string;
   switch (check[2]) {
@@ -161,6 +162,8 @@ export function toProtoField(field: string, m: AnalyzeRequest): string {
       return `${at}.kind`;
     case 'errorCodes':
       return `${at}.errorRate.errorCodes`;
+    case 'responseFlags':
+      return `${at}.errorRate.responseFlags`;
     default:
       return `${at}.latency.${check[2] as string}`;
   }
@@ -215,6 +218,7 @@ function checkResult(c: CheckResult): PbCheckResult {
     power: c.power === null ? undefined : { ...c.power },
     intervals: c.intervals,
     ...(c.errorCodes === undefined ? {} : { errorCodes: c.errorCodes }),
+    ...(c.responseFlags === undefined ? {} : { responseFlags: c.responseFlags }),
     threshold:
       t === undefined
         ? undefined

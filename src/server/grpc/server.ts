@@ -12,7 +12,7 @@ import { JudgeError, isJudgeError } from '../../errors.js';
 import type { Judge } from '../../judge/index.js';
 import type { Logger } from '../../observability/logger.js';
 import { LABEL_VERDICT, NO_VERDICT, type Metrics } from '../../observability/metrics.js';
-import { JudgeServiceService, type JudgeServiceServer } from '../../gen/canary_judge/v1/judge.js';
+import { AnalyzeRequest as PbAnalyzeRequest, JudgeServiceService, type JudgeServiceServer } from '../../gen/canary_judge/v1/judge.js';
 import { HealthService } from '../../gen/grpc/health/v1/health.js';
 import { parseAnalysisRequest } from '../http/schema.js';
 import { runObservedAnalysis } from '../observed-analysis.js';
@@ -20,6 +20,7 @@ import type { Admission } from '../admission.js';
 import { createHealth } from './health.js';
 import { VERDICT, toAnalyzeResponse, toProtoFieldError, toRequestBody, type AnalyzeRequest, type AnalyzeResponse } from './mapping.js';
 import { toStatus } from './status.js';
+import { wireProblem } from './wire.js';
 
 export const JUDGE_SERVICE_NAME = 'canary_judge.v1.JudgeService';
 export const LABEL_METHOD = 'method';
@@ -53,6 +54,31 @@ export interface RunningGrpcServer {
   /** Health turns NOT_SERVING, new calls are refused, in-flight ones finish, then it closes. */
   stop(): Promise<void>;
 }
+
+/** Set on a request whose bytes could not be taken as an AnalyzeRequest, with what was wrong. */
+const UNDECODABLE = Symbol('undecodable');
+type Received = AnalyzeRequest & { [UNDECODABLE]?: string };
+
+/**
+ * The service with a decoder that never throws: grpc-js answers INTERNAL when decoding fails,
+ * but bytes that are not an AnalyzeRequest (or carry fields it does not have) are the caller's
+ * error, answered INVALID_ARGUMENT by the handler like any other refused request.
+ */
+const JUDGE_SERVICE = {
+  ...JudgeServiceService,
+  analyze: {
+    ...JudgeServiceService.analyze,
+    requestDeserialize(bytes: Buffer): AnalyzeRequest {
+      const problem = wireProblem(bytes);
+      if (problem !== undefined) return Object.assign(PbAnalyzeRequest.fromPartial({}), { [UNDECODABLE]: problem });
+      try {
+        return PbAnalyzeRequest.decode(bytes);
+      } catch (e) {
+        return Object.assign(PbAnalyzeRequest.fromPartial({}), { [UNDECODABLE]: e instanceof Error ? e.message : String(e) });
+      }
+    },
+  },
+} as const;
 
 const VERDICT_NAME: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(VERDICT).map(([name, v]) => [v, name]));
 
@@ -109,6 +135,10 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     const peer = call.getPeer();
     if (!authorized(call)) throw new JudgeError('unauthorized', 'a valid bearer token is required in the authorization metadata');
     if (shuttingDown) throw new JudgeError('shutting_down', 'the judge is shutting down; retry on another replica');
+    const undecodable = (call.request as Received)[UNDECODABLE];
+    if (undecodable !== undefined) {
+      throw new JudgeError('invalid_request', `the request is not a valid canary_judge.v1.AnalyzeRequest: ${undecodable}`, { field: 'request' });
+    }
     const parsed = parseAnalysisRequest(toRequestBody(call.request));
     if (!parsed.ok) {
       const errors = parsed.errors.map((e) => toProtoFieldError(e.field, e.message, call.request));
@@ -125,7 +155,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
   }
 
   const server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
-  server.addService(JudgeServiceService, judgeService);
+  server.addService(JUDGE_SERVICE, judgeService);
   server.addService(HealthService, health.implementation);
   const address = listenAddress(o.host, o.port);
   const port = await new Promise<number>((resolve, reject) => {

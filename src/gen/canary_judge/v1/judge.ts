@@ -151,7 +151,7 @@ export interface Check {
   weight?:
     | number
     | undefined;
-  /** A critical check failing fails the analysis; default true. */
+  /** A critical check failing fails the analysis; default false. */
   critical?:
     | boolean
     | undefined;
@@ -166,6 +166,11 @@ export interface Check {
 export interface ErrorRateCheck {
   /** Status codes counted as errors, e.g. "5xx" (the default when empty) or "5xx,429". */
   errorCodes: string;
+  /**
+   * Envoy response flags that also count as errors whatever the code, e.g. "UO,URX"; unset:
+   * codes only. The HTTP API's `responseFlags`.
+   */
+  responseFlags?: string | undefined;
 }
 
 export interface LatencyCheck {
@@ -266,6 +271,10 @@ export interface CheckResult {
   intervals: number;
   /** Error-rate checks: the status codes counted. */
   errorCodes?:
+    | string
+    | undefined;
+  /** Error-rate checks: the Envoy response flags counted besides the codes, when asked. */
+  responseFlags?:
     | string
     | undefined;
   /** Latency checks: the threshold counted against, and quantile estimates for humans. */
@@ -913,13 +922,16 @@ export const Check: MessageFns<Check> = {
 };
 
 function createBaseErrorRateCheck(): ErrorRateCheck {
-  return { errorCodes: "" };
+  return { errorCodes: "", responseFlags: undefined };
 }
 
 export const ErrorRateCheck: MessageFns<ErrorRateCheck> = {
   encode(message: ErrorRateCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.errorCodes !== "") {
       writer.uint32(10).string(message.errorCodes);
+    }
+    if (message.responseFlags !== undefined) {
+      writer.uint32(18).string(message.responseFlags);
     }
     return writer;
   },
@@ -945,6 +957,14 @@ export const ErrorRateCheck: MessageFns<ErrorRateCheck> = {
             message.errorCodes = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.responseFlags = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -963,6 +983,7 @@ export const ErrorRateCheck: MessageFns<ErrorRateCheck> = {
   fromPartial<I extends Exact<DeepPartial<ErrorRateCheck>, I>>(object: I): ErrorRateCheck {
     const message = createBaseErrorRateCheck();
     message.errorCodes = object.errorCodes ?? "";
+    message.responseFlags = object.responseFlags ?? undefined;
     return message;
   },
 };
@@ -1520,6 +1541,7 @@ function createBaseCheckResult(): CheckResult {
     power: undefined,
     intervals: 0,
     errorCodes: undefined,
+    responseFlags: undefined,
     threshold: undefined,
     quantiles: undefined,
     error: undefined,
@@ -1567,6 +1589,9 @@ export const CheckResult: MessageFns<CheckResult> = {
     }
     if (message.errorCodes !== undefined) {
       writer.uint32(106).string(message.errorCodes);
+    }
+    if (message.responseFlags !== undefined) {
+      writer.uint32(146).string(message.responseFlags);
     }
     if (message.threshold !== undefined) {
       LatencyThreshold.encode(message.threshold, writer.uint32(114).fork()).join();
@@ -1700,6 +1725,14 @@ export const CheckResult: MessageFns<CheckResult> = {
             message.errorCodes = reader.string();
             continue;
           }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.responseFlags = reader.string();
+            continue;
+          }
           case 14: {
             if (tag !== 114) {
               break;
@@ -1772,6 +1805,7 @@ export const CheckResult: MessageFns<CheckResult> = {
     message.power = (object.power !== undefined && object.power !== null) ? Power.fromPartial(object.power) : undefined;
     message.intervals = object.intervals ?? 0;
     message.errorCodes = object.errorCodes ?? undefined;
+    message.responseFlags = object.responseFlags ?? undefined;
     message.threshold = (object.threshold !== undefined && object.threshold !== null)
       ? LatencyThreshold.fromPartial(object.threshold)
       : undefined;
