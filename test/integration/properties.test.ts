@@ -6,8 +6,10 @@
  * "never Pass" half of the property can fail.
  */
 
+import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AnalyzeRequest, AnalyzeResponse, Verdict } from '../../src/gen/canary_judge/v1/judge.js';
 import { CANARY_HASH, STABLE_HASH, honest, startFaultPrometheus, type FaultPrometheus, type Range, type Series } from './harness/fault-prometheus.js';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
 
@@ -19,6 +21,7 @@ const RUNS = Number(process.env['PROPERTY_RUNS'] ?? 300);
 
 let prom: FaultPrometheus;
 let judge: JudgeHandle;
+let grpc: Client;
 
 const end = Math.floor(Date.now() / 3_600_000) * 3600;
 const start = end - 30 * 60;
@@ -38,9 +41,11 @@ function validBody(checks: unknown[]) {
 beforeAll(async () => {
   prom = await startFaultPrometheus();
   judge = await startJudge(prom.url, { CANARY_JUDGE_ANALYSIS_DEADLINE: '3s', CANARY_JUDGE_ANALYSIS_QUEUE_WAIT: '1s' });
+  grpc = new Client(`127.0.0.1:${judge.service.grpcPort}`, credentials.createInsecure());
 });
 
 afterAll(async () => {
+  grpc?.close();
   await judge?.close();
   await prom?.close();
 });
@@ -212,6 +217,49 @@ const CARD: { type: string; quantile?: string }[] = [
   { type: 'latency', quantile: '0.99', alpha: '0.01', criticalEffect: '2', power: '0.8' } as { type: string; quantile: string },
 ];
 
+/** One raw Analyze call: any bytes in, the response or the status out. */
+function analyzeRaw(bytes: Uint8Array): Promise<{ error: ServiceError | null; response: AnalyzeResponse | undefined }> {
+  return new Promise((resolve) => {
+    grpc.makeUnaryRequest(
+      '/canary_judge.v1.JudgeService/Analyze',
+      (b: Uint8Array) => Buffer.from(b),
+      (b: Buffer) => AnalyzeResponse.decode(b),
+      bytes,
+      { deadline: Date.now() + 10_000 },
+      (error, response) => resolve({ error, response }),
+    );
+  });
+}
+
+/** A request message built from an arbitrary HTTP-shaped body, where the shapes line up. */
+function toProto(b: unknown): AnalyzeRequest {
+  const o = (b ?? {}) as Record<string, any>;
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
+  const sel = o['selector'] ?? {};
+  const mode = sel.mode === 'service' ? 'service' : sel.mode === 'version' ? 'version' : 'podHash';
+  return AnalyzeRequest.fromPartial({
+    rollout: typeof o['rollout'] === 'object' && o['rollout'] !== null ? { name: str(o['rollout'].name), namespace: str(o['rollout'].namespace) } : undefined,
+    selector: { mode: { $case: mode, value: { canary: str(sel.canary), stable: str(sel.stable) } } },
+    start: str(o['start']),
+    end: str(o['end']),
+    interval: str(o['interval']),
+    checks: (Array.isArray(o['checks']) ? o['checks'] : []).map((c: Record<string, unknown>) => ({
+      name: str(c['name']),
+      alpha: num(c['alpha']),
+      margin: num(c['margin']),
+      criticalEffect: num(c['criticalEffect']),
+      power: num(c['power']),
+      weight: num(c['weight']),
+      critical: typeof c['critical'] === 'boolean' ? c['critical'] : undefined,
+      kind:
+        c['type'] === 'latency'
+          ? { $case: 'latency' as const, value: { threshold: num(c['quantile']) !== undefined ? { $case: 'quantile' as const, value: num(c['quantile']) as number } : { $case: 'thresholdMs' as const, value: num(c['thresholdMs']) ?? 0 } } }
+          : { $case: 'errorRate' as const, value: { errorCodes: str(c['errorCodes']), responseFlags: typeof c['responseFlags'] === 'string' ? c['responseFlags'] : undefined } },
+    })),
+  });
+}
+
 describe('the judge under arbitrary requests and arbitrary Prometheus answers', () => {
   it('passes identical releases on honest data (the property below can fail)', async () => {
     prom.respond = responderFor({ mode: 'honest', mutations: [], json: null, status: 200 });
@@ -246,6 +294,36 @@ describe('the judge under arbitrary requests and arbitrary Prometheus answers', 
         } else expect(r.body.error.code).toMatch(/^prometheus_|^deadline_exceeded$/);
       }),
       { numRuns: RUNS, seed: SEED },
+    );
+  });
+
+  it('never answers INTERNAL over gRPC, whatever the message or the bytes', async () => {
+    prom.respond = responderFor({ mode: 'honest', mutations: [], json: null, status: 200 });
+    const bytes = fc.oneof(
+      requestBody.map((b) => AnalyzeRequest.encode(toProto(b)).finish()),
+      fc.uint8Array({ maxLength: 200 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(bytes, async (b) => {
+        const r = await analyzeRaw(b);
+        if (r.error !== null) {
+          expect(r.error.code).not.toBe(status.INTERNAL);
+          expect(r.error.code).not.toBe(status.UNKNOWN);
+        } else expect(r.response?.verdict).not.toBe(Verdict.VERDICT_UNSPECIFIED);
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+  });
+
+  it('never answers INTERNAL, and never Pass on anything that is not a count, over gRPC either', async () => {
+    await fc.assert(
+      fc.asyncProperty(plan, fc.constantFrom(CARD, CARD.slice(0, 1), CARD.slice(1)), async (p, checks) => {
+        prom.respond = responderFor(p);
+        const r = await analyzeRaw(AnalyzeRequest.encode(toProto(validBody(checks))).finish());
+        if (r.error !== null) expect([status.UNAVAILABLE, status.DEADLINE_EXCEEDED]).toContain(r.error.code);
+        else if (corrupt(p, checks)) expect(r.response?.verdict).not.toBe(Verdict.VERDICT_PASS);
+      }),
+      { numRuns: Math.ceil(RUNS / 2), seed: SEED },
     );
   });
 
