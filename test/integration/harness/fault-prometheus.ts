@@ -76,6 +76,8 @@ export interface FaultPrometheus {
   fault: Fault;
   /** When set, answers every range query instead of the fault. */
   respond: Responder | undefined;
+  /** Delay before every answer (ms), to keep analyses in flight. */
+  delayMs: number;
   /** Where `redirect` points. */
   redirectTo: string;
   readonly hits: Hit[];
@@ -169,13 +171,14 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 export async function startFaultPrometheus(): Promise<FaultPrometheus> {
   const hits: Hit[] = [];
   const huge = { maxWritten: 0, aborted: 0 };
-  const state = { fault: 'none' as Fault, redirectTo: 'http://127.0.0.1:1', respond: undefined as Responder | undefined };
-  const server: Server = createServer((req, res) => {
+  const state = { fault: 'none' as Fault, redirectTo: 'http://127.0.0.1:1', respond: undefined as Responder | undefined, delayMs: 0 };
+  const server: Server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     void (async () => {
       const form = await readForm(req);
       const path = req.url ?? '';
       const query = form.get('query') ?? '';
       hits.push({ path, query, authorization: req.headers['authorization'] });
+      if (state.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, state.delayMs));
       const fault = state.fault;
       if (fault === 'redirect') {
         res.writeHead(307, { Location: `${state.redirectTo}${path}` });
@@ -244,6 +247,12 @@ export async function startFaultPrometheus(): Promise<FaultPrometheus> {
     },
     set fault(f: Fault) {
       state.fault = f;
+    },
+    get delayMs() {
+      return state.delayMs;
+    },
+    set delayMs(ms: number) {
+      state.delayMs = ms;
     },
     get respond() {
       return state.respond;
