@@ -82,6 +82,7 @@ describe('Prometheus client', () => {
     const h = seenHeaders[seenHeaders.length - 1];
     expect(h?.['authorization']).toBe('Bearer t');
     expect(h?.['x-scope-orgid']).toBe('team-a');
+    expect(h?.['accept-encoding']).toBe('identity');
   });
 
   it.each([
