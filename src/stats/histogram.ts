@@ -232,6 +232,35 @@ export function thresholdFromStableQuantile(
   return { quantile, edge };
 }
 
+export interface LatencyEdges extends StableQuantileThreshold {
+  /**
+   * The largest bucket edge with at least a share 1 − q of the stable's requests above it: the
+   * threshold that keeps the events the quantile promises, however coarse the buckets. Equal to
+   * `edge` when the quantile's edge already holds that share; null when no finite edge does.
+   */
+  readonly lowEdge: number | null;
+}
+
+/**
+ * The thresholds of a relative latency check (latency.ts in src/judge/checks). With coarse
+ * buckets (Istio's …, 50, 100, 250, 500 ms) the edge at or above the stable's p99 can hold ten
+ * times fewer requests than 1 %: a test on it has too few events to ever rule out a slowdown.
+ * The low edge — the largest edge with ≥ (1 − q) of the stable's requests above it — always has
+ * them; the check tests both edges (the high one catches tail-only regressions). Returns null
+ * when the stable has no usable histogram (as {@link thresholdFromStableQuantile}).
+ */
+export function latencyEdges(q: number, stableBuckets: readonly HistogramBucket[]): LatencyEdges | null {
+  const high = thresholdFromStableQuantile(q, stableBuckets);
+  if (high === null) return null;
+  const b = normalize(stableBuckets);
+  const total = (b[b.length - 1] as CleanBucket).count;
+  let lowEdge: number | null = null;
+  for (const x of b) {
+    if (Number.isFinite(x.le) && x.le > 0 && x.le <= high.edge && total - x.count >= (1 - q) * total) lowEdge = x.le;
+  }
+  return { ...high, lowEdge };
+}
+
 /** Canary and stable histograms for one analysis interval (increase over the interval). */
 export interface IntervalHistograms {
   readonly canary: readonly HistogramBucket[];

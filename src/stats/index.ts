@@ -7,3 +7,4 @@ export * from './mann-whitney.js';
 export * from './scorecard.js';
 export { DEFAULT_MIXTURE, type MixtureComponent } from './sequential.js';
 export { EFFECT_CONFIDENCE, rateRatio } from './effect.js';
+export { rateBounds, type RateBounds } from './rate-bound.js';

@@ -25,38 +25,74 @@ export function countTestPower(
   alpha: number,
   mixture: readonly MixtureComponent[],
 ): number {
+  const terms = powerTerms(intervals, theta0, criticalEffect, mixture);
+  return terms === null ? 0 : powerFromTerms(terms, alpha, mixture);
+}
+
+/** The per-component sums μ_k and σ²_k of the module comment, and the stable rate r̂ they used. */
+export interface PowerTerms {
+  readonly rate: number;
+  readonly mu: readonly number[];
+  readonly variance: readonly number[];
+}
+
+/** μ_k and σ²_k over the intervals; null when the stable has no bad requests (power is 0). */
+export function powerTerms(
+  intervals: readonly IntervalCounts[],
+  theta0: number,
+  criticalEffect: number,
+  mixture: readonly MixtureComponent[],
+): PowerTerms | null {
   let stableBad = 0;
   let stableTotal = 0;
   for (const iv of intervals) {
     stableBad += iv.stableBad;
     stableTotal += iv.stableTotal;
   }
-  if (!(stableTotal > 0) || !(stableBad > 0) || !(criticalEffect > theta0)) return 0;
+  if (!(stableTotal > 0) || !(stableBad > 0) || !(criticalEffect > theta0)) return null;
   const rate = stableBad / stableTotal;
-  const k = mixture.length;
-  const totalWeight = mixture.reduce((s, c) => s + c.weight, 0);
-  const mu = new Array<number>(k).fill(0);
-  const var_ = new Array<number>(k).fill(0);
-  for (const iv of intervals) {
-    const nc = iv.canaryTotal;
-    const ns = iv.stableTotal;
-    if (!(nc > 0 && ns > 0)) continue;
-    const q = canaryShare(nc, ns);
-    const lambdaC = criticalEffect * rate * nc;
-    const lambdaS = rate * ns;
-    for (let j = 0; j < k; j++) {
-      const { a, b } = logRatioPerBad(theta0 * (mixture[j] as MixtureComponent).multiplier, theta0, q);
-      mu[j] = (mu[j] as number) + lambdaC * a + lambdaS * b;
-      var_[j] = (var_[j] as number) + lambdaC * a * a + lambdaS * b * b;
-    }
+  const mu = new Array<number>(mixture.length).fill(0);
+  const variance = new Array<number>(mixture.length).fill(0);
+  for (const iv of intervals) addPowerTerms(mu, variance, iv.canaryTotal, iv.stableTotal, rate, theta0, criticalEffect, mixture);
+  return { rate, mu, variance };
+}
+
+/** Adds one interval's exposure (nc canary, ns stable requests) to μ and σ², in place. */
+export function addPowerTerms(
+  mu: number[],
+  variance: number[],
+  nc: number,
+  ns: number,
+  rate: number,
+  theta0: number,
+  criticalEffect: number,
+  mixture: readonly MixtureComponent[],
+): void {
+  if (!(nc > 0 && ns > 0)) return;
+  const q = canaryShare(nc, ns);
+  const lambdaC = criticalEffect * rate * nc;
+  const lambdaS = rate * ns;
+  for (let j = 0; j < mixture.length; j++) {
+    const { a, b } = logRatioPerBad(theta0 * (mixture[j] as MixtureComponent).multiplier, theta0, q);
+    mu[j] = (mu[j] as number) + lambdaC * a + lambdaS * b;
+    variance[j] = (variance[j] as number) + lambdaC * a * a + lambdaS * b * b;
   }
+}
+
+/** max_k Φ((μ_k − log(1/(α w_k))) / σ_k). */
+export function powerFromTerms(
+  terms: { readonly mu: readonly number[]; readonly variance: readonly number[] },
+  alpha: number,
+  mixture: readonly MixtureComponent[],
+): number {
+  const totalWeight = mixture.reduce((s, c) => s + c.weight, 0);
   let best = 0;
-  for (let j = 0; j < k; j++) {
-    const sd = Math.sqrt(var_[j] as number);
+  for (let j = 0; j < mixture.length; j++) {
+    const sd = Math.sqrt(terms.variance[j] as number);
     if (!(sd > 0)) continue;
     const w = (mixture[j] as MixtureComponent).weight / totalWeight;
     const needed = Math.log(1 / alpha) - Math.log(w);
-    const pw = normalCdf(((mu[j] as number) - needed) / sd);
+    const pw = normalCdf(((terms.mu[j] as number) - needed) / sd);
     if (pw > best) best = pw;
   }
   return best;

@@ -79,6 +79,32 @@ export interface PowerReport {
   readonly criticalEffect: number;
 }
 
+/** The floor of a count check (count-test.ts): time-uniform rate bounds against the tolerance. */
+export interface FloorReport {
+  /** Upper bound on the canary's bad-request rate. */
+  readonly canaryUpper: number;
+  /** Lower bound on the stable's. */
+  readonly stableLower: number;
+  /** The tolerance at that bound: max(criticalEffect × stableLower, stableLower + criticalIncrease). */
+  readonly allowed: number;
+  /** canaryUpper < allowed: the canary is shown within the step's tolerance. */
+  readonly met: boolean;
+  /** Risk of the bounds (both sides together). */
+  readonly beta: number;
+}
+
+/** One threshold of a check counted against several (latency's bucket edges). */
+export interface EdgeResult {
+  readonly canary: SideSummary;
+  readonly stable: SideSummary;
+  readonly effect: EffectEstimate;
+  /** This threshold's own e-value (the decision uses the average over thresholds). */
+  readonly eValue: number;
+  /** Power at this threshold, at its share α/J of the level. */
+  readonly power: number;
+  readonly floor: FloorReport;
+}
+
 export interface CountTestResult {
   readonly verdict: Verdict;
   readonly reason: Reason;
@@ -89,6 +115,16 @@ export interface CountTestResult {
   readonly power: PowerReport;
   /** Number of intervals with data that entered the test. */
   readonly intervals: number;
+  /** The deciding threshold's floor; absent when the data were refused before any statistics. */
+  readonly floor?: FloorReport;
+  /**
+   * When short of data (insufficient_data): about how many more intervals at the recent traffic
+   * would let the check pass if the canary behaved like the stable; null = more than a day's worth.
+   */
+  readonly settleIntervals?: number | null;
+  /** Every threshold, when the check counted against several; `decidingEdge` indexes it. */
+  readonly edges?: readonly EdgeResult[];
+  readonly decidingEdge?: number;
 }
 
 /** One histogram snapshot for one side in one interval: cumulative counts per upper bound `le`. */
