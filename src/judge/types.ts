@@ -3,6 +3,7 @@
 import type { ErrorCode } from '../errors.js';
 import type {
   CountTestParams,
+  EdgeResult,
   EffectEstimate,
   Evidence,
   PowerReport,
@@ -35,6 +36,13 @@ export interface LatencyThreshold {
   readonly stableQuantileMs?: number | null;
   /** Which stable data gave the quantile: the hour before the window, or the window itself. */
   readonly basis?: 'stable-before-window' | 'stable-in-window';
+  /**
+   * Stable quantile: the largest edge with at least 1 − quantile of the stable's requests above
+   * it (null when none); tested beside `ms` when it differs (checks/latency.ts).
+   */
+  readonly lowMs?: number | null;
+  /** The edge whose counts the result reports (the one that decided), ms. */
+  readonly decidingMs?: number;
 }
 
 export interface QuantileEstimates {
@@ -63,6 +71,13 @@ export interface CheckResult {
   readonly threshold?: LatencyThreshold;
   /** Latency estimates for humans, milliseconds. */
   readonly quantiles?: { readonly canary: QuantileEstimates; readonly stable: QuantileEstimates };
+  /** Every threshold, when the check counted against several (latency's two edges). */
+  readonly edges?: readonly (EdgeResult & { readonly ms: number | null })[];
+  /**
+   * Short of data (insufficient_data): about how many more minutes at the recent traffic would
+   * let the check pass if the canary behaved like the stable; null = more than a day.
+   */
+  readonly settleMinutes?: number | null;
   readonly error?: { readonly code: ErrorCode; readonly message: string };
   readonly queries: readonly string[];
 }

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { JudgeError } from '../../src/errors.js';
 import { createJudge } from '../../src/judge/judge.js';
-import { errorRateIntervals, histogramsByTime, latencyOutcome } from '../../src/judge/checks.js';
+import { errorRateIntervals, evaluateLatency, histogramsByTime } from '../../src/judge/checks/index.js';
 import { createLimiter, unionLength } from '../../src/judge/pool.js';
 import type { PrometheusClient, RangeSpec, Series } from '../../src/prometheus/client.js';
 import { ISTIO_NAMES } from '../../src/prometheus/promql.js';
@@ -200,8 +200,12 @@ describe('judge', () => {
       return base.queryRange(q, r);
     });
     const r = await createJudge({ prometheus: prom, config, name: 't' }).analyze(req({ checks: [{ type: 'latency', quantile: 0.99 }] }));
-    expect(r.checks[0]?.threshold).toMatchObject({ ms: 1000, basis: 'stable-before-window' });
-    expect(r.checks[0]?.canary?.bad).toBe(50);
+    // 10% of the baseline is slower than 250 ms, 0.5% slower than 1000 ms: both edges are tested.
+    expect(r.checks[0]?.threshold).toMatchObject({ ms: 1000, lowMs: 250, basis: 'stable-before-window' });
+    expect(r.checks[0]?.edges?.map((e) => [e.ms, e.canary.bad])).toEqual([
+      [250, 200],
+      [1000, 50],
+    ]);
   });
 
   it('clamps an end in the future to now', async () => {
@@ -240,14 +244,14 @@ describe('series to counts', () => {
 
   it('refuses a latency threshold above every bucket edge rather than guessing', () => {
     const c = [series([90], r, { le: '100' }), series([100], r, { le: '+Inf' })];
-    const o = latencyOutcome(c, c, { thresholdMs: 5000 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, criticalIncrease: 0, weight: 1, critical: true }, 'milliseconds');
+    const o = evaluateLatency({ canaryBuckets: c, stableBuckets: c }, { thresholdMs: 5000 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, criticalIncrease: 0, weight: 1, critical: true }, 'milliseconds');
     expect(o.result.reason).toBe('invalid_data');
     expect(o.note).toMatch(/no histogram bucket edge/);
   });
 
   it('converts thresholds for histograms in seconds', () => {
     const c = [series([90], r, { le: '0.25' }), series([100], r, { le: '+Inf' })];
-    const o = latencyOutcome(c, c, { thresholdMs: 250 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, criticalIncrease: 0, weight: 1, critical: true }, 'seconds');
+    const o = evaluateLatency({ canaryBuckets: c, stableBuckets: c }, { thresholdMs: 250 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, criticalIncrease: 0, weight: 1, critical: true }, 'seconds');
     expect(o.threshold.ms).toBe(250);
     expect(o.result.canary).toEqual({ requests: 100, bad: 10, rate: 0.1 });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSummary, latencyWhat } from '../../src/judge/checks.js';
+import { checkSummary, latencyWhat } from '../../src/judge/checks/index.js';
 import { fmtCount, fmtNum, fmtPct } from '../../src/judge/format.js';
 import type { CountTestResult } from '../../src/stats/index.js';
 

@@ -1,0 +1,27 @@
+/**
+ * The registry of check kinds: one module each, looked up by the request's `type`. Adding a
+ * kind = its module here + its request schema + its proto message; judge.ts does not change.
+ */
+import type { CheckRequest } from '../../server/http/schema.js';
+import type { CheckType } from '../types.js';
+import { errorRate } from './error-rate.js';
+import type { CheckKind } from './kind.js';
+import { latency } from './latency.js';
+
+type KindOf<T extends CheckType> = CheckKind<Extract<CheckRequest, { type: T }>, string>;
+
+export const CHECK_KINDS: { readonly [T in CheckType]: KindOf<T> } = {
+  'error-rate': errorRate as KindOf<'error-rate'>,
+  latency: latency as KindOf<'latency'>,
+};
+
+/** The kind module of a check, typed for that check (TypeScript cannot correlate the union). */
+export function kindOf(c: CheckRequest): CheckKind<CheckRequest, string> {
+  return CHECK_KINDS[c.type] as CheckKind<CheckRequest, string>;
+}
+
+export type { CheckContext, CheckKind, CheckOutcome, PlannedQuery, QueryAnswers, QueryPlan, QueryRange } from './kind.js';
+export { errorRateIntervals, evaluateErrorRate } from './error-rate.js';
+export { evaluateLatency, type LatencyOutcome, type LatencySpec } from './latency.js';
+export { checkSummary, latencyWhat } from './summary.js';
+export { histogramsByTime, pointsByTime } from './series.js';

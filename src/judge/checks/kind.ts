@@ -1,0 +1,47 @@
+/**
+ * What every check kind provides: its query plan (named PromQL, each run over the analysis
+ * window or as one point over the stable's history before it) and its evaluation (series →
+ * per-interval counts → the engine's decision → a line a person can read). The kinds are
+ * registered in ./index.ts; judge.ts knows nothing about any one of them.
+ */
+import type { DurationUnit } from '../../config/config.js';
+import type { MeshNames } from '../../prometheus/promql.js';
+import type { Series } from '../../prometheus/client.js';
+import type { CountTestResult } from '../../stats/index.js';
+import type { CheckParams, CheckResult } from '../types.js';
+
+export interface CheckContext {
+  /** Rendered PromQL label selectors of each side. */
+  readonly canarySelector: string;
+  readonly stableSelector: string;
+  /** The analysis interval as PromQL writes it (e.g. "60s") and in seconds. */
+  readonly interval: string;
+  readonly intervalSeconds: number;
+  readonly mesh: MeshNames;
+  readonly durationUnit: DurationUnit;
+}
+
+/** `window`: one point per analysis interval; `baseline`: one point at the window start. */
+export type QueryRange = 'window' | 'baseline';
+
+export interface PlannedQuery {
+  readonly promql: string;
+  readonly range: QueryRange;
+}
+
+/** A kind's queries by name; the answers come back to `evaluate` under the same names. */
+export type QueryPlan<N extends string> = Readonly<Partial<Record<N, PlannedQuery>>>;
+/** A query that was not planned has no answer; an empty result is an empty list. */
+export type QueryAnswers<N extends string> = Readonly<Partial<Record<N, readonly Series[]>>>;
+
+/** What a kind adds to the engine's result: its summary line and kind-specific fields. */
+export interface CheckOutcome {
+  readonly result: CountTestResult;
+  readonly summary: string;
+  readonly details: Pick<CheckResult, 'errorCodes' | 'responseFlags' | 'threshold' | 'quantiles'>;
+}
+
+export interface CheckKind<C, N extends string> {
+  plan(check: C, ctx: CheckContext): QueryPlan<N>;
+  evaluate(check: C, answers: QueryAnswers<N>, params: CheckParams, ctx: CheckContext): CheckOutcome;
+}

@@ -1,0 +1,177 @@
+/**
+ * The latency check: requests slower than a threshold are the "bad" count, compared canary vs
+ * stable like an error rate. This file is the whole answer to "how does latency choose its bad
+ * requests":
+ *
+ *  - Fixed SLO (`thresholdMs`): one threshold, the bucket edge at or above the SLO.
+ *  - Stable quantile (`quantile`, e.g. 0.99): the stable's latency histogram — from the hour
+ *    before the window when it has enough requests above the quantile, else from the window —
+ *    gives two bucket edges (latencyEdges in src/stats/histogram.ts): the edge at or above the
+ *    quantile, and the largest edge with at least 1 − q of the stable's requests above it. With
+ *    Istio's coarse buckets the first can hold ten times fewer requests than the quantile
+ *    promises (too few events to ever pass); the second always holds enough, but a regression
+ *    only in the far tail shows at the first. Both are tested at once: their e-processes are
+ *    averaged for Fail, either may give the Pass, and a regression suspected at either holds it
+ *    (decideThresholds in src/stats/count-test.ts).
+ *
+ * A threshold that does not depend on the data under test (the baseline hour) stays the same at
+ * every look, so the sequential test sees one growing sequence of counts.
+ */
+import type { DurationUnit } from '../../config/config.js';
+import { renderQuery } from '../../prometheus/promql.js';
+import {
+  decideCounts,
+  decideThresholds,
+  histogramQuantile,
+  latencyEdges,
+  latencyIntervalCounts,
+  sumHistograms,
+  thresholdEdge,
+  type CountTestResult,
+  type HistogramBucket,
+  type IntervalCounts,
+} from '../../stats/index.js';
+import type { LatencyCheckRequest } from '../../server/http/schema.js';
+import type { CheckParams, LatencyThreshold, QuantileEstimates } from '../types.js';
+import type { CheckKind, QueryAnswers } from './kind.js';
+import { hasInvalidBuckets, histogramsByTime } from './series.js';
+import { checkSummary, latencyWhat } from './summary.js';
+
+type Query = 'canaryBuckets' | 'stableBuckets' | 'stableBaseline';
+
+/** How much stable history before the window a stable-quantile threshold uses. */
+export const BASELINE_RANGE = '1h';
+
+/** Requests expected above the quantile before the pre-window stable data is trusted for it. */
+export const MIN_TAIL_FOR_BASELINE = 20;
+
+export type LatencySpec = { readonly thresholdMs: number } | { readonly quantile: number };
+
+export interface LatencyOutcome {
+  readonly result: CountTestResult;
+  readonly threshold: LatencyThreshold;
+  readonly quantiles: { readonly canary: QuantileEstimates; readonly stable: QuantileEstimates };
+  /** Why no threshold could be used, for the summary. */
+  readonly note?: string;
+}
+
+function toMs(le: number, unit: DurationUnit): number {
+  return unit === 'seconds' ? le * 1000 : le;
+}
+
+function estimates(buckets: readonly HistogramBucket[], unit: DurationUnit): QuantileEstimates {
+  const q = (p: number): number | null => {
+    const v = histogramQuantile(p, buckets);
+    return v === null ? null : Number(toMs(v, unit).toPrecision(4));
+  };
+  return { p50: q(0.5), p95: q(0.95), p99: q(0.99) };
+}
+
+/** The engine's answer for data that cannot be counted (NaN, no usable edge): invalid_data. */
+function invalid(params: CheckParams): CountTestResult {
+  return decideCounts([{ canaryTotal: Number.NaN, canaryBad: Number.NaN, stableTotal: Number.NaN, stableBad: Number.NaN }], params);
+}
+
+const totalOf = (h: readonly HistogramBucket[]): number => h.find((b) => b.le === Number.POSITIVE_INFINITY)?.count ?? 0;
+
+/**
+ * Series → thresholds → per-interval counts → the engine's decision (also what the benchmark
+ * calls at every look). `stableBaseline` is the stable's histogram over the hour before the
+ * window (one point per bucket), when a stable-quantile threshold asked for it.
+ */
+export function evaluateLatency(
+  data: Partial<QueryAnswers<Query>>,
+  spec: LatencySpec,
+  params: CheckParams,
+  unit: DurationUnit,
+): LatencyOutcome {
+  const canary = histogramsByTime(data.canaryBuckets ?? []);
+  const stable = histogramsByTime(data.stableBuckets ?? []);
+  const base: LatencyThreshold =
+    'thresholdMs' in spec
+      ? { ms: null, source: 'slo', requestedMs: spec.thresholdMs }
+      : { ms: null, source: 'stable-quantile', quantile: spec.quantile, stableQuantileMs: null };
+  const emptyQ: QuantileEstimates = { p50: null, p95: null, p99: null };
+  if (hasInvalidBuckets(canary.values()) || hasInvalidBuckets(stable.values())) {
+    return { result: invalid(params), threshold: base, quantiles: { canary: emptyQ, stable: emptyQ }, note: 'NaN or negative bucket counts' };
+  }
+  const times = [...new Set([...canary.keys(), ...stable.keys()])].sort((a, b) => a - b);
+  const intervals = times.map((t) => ({ canary: canary.get(t) ?? [], stable: stable.get(t) ?? [] }));
+  const canaryAll = sumHistograms(intervals.map((i) => i.canary));
+  const stableAll = sumHistograms(intervals.map((i) => i.stable));
+  const quantiles = { canary: estimates(canaryAll, unit), stable: estimates(stableAll, unit) };
+
+  // With no traffic on a side, let the engine say so (its edge-case guards come first).
+  if (!(totalOf(canaryAll) > 0) || !(totalOf(stableAll) > 0)) {
+    const counts = intervals.map((i) => ({ canaryTotal: totalOf(i.canary), canaryBad: 0, stableTotal: totalOf(i.stable), stableBad: 0 }));
+    return { result: decideCounts(counts, params), threshold: base, quantiles };
+  }
+
+  let edges: number[];
+  let threshold: LatencyThreshold;
+  if ('quantile' in spec) {
+    const q = spec.quantile;
+    const baseline = sumHistograms([...histogramsByTime(data.stableBaseline ?? []).values()]);
+    const useBaseline = !hasInvalidBuckets([baseline]) && totalOf(baseline) * (1 - q) >= MIN_TAIL_FOR_BASELINE;
+    const e = latencyEdges(q, useBaseline ? baseline : stableAll);
+    edges = e === null ? [] : e.lowEdge === null || e.lowEdge === e.edge ? [e.edge] : [e.lowEdge, e.edge];
+    threshold = {
+      ms: e === null ? null : toMs(e.edge, unit),
+      source: 'stable-quantile',
+      quantile: q,
+      stableQuantileMs: e === null ? null : Number(toMs(e.quantile, unit).toPrecision(4)),
+      basis: useBaseline ? 'stable-before-window' : 'stable-in-window',
+      ...(e === null ? {} : { lowMs: e.lowEdge === null ? null : toMs(e.lowEdge, unit) }),
+    };
+  } else {
+    const inUnit = unit === 'seconds' ? spec.thresholdMs / 1000 : spec.thresholdMs;
+    const edge = thresholdEdge(inUnit, [...canaryAll, ...stableAll]);
+    edges = edge === null ? [] : [edge];
+    threshold = { ms: edge === null ? null : toMs(edge, unit), source: 'slo', requestedMs: spec.thresholdMs };
+  }
+  if (edges.length === 0) {
+    return { result: invalid(params), threshold, quantiles, note: 'no histogram bucket edge at or above the threshold' };
+  }
+  let perEdge: IntervalCounts[][];
+  try {
+    perEdge = edges.map((edge) => latencyIntervalCounts(intervals, edge));
+  } catch (err) {
+    // A side whose buckets lack the edge (different bucket layouts): refuse rather than guess.
+    return { result: invalid(params), threshold, quantiles, note: err instanceof Error ? err.message : String(err) };
+  }
+  const result = decideThresholds(perEdge, params);
+  if (edges.length === 1) return { result, threshold, quantiles };
+  const deciding = edges[result.decidingEdge ?? 0] as number;
+  return { result, threshold: { ...threshold, decidingMs: toMs(deciding, unit) }, quantiles };
+}
+
+/** Plain SLO or stable quantile, from the request (the schema guarantees exactly one). */
+function specOf(c: LatencyCheckRequest): LatencySpec {
+  return c.thresholdMs !== undefined ? { thresholdMs: c.thresholdMs } : { quantile: c.quantile as number };
+}
+
+export const latency: CheckKind<LatencyCheckRequest, Query> = {
+  plan(c, ctx) {
+    const m = ctx.mesh;
+    const buckets = (selector: string, interval: string): string => renderQuery('latencyBuckets', { selector, interval }, m);
+    return {
+      canaryBuckets: { promql: buckets(ctx.canarySelector, ctx.interval), range: 'window' },
+      stableBuckets: { promql: buckets(ctx.stableSelector, ctx.interval), range: 'window' },
+      ...(c.quantile === undefined ? {} : { stableBaseline: { promql: buckets(ctx.stableSelector, BASELINE_RANGE), range: 'baseline' as const } }),
+    };
+  },
+  evaluate(c, answers, params, ctx) {
+    const o = evaluateLatency(answers, specOf(c), params, ctx.durationUnit);
+    const what = latencyWhat(o.threshold);
+    return {
+      result: o.result,
+      summary: checkSummary(c.name ?? c.type, o.result.reason, o.result, {
+        what,
+        intervalSeconds: ctx.intervalSeconds,
+        ...(o.note === undefined ? {} : { note: o.note }),
+      }),
+      details: { threshold: o.threshold, quantiles: o.quantiles },
+    };
+  },
+};
+

@@ -1,0 +1,39 @@
+/**
+ * Prometheus series → the shapes checks count with: points by timestamp, and `sum by (le)`
+ * histograms by timestamp. NaN and negative values pass through for the engine to refuse.
+ */
+import type { HistogramBucket } from '../../stats/index.js';
+import type { Series } from '../../prometheus/client.js';
+
+/** Points of a single-series result by timestamp; an empty result is an empty map. */
+export function pointsByTime(series: readonly Series[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const s of series) {
+    for (const p of s.samples) out.set(p.t, (out.get(p.t) ?? 0) + p.v);
+  }
+  return out;
+}
+
+/** `sum by (le)` series → histogram per timestamp. */
+export function histogramsByTime(series: readonly Series[]): Map<number, HistogramBucket[]> {
+  const out = new Map<number, HistogramBucket[]>();
+  for (const s of series) {
+    const raw = s.labels['le'];
+    if (raw === undefined) continue;
+    const le = raw === '+Inf' ? Number.POSITIVE_INFINITY : Number(raw);
+    for (const p of s.samples) {
+      let h = out.get(p.t);
+      if (h === undefined) out.set(p.t, (h = []));
+      h.push({ le, count: p.v });
+    }
+  }
+  return out;
+}
+
+/** True when some bucket count is not a finite count or some bound is not a number. */
+export function hasInvalidBuckets(histograms: Iterable<readonly HistogramBucket[]>): boolean {
+  for (const buckets of histograms) {
+    for (const b of buckets) if (!(Number.isFinite(b.count) && b.count >= 0) || Number.isNaN(b.le)) return true;
+  }
+  return false;
+}

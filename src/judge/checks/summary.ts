@@ -1,0 +1,79 @@
+/**
+ * The one line a person reads for each check (in `kubectl describe analysisrun` and the logs):
+ * counts and rates per side, the effect with its interval, the evidence against its threshold,
+ * and — when the check could not decide — what is missing and roughly how long it would take.
+ */
+import type { CountTestResult } from '../../stats/index.js';
+import { fmtCount, fmtMs, fmtNum, fmtPct } from '../format.js';
+import type { CheckReason, LatencyThreshold } from '../types.js';
+
+const VERDICT_TAIL: Readonly<Record<CheckReason, string>> = {
+  regression_detected: 'regression',
+  no_regression: 'no regression',
+  insufficient_data: 'not enough data yet',
+  suspected_regression: 'canary looks worse than allowed, Pass held',
+  no_canary_traffic: 'no canary traffic',
+  no_stable_traffic: 'no stable traffic',
+  invalid_data: 'invalid data refused',
+  query_error: 'query failed',
+};
+
+export interface SummaryExtra {
+  /** What is counted as bad, after the check's name (e.g. "over 250ms"). */
+  readonly what?: string;
+  /** Why no decision could be computed. */
+  readonly note?: string;
+  /** Length of one analysis interval, to turn the engine's interval estimate into minutes. */
+  readonly intervalSeconds?: number;
+}
+
+function settleText(intervals: number | null | undefined, intervalSeconds: number | undefined): string {
+  if (intervals === undefined || intervalSeconds === undefined) return '';
+  if (intervals === null) return ' (more than a day at this traffic)';
+  const minutes = Math.max(1, Math.ceil((intervals * intervalSeconds) / 60));
+  return ` (about ${minutes} more minute${minutes === 1 ? '' : 's'} at this traffic)`;
+}
+
+/** One line explaining a check's verdict with its numbers. */
+export function checkSummary(name: string, reason: CheckReason, r: CountTestResult | null, extra: SummaryExtra = {}): string {
+  const head = extra.what === undefined ? name : `${name} ${extra.what}`;
+  if (r === null) return `${head}: ${extra.note ?? 'query failed'} → ${VERDICT_TAIL[reason]}`;
+  if (reason === 'no_canary_traffic' || reason === 'no_stable_traffic' || reason === 'invalid_data') {
+    const side = `canary ${fmtCount(r.canary.requests)} req, stable ${fmtCount(r.stable.requests)} req`;
+    return `${head}: ${side}${extra.note ? ` (${extra.note})` : ''} → ${VERDICT_TAIL[reason]}`;
+  }
+  const rates =
+    `canary ${fmtPct(r.canary.rate)} (${fmtCount(r.canary.bad)}/${fmtCount(r.canary.requests)}) ` +
+    `vs stable ${fmtPct(r.stable.rate)} (${fmtCount(r.stable.bad)}/${fmtCount(r.stable.requests)})`;
+  const ratio =
+    r.effect.ratio === null
+      ? 'ratio n/a'
+      : `ratio ${fmtNum(r.effect.ratio)} [${fmtNum(r.effect.lower)}, ${r.effect.upper === null ? '∞' : fmtNum(r.effect.upper)}]`;
+  const ev = r.evidence;
+  // No '<' or '>': Argo's Go JSON encoder stores them as \u003c / \u003e in the AnalysisRun.
+  const e = `e=${fmtNum(ev.eValue, 3)} ${ev.eValue >= ev.threshold ? '≥' : 'below'} ${fmtNum(ev.threshold, 3)}`;
+  const pw = `power ${r.power.achieved.toFixed(2)} ${r.power.achieved >= r.power.required ? '≥' : 'below'} ${r.power.required} for ${fmtNum(r.power.criticalEffect)}×`;
+  const parts = [rates, ratio, e];
+  if (reason !== 'regression_detected') {
+    parts.push(pw);
+    // A Pass through the floor says so: the canary's rate is shown below the tolerance.
+    if (r.floor?.met === true && r.power.achieved < r.power.required) {
+      parts.push(`canary rate ≤ ${fmtPct(r.floor.canaryUpper)} within tolerance ${fmtPct(r.floor.allowed)}`);
+    }
+  }
+  const tail = reason === 'insufficient_data' ? settleText(r.settleIntervals, extra.intervalSeconds) : '';
+  return `${head}: ${parts.join(', ')} → ${VERDICT_TAIL[reason]}${tail}`;
+}
+
+/** "over 250ms", "over 100ms and 250ms (stable p99 edges)", … for the latency check's summary. */
+export function latencyWhat(t: LatencyThreshold): string {
+  if (t.ms === null) return t.source === 'slo' ? `over ${fmtMs(t.requestedMs ?? null)}` : `over stable p${(t.quantile ?? 0) * 100}`;
+  if (t.source === 'slo') return `over ${fmtMs(t.ms)}`;
+  const q = Number(((t.quantile ?? 0) * 100).toPrecision(4));
+  if (t.lowMs !== undefined && t.lowMs !== null && t.lowMs !== t.ms) {
+    // Two edges: the counts shown are the deciding edge's.
+    const shown = t.decidingMs ?? t.lowMs;
+    return `over ${fmtMs(shown)} (stable p${q} edges ${fmtMs(t.lowMs)} and ${fmtMs(t.ms)})`;
+  }
+  return `over ${fmtMs(t.ms)} (stable p${q} edge)`;
+}

@@ -1,0 +1,77 @@
+/**
+ * The analysis window: a grid of multiples of the interval (epoch-aligned), so that each call's
+ * intervals extend the previous call's and the sequential test sees one growing sequence. It
+ * starts at an explicit time or just before the canary's first sample; an end in the future is
+ * clamped to now (there is nothing to judge there yet).
+ */
+import type { RangeSpec, Series } from '../prometheus/client.js';
+import type { AnalysisWindow } from './types.js';
+
+/** Prometheus answers at most 11,000 points per series. */
+export const MAX_POINTS = 11_000;
+
+export interface ResolvedWindow {
+  readonly window: AnalysisWindow;
+  /** One point per interval, from the first complete interval to the end; null: nothing to query. */
+  readonly range: RangeSpec | null;
+  /** The baseline point (the window start), when there is a window. */
+  readonly baseline: RangeSpec | null;
+  /** Why there is nothing to judge, for the summary's headline. */
+  readonly headline?: string;
+}
+
+export async function resolveWindow(
+  spec: { start: Date | 'canary-first-sample'; end?: Date; interval: { seconds: number; text: string } },
+  opts: { now: number; lookbackSeconds: number; presenceQuery: string },
+  query: (q: string, r: RangeSpec) => Promise<Series[]>,
+): Promise<ResolvedWindow> {
+  const I = spec.interval.seconds;
+  const endSec = Math.floor(Math.min(spec.end?.getTime() ?? Number.POSITIVE_INFINITY, opts.now) / 1000);
+  const gridEnd = Math.floor(endSec / I) * I;
+  let gridStart =
+    spec.start === 'canary-first-sample'
+      ? await findFirstSample(opts.presenceQuery, gridEnd, I, opts.lookbackSeconds, query)
+      : Math.ceil(spec.start.getTime() / 1000 / I) * I;
+  if (gridStart !== null && (gridEnd - gridStart) / I > MAX_POINTS) gridStart = gridEnd - MAX_POINTS * I;
+  const intervals = gridStart === null ? 0 : Math.max(0, (gridEnd - gridStart) / I);
+  const window: AnalysisWindow = {
+    start: gridStart === null ? null : new Date(gridStart * 1000).toISOString(),
+    end: new Date(gridEnd * 1000).toISOString(),
+    interval: spec.interval.text,
+    intervals,
+    startSource: spec.start === 'canary-first-sample' ? 'canary-first-sample' : 'explicit',
+  };
+  if (gridStart === null) {
+    return { window, range: null, baseline: null, headline: `no canary sample in the last ${Math.round(opts.lookbackSeconds / 3600)}h` };
+  }
+  if (intervals < 1) return { window, range: null, baseline: null, headline: `window shorter than one ${spec.interval.text} interval` };
+  return {
+    window,
+    range: { start: gridStart + I, end: gridEnd, step: I },
+    baseline: { start: gridStart, end: gridStart, step: I },
+  };
+}
+
+/**
+ * The canary's first sample: the first point of its request counter within the look-back,
+ * found with one range query. Returns the grid point just before it, or null if none.
+ */
+async function findFirstSample(
+  presence: string,
+  gridEnd: number,
+  interval: number,
+  lookback: number,
+  query: (q: string, r: RangeSpec) => Promise<Series[]>,
+): Promise<number | null> {
+  const step = interval * Math.max(1, Math.ceil(lookback / interval / MAX_POINTS));
+  // Points on multiples of the step (epoch-aligned), so every call sees the same grid and finds
+  // the same first sample: the sequence of intervals only ever grows at its end.
+  const start = Math.ceil((gridEnd - lookback) / step) * step;
+  const end = Math.floor(gridEnd / step) * step;
+  const series = await query(presence, { start, end, step });
+  let first = Number.POSITIVE_INFINITY;
+  for (const s of series) for (const p of s.samples) if (p.t < first) first = p.t;
+  if (!Number.isFinite(first)) return null;
+  // The point at `first` sees a sample from (first - step, first]; start one step earlier.
+  return Math.floor((first - step) / interval) * interval;
+}
