@@ -96,6 +96,19 @@ describe('requests the catalogo Rollout makes the judge receive', () => {
     for (let i = 1; i < effects.length; i++) expect(effects[i]).toBeLessThan(effects[i - 1] as number);
   });
 
+  it('carry each step its own absolute tolerance, stricter as the weight grows', () => {
+    const increases = resolvedAnalyses()
+      .filter((s) => s.where.startsWith('steps'))
+      .map((s) => {
+        const parsed = parseAnalysisRequest(s.metric.provider.web?.jsonBody);
+        if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+        const values = new Set(parsed.value.checks.map((c) => c.criticalIncrease));
+        expect(values.size).toBe(1);
+        return [...values][0] as number;
+      });
+    expect(increases).toEqual([0.01, 0.005, 0.001]);
+  });
+
   it('ask one and the same Fail question everywhere (same checks, alpha and margin), so looks add no false rollbacks', () => {
     const questions = new Set(
       resolvedAnalyses().map((s) => {
@@ -105,7 +118,7 @@ describe('requests the catalogo Rollout makes the judge receive', () => {
         return JSON.stringify({
           start: v.start,
           interval: v.interval,
-          checks: v.checks.map((c) => ({ ...c, criticalEffect: undefined, power: undefined })),
+          checks: v.checks.map((c) => ({ ...c, criticalEffect: undefined, criticalIncrease: undefined, power: undefined })),
         });
       }),
     );
