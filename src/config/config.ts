@@ -186,7 +186,8 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   const maxResponseBytes = integer('PROMETHEUS_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024);
   const maxInFlight = integer('MAX_ANALYSES', 16, 1, 10_000);
   const maxQueued = integer('ANALYSIS_QUEUE', 64, 0, 100_000);
-  const queueWaitMs = duration('ANALYSIS_QUEUE_WAIT', '2s', 0, 600_000);
+  // Default: 2 s, or a quarter of a shorter deadline, so that a short deadline alone still starts.
+  const queueWaitMs = duration('ANALYSIS_QUEUE_WAIT', `${Math.min(2000, Math.floor(deadlineMs / 4))}ms`, 0, 600_000);
   if (queueWaitMs >= deadlineMs && deadlineMs > 0) {
     problems.push('CANARY_JUDGE_ANALYSIS_QUEUE_WAIT must be shorter than CANARY_JUDGE_ANALYSIS_DEADLINE (the wait counts against it)');
   }

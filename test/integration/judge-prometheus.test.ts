@@ -174,7 +174,7 @@ describe('verdicts from a real Prometheus', () => {
     expect(start).toBeLessThanOrEqual(t0 + 1200);
     const lat = r.body.checks.find((c: any) => c.type === 'latency');
     expect(lat.threshold).toMatchObject({ source: 'stable-quantile', basis: 'stable-before-window', ms: 500 });
-    expect(lat.queries[2]).toMatch(/\[1h\]\)\)$/);
+    expect(lat.queries[2]).toMatch(/\[1h\]\)\)\)$/);
     expect(r.body.verdict).toBe('Pass');
 
     // Without history before the window, the window's own stable data sets it.

@@ -60,6 +60,7 @@ describe('configuration from the environment', () => {
     });
     expect(c.prometheus.maxResponseBytes).toBe(1048576);
     expect(c.admission).toEqual({ maxInFlight: 8, maxQueued: 0, queueWaitMs: 500 });
+    expect(loadConfig({ ...URL_ENV, CANARY_JUDGE_ANALYSIS_DEADLINE: '1s' }).admission.queueWaitMs).toBe(250);
     expect(problems({ ...URL_ENV, CANARY_JUDGE_ANALYSIS_QUEUE_WAIT: '8s' })).toEqual([
       'CANARY_JUDGE_ANALYSIS_QUEUE_WAIT must be shorter than CANARY_JUDGE_ANALYSIS_DEADLINE (the wait counts against it)',
     ]);
