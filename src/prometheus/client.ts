@@ -4,6 +4,8 @@
  * Prometheus code, so the HTTP layer can answer 502/503/504 and Argo retries.
  */
 
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { JudgeError, type ErrorCode } from '../errors.js';
 
 export interface Sample {
@@ -61,7 +63,6 @@ export interface PrometheusClientOptions {
    * nor hold the event loop in JSON.parse for seconds.
    */
   readonly maxResponseBytes?: number;
-  readonly fetch?: typeof fetch;
 }
 
 /**
@@ -195,8 +196,14 @@ function describeLabels(labels: Readonly<Record<string, string>>): string {
 
 /** Creates a client over the Prometheus HTTP API (POST form bodies: long queries fit). */
 export function createPrometheusClient(options: PrometheusClientOptions): PrometheusClient {
-  const base = options.url.replace(/\/+$/, '');
-  const doFetch = options.fetch ?? fetch;
+  const base = new URL(`${options.url.replace(/\/+$/, '')}/`);
+  const https = base.protocol === 'https:';
+  // node:http rather than fetch: per query, fetch's WHATWG layers (Request, Headers, web
+  // streams, composed abort signals) cost more CPU than everything else the judge does with
+  // the answer. Keep-alive, so the queries of every analysis reuse a few connections; no
+  // redirects are followed (node:http never does).
+  const agent = https ? new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }) : new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
+  const send = https ? httpsRequest : httpRequest;
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   // Uncompressed answers: they are small (tens of KB, capped) and the judge runs next to its
   // metrics store, while inflating them cost about a third of the judge's CPU per analysis.
@@ -204,49 +211,77 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   // Values never to repeat in an error message, whatever an upstream error body echoes back.
   const secrets = Object.values(options.headers ?? {}).flatMap((v) => [v, ...v.split(/\s+/)]).filter((v) => v.length >= 8);
 
-  async function call(kind: QueryKind, path: string, form: Record<string, string>, outer?: AbortSignal): Promise<unknown> {
-    const started = performance.now();
-    const timeout = AbortSignal.timeout(options.timeoutMs);
-    const signal = outer === undefined ? timeout : AbortSignal.any([outer, timeout]);
-    let error: ErrorCode | undefined;
-    try {
-      let res: Response;
-      try {
-        res = await doFetch(`${base}${path}`, {
-          method: 'POST',
-          headers,
-          body: new URLSearchParams(form).toString(),
-          signal,
+  /** POSTs the form; resolves with the status and the body, read up to the cap. */
+  function post(path: string, form: string, outer: AbortSignal | undefined): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (e: JudgeError | undefined, value?: { status: number; text: string }): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        outer?.removeEventListener('abort', onAbort);
+        if (e !== undefined) {
+          req.destroy();
+          reject(e);
+        } else resolve(value as { status: number; text: string });
+      };
+      const onAbort = (): void => finish(new JudgeError('deadline_exceeded', 'the analysis deadline passed while querying Prometheus'));
+      const timer = setTimeout(
+        () => finish(new JudgeError('prometheus_timeout', `Prometheus did not answer within ${options.timeoutMs} ms`)),
+        options.timeoutMs,
+      );
+      const url = new URL(path.replace(/^\//, ''), base);
+      const req = send(url, { method: 'POST', agent, headers: { ...headers, 'Content-Length': Buffer.byteLength(form) } }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 300 && status < 400) {
           // A redirect would re-send the query and the auth and tenant headers to wherever the
           // Location points, and its answer would be trusted: refuse it instead.
-          redirect: 'manual',
+          finish(
+            badResponse(
+              `Prometheus answered a redirect (HTTP ${status}); redirects are not followed: set CANARY_JUDGE_PROMETHEUS_URL to the final address`,
+            ),
+          );
+          return;
+        }
+        const tooLarge = (): JudgeError =>
+          badResponse(
+            `Prometheus answered more than ${maxBytes} bytes (CANARY_JUDGE_PROMETHEUS_MAX_RESPONSE_BYTES); narrow the query or raise the limit`,
+          );
+        if (Number(res.headers['content-length']) > maxBytes) {
+          finish(tooLarge());
+          return;
+        }
+        const chunks: Buffer[] = [];
+        let total = 0;
+        res.on('data', (chunk: Buffer) => {
+          total += chunk.length;
+          if (total > maxBytes) finish(tooLarge());
+          else chunks.push(chunk);
         });
-      } catch (e) {
-        throw classifyFetchError(e, outer, timeout, options.timeoutMs);
-      }
-      if (res.status >= 300 && res.status < 400) {
-        await res.body?.cancel().catch(() => undefined);
-        throw badResponse(
-          `Prometheus answered a redirect (HTTP ${res.status}); redirects are not followed: set CANARY_JUDGE_PROMETHEUS_URL to the final address`,
-        );
-      }
-      let text: string;
-      try {
-        text = await readCapped(res, maxBytes);
-      } catch (e) {
-        if (e instanceof JudgeError) throw e;
-        throw classifyFetchError(e, outer, timeout, options.timeoutMs);
-      }
-      // The body may have taken the whole budget to arrive: do not start parsing after it.
-      if (signal.aborted) throw classifyFetchError(signal.reason, outer, timeout, options.timeoutMs);
+        res.on('end', () => finish(undefined, { status, text: Buffer.concat(chunks, total).toString('utf8') }));
+        res.on('error', (e) => finish(connectionError(e)));
+        res.on('aborted', () => finish(connectionError(new Error('the answer was cut off'))));
+      });
+      req.on('error', (e) => finish(connectionError(e)));
+      if (outer?.aborted === true) onAbort();
+      else outer?.addEventListener('abort', onAbort, { once: true });
+      req.end(form);
+    });
+  }
+
+  async function call(kind: QueryKind, path: string, form: Record<string, string>, outer?: AbortSignal): Promise<unknown> {
+    const started = performance.now();
+    let error: ErrorCode | undefined;
+    try {
+      const { status, text } = await post(path, new URLSearchParams(form).toString(), outer);
       let json: unknown;
       try {
         json = JSON.parse(text);
       } catch {
         json = undefined;
       }
-      if (!res.ok) throw statusError(res.status, json, secrets);
-      if (json === undefined) throw badResponse(`Prometheus answered HTTP ${res.status} with a body that is not JSON`);
+      if (status < 200 || status >= 300) throw statusError(status, json, secrets);
+      if (json === undefined) throw badResponse(`Prometheus answered HTTP ${status} with a body that is not JSON`);
       return json;
     } catch (e) {
       error = e instanceof JudgeError ? e.code : 'prometheus_bad_response';
@@ -289,34 +324,6 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   };
 }
 
-/** The body as text, abandoned (502) once it passes `maxBytes`; aborts reach the reader. */
-async function readCapped(res: Response, maxBytes: number): Promise<string> {
-  const tooLarge = (): JudgeError =>
-    badResponse(
-      `Prometheus answered more than ${maxBytes} bytes (CANARY_JUDGE_PROMETHEUS_MAX_RESPONSE_BYTES); narrow the query or raise the limit`,
-    );
-  const declared = Number(res.headers.get('content-length') ?? Number.NaN);
-  if (declared > maxBytes) {
-    await res.body?.cancel().catch(() => undefined);
-    throw tooLarge();
-  }
-  if (res.body === null) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, total).toString('utf8');
-}
-
 function pingMessage(err: JudgeError): string {
   const status = /HTTP (\d{3})/.exec(err.message)?.[1];
   switch (err.code) {
@@ -330,21 +337,15 @@ function pingMessage(err: JudgeError): string {
   }
 }
 
-function classifyFetchError(e: unknown, outer: AbortSignal | undefined, timeout: AbortSignal, timeoutMs: number): JudgeError {
-  if (outer?.aborted === true) {
-    return new JudgeError('deadline_exceeded', 'the analysis deadline passed while querying Prometheus', { cause: e });
-  }
-  if (timeout.aborted) {
-    return new JudgeError('prometheus_timeout', `Prometheus did not answer within ${timeoutMs} ms`, { cause: e });
-  }
+/** A transport failure (refused, reset, DNS, TLS): Prometheus cannot be reached now. */
+function connectionError(e: unknown): JudgeError {
   const code = causeCode(e);
   if (code !== undefined && CONNECTION_CODES.has(code)) {
     return new JudgeError('prometheus_unavailable', `Prometheus is unreachable (${code})`, { cause: e });
   }
-  const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
   return new JudgeError(
     'prometheus_unavailable',
-    `Prometheus request failed: ${e instanceof Error ? e.message : String(e)}${cause}${code ? ` (${code})` : ''}`,
+    `Prometheus request failed: ${e instanceof Error ? e.message : String(e)}${code ? ` (${code})` : ''}`,
     { cause: e },
   );
 }
