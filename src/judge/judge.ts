@@ -200,6 +200,7 @@ async function runCheck(
     evidence: r.evidence,
     power: r.power,
     intervals: r.intervals,
+    ...(r.floor === undefined ? {} : { floor: r.floor }),
     ...(r.settleIntervals === undefined ? {} : { settleMinutes: settleMinutes(r.settleIntervals, ctx.intervalSeconds) }),
     ...o.details,
     ...(r.edges === undefined || o.details.threshold === undefined ? {} : { edges: edgesWithMs(r.edges, o.details.threshold) }),

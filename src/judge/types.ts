@@ -5,6 +5,7 @@ import type {
   CountTestParams,
   EdgeResult,
   EffectEstimate,
+  FloorReport,
   Evidence,
   PowerReport,
   Reason,
@@ -71,6 +72,8 @@ export interface CheckResult {
   readonly threshold?: LatencyThreshold;
   /** Latency estimates for humans, milliseconds. */
   readonly quantiles?: { readonly canary: QuantileEstimates; readonly stable: QuantileEstimates };
+  /** The floor: time-uniform rate bounds against the step's tolerance (absent for refused data). */
+  readonly floor?: FloorReport;
   /** Every threshold, when the check counted against several (latency's two edges). */
   readonly edges?: readonly (EdgeResult & { readonly ms: number | null })[];
   /**

@@ -12,13 +12,14 @@ import {
   AnalyzeResponse,
   Check,
   CheckType,
+  LatencyThreshold_Basis,
   LatencyThreshold_Source,
   Reason,
   Scorecard_Reason,
   Verdict,
   Window_StartSource,
 } from '../../src/gen/canary_judge/v1/judge.js';
-import type { AnalysisResult } from '../../src/judge/index.js';
+import type { AnalysisResult, CheckResult } from '../../src/judge/index.js';
 import { CODE_TRAILER, FIELD_TRAILER, GRPC_STATUS, REASON, SCORECARD_REASON, toAnalyzeResponse, toProtoFieldError, toRequestBody, toStatus, VERDICT } from '../../src/server/grpc/index.js';
 import { parseAnalysisRequest } from '../../src/server/http/schema.js';
 
@@ -260,13 +261,56 @@ describe('result → proto response', () => {
     expect(c?.queries).toEqual(RESULT.checks[0]?.queries);
   });
 
+  it('carries the floor, the time to settle and both latency edges', () => {
+    const lat = RESULT.checks[1] as CheckResult;
+    const floor = { canaryUpper: 0.002, stableLower: 0.0009, allowed: 0.0045, met: true, beta: 0.05 };
+    const edge = (ms: number, bad: number) => ({
+      ms,
+      canary: { requests: 1000, bad, rate: bad / 1000 },
+      stable: { requests: 9000, bad: 9 * bad, rate: bad / 1000 },
+      effect: { ratio: 1, lower: 0.5, upper: 2, confidence: 0.95 },
+      eValue: 0.4,
+      power: 0.3,
+      floor,
+    });
+    const withEdges: AnalysisResult = {
+      ...RESULT,
+      checks: [
+        {
+          ...lat,
+          reason: 'insufficient_data',
+          floor,
+          settleMinutes: null,
+          threshold: { ms: 250, source: 'stable-quantile', quantile: 0.99, lowMs: 100, decidingMs: 100, basis: 'stable-before-window' },
+          edges: [edge(100, 60), edge(250, 2)],
+        },
+      ],
+    };
+    const c = AnalyzeResponse.decode(AnalyzeResponse.encode(toAnalyzeResponse(withEdges)).finish()).checks[0];
+    expect(c?.floor).toEqual(floor);
+    // More than a day: the settle message is there, its minutes unset.
+    expect(c?.settle).toEqual({});
+    expect(c?.threshold).toMatchObject({ lowMs: 100, decidingMs: 100, basis: LatencyThreshold_Basis.BASIS_STABLE_BEFORE_WINDOW });
+    expect(c?.edges.map((e) => [e.ms, e.canary?.bad])).toEqual([
+      [100, 60],
+      [250, 2],
+    ]);
+  });
+
   it('turns nulls into unset fields, never into 0', () => {
     const lat = r.checks[1];
     expect(lat?.canary).toEqual({ requests: 0, bad: 0 });
     expect(lat?.canary?.rate).toBeUndefined();
     expect(lat?.effect?.ratio).toBeUndefined();
     expect(lat?.effect?.lower).toBeUndefined();
-    expect(lat?.threshold).toEqual({ ms: 500, source: LatencyThreshold_Source.SOURCE_STABLE_QUANTILE, quantile: 0.99, stableQuantileMs: 480.5 });
+    expect(lat?.threshold).toEqual({
+      ms: 500,
+      source: LatencyThreshold_Source.SOURCE_STABLE_QUANTILE,
+      quantile: 0.99,
+      stableQuantileMs: 480.5,
+      // proto3: an enum that was not given reads as its zero value.
+      basis: LatencyThreshold_Basis.BASIS_UNSPECIFIED,
+    });
     expect(lat?.quantiles).toEqual({ canary: {}, stable: { p50: 25, p95: 250, p99: 480.5 } });
 
     const failed = r.checks[2];

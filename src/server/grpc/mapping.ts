@@ -6,13 +6,14 @@
  */
 
 import type { AnalysisResult, AnalysisWindow, CheckReason, CheckResult, CheckType, LatencyThreshold, QuantileEstimates } from '../../judge/index.js';
-import type { ScorecardReason, SideSummary, Verdict } from '../../stats/index.js';
+import type { EffectEstimate, ScorecardReason, SideSummary, Verdict } from '../../stats/index.js';
 import type { SelectorMode } from '../http/schema.js';
 import {
   AnalyzeRequest,
   AnalyzeResponse,
   CheckResult as PbCheckResult,
   CheckType as PbCheckType,
+  LatencyThreshold_Basis as PbThresholdBasis,
   LatencyThreshold_Source as PbThresholdSource,
   Reason as PbReason,
   Scorecard_Reason as PbScorecardReason,
@@ -199,6 +200,15 @@ function quantiles(q: QuantileEstimates): PbQuantiles {
   return { ...opt('p50', q.p50), ...opt('p95', q.p95), ...opt('p99', q.p99) };
 }
 
+const THRESHOLD_BASIS: Readonly<Record<NonNullable<LatencyThreshold['basis']>, PbThresholdBasis>> = {
+  'stable-before-window': PbThresholdBasis.BASIS_STABLE_BEFORE_WINDOW,
+  'stable-in-window': PbThresholdBasis.BASIS_STABLE_IN_WINDOW,
+};
+
+function effectOf(e: EffectEstimate): PbCheckResult['effect'] {
+  return { ...opt('ratio', e.ratio), ...opt('lower', e.lower), ...opt('upper', e.upper), confidence: e.confidence };
+}
+
 function checkResult(c: CheckResult): PbCheckResult {
   const t = c.threshold;
   return PbCheckResult.fromPartial({
@@ -210,10 +220,7 @@ function checkResult(c: CheckResult): PbCheckResult {
     params: { ...c.params },
     canary: side(c.canary),
     stable: side(c.stable),
-    effect:
-      c.effect === null
-        ? undefined
-        : { ...opt('ratio', c.effect.ratio), ...opt('lower', c.effect.lower), ...opt('upper', c.effect.upper), confidence: c.effect.confidence },
+    effect: c.effect === null ? undefined : effectOf(c.effect),
     evidence: c.evidence === null ? undefined : { ...c.evidence },
     power: c.power === null ? undefined : { ...c.power },
     intervals: c.intervals,
@@ -228,10 +235,24 @@ function checkResult(c: CheckResult): PbCheckResult {
             ...opt('requestedMs', t.requestedMs),
             ...opt('quantile', t.quantile),
             ...opt('stableQuantileMs', t.stableQuantileMs),
+            ...(t.basis === undefined ? {} : { basis: THRESHOLD_BASIS[t.basis] }),
+            ...opt('lowMs', t.lowMs),
+            ...opt('decidingMs', t.decidingMs),
           },
     quantiles: c.quantiles === undefined ? undefined : { canary: quantiles(c.quantiles.canary), stable: quantiles(c.quantiles.stable) },
     error: c.error === undefined ? undefined : { code: c.error.code, message: c.error.message },
     queries: [...c.queries],
+    floor: c.floor === undefined ? undefined : { ...c.floor },
+    settle: c.settleMinutes === undefined ? undefined : opt('minutes', c.settleMinutes),
+    edges: (c.edges ?? []).map((e) => ({
+      ...opt('ms', e.ms),
+      canary: side(e.canary),
+      stable: side(e.stable),
+      effect: effectOf(e.effect),
+      eValue: e.eValue,
+      power: e.power,
+      floor: { ...e.floor },
+    })),
   });
 }
 

@@ -288,6 +288,51 @@ export interface CheckResult {
     | undefined;
   /** The PromQL the check ran. */
   queries: string[];
+  /** The floor: time-uniform bounds on the rates against the step's tolerance. */
+  floor:
+    | Floor
+    | undefined;
+  /** Set when reason is REASON_INSUFFICIENT_DATA: how long until the check could settle. */
+  settle:
+    | Settle
+    | undefined;
+  /** Latency checks counted against two bucket edges: each edge's numbers (low edge first). */
+  edges: Edge[];
+}
+
+export interface Floor {
+  /** Upper bound on the canary's bad-request rate, lower bound on the stable's. */
+  canaryUpper: number;
+  stableLower: number;
+  /** max(critical_effect x stable_lower, stable_lower + critical_increase). */
+  allowed: number;
+  /** canary_upper < allowed: the canary is shown within the step's tolerance. */
+  met: boolean;
+  /** Risk of the bounds over the whole rollout. */
+  beta: number;
+}
+
+export interface Settle {
+  /**
+   * About how many more minutes at the recent traffic would let the check pass if the canary
+   * behaved like the stable; unset when more than a day.
+   */
+  minutes?: number | undefined;
+}
+
+export interface Edge {
+  /** The bucket edge, ms. */
+  ms?: number | undefined;
+  canary: SideCounts | undefined;
+  stable: SideCounts | undefined;
+  effect:
+    | Effect
+    | undefined;
+  /** This edge's own e-value (Fail uses the average over the edges). */
+  eValue: number;
+  /** Power at this edge, at its share of alpha. */
+  power: number;
+  floor: Floor | undefined;
 }
 
 export interface CheckParams {
@@ -336,13 +381,30 @@ export interface LatencyThreshold {
   source: LatencyThreshold_Source;
   requestedMs?: number | undefined;
   quantile?: number | undefined;
-  stableQuantileMs?: number | undefined;
+  stableQuantileMs?:
+    | number
+    | undefined;
+  /** Which stable data gave the quantile (stable quantile only). */
+  basis: LatencyThreshold_Basis;
+  /** The largest edge with at least 1 - quantile of the stable's requests above it, ms. */
+  lowMs?:
+    | number
+    | undefined;
+  /** The edge whose counts the check reports, ms (set when two edges were tested). */
+  decidingMs?: number | undefined;
 }
 
 export enum LatencyThreshold_Source {
   SOURCE_UNSPECIFIED = 0,
   SOURCE_SLO = 1,
   SOURCE_STABLE_QUANTILE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export enum LatencyThreshold_Basis {
+  BASIS_UNSPECIFIED = 0,
+  BASIS_STABLE_BEFORE_WINDOW = 1,
+  BASIS_STABLE_IN_WINDOW = 2,
   UNRECOGNIZED = -1,
 }
 
@@ -1546,6 +1608,9 @@ function createBaseCheckResult(): CheckResult {
     quantiles: undefined,
     error: undefined,
     queries: [],
+    floor: undefined,
+    settle: undefined,
+    edges: [],
   };
 }
 
@@ -1604,6 +1669,15 @@ export const CheckResult: MessageFns<CheckResult> = {
     }
     for (const v of message.queries) {
       writer.uint32(138).string(v!);
+    }
+    if (message.floor !== undefined) {
+      Floor.encode(message.floor, writer.uint32(154).fork()).join();
+    }
+    if (message.settle !== undefined) {
+      Settle.encode(message.settle, writer.uint32(162).fork()).join();
+    }
+    for (const v of message.edges) {
+      Edge.encode(v!, writer.uint32(170).fork()).join();
     }
     return writer;
   },
@@ -1765,6 +1839,30 @@ export const CheckResult: MessageFns<CheckResult> = {
             message.queries.push(reader.string());
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.floor = Floor.decode(reader, reader.uint32());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.settle = Settle.decode(reader, reader.uint32());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.edges.push(Edge.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1816,6 +1914,310 @@ export const CheckResult: MessageFns<CheckResult> = {
       ? CheckError.fromPartial(object.error)
       : undefined;
     message.queries = object.queries?.map((e) => e) || [];
+    message.floor = (object.floor !== undefined && object.floor !== null) ? Floor.fromPartial(object.floor) : undefined;
+    message.settle = (object.settle !== undefined && object.settle !== null)
+      ? Settle.fromPartial(object.settle)
+      : undefined;
+    message.edges = object.edges?.map((e) => Edge.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFloor(): Floor {
+  return { canaryUpper: 0, stableLower: 0, allowed: 0, met: false, beta: 0 };
+}
+
+export const Floor: MessageFns<Floor> = {
+  encode(message: Floor, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.canaryUpper !== 0) {
+      writer.uint32(9).double(message.canaryUpper);
+    }
+    if (message.stableLower !== 0) {
+      writer.uint32(17).double(message.stableLower);
+    }
+    if (message.allowed !== 0) {
+      writer.uint32(25).double(message.allowed);
+    }
+    if (message.met !== false) {
+      writer.uint32(32).bool(message.met);
+    }
+    if (message.beta !== 0) {
+      writer.uint32(41).double(message.beta);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Floor {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFloor();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.canaryUpper = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.stableLower = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.allowed = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.met = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.beta = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Floor>, I>>(base?: I): Floor {
+    return Floor.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Floor>, I>>(object: I): Floor {
+    const message = createBaseFloor();
+    message.canaryUpper = object.canaryUpper ?? 0;
+    message.stableLower = object.stableLower ?? 0;
+    message.allowed = object.allowed ?? 0;
+    message.met = object.met ?? false;
+    message.beta = object.beta ?? 0;
+    return message;
+  },
+};
+
+function createBaseSettle(): Settle {
+  return { minutes: undefined };
+}
+
+export const Settle: MessageFns<Settle> = {
+  encode(message: Settle, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.minutes !== undefined) {
+      writer.uint32(9).double(message.minutes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Settle {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSettle();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.minutes = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Settle>, I>>(base?: I): Settle {
+    return Settle.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Settle>, I>>(object: I): Settle {
+    const message = createBaseSettle();
+    message.minutes = object.minutes ?? undefined;
+    return message;
+  },
+};
+
+function createBaseEdge(): Edge {
+  return {
+    ms: undefined,
+    canary: undefined,
+    stable: undefined,
+    effect: undefined,
+    eValue: 0,
+    power: 0,
+    floor: undefined,
+  };
+}
+
+export const Edge: MessageFns<Edge> = {
+  encode(message: Edge, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ms !== undefined) {
+      writer.uint32(9).double(message.ms);
+    }
+    if (message.canary !== undefined) {
+      SideCounts.encode(message.canary, writer.uint32(18).fork()).join();
+    }
+    if (message.stable !== undefined) {
+      SideCounts.encode(message.stable, writer.uint32(26).fork()).join();
+    }
+    if (message.effect !== undefined) {
+      Effect.encode(message.effect, writer.uint32(34).fork()).join();
+    }
+    if (message.eValue !== 0) {
+      writer.uint32(41).double(message.eValue);
+    }
+    if (message.power !== 0) {
+      writer.uint32(49).double(message.power);
+    }
+    if (message.floor !== undefined) {
+      Floor.encode(message.floor, writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Edge {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEdge();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.ms = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.canary = SideCounts.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stable = SideCounts.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.effect = Effect.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.eValue = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.power = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.floor = Floor.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Edge>, I>>(base?: I): Edge {
+    return Edge.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Edge>, I>>(object: I): Edge {
+    const message = createBaseEdge();
+    message.ms = object.ms ?? undefined;
+    message.canary = (object.canary !== undefined && object.canary !== null)
+      ? SideCounts.fromPartial(object.canary)
+      : undefined;
+    message.stable = (object.stable !== undefined && object.stable !== null)
+      ? SideCounts.fromPartial(object.stable)
+      : undefined;
+    message.effect = (object.effect !== undefined && object.effect !== null)
+      ? Effect.fromPartial(object.effect)
+      : undefined;
+    message.eValue = object.eValue ?? 0;
+    message.power = object.power ?? 0;
+    message.floor = (object.floor !== undefined && object.floor !== null) ? Floor.fromPartial(object.floor) : undefined;
     return message;
   },
 };
@@ -2276,7 +2678,16 @@ export const Power: MessageFns<Power> = {
 };
 
 function createBaseLatencyThreshold(): LatencyThreshold {
-  return { ms: undefined, source: 0, requestedMs: undefined, quantile: undefined, stableQuantileMs: undefined };
+  return {
+    ms: undefined,
+    source: 0,
+    requestedMs: undefined,
+    quantile: undefined,
+    stableQuantileMs: undefined,
+    basis: 0,
+    lowMs: undefined,
+    decidingMs: undefined,
+  };
 }
 
 export const LatencyThreshold: MessageFns<LatencyThreshold> = {
@@ -2295,6 +2706,15 @@ export const LatencyThreshold: MessageFns<LatencyThreshold> = {
     }
     if (message.stableQuantileMs !== undefined) {
       writer.uint32(41).double(message.stableQuantileMs);
+    }
+    if (message.basis !== 0) {
+      writer.uint32(48).int32(message.basis);
+    }
+    if (message.lowMs !== undefined) {
+      writer.uint32(57).double(message.lowMs);
+    }
+    if (message.decidingMs !== undefined) {
+      writer.uint32(65).double(message.decidingMs);
     }
     return writer;
   },
@@ -2352,6 +2772,30 @@ export const LatencyThreshold: MessageFns<LatencyThreshold> = {
             message.stableQuantileMs = reader.double();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.basis = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.lowMs = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.decidingMs = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2374,6 +2818,9 @@ export const LatencyThreshold: MessageFns<LatencyThreshold> = {
     message.requestedMs = object.requestedMs ?? undefined;
     message.quantile = object.quantile ?? undefined;
     message.stableQuantileMs = object.stableQuantileMs ?? undefined;
+    message.basis = object.basis ?? 0;
+    message.lowMs = object.lowMs ?? undefined;
+    message.decidingMs = object.decidingMs ?? undefined;
     return message;
   },
 };
