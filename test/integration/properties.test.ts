@@ -9,7 +9,7 @@
 import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnalyzeRequest, AnalyzeResponse, Verdict } from '../../src/gen/canary_judge/v1/judge.js';
+import { AnalyzeRequest, AnalyzeResponse, Check, Verdict } from '../../src/gen/canary_judge/v1/judge.js';
 import { CANARY_HASH, STABLE_HASH, honest, startFaultPrometheus, type FaultPrometheus, type Range, type Series } from './harness/fault-prometheus.js';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
 
@@ -244,19 +244,29 @@ function toProto(b: unknown): AnalyzeRequest {
     start: str(o['start']),
     end: str(o['end']),
     interval: str(o['interval']),
-    checks: (Array.isArray(o['checks']) ? o['checks'] : []).map((c: Record<string, unknown>) => ({
-      name: str(c['name']),
-      alpha: num(c['alpha']),
-      margin: num(c['margin']),
-      criticalEffect: num(c['criticalEffect']),
-      power: num(c['power']),
-      weight: num(c['weight']),
-      critical: typeof c['critical'] === 'boolean' ? c['critical'] : undefined,
-      kind:
+    checks: (Array.isArray(o['checks']) ? o['checks'] : []).map((c: Record<string, unknown>): Check => {
+      const quantile = num(c['quantile']);
+      const kind: Check['kind'] =
         c['type'] === 'latency'
-          ? { $case: 'latency' as const, value: { threshold: num(c['quantile']) !== undefined ? { $case: 'quantile' as const, value: num(c['quantile']) as number } : { $case: 'thresholdMs' as const, value: num(c['thresholdMs']) ?? 0 } } }
-          : { $case: 'errorRate' as const, value: { errorCodes: str(c['errorCodes']), responseFlags: typeof c['responseFlags'] === 'string' ? c['responseFlags'] : undefined } },
-    })),
+          ? {
+              $case: 'latency',
+              value: { threshold: quantile !== undefined ? { $case: 'quantile', value: quantile } : { $case: 'thresholdMs', value: num(c['thresholdMs']) ?? 0 } },
+            }
+          : {
+              $case: 'errorRate',
+              value: { errorCodes: str(c['errorCodes']), ...(typeof c['responseFlags'] === 'string' ? { responseFlags: c['responseFlags'] } : {}) },
+            };
+      return Check.fromPartial({
+        name: str(c['name']),
+        alpha: num(c['alpha']),
+        margin: num(c['margin']),
+        criticalEffect: num(c['criticalEffect']),
+        power: num(c['power']),
+        weight: num(c['weight']),
+        critical: typeof c['critical'] === 'boolean' ? c['critical'] : undefined,
+        kind,
+      });
+    }),
   });
 }
 

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnalyzeRequest, AnalyzeResponse } from '../../src/gen/canary_judge/v1/judge.js';
+import { AnalyzeRequest, AnalyzeResponse, Check } from '../../src/gen/canary_judge/v1/judge.js';
 import type { AnalysisResult, Judge } from '../../src/judge/index.js';
 import { createLogger } from '../../src/observability/index.js';
 import { startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc/server.js';
@@ -34,7 +34,7 @@ const full = AnalyzeRequest.fromPartial({
   interval: '60s',
   failBelow: 75,
   checks: [
-    {
+    Check.fromPartial({
       name: 'errors',
       alpha: 0.01,
       margin: 0,
@@ -44,8 +44,8 @@ const full = AnalyzeRequest.fromPartial({
       critical: true,
       criticalIncrease: 0.001,
       kind: { $case: 'errorRate', value: { errorCodes: '5xx', responseFlags: 'UO' } },
-    },
-    { name: 'latency', kind: { $case: 'latency', value: { threshold: { $case: 'quantile', value: 0.99 } } } },
+    }),
+    Check.fromPartial({ name: 'latency', kind: { $case: 'latency', value: { threshold: { $case: 'quantile', value: 0.99 } } } }),
   ],
 });
 const bytes = (m: AnalyzeRequest): Uint8Array => AnalyzeRequest.encode(m).finish();
