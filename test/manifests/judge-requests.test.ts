@@ -106,7 +106,7 @@ describe('requests the catalogo Rollout makes the judge receive', () => {
         expect(values.size).toBe(1);
         return [...values][0] as number;
       });
-    expect(increases).toEqual([0.01, 0.005, 0.001]);
+    expect(increases).toEqual([0.01, 0.003, 0.001]);
   });
 
   it('ask one and the same Fail question everywhere (same checks, alpha and margin), so looks add no false rollbacks', () => {

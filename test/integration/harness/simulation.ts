@@ -49,11 +49,37 @@ export interface WorkloadSpec {
   errorRate: number;
   /** Probability that a request is slow (250 ms – 2.5 s instead of 1–250 ms). */
   slowFraction: number;
+  /**
+   * Production-shaped latency instead of the two-bucket-set model: log-normal with this median
+   * (ms) and σ, and optionally a share of requests delayed by `tailAddMs` (a tail-only
+   * regression). When set, `slowFraction` is ignored.
+   */
+  readonly latency?: LognormalLatency;
   /** Seconds from the simulation start when traffic begins / ends. */
   readonly from?: number;
   readonly until?: number;
   /** Seconds at which every pod of the workload restarts (counters back to 0). */
   readonly resetAt?: readonly number[];
+}
+
+export interface LognormalLatency {
+  readonly medianMs: number;
+  readonly sigma: number;
+  readonly tailShare?: number;
+  readonly tailAddMs?: number;
+}
+
+/** One log-normal latency draw (Box–Muller), plus the tail delay for a share of requests. */
+function lognormalMs(l: LognormalLatency, r: () => number): number {
+  const z = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  const ms = l.medianMs * Math.exp(l.sigma * z);
+  return l.tailShare !== undefined && r() < l.tailShare ? ms + (l.tailAddMs ?? 0) : ms;
+}
+
+/** Index of the Istio bucket a latency falls in (ISTIO_BUCKETS_MS.length is +Inf). */
+function bucketIndex(ms: number): number {
+  const i = ISTIO_BUCKETS_MS.findIndex((le) => ms <= le);
+  return i === -1 ? ISTIO_BUCKETS_MS.length : i;
 }
 
 export interface ScenarioSpec {
@@ -172,6 +198,12 @@ export class Simulation {
             p.errors++;
             w.failed++;
           } else p.ok++;
+          if (s.latency !== undefined) {
+            const ms = lognormalMs(s.latency, w.r);
+            (p.buckets[bucketIndex(ms)] as number)++;
+            p.sumMs += ms;
+            continue;
+          }
           const le = pick(w.r() < s.slowFraction ? SLOW : FAST, w.r);
           const idx = ISTIO_BUCKETS_MS.indexOf(le as (typeof ISTIO_BUCKETS_MS)[number]);
           (p.buckets[idx] as number)++;
