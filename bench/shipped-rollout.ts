@@ -132,6 +132,9 @@ function git(args: string[]): string {
 }
 const srcCommit = git(['log', '-1', '--format=%h', '--', 'src']);
 const srcDirty = git(['status', '--porcelain', '--', 'src']) !== '';
+const planFiles = ['rollouts/catalogo', 'analysis-templates'];
+const planCommit = git(['log', '-1', '--format=%h', '--', ...planFiles]);
+const planDirty = git(['status', '--porcelain', '--', ...planFiles]) !== '';
 
 // Jobs: chunks of runs, costly cells first (low traffic keeps gates waiting longest).
 const cost = (c: Cell): number => (c.scenario.rps >= 1000 ? 1 : 3) * (c.family === 'identical' ? 2 : 1);
@@ -206,7 +209,7 @@ const out: string[] = [];
 out.push(
   `Command: \`${command}\` — ${date.slice(0, 16).replace('T', ' ')} UTC, ${process.version}, N = ${n} per cell, master seed ${seed} ` +
     `(cell seed = FNV-1a of "${seed}|<cell key>", run i = stream i), ${cells.length} cells, ${jobs} processes: ${seconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU. ` +
-    `Decision code: src/ at ${srcCommit}${srcDirty ? ' plus uncommitted changes' : ''}.`,
+    `Decision code: src/ at ${srcCommit}${srcDirty ? ' plus uncommitted changes' : ''}; plan: rollouts/catalogo and analysis-templates at ${planCommit}${planDirty ? ' plus uncommitted changes' : ''}.`,
 );
 out.push('');
 out.push(`Plan: ${gateText}; the guard from step ${plan.guard?.startingStep ?? '–'}; α per check ${plan.checkAlpha}.`);
@@ -261,6 +264,6 @@ const file = join(root, 'bench', 'results', `${name}.json`);
 mkdirSync(dirname(file), { recursive: true });
 writeFileSync(
   file,
-  `${JSON.stringify({ command, date, node: process.version, n, seed, jobs, guard: guardMode, seconds, cpuSeconds, srcCommit, srcDirty, plan, cells: summaries, targets }, null, 2)}\n`,
+  `${JSON.stringify({ command, date, node: process.version, n, seed, jobs, guard: guardMode, seconds, cpuSeconds, srcCommit, srcDirty, planCommit, planDirty, plan, cells: summaries, targets }, null, 2)}\n`,
 );
 console.error(`wrote bench/results/${name}.json (${elapsed()})`);

@@ -5,8 +5,8 @@
  * the judge's entry points is one edit here.
  */
 import type { Series } from '../../src/prometheus/client.js';
-import { errorRateIntervals, latencyOutcome } from '../../src/judge/checks.js';
-import { decideCounts } from '../../src/stats/count-test.js';
+import { evaluateErrorRate } from '../../src/judge/checks/error-rate.js';
+import { evaluateLatency } from '../../src/judge/checks/latency.js';
 import { scorecard } from '../../src/stats/scorecard.js';
 import type { Verdict } from '../../src/stats/types.js';
 import type { CardParams } from './shipped-plan.js';
@@ -33,26 +33,23 @@ export interface CardLook {
 }
 
 export function judgeCard(data: CardData, params: CardParams): CardLook {
-  const err = decideCounts(
-    errorRateIntervals(data.canaryRequests, data.canaryErrors, data.stableRequests, data.stableErrors),
+  const err = evaluateErrorRate(
+    { canaryRequests: data.canaryRequests, canaryErrors: data.canaryErrors, stableRequests: data.stableRequests, stableErrors: data.stableErrors },
     params.errorRate,
   );
-  const lat = latencyOutcome(
-    data.canaryBuckets,
-    data.stableBuckets,
+  const lat = evaluateLatency(
+    { canaryBuckets: data.canaryBuckets, stableBuckets: data.stableBuckets, stableBaseline: data.stableBaseline },
     { quantile: params.latencyQuantile },
     params.latency,
     'milliseconds',
-    data.stableBaseline,
   );
   const card = scorecard([
     { name: 'error-rate', verdict: err.verdict, weight: params.errorRate.weight, critical: params.errorRate.critical, alpha: params.errorRate.alpha },
     { name: 'latency', verdict: lat.result.verdict, weight: params.latency.weight, critical: params.latency.critical, alpha: params.latency.alpha },
   ]);
-  return {
-    verdict: card.verdict,
-    errorRate: err.verdict,
-    latency: lat.result.verdict,
-    latencyThresholdsMs: lat.threshold.ms === null ? [] : [lat.threshold.ms],
-  };
+  // The check counts against the edge at or above the stable's quantile and, where Istio's
+  // coarse buckets leave that edge too few requests, a lower one as well.
+  const t = lat.threshold;
+  const edges = [t.lowMs, t.ms].filter((v, i, all): v is number => typeof v === 'number' && all.indexOf(v) === i);
+  return { verdict: card.verdict, errorRate: err.verdict, latency: lat.result.verdict, latencyThresholdsMs: edges };
 }

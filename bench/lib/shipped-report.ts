@@ -168,10 +168,11 @@ const rate = (x: number): string => (x === 0 ? '0' : x >= 0.01 ? `${(100 * x).to
 function failedByText(s: CellSummary): string {
   if (s.rolledBack === 0) return '–';
   const f = s.failedBy;
+  const share = (x: number): string => (x < 0.01 ? '<1%' : x > 0.99 && x < 1 ? '>99%' : `${Math.round(100 * x)}%`);
   const parts = [
-    f['error-rate'] > 0 ? `err ${Math.round(100 * f['error-rate'])}%` : '',
-    f.latency > 0 ? `lat ${Math.round(100 * f.latency)}%` : '',
-    f.both > 0 ? `both ${Math.round(100 * f.both)}%` : '',
+    f['error-rate'] > 0 ? `err ${share(f['error-rate'])}` : '',
+    f.latency > 0 ? `lat ${share(f.latency)}` : '',
+    f.both > 0 ? `both ${share(f.both)}` : '',
   ].filter((x) => x !== '');
   return parts.join(', ');
 }

@@ -17,17 +17,24 @@ const clean = (rps: number, p: number): Scenario => ({
 });
 
 describe('shipped Rollout plan', () => {
-  it('reads gates, pauses, critical effects and max-wait from the shipped files', () => {
-    const shape = plan.stages.map((s) =>
-      s.kind === 'gate' ? ['gate', s.weight, s.card.errorRate.criticalEffect, s.maxLooks] : ['pause', s.weight, s.minutes],
-    );
-    expect(shape).toEqual([
-      ['gate', 1, 5, 30],
-      ['gate', 5, 3, 20],
+  it('reads gates, pauses and each gate\'s parameters from the shipped files', () => {
+    expect(plan.stages.map((s) => (s.kind === 'gate' ? ['gate', s.weight] : ['pause', s.weight, s.minutes]))).toEqual([
+      ['gate', 1],
+      ['gate', 5],
       ['pause', 10, 10],
       ['pause', 25, 10],
-      ['gate', 50, 1.5, 15],
+      ['gate', 50],
     ]);
+    const gates = plan.stages.filter((s) => s.kind === 'gate');
+    // Per step: the tolerance tightens as the weight grows; every gate waits a while.
+    const effects = gates.map((g) => g.card.errorRate.criticalEffect);
+    expect(effects).toEqual([...effects].sort((a, b) => b - a));
+    expect(effects.at(-1)).toBe(1.5);
+    for (const g of gates) {
+      expect(g.maxLooks).toBeGreaterThanOrEqual(10);
+      expect(g.card.errorRate.criticalIncrease).toBeGreaterThan(0);
+      expect(g.card.errorRate.criticalIncrease).toBeLessThan(0.05);
+    }
   });
 
   it('gives both checks of a card the same step parameters, critical, at the template alpha split in two', () => {
@@ -65,8 +72,9 @@ describe('a simulated rollout through the shipped plan', () => {
     const r = simulateRollout(plan, prepare(clean(2, 0.001)), new Rng(3, 2));
     expect(r.decision).toBe('person');
     expect(r.gatePass).toEqual([null, null, null]);
-    // Measurements at once and then every minute: a gate of 30 looks lasts 29 minutes.
-    expect(r.minute).toBe(29 + 19 + 10 + 10 + 14);
+    // Measurements at once and then every minute: a gate of L looks lasts L − 1 minutes.
+    const waits = plan.stages.map((s) => (s.kind === 'gate' ? s.maxLooks - 1 : s.minutes));
+    expect(r.minute).toBe(waits.reduce((a, b) => a + b, 0));
   });
 
   it('judges the gate at its start and every minute, the guard once a minute from step 1', () => {
@@ -75,9 +83,11 @@ describe('a simulated rollout through the shipped plan', () => {
     const gateMinutes = looks.filter(([, w]) => w === 'gate').map(([m]) => m);
     const guardMinutes = looks.filter(([, w]) => w === 'guard').map(([m]) => m);
     expect(gateMinutes.slice(0, 3)).toEqual([0, 1, 2]);
-    expect(gateMinutes).toHaveLength(30 + 20 + 15);
+    const gates = plan.stages.filter((s) => s.kind === 'gate');
+    expect(gateMinutes).toHaveLength(gates.reduce((a, g) => a + (g.kind === 'gate' ? g.maxLooks : 0), 0));
     // One guard look per minute, 0 through the end.
-    expect(guardMinutes).toEqual(Array.from({ length: 83 }, (_, i) => i));
+    const end = gateMinutes.at(-1) as number;
+    expect(guardMinutes).toEqual(Array.from({ length: end + 1 }, (_, i) => i));
   });
 
   it('gives the same outcome with the guard shared with the gates as with its own card judged every minute', () => {
