@@ -279,25 +279,52 @@ export function latencyIntervalCounts(
   intervals: readonly IntervalHistograms[],
   edge: number,
 ): IntervalCounts[] {
-  if (typeof edge !== 'number' || !Number.isFinite(edge)) {
-    throw new RangeError(`edge must be a finite bucket bound, got ${String(edge)}`);
+  return latencyIntervalCountsAt(intervals, [edge])[0] as IntervalCounts[];
+}
+
+/**
+ * {@link latencyIntervalCounts} for several edges at once (one list of counts per edge, in the
+ * order given): each histogram is normalised once, whatever the number of edges.
+ */
+export function latencyIntervalCountsAt(
+  intervals: readonly IntervalHistograms[],
+  edges: readonly number[],
+): IntervalCounts[][] {
+  for (const edge of edges) {
+    if (typeof edge !== 'number' || !Number.isFinite(edge)) {
+      throw new RangeError(`edge must be a finite bucket bound, got ${String(edge)}`);
+    }
   }
-  return intervals.map((iv, i) => {
-    const side = (buckets: readonly HistogramBucket[], name: string): [number, number] => {
+  const out: IntervalCounts[][] = edges.map(() => []);
+  intervals.forEach((iv, i) => {
+    const side = (buckets: readonly HistogramBucket[], name: string): { total: number; bad: number[] } => {
       const what = `intervals[${i}].${name}`;
       checkBuckets(buckets, what);
-      if (buckets.length === 0) return [0, 0];
+      if (buckets.length === 0) return { total: 0, bad: edges.map(() => 0) };
       const b = normalize(buckets);
       const last = b[b.length - 1] as CleanBucket;
       if (last.le !== Infinity) throw new RangeError(`${what} has no le=+Inf bucket`);
-      const at = b.find((x) => x.le === edge);
-      if (at === undefined) throw new RangeError(`${what} has no bucket with le=${edge}`);
-      return [last.count, last.count - at.count];
+      return {
+        total: last.count,
+        bad: edges.map((edge) => {
+          const at = b.find((x) => x.le === edge);
+          if (at === undefined) throw new RangeError(`${what} has no bucket with le=${edge}`);
+          return last.count - at.count;
+        }),
+      };
     };
-    const [canaryTotal, canaryBad] = side(iv.canary, 'canary');
-    const [stableTotal, stableBad] = side(iv.stable, 'stable');
-    return { canaryTotal, canaryBad, stableTotal, stableBad };
+    const canary = side(iv.canary, 'canary');
+    const stable = side(iv.stable, 'stable');
+    edges.forEach((_, j) => {
+      (out[j] as IntervalCounts[]).push({
+        canaryTotal: canary.total,
+        canaryBad: canary.bad[j] as number,
+        stableTotal: stable.total,
+        stableBad: stable.bad[j] as number,
+      });
+    });
   });
+  return out;
 }
 
 /** A confidence interval for a quantile of the observations behind a histogram. */

@@ -24,7 +24,7 @@ import {
   decideThresholds,
   histogramQuantile,
   latencyEdges,
-  latencyIntervalCounts,
+  latencyIntervalCountsAt,
   sumHistograms,
   thresholdEdge,
   type CountTestResult,
@@ -134,7 +134,7 @@ export function evaluateLatency(
   }
   let perEdge: IntervalCounts[][];
   try {
-    perEdge = edges.map((edge) => latencyIntervalCounts(intervals, edge));
+    perEdge = latencyIntervalCountsAt(intervals, edges);
   } catch (err) {
     // A side whose buckets lack the edge (different bucket layouts): refuse rather than guess.
     return { result: invalid(params), threshold, quantiles, note: err instanceof Error ? err.message : String(err) };

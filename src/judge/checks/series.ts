@@ -17,10 +17,15 @@ export function pointsByTime(series: readonly Series[]): Map<number, number> {
 /** `sum by (le)` series → histogram per timestamp. */
 export function histogramsByTime(series: readonly Series[]): Map<number, HistogramBucket[]> {
   const out = new Map<number, HistogramBucket[]>();
-  for (const s of series) {
-    const raw = s.labels['le'];
-    if (raw === undefined) continue;
-    const le = raw === '+Inf' ? Number.POSITIVE_INFINITY : Number(raw);
+  // Series in bound order (Prometheus sorts them as strings: "10" before "5"), so each
+  // interval's buckets arrive sorted and the engine's own sort has nothing to move.
+  const byBound = series
+    .flatMap((s) => {
+      const raw = s.labels['le'];
+      return raw === undefined ? [] : [{ le: raw === '+Inf' ? Number.POSITIVE_INFINITY : Number(raw), s }];
+    })
+    .sort((a, b) => a.le - b.le);
+  for (const { le, s } of byBound) {
     for (const p of s.samples) {
       let h = out.get(p.t);
       if (h === undefined) out.set(p.t, (h = []));
