@@ -1,7 +1,10 @@
 /**
  * The demo: a local Prometheus scraping synthetic catalogo v1.1 → v1.2 traffic with
- * Istio-shaped metrics, the judge as its own process, and two canaries judged side by side —
- * one healthy (v1.2 behaves like v1.1), one bad (v1.2 answers 503 three times as often).
+ * Istio-shaped metrics, the judge as its own process, and two canaries judged side by side at
+ * the shipped Rollout's last gate (50% of the traffic, critical-effect 1.5, critical-increase
+ * 0.001) — one healthy (v1.2 behaves like v1.1), one bad (v1.2 answers 503 three times as often).
+ * The traffic is shaped like a real service's, not like the judge's: 0.1% 503s, a log-normal
+ * latency (median 40 ms, σ 0.6) whose p99 sits inside an Istio bucket.
  * Every few seconds it asks the judge, as an Argo AnalysisRun would, and prints the verdicts
  * and their one-line summaries until the good canary passes and the bad one fails.
  *
@@ -9,9 +12,9 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { startExporter, type ExporterHandle } from '../test/integration/harness/exporter.js';
 import { freePort, startPrometheus, waitForSeries, type PrometheusHandle } from '../test/integration/harness/prometheus.js';
-import { CANARY_HASH, STABLE_HASH, scenarioWorkloads } from '../test/integration/harness/scenarios.js';
+import { REALISTIC, latencyP99Ms } from '../test/e2e/lib/shape.js';
+import { CANARY_HASH, STABLE_HASH, startTraffic, type Side, type TrafficHandle } from './traffic.js';
 
 const INTERVAL = '5s'; // analysis resolution; 60s in a real cluster, shortened for the demo
 const POLL_MS = 5000;
@@ -27,7 +30,7 @@ const say = (s: string): void => {
   process.stdout.write(`${s}\n`);
 };
 
-let exporter: ExporterHandle | undefined;
+let exporter: TrafficHandle | undefined;
 let prom: PrometheusHandle | undefined;
 let judge: ChildProcess | undefined;
 
@@ -47,21 +50,36 @@ async function cleanup(): Promise<void> {
   await exporter?.close();
 }
 
+/** catalogo's traffic, and the share the canary gets at the gate shown. */
+const RPS = 4000;
+const CANARY_WEIGHT = 50;
+/** The shipped Rollout's gate at 50% (rollouts/catalogo/rollout.yaml): its tolerance, 1.5× or +0.1 pp. */
+const GATE = { criticalEffect: '1.5', criticalIncrease: '0.001' };
+
 const CASES = [
-  { label: 'good canary', namespace: 'catalogo-good', scenario: 'healthy' as const, expect: 'Pass' },
-  { label: 'bad canary ', namespace: 'catalogo-bad', scenario: 'error-3x' as const, expect: 'Fail' },
+  { label: 'good canary', namespace: 'catalogo-good', canary: REALISTIC, expect: 'Pass' },
+  { label: 'bad canary ', namespace: 'catalogo-bad', canary: { ...REALISTIC, errorRate: REALISTIC.errorRate * 3 }, expect: 'Fail' },
 ];
 
+function sides(): Side[] {
+  return CASES.flatMap((c) => [
+    { namespace: c.namespace, hash: STABLE_HASH, version: 'v1.1', pods: 2, rps: (RPS * (100 - CANARY_WEIGHT)) / 100, behaviour: REALISTIC },
+    { namespace: c.namespace, hash: CANARY_HASH, version: 'v1.2', pods: 2, rps: (RPS * CANARY_WEIGHT) / 100, behaviour: c.canary },
+  ]);
+}
+
 function analysisBody(namespace: string): unknown {
-  // What the canary-judge AnalysisTemplates send, after Argo substituted the args (as strings).
+  // What the canary-judge-scorecard template sends for that gate, after Argo substituted its
+  // args (as strings).
+  const common = { alpha: '0.01', margin: '0', power: '0.8', ...GATE, critical: 'true' };
   return {
     rollout: { name: 'catalogo', namespace },
     selector: { mode: 'pod-hash', canary: CANARY_HASH, stable: STABLE_HASH },
     start: 'canary-first-sample',
     interval: INTERVAL,
     checks: [
-      { type: 'error-rate', errorCodes: '5xx', alpha: '0.01', margin: '0', criticalEffect: '2', power: '0.8', critical: 'true' },
-      { type: 'latency', quantile: '0.99', alpha: '0.01', margin: '0', criticalEffect: '2', power: '0.8', critical: 'true' },
+      { type: 'error-rate', name: 'error-rate', errorCodes: '5xx', ...common },
+      { type: 'latency', name: 'latency', quantile: '0.99', ...common },
     ],
   };
 }
@@ -71,12 +89,15 @@ async function main(): Promise<void> {
   const since = (): string => `+${String(Math.round((Date.now() - t0) / 1000)).padStart(3)}s`;
 
   say(bold('canary-judge demo: catalogo v1.1 (stable) → v1.2 (canary)'));
-  say('1/4 synthetic traffic: 600 req/s to v1.1 and 200 req/s to v1.2 per namespace, Istio-shaped metrics');
-  say('    catalogo-good: v1.2 behaves like v1.1 (1% 503s, 2% slow requests)');
-  say('    catalogo-bad:  v1.2 answers 503 three times as often (3%)');
-  exporter = await startExporter({
-    spec: { seed: 42, workloads: CASES.flatMap((c) => scenarioWorkloads(c.scenario, c.namespace, 10)) },
-  });
+  const pct = (x: number): string => `${Number((x * 100).toPrecision(2))}%`;
+  say(`1/4 synthetic traffic: catalogo at ${RPS} req/s per namespace, ${CANARY_WEIGHT}% of it to v1.2 (the last gate), Istio-shaped metrics`);
+  say(
+    `    v1.1: ${pct(REALISTIC.errorRate)} 503s, latency log-normal, median ${REALISTIC.latencyMedianMs} ms, σ ${REALISTIC.latencySigma}` +
+      ` (p99 ≈ ${Math.round(latencyP99Ms(REALISTIC))} ms, inside Istio's 100–250 ms bucket)`,
+  );
+  say('    catalogo-good: v1.2 behaves like v1.1');
+  say(`    catalogo-bad:  v1.2 answers 503 three times as often (${pct(REALISTIC.errorRate * 3)})`);
+  exporter = await startTraffic(sides());
   say(`    exporter at ${exporter.url}/metrics`);
 
   say('2/4 Prometheus (Debian package) on a free loopback port, scraping every second');
@@ -111,7 +132,8 @@ async function main(): Promise<void> {
   say(`    judge at ${url} (POST /api/v1/analyses, bearer token required)`);
   await waitForSeries(prom.url, `istio_requests_total{pod=~"catalogo-${CANARY_HASH}-.*"}`);
 
-  say(`4/4 asking the judge every ${POLL_MS / 1000}s, as an AnalysisRun measurement would (interval ${INTERVAL})`);
+  say(`4/4 asking the judge every ${POLL_MS / 1000}s, as the ${CANARY_WEIGHT}% gate's AnalysisRun would (interval ${INTERVAL}),`);
+  say(`    with that gate's tolerance: critical-effect ${GATE.criticalEffect}, critical-increase ${GATE.criticalIncrease} (+${Number(GATE.criticalIncrease) * 100} pp)`);
   const done = new Map<string, { verdict: string; summary: string; body: unknown }>();
   while (Date.now() - t0 < MAX_MS && done.size < CASES.length) {
     for (const c of CASES) {
