@@ -13,7 +13,8 @@
  *           stable's (rate-bound.ts): with probability ≥ 1 − β no look passes this way a canary
  *           at or beyond that tolerance. The floor is what lets a clean service (no bad requests
  *           at all) pass. Either way, a canary whose effect interval lies wholly above
- *           1 + margin is held (`suspected_regression`) until the evidence settles.
+ *           1 + margin and reaching at least halfway (geometrically) to the critical effect is
+ *           held (`suspected_regression`) until the evidence settles.
  *  - Inconclusive: everything else, with a reason and, when short of data, roughly how many more
  *    intervals at the current traffic would settle it; edge cases (no traffic, invalid counts)
  *    are answered before any statistics and are never a Pass.
@@ -236,9 +237,16 @@ function assessEdge(
     floor,
     passes: power >= params.power || floor.met,
     // Power (or the floor) says a critical regression would have shown by now, but the data say
-    // the canary is worse than allowed by some smaller amount: not evidence enough to fail at
-    // level α, and no reason to wave the step through either.
-    suspected: effect.lower !== null && effect.lower > theta0,
+    // the canary is worse than allowed and cannot show it nearer to 1 + margin than to the
+    // critical effect: not evidence enough to fail at level α, and no reason to wave the step
+    // through either. A canary shown worse than 1 + margin but also shown in the lower half
+    // (geometrically) of the way to the critical effect is not held: with much data the interval
+    // is narrow, and an identical release whose pooled ratio drifted above 1 by chance would
+    // otherwise stay held for the rest of its gate.
+    suspected:
+      effect.lower !== null &&
+      effect.lower > theta0 &&
+      (effect.upper === null || effect.upper >= Math.sqrt(theta0 * params.criticalEffect)),
   };
 }
 

@@ -58,16 +58,18 @@ export function rateBounds(bad: number, requests: number, beta: number): RateBou
   if (requests === 0) return { lower: 0, upper: 1 };
   const c = Math.log(1 / beta);
   const k = logMixtureConstant(bad, requests);
-  if (bad === 0) {
+  // A bad count so small that X / N underflows is, numerically, no bad request at all.
+  if (bad === 0 || !(bad / requests > 0)) {
     // log M(p0) = p0 N + k, increasing: every p0 below the root is in the set.
     return { lower: 0, upper: Math.min(1, Math.max(0, (c - k) / requests)) };
   }
   // h(u) = log M(e^u) − c is convex in u with its minimum at u* = log(X / N).
   const h = (u: number): number => Math.exp(u) * requests - bad * u + k - c;
   const uStar = Math.log(bad / requests);
-  if (h(uStar) >= 0) {
-    // The data reject every rate (probability ≤ β when the model holds): report the estimate.
-    return { lower: bad / requests, upper: bad / requests };
+  if (!(h(uStar) < 0)) {
+    // M at the estimate is a Bayes factor against the best-fitting rate, so it is ≤ 1 and this
+    // cannot happen in exact arithmetic; if rounding says otherwise, claim nothing.
+    return { lower: 0, upper: 1 };
   }
   // Newton's method from outside the set: on a convex function it converges monotonically.
   const root = (direction: 1 | -1): number => {
@@ -85,5 +87,11 @@ export function rateBounds(bad: number, requests: number, beta: number): RateBou
     }
     return Math.exp(u);
   };
-  return { lower: root(-1), upper: Math.min(1, root(1)) };
+  const lower = root(-1);
+  const upper = root(1);
+  // Never a bound narrower than the data allow: a failed iteration claims nothing.
+  if (!(Number.isFinite(lower) && Number.isFinite(upper) && lower <= bad / requests && upper >= bad / requests)) {
+    return { lower: 0, upper: 1 };
+  }
+  return { lower, upper: Math.min(1, upper) };
 }

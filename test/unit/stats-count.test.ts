@@ -104,11 +104,18 @@ describe('verdicts', () => {
   });
   it('holds only above 1 + margin: a canary worse by less than the margin still passes', () => {
     const iv = history(60, 0.5, 0.02, 1.1); // ratio 1.1 with an interval well above 1
-    const strict = decideCounts(iv, { ...P, margin: 0, criticalEffect: 2 });
+    const strict = decideCounts(iv, { ...P, margin: 0, criticalEffect: 1.3 }); // √1.3 ≈ 1.14 ≤ upper
     expect(strict.effect.lower as number).toBeGreaterThan(1);
     expect([strict.verdict, strict.reason]).toEqual(['Inconclusive', 'suspected_regression']);
-    const tolerant = decideCounts(iv, { ...P, margin: 0.2, criticalEffect: 2 });
+    const tolerant = decideCounts(iv, { ...P, margin: 0.2, criticalEffect: 1.5 });
     expect([tolerant.verdict, tolerant.reason]).toEqual(['Pass', 'no_regression']);
+  });
+  it('does not hold a canary shown nearer to 1 than to the critical effect (within the tolerance)', () => {
+    const iv = history(60, 0.5, 0.02, 1.1); // ratio 1.1, interval well above 1 and well below √2
+    const r = decideCounts(iv, { ...P, margin: 0, criticalEffect: 2 });
+    expect(r.effect.lower as number).toBeGreaterThan(1);
+    expect(r.effect.upper as number).toBeLessThan(Math.SQRT2);
+    expect([r.verdict, r.reason]).toEqual(['Pass', 'no_regression']);
   });
   it('keeps a Fail once the e-process has crossed, even after the canary recovers (running maximum)', () => {
     const bad = history(5, 0.05, 0.005, 10);

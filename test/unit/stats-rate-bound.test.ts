@@ -51,6 +51,11 @@ describe('rate bounds', () => {
     expect(large.upper - large.lower).toBeLessThan((small.upper - small.lower) / 5);
   });
 
+  it('reads a bad count too small to divide (5e-324) as none, never as a tight bound', () => {
+    expect(rateBounds(5e-324, 17, 0.05)).toEqual(rateBounds(0, 17, 0.05));
+    expect(rateBounds(5e-324, 17, 0.05).upper).toBeGreaterThan(0.1);
+  });
+
   it('refuses counts that are not counts', () => {
     expect(() => rateBounds(Number.NaN, 10, 0.05)).toThrow(RangeError);
     expect(() => rateBounds(11, 10, 0.05)).toThrow(RangeError);
