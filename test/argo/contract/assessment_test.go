@@ -333,7 +333,10 @@ func runSequence(t *testing.T, tmpl shippedTemplate, c sequenceCase) {
 			if n < c.terminateAfter || n > c.terminateAfter+1 || r.Successful != r.Count {
 				t.Errorf("metric %s: %d measurements (%d successful), want %d successful before termination: %s", name, n, r.Successful, c.terminateAfter, summarize(final))
 			}
-		} else if n != wantEnd[name] || len(verdicts) != wantEnd[name] {
+		} else if n != wantEnd[name] || len(verdicts) < wantEnd[name] || len(verdicts) > wantEnd[name]+1 {
+			// Argo must count exactly the measurements the run allows. The judge may see one call
+			// more: on a loaded machine the controller can lose the status write of a measurement
+			// (update conflict) and take it again; the judge is stateless, so that costs nothing.
 			t.Errorf("metric %s ended after %d counted measurements (%d judge answers %v, statuses %v), want %d: %s",
 				name, n, len(verdicts), verdicts, statuses, wantEnd[name], summarize(final))
 		}
