@@ -274,6 +274,8 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     let error: ErrorCode | undefined;
     try {
       const { status, text } = await post(path, new URLSearchParams(form).toString(), outer);
+      // The body may have taken the whole budget to arrive: do not start parsing after it.
+      if (outer?.aborted === true) throw new JudgeError('deadline_exceeded', 'the analysis deadline passed while querying Prometheus');
       let json: unknown;
       try {
         json = JSON.parse(text);
