@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnalyzeRequest, AnalyzeResponse, Check } from '../../src/gen/canary_judge/v1/judge.js';
 import type { AnalysisResult, Judge } from '../../src/judge/index.js';
 import { createLogger } from '../../src/observability/index.js';
+import { createAdmission } from '../../src/server/admission.js';
 import { startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc/server.js';
 import { CODE_TRAILER, FIELD_TRAILER } from '../../src/server/grpc/status.js';
 import { REQUEST_FIELDS, wireProblem, type FieldKind } from '../../src/server/grpc/wire.js';
@@ -147,5 +148,38 @@ describe('Analyze with bytes that are not an AnalyzeRequest', () => {
     const { error } = await call(bytes(AnalyzeRequest.fromPartial({ ...full, start: '', end: '' })));
     expect(error).toBeNull();
     expect(seen[seen.length - 1]).toMatchObject({ checks: [{ type: 'error-rate', responseFlags: 'UO', critical: true }, { type: 'latency', quantile: 0.99 }] });
+  });
+});
+
+describe('admission over gRPC', () => {
+  it('refuses an analysis beyond the bound with UNAVAILABLE and the overloaded code, like HTTP 503', async () => {
+    let release: (() => void) | undefined;
+    const gated: Judge = { analyze: () => new Promise((resolve) => (release = () => resolve(result))) };
+    const admission = createAdmission({ maxInFlight: 1, maxQueued: 0, queueWaitMs: 0 });
+    const s = await startGrpcServer({ judge: gated, logger: createLogger({ level: 'error', silent: true }), host: '127.0.0.1', port: 0, admission });
+    const c = new Client(`127.0.0.1:${s.port}`, credentials.createInsecure());
+    const once = (): Promise<ServiceError | null> =>
+      new Promise((resolve) => {
+        c.makeUnaryRequest(
+          '/canary_judge.v1.JudgeService/Analyze',
+          (b: Uint8Array) => Buffer.from(b),
+          (b: Buffer) => AnalyzeResponse.decode(b),
+          bytes(AnalyzeRequest.fromPartial({ ...full, start: '', end: '' })),
+          { deadline: Date.now() + 10_000 },
+          (error) => resolve(error),
+        );
+      });
+    try {
+      const first = once();
+      for (let i = 0; i < 200 && admission.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      const refused = await once();
+      expect(refused?.code).toBe(status.UNAVAILABLE);
+      expect(refused?.metadata.get(CODE_TRAILER)).toEqual(['overloaded']);
+      release?.();
+      expect(await first).toBeNull();
+    } finally {
+      c.close();
+      await s.stop();
+    }
   });
 });
