@@ -23,6 +23,11 @@ export interface Admission {
    * waited out) or with the signal's reason when the caller gives up while queued.
    */
   acquire(signal?: AbortSignal): Promise<() => void>;
+  /**
+   * The error `acquire` would reject with at once (every slot taken and the queue full), or
+   * undefined: lets a transport refuse before it reads and validates the request.
+   */
+  refusal(): JudgeError | undefined;
   readonly inFlight: number;
   readonly queued: number;
 }
@@ -49,7 +54,13 @@ export function createAdmission(o: AdmissionOptions): Admission {
     };
   };
 
+  const full = (): JudgeError | undefined =>
+    active >= o.maxInFlight && queue.length >= o.maxQueued
+      ? new JudgeError('overloaded', `the judge is computing ${active} analyses and ${queue.length} are waiting; retry shortly`)
+      : undefined;
+
   return {
+    refusal: full,
     get inFlight() {
       return active;
     },
@@ -62,11 +73,8 @@ export function createAdmission(o: AdmissionOptions): Admission {
         active++;
         return Promise.resolve(releaser());
       }
-      if (queue.length >= o.maxQueued) {
-        return Promise.reject(
-          new JudgeError('overloaded', `the judge is computing ${active} analyses and ${queue.length} are waiting; retry shortly`),
-        );
-      }
+      const refused = full();
+      if (refused !== undefined) return Promise.reject(refused);
       return new Promise<() => void>((resolve, reject) => {
         const leave = (): void => {
           clearTimeout(timer);

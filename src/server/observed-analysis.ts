@@ -94,7 +94,10 @@ export async function runObservedAnalysis(
   } catch (e) {
     const err = isJudgeError(e) ? e : new JudgeError('internal', 'internal error', { cause: e });
     o.metrics?.analysisDuration.observe({ verdict: 'error' }, (performance.now() - started) / 1000);
-    const log = err.code === 'internal' ? o.logger.error.bind(o.logger) : o.logger.warn.bind(o.logger);
+    // A refusal under overload is load shedding, counted in the request metrics: a warning per
+    // refusal would add a log line to every request the judge has no time for.
+    const log =
+      err.code === 'internal' ? o.logger.error.bind(o.logger) : err.code === 'overloaded' ? o.logger.debug.bind(o.logger) : o.logger.warn.bind(o.logger);
     log('analysis failed', {
       ...context,
       ...rollout,

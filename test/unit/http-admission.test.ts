@@ -76,6 +76,9 @@ describe('admission control', () => {
     expect(refused.status).toBe(503);
     expect(refused.body.error.code).toBe('overloaded');
     expect(refused.body.error.message).toBe('the judge is computing 2 analyses and 1 are waiting; retry shortly');
+    // Refused before the body is read or validated: a refusal must cost next to nothing.
+    const unread = await request(a).post('/api/v1/analyses').send('{"not": "an analysis"');
+    expect([unread.status, unread.body.error.code]).toEqual([503, 'overloaded']);
     // Releasing the first two lets the queued one in; then everything is answered.
     g.releaseAll();
     await until(() => g.started() === 3);

@@ -134,6 +134,14 @@ export function createApp(o: AppOptions): express.Express {
       }
       next();
     },
+    // Under overload, refuse before reading and validating the body: a refusal must cost next
+    // to nothing, or refusing becomes the load.
+    (_req, res, next) => {
+      const refused = o.admission?.refusal();
+      if (refused === undefined) return next();
+      closeIfShuttingDown(res);
+      sendError(res, refused);
+    },
     // Argo may send the JSON body without a JSON content type: parse whatever arrives.
     express.json({ limit: '64kb', type: () => true, strict: false }),
     async (req, res) => {
