@@ -56,7 +56,7 @@ export const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
- * The label matchers of one side (canary or stable), per selector mode (brief §4).
+ * The label matchers of one side (canary or stable), per selector mode (docs/api.md, "Selector modes").
  * `pod-hash`: the destination's sidecar reports, and the pod name is `<rollout>-<hash>-<suffix>`;
  * the suffix has no dash, so a Rollout whose name extends ours is not matched.
  * `service`: the caller's sidecar reports which Service host it called (host split).

@@ -14,7 +14,7 @@
  *
  * These are fixed-sample tests. Unlike the count test they are not anytime-valid: looking every
  * interval and stopping at the first Fail raises the false-Fail rate above α. They are the weaker
- * option the brief describes for metrics that are not request counts.
+ * option for metrics that are not request counts (docs/latency-and-gauges.md).
  */
 
 import { normalCdf, normalQuantile } from './special-functions.js';

@@ -182,7 +182,7 @@ func checkWebMetric(t *testing.T, p prepared, i int, m v1alpha1.Metric) {
 	}
 }
 
-// Args are substituted into the jsonBody JSON-escaped (brief §3): a hostile hash arg must not
+// Argo substitutes args into the jsonBody JSON-escaped: a hostile hash arg must not
 // break out of its string, and the judge must see it verbatim (and reject it, see the provider
 // tests).
 func TestTemplates_When_HashArgHoldsQuotes_Then_JSONBodyStaysValidJSON(t *testing.T) {
