@@ -9,7 +9,7 @@ import { JudgeError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
 import { renderQuery, renderSelector, type SideSelector } from '../prometheus/promql.js';
-import { DEFAULT_COUNT_TEST_PARAMS, alphaForCheck, type EdgeResult } from '../stats/index.js';
+import { DEFAULT_COUNT_TEST_PARAMS, alphaForCheck, defaultCriticalEffect, type EdgeResult } from '../stats/index.js';
 import type { AnalysisRequest, CheckRequest } from '../server/http/schema.js';
 import { checkSummary, kindOf, type CheckContext, type QueryAnswers, type QueryPlan, type QueryRange } from './checks/index.js';
 import { asJudgeError, createQueryRunner, deadlineError, type QueryRunner } from './query-runner.js';
@@ -32,15 +32,6 @@ export interface AnalyzeOptions {
 
 export interface Judge {
   analyze(request: AnalysisRequest, options?: AnalyzeOptions): Promise<AnalysisResult>;
-}
-
-/**
- * The critical effect of a check that names none: the engine's default, but never less than
- * 1 + margin + 0.5 (a critical effect must exceed 1 + margin, and one barely above it would take
- * forever to rule out).
- */
-export function defaultCriticalEffect(margin: number): number {
-  return Math.max(DEFAULT_COUNT_TEST_PARAMS.criticalEffect, 1 + margin + 0.5);
 }
 
 /**

@@ -46,6 +46,15 @@ export const DEFAULT_COUNT_TEST_PARAMS: CountTestParams = {
 };
 
 /**
+ * The critical effect of a check that names none: the default above, but never less than
+ * 1 + margin + 0.5 (a critical effect must exceed 1 + margin, and one barely above it would take
+ * forever to rule out).
+ */
+export function defaultCriticalEffect(margin: number): number {
+  return Math.max(DEFAULT_COUNT_TEST_PARAMS.criticalEffect, 1 + margin + 0.5);
+}
+
+/**
  * Risk β of the floor: the probability, over the whole rollout, that some look passes through
  * the floor a canary whose rate is at or beyond its step's tolerance (split evenly between the
  * canary's upper and the stable's lower bound, and between thresholds when there are several).
