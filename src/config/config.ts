@@ -4,6 +4,7 @@
  */
 
 import { readFileSync } from 'node:fs';
+import { DEFAULT_MAX_RESPONSE_BYTES } from '../prometheus/client.js';
 import { ISTIO_NAMES, LABEL_NAME, METRIC_NAME, type MeshNames } from '../prometheus/promql.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -183,7 +184,7 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   const shutdownTimeoutMs = duration('SHUTDOWN_TIMEOUT', '25s', 0, 600_000);
   const shutdownDelayMs = duration('SHUTDOWN_DELAY', '0s', 0, 120_000);
   const queryConcurrency = integer('QUERY_CONCURRENCY', 4, 1, 64);
-  const maxResponseBytes = integer('PROMETHEUS_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024);
+  const maxResponseBytes = integer('PROMETHEUS_MAX_RESPONSE_BYTES', DEFAULT_MAX_RESPONSE_BYTES, 64 * 1024, 1024 * 1024 * 1024);
   const maxInFlight = integer('MAX_ANALYSES', 16, 1, 10_000);
   const maxQueued = integer('ANALYSIS_QUEUE', 64, 0, 100_000);
   // Default: 2 s, or a quarter of a shorter deadline, so that a short deadline alone still starts.

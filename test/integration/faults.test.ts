@@ -117,11 +117,11 @@ describe('a huge or endless answer', () => {
     expect(r.body).toEqual({
       error: {
         code: 'prometheus_bad_response',
-        message: `Prometheus answered more than ${16 * 1024 * 1024} bytes (CANARY_JUDGE_PROMETHEUS_MAX_RESPONSE_BYTES); narrow the query or raise the limit`,
+        message: `Prometheus answered more than ${8 * 1024 * 1024} bytes (CANARY_JUDGE_PROMETHEUS_MAX_RESPONSE_BYTES); narrow the query or raise the limit`,
       },
     });
     expect(elapsed).toBeLessThan(8_000);
-    // The judge stopped reading each answer soon after the cap: the 16 MiB it read, plus what
+    // The judge stopped reading each answer soon after the cap: the 8 MiB it read, plus what
     // the sockets' buffers held, far from the 100 MB.
     await new Promise((r2) => setTimeout(r2, 200));
     expect(prom.huge.aborted).toBeGreaterThan(0);

@@ -24,7 +24,7 @@ describe('configuration from the environment', () => {
       host: '0.0.0.0',
       port: 8080,
       authToken: undefined,
-      prometheus: { url: 'http://prometheus.monitoring:9090', timeoutMs: 5000, headers: {}, maxResponseBytes: 16 * 1024 * 1024 },
+      prometheus: { url: 'http://prometheus.monitoring:9090', timeoutMs: 5000, headers: {}, maxResponseBytes: 8 * 1024 * 1024 },
       admission: { maxInFlight: 16, maxQueued: 64, queueWaitMs: 2000 },
       deadlineMs: 8000,
       queryConcurrency: 4,

@@ -153,6 +153,15 @@ describe('Prometheus client', () => {
     expect(() => parseMatrix(matrix(result))).toThrow(message);
   });
 
+  it('reads every float Prometheus writes, and nothing Number() would take besides', () => {
+    const values = ['0', '1', '-0', '+1', '.5', '5.', '1.5e+3', '2E-2', '0e5', '0.25', 'NaN', '+Inf', '-Inf'];
+    const read = parseMatrix(matrix([{ metric: {}, values: values.map((v, i) => [60 * (i + 1), v]) }]))[0]?.samples.map((p) => p.v);
+    expect(read).toEqual([0, 1, -0, 1, 0.5, 5, 1500, 0.02, 0, 0.25, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+    for (const bad of [' 1', '1 ', '0x1f', '0b1', '0o7', '-0x1', 'Infinity', '-Infinity', '1e', '1_0', '']) {
+      expect(() => parseMatrix(matrix([{ metric: {}, values: [[60, bad]] }])), bad).toThrow(/malformed sample/);
+    }
+  });
+
   it('reads values too large to be counts as NaN, for the judge to refuse as invalid data', () => {
     expect(parseMatrix(matrix([{ metric: {}, values: [[60, '1e308'], [120, '-1e300'], [180, '9007199254740992']] }]))).toEqual([
       series({}, [
