@@ -337,12 +337,9 @@ describe('the judge under arbitrary requests and arbitrary Prometheus answers', 
     );
   });
 
-  // Found by the property above: src/judge/checks.ts sums the stable's baseline histogram
-  // (sumHistograms, which throws on a NaN or negative count) before checking it, so a NaN in the
-  // hour before the window is a 500. The fix belongs to the judge (check the baseline with
-  // hasInvalid before summing it, and fall back to the in-window stable); this test then passes
-  // and `.fails` must go.
-  it.fails('answers a NaN in the stable baseline without a 500 (known failure, judge fix pending)', async () => {
+  // Found by the property above: the stable's baseline histogram was summed (which throws on a
+  // NaN or negative count) before it was checked, so a NaN in the hour before the window was a 500.
+  it('answers a NaN in the stable baseline without a 500, refusing the latency check as invalid data', async () => {
     prom.respond = (query, r) => {
       const series = honest(query, r, PASSING);
       if (query.includes('[1h]')) (series[0] as Series).values[0] = [r.start, 'NaN'];
@@ -351,5 +348,6 @@ describe('the judge under arbitrary requests and arbitrary Prometheus answers', 
     const r = await judge.analyze(validBody(CARD.slice(1)));
     expect(r.status).toBe(200);
     expect(r.body.verdict).not.toBe('Pass');
+    expect(r.body.checks.map((c: { reason: string }) => c.reason)).toContain('invalid_data');
   });
 });

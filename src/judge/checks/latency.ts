@@ -111,8 +111,15 @@ export function evaluateLatency(
   let threshold: LatencyThreshold;
   if ('quantile' in spec) {
     const q = spec.quantile;
-    const baseline = sumHistograms([...histogramsByTime(data.stableBaseline ?? []).values()]);
-    const useBaseline = !hasInvalidBuckets([baseline]) && totalOf(baseline) * (1 - q) >= MIN_TAIL_FOR_BASELINE;
+    // NaN or negative counts in the hour before the window: the store is answering garbage, and
+    // a threshold from the window alone would hide that. Refused like the window's own.
+    const baselinePoints = [...histogramsByTime(data.stableBaseline ?? []).values()];
+    if (hasInvalidBuckets(baselinePoints)) {
+      const t: LatencyThreshold = { ...base, basis: 'stable-before-window' };
+      return { result: invalid(params), threshold: t, quantiles, note: "NaN or negative bucket counts in the stable's hour before the window" };
+    }
+    const baseline = sumHistograms(baselinePoints);
+    const useBaseline = totalOf(baseline) * (1 - q) >= MIN_TAIL_FOR_BASELINE;
     const e = latencyEdges(q, useBaseline ? baseline : stableAll);
     edges = e === null ? [] : e.lowEdge === null || e.lowEdge === e.edge ? [e.edge] : [e.lowEdge, e.edge];
     threshold = {
