@@ -19,8 +19,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildGrid, cellSeed, type Cell, type Family, type GridFilter } from './lib/shipped-grid.js';
-import { shippedPlan, withMaxWait } from './lib/shipped-plan.js';
-import { cellTable, checkTargets, sizingTable, summarizeCell, targetLines, type CellSummary } from './lib/shipped-report.js';
+import { shippedPlan, withMaxWait, type ShippedPlan } from './lib/shipped-plan.js';
+import { checkTargets, planText, renderReport, summarizeCell, type CellSummary, type RunMeta } from './lib/shipped-report.js';
 import type { RunOutcome } from './lib/shipped-sim.js';
 import type { Job, JobResult } from './lib/shipped-worker.js';
 
@@ -42,6 +42,7 @@ const { values: flags } = parseArgs({
     chunk: { type: 'string', default: '25' },
     'max-wait': { type: 'string' },
     'write-readme': { type: 'boolean', default: false },
+    render: { type: 'string' },
     name: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -61,9 +62,34 @@ const USAGE = `usage: npx tsx bench/shipped-rollout.ts [options]
   --max-wait L        every gate waits up to L looks instead of its max-wait (sizing: the minutes
                       a gate would need where the shipped max-wait cannot suffice)
   --chunk 25          runs per job          --name F   results file bench/results/F.json
-  --write-readme      put the tables into bench/README.md (between the shipped-rollout markers)`;
+  --write-readme      put the tables into bench/README.md (between the shipped-rollout markers)
+  --render FILE       print the tables of an earlier results file again (no simulation)`;
 if (flags.help) {
   console.log(USAGE);
+  process.exit(0);
+}
+
+function writeReadme(text: string): void {
+  const readme = join(root, 'bench', 'README.md');
+  const old = readFileSync(readme, 'utf8');
+  const open = '<!-- shipped-rollout -->\n';
+  const close = '<!-- /shipped-rollout -->';
+  const a = old.indexOf(open);
+  const b = old.indexOf(close);
+  if (a < 0 || b < a) {
+    console.error('bench/README.md: no shipped-rollout markers');
+    process.exit(1);
+  }
+  writeFileSync(readme, `${old.slice(0, a + open.length)}${text}\n${old.slice(b)}`);
+  console.error('wrote the tables into bench/README.md');
+}
+
+// --render: print (and --write-readme) the tables of an earlier run's results file again.
+if (flags.render !== undefined) {
+  const saved = JSON.parse(readFileSync(flags.render, 'utf8')) as RunMeta & { plan: ShippedPlan; cells: CellSummary[] };
+  const text = renderReport(saved, saved.cells, saved.plan, checkTargets(saved.cells, saved.plan));
+  console.log(text);
+  if (flags['write-readme']) writeReadme(text);
   process.exit(0);
 }
 
@@ -114,14 +140,7 @@ if (cells.length === 0) {
 }
 
 const plan = maxWait === undefined ? shippedPlan() : withMaxWait(shippedPlan(), maxWait);
-const gateText = plan.stages
-  .map((s) =>
-    s.kind === 'gate'
-      ? `${s.weight}% gate (critical ${s.card.errorRate.criticalEffect}×${s.card.errorRate.criticalIncrease > 0 ? ` / +${s.card.errorRate.criticalIncrease}` : ''}, ≤ ${s.maxLooks} looks)`
-      : `${s.weight}% pause ${s.minutes} min`,
-  )
-  .join(' → ');
-console.error(`plan: ${gateText}; guard from step ${plan.guard?.startingStep ?? '–'}; α per check ${plan.checkAlpha}`);
+console.error(`plan: ${planText(plan)}`);
 
 function git(args: string[]): string {
   try {
@@ -197,73 +216,30 @@ await new Promise<void>((resolve, reject) => {
 
 const seconds = (Date.now() - started) / 1000;
 const summaries: CellSummary[] = cells.map((c, i) => summarizeCell(c, cellSeed(seed, c.key), plan, outcomes[i] as RunOutcome[], cpu[i] as number));
-const targets = checkTargets(summaries);
 const args = process.argv.slice(2).map((a) => (/[\s×"]/.test(a) ? `"${a}"` : a));
-const command = `npx tsx bench/shipped-rollout.ts${args.length > 0 ? ` ${args.join(' ')}` : ''}`;
-const date = new Date().toISOString();
-const cpuSeconds = cpu.reduce((s, v) => s + v, 0) / 1000;
+const meta: RunMeta = {
+  command: `npx tsx bench/shipped-rollout.ts${args.length > 0 ? ` ${args.join(' ')}` : ''}`,
+  date: new Date().toISOString(),
+  node: process.version,
+  n,
+  seed,
+  jobs,
+  guard: guardMode,
+  seconds,
+  cpuSeconds: cpu.reduce((s, v) => s + v, 0) / 1000,
+  srcCommit,
+  srcDirty,
+  planCommit,
+  planDirty,
+};
+const targets = checkTargets(summaries, plan);
+const text = renderReport(meta, summaries, plan, targets);
+console.log(text);
+if (flags['write-readme']) writeReadme(text);
 const mismatches = summaries.reduce((s, c) => s + c.guardMismatches, 0);
-const verified = summaries.reduce((s, c) => s + c.guardVerified, 0);
-
-const out: string[] = [];
-out.push(
-  `Command: \`${command}\` — ${date.slice(0, 16).replace('T', ' ')} UTC, ${process.version}, N = ${n} per cell, master seed ${seed} ` +
-    `(cell seed = FNV-1a of "${seed}|<cell key>", run i = stream i), ${cells.length} cells, ${jobs} processes: ${seconds.toFixed(0)} s wall, ${cpuSeconds.toFixed(0)} s CPU. ` +
-    `Decision code: src/ at ${srcCommit}${srcDirty ? ' plus uncommitted changes' : ''}; plan: rollouts/catalogo and analysis-templates at ${planCommit}${planDirty ? ' plus uncommitted changes' : ''}.`,
-);
-out.push('');
-out.push(`Plan: ${gateText}; the guard from step ${plan.guard?.startingStep ?? '–'}; α per check ${plan.checkAlpha}.`);
-out.push(
-  `Guard: ${guardMode}${guardMode === 'shared' ? ` (its own card judged at ${verified} gate minutes as a check: ${mismatches} disagreement(s) with the gate's Fail)` : ''}.`,
-);
-out.push('');
-out.push(
-  'Shares are of all N runs; minutes are medians, since the canary got its first traffic (rollback, 100%) or since the gate started (gate · min, over the runs it passed). ' +
-    '"failed by": which check failed the card, of the rollbacks. "rolled back at ≤ 5%": before the canary left the 5% step.',
-);
-const families2: [Family, string][] = [
-  ['identical', 'Identical releases'],
-  ['errors', 'Error regressions (latency shape 40/0.6)'],
-  ['latency', 'Latency regressions (stable 5xx rate 0.001)'],
-];
-for (const [f, title] of families2) {
-  const rows = summaries.filter((s) => s.family === f);
-  if (rows.length === 0) continue;
-  out.push('', `### ${title}`, '', cellTable(rows, plan));
-}
-const sizing = sizingTable(summaries, plan);
-if (sizing !== '') {
-  out.push(
-    '',
-    '### Sizing: minutes each gate needs (identical release, latency 40/0.6)',
-    '',
-    'Median minutes from the gate\'s start to its Pass, of the rollouts that reached it (a gate that never passes counts as never); in brackets the share that passed within max-wait. "cannot suffice": fewer than half pass within max-wait.',
-    '',
-    sizing,
-  );
-}
-out.push('', '### Targets (issue 9)', '', targetLines(targets));
-console.log(out.join('\n'));
-if (flags['write-readme']) {
-  const readme = join(root, 'bench', 'README.md');
-  const text = readFileSync(readme, 'utf8');
-  const open = '<!-- shipped-rollout -->\n';
-  const close = '<!-- /shipped-rollout -->';
-  const a = text.indexOf(open);
-  const b = text.indexOf(close);
-  if (a < 0 || b < a) {
-    console.error('bench/README.md: no shipped-rollout markers');
-    process.exit(1);
-  }
-  writeFileSync(readme, `${text.slice(0, a + open.length)}${out.join('\n')}\n${text.slice(b)}`);
-  console.error('wrote the tables into bench/README.md');
-}
 if (mismatches > 0) console.error(`WARNING: the guard's own card disagreed with the gate's Fail ${mismatches} time(s): rerun with --guard exact`);
 
 const file = join(root, 'bench', 'results', `${name}.json`);
 mkdirSync(dirname(file), { recursive: true });
-writeFileSync(
-  file,
-  `${JSON.stringify({ command, date, node: process.version, n, seed, jobs, guard: guardMode, seconds, cpuSeconds, srcCommit, srcDirty, planCommit, planDirty, plan, cells: summaries, targets }, null, 2)}\n`,
-);
+writeFileSync(file, `${JSON.stringify({ ...meta, plan, cells: summaries, targets }, null, 2)}\n`);
 console.error(`wrote bench/results/${name}.json (${elapsed()})`);

@@ -88,6 +88,30 @@ function mostCommon(lists: (readonly number[])[]): number[] {
   return JSON.parse(best) as number[];
 }
 
+/** Per gate, where the canary's true bad rate stands against the step's tolerance. */
+export type ToleranceStatus = 'within' | 'at' | 'beyond';
+
+/** max(criticalEffect × stable, stable + criticalIncrease) per gate, against each measure. */
+export function toleranceStatus(
+  family: Cell['family'],
+  measures: Truth['measures'],
+  plan: ShippedPlan,
+): ToleranceStatus[] {
+  return plan.stages.flatMap((st) => {
+    if (st.kind !== 'gate') return [];
+    if (family === 'identical') return ['within' as const];
+    const p = family === 'latency' ? st.card.latency : st.card.errorRate;
+    const inc = (p as { criticalIncrease?: number }).criticalIncrease ?? 0;
+    const status = measures.map((m): ToleranceStatus => {
+      const tol = Math.max(p.criticalEffect * m.stable, m.stable + inc);
+      // "At": equal up to rounding (e.g. p + 0.001 against a tolerance of + 0.1 pp).
+      if (Math.abs(m.canary - tol) <= 1e-9 * Math.max(tol, 1e-12)) return 'at';
+      return m.canary > tol ? 'beyond' : 'within';
+    });
+    return [status.includes('beyond') ? 'beyond' : status.includes('at') ? 'at' : 'within'];
+  });
+}
+
 function truthOf(cell: Cell, plan: ShippedPlan, thresholds: readonly number[]): Truth {
   const s = cell.scenario;
   const measures =
@@ -98,16 +122,7 @@ function truthOf(cell: Cell, plan: ShippedPlan, thresholds: readonly number[]): 
           canary: shareSlowerThan(ms, s.shape, s.latency),
         }))
       : [{ what: 'error-rate', stable: s.pStable, canary: s.pCanary }];
-  const beyondTolerance = plan.stages.flatMap((st) => {
-    if (st.kind !== 'gate') return [];
-    const p = cell.family === 'latency' ? st.card.latency : st.card.errorRate;
-    const inc = (p as { criticalIncrease?: number }).criticalIncrease ?? 0;
-    return [
-      cell.family !== 'identical' &&
-        measures.some((m) => m.canary > Math.max(p.criticalEffect * m.stable, m.stable + inc) * (1 + 1e-12)),
-    ];
-  });
-  return { measures, beyondTolerance };
+  return { measures, beyondTolerance: toleranceStatus(cell.family, measures, plan).map((t) => t === 'beyond') };
 }
 
 export function summarizeCell(cell: Cell, seed: number, plan: ShippedPlan, outcomes: readonly RunOutcome[], cpuMs: number): CellSummary {
@@ -194,7 +209,8 @@ function cellLabel(s: CellSummary): string {
 
 function beyondText(s: CellSummary, plan: ShippedPlan): string {
   const gates = plan.stages.filter((g) => g.kind === 'gate');
-  const names = s.truth.beyondTolerance.map((b, i) => (b ? `${gates[i]?.weight}%` : '')).filter((x) => x !== '');
+  const status = toleranceStatus(s.family, s.truth.measures, plan);
+  const names = status.map((t, i) => (t === 'beyond' ? `${gates[i]?.weight}%` : t === 'at' ? `(${gates[i]?.weight}% at)` : '')).filter((x) => x !== '');
   return names.length === 0 ? 'none' : names.join(' ');
 }
 
@@ -263,7 +279,7 @@ export interface TargetResult {
   readonly detail: string;
 }
 
-export function checkTargets(summaries: readonly CellSummary[]): TargetResult[] {
+export function checkTargets(summaries: readonly CellSummary[], plan: ShippedPlan): TargetResult[] {
   const out: TargetResult[] = [];
   const identical = summaries.filter((s) => s.family === 'identical');
   const minBy = (cells: readonly CellSummary[], f: (s: CellSummary) => number): string => {
@@ -295,9 +311,19 @@ export function checkTargets(summaries: readonly CellSummary[]): TargetResult[] 
   push('identical releases promoted automatically ≥ 99% at R = 1000', identical.filter((s) => s.rps === 1000), (s) => s.promoted >= 0.99, (s) => s.promoted, 'min');
   push('false rollback of identical releases ≤ 1% in every cell', identical, (s) => s.rolledBack <= 0.01, (s) => s.rolledBack, 'max');
   const beyond = summaries.filter((s) => s.family !== 'identical' && s.truth.beyondTolerance.some((b) => b));
+  const atOnly = summaries.filter(
+    (s) => s.family !== 'identical' && !s.truth.beyondTolerance.some((b) => b) && toleranceStatus(s.family, s.truth.measures, plan).includes('at'),
+  );
   push(
     'no regression beyond its step\'s tolerance promoted automatically in > 1%',
     beyond,
+    (s) => s.promoted <= 0.01,
+    (s) => s.promoted,
+    'max',
+  );
+  push(
+    'regressions exactly at a step\'s tolerance (the floor\'s guarantee covers "at or beyond") promoted automatically in ≤ 1%',
+    atOnly,
     (s) => s.promoted <= 0.01,
     (s) => s.promoted,
     'max',
@@ -321,4 +347,75 @@ export function checkTargets(summaries: readonly CellSummary[]): TargetResult[] 
 
 export function targetLines(targets: readonly TargetResult[]): string {
   return targets.map((t) => `- ${t.target}: **${t.met ? 'met' : 'not met'}** — ${t.detail}`).join('\n');
+}
+
+/** What a run records about itself, for the header of its tables. */
+export interface RunMeta {
+  readonly command: string;
+  readonly date: string;
+  readonly node: string;
+  readonly n: number;
+  readonly seed: number;
+  readonly jobs: number;
+  readonly guard: string;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly srcCommit: string;
+  readonly srcDirty: boolean;
+  readonly planCommit?: string;
+  readonly planDirty?: boolean;
+}
+
+export function planText(plan: ShippedPlan): string {
+  const stages = plan.stages
+    .map((s) =>
+      s.kind === 'gate'
+        ? `${s.weight}% gate (critical ${s.card.errorRate.criticalEffect}×${(s.card.errorRate.criticalIncrease ?? 0) > 0 ? ` / +${s.card.errorRate.criticalIncrease}` : ''}, ≤ ${s.maxLooks} looks)`
+        : `${s.weight}% pause ${s.minutes} min`,
+    )
+    .join(' → ');
+  return `${stages}; the guard from step ${plan.guard?.startingStep ?? '–'}; α per check ${plan.checkAlpha}`;
+}
+
+/** The markdown a run prints: header, per-cell tables, the sizing table and the targets. */
+export function renderReport(meta: RunMeta, summaries: readonly CellSummary[], plan: ShippedPlan, targets: readonly TargetResult[]): string {
+  const verified = summaries.reduce((s, c) => s + c.guardVerified, 0);
+  const mismatches = summaries.reduce((s, c) => s + c.guardMismatches, 0);
+  const out: string[] = [];
+  out.push(
+    `Command: \`${meta.command}\` — ${meta.date.slice(0, 16).replace('T', ' ')} UTC, ${meta.node}, N = ${meta.n} per cell, master seed ${meta.seed} ` +
+      `(cell seed = FNV-1a of "${meta.seed}|<cell key>", run i = stream i), ${summaries.length} cells, ${meta.jobs} processes: ` +
+      `${meta.seconds.toFixed(0)} s wall, ${meta.cpuSeconds.toFixed(0)} s CPU. ` +
+      `Decision code: src/ at ${meta.srcCommit}${meta.srcDirty ? ' plus uncommitted changes' : ''}` +
+      (meta.planCommit === undefined ? '.' : `; plan: rollouts/catalogo and analysis-templates at ${meta.planCommit}${meta.planDirty === true ? ' plus uncommitted changes' : ''}.`),
+    '',
+    `Plan: ${planText(plan)}.`,
+    `Guard: ${meta.guard}${meta.guard === 'shared' ? ` (its own card judged at ${verified} gate minutes as a check: ${mismatches} disagreement(s) with the gate's Fail)` : ''}.`,
+    '',
+    'Shares are of all N runs; minutes are medians, since the canary got its first traffic (rollback, 100%) or since the gate started (gate · min, over the runs it passed). ' +
+      '"failed by": which check failed the card, of the rollbacks. "rolled back at ≤ 5%": before the canary left the 5% step. ' +
+      '"beyond tolerance at": the gates whose tolerance the canary exceeds ("at": exactly on it).',
+  );
+  const families: [Cell['family'], string][] = [
+    ['identical', 'Identical releases'],
+    ['errors', `Error regressions (latency shape ${shapeLabel(GRID.errorShape)})`],
+    ['latency', `Latency regressions (stable 5xx rate ${GRID.latencyP})`],
+  ];
+  for (const [f, title] of families) {
+    const rows = summaries.filter((s) => s.family === f);
+    if (rows.length > 0) out.push('', `### ${title}`, '', cellTable(rows, plan));
+  }
+  const sizing = sizingTable(summaries, plan);
+  if (sizing !== '') {
+    out.push(
+      '',
+      `### Sizing: minutes each gate needs (identical release, latency ${shapeLabel(GRID.errorShape)})`,
+      '',
+      'Median minutes from the gate\'s start to its Pass, of the rollouts that reached it (a gate that never passes counts as never); in brackets the share that passed within max-wait. "cannot suffice": fewer than half pass within max-wait.',
+      '',
+      sizing,
+    );
+  }
+  out.push('', '### Targets (issue 9)', '', targetLines(targets));
+  return out.join('\n');
 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildGrid } from '../../bench/lib/shipped-grid.js';
 import { shippedPlan, withMaxWait } from '../../bench/lib/shipped-plan.js';
-import { checkTargets, sizingTable, summarizeCell } from '../../bench/lib/shipped-report.js';
+import { checkTargets, sizingTable, summarizeCell, toleranceStatus } from '../../bench/lib/shipped-report.js';
 import type { RunOutcome } from '../../bench/lib/shipped-sim.js';
 
 const plan = shippedPlan();
@@ -70,7 +70,7 @@ describe('a cell summary', () => {
 
   it('flags a promoted regression beyond tolerance and says "cannot suffice" when fewer than half pass a gate', () => {
     const promoted = summarizeCell(cell('errors ×2 R=100 p=0.005'), 1, plan, [run({}), run({ decision: 'rollback', weight: 5, minute: 9 })], 0);
-    const t = checkTargets([promoted]).find((x) => x.target.startsWith('no regression beyond'));
+    const t = checkTargets([promoted], plan).find((x) => x.target.startsWith('no regression beyond'));
     expect(t?.met).toBe(false);
     expect(t?.detail).toContain('1 miss');
     const slow = summarizeCell(
@@ -83,5 +83,17 @@ describe('a cell summary', () => {
     const table = sizingTable([slow], plan);
     expect(table).toContain('cannot suffice (33.3% pass)');
     expect(table).toContain('| 20 | 0.001 |');
+  });
+
+  it('tells a canary exactly on a gate\'s tolerance from one beyond it', () => {
+    const gates = plan.stages.filter((s) => s.kind === 'gate');
+    const last = gates.at(-1);
+    if (last?.kind !== 'gate') throw new Error('no gate');
+    const inc = last.card.errorRate.criticalIncrease;
+    const on = toleranceStatus('errors', [{ what: 'error-rate', stable: 0, canary: inc }], plan);
+    expect(on.at(-1)).toBe('at');
+    const over = toleranceStatus('errors', [{ what: 'error-rate', stable: 0, canary: inc * 1.01 }], plan);
+    expect(over.at(-1)).toBe('beyond');
+    expect(toleranceStatus('identical', [], plan).every((t) => t === 'within')).toBe(true);
   });
 });
