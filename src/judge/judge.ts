@@ -10,7 +10,7 @@ import type { Config } from '../config/config.js';
 import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
 import { renderQuery, renderSelector, type SideSelector } from '../prometheus/promql.js';
 import { DEFAULT_COUNT_TEST_PARAMS, alphaForCheck, defaultCriticalEffect, type EdgeResult } from '../stats/index.js';
-import type { AnalysisRequest, CheckRequest } from '../server/http/schema.js';
+import type { AnalysisRequest, CheckRequest } from './request.js';
 import { checkSummary, kindOf, type CheckContext, type QueryAnswers, type QueryPlan, type QueryRange } from './checks/index.js';
 import { asJudgeError, createQueryRunner, deadlineError, type QueryRunner } from './query-runner.js';
 import { combineChecks } from './scorecard.js';

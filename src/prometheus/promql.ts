@@ -7,7 +7,7 @@
  * are checked against Prometheus' name grammar at start.
  */
 
-import type { SelectorMode } from '../server/http/schema.js';
+import type { SelectorMode } from '../judge/request.js';
 
 /** Metric and label names; Istio's by default, overridable for other meshes. */
 export interface MeshNames {

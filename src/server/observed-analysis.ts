@@ -14,7 +14,7 @@ import { JudgeError, isJudgeError } from '../errors.js';
 import type { AnalysisResult, Judge } from '../judge/index.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { AnalysisRequest } from './http/schema.js';
+import type { AnalysisRequest } from '../judge/request.js';
 import type { Admission } from './admission.js';
 
 /** How long after the deadline an analysis that ignores its abort is answered anyway (ms). */

@@ -3,7 +3,7 @@
  * and the background guard), the template's args are merged with the Rollout's, resolved
  * (pod-template hashes, the Rollout's fields, the token from the documented Secret) and
  * substituted the way Argo Rollouts v1.9.1 does; the resulting request body must pass the
- * judge's own request validation (src/server/http/schema.ts), with the bearer token in the
+ * judge's own request validation (src/judge/request.ts), with the bearer token in the
  * Authorization header. Also checked: the sequential pattern of each judge metric and the
  * verdict conditions.
  */
@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseAnalysisRequest } from '../../src/server/http/schema.js';
+import { parseAnalysisRequest } from '../../src/judge/request.js';
 import {
   analysesOf,
   durationSeconds,

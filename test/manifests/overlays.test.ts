@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseAnalysisRequest } from '../../src/server/http/schema.js';
+import { parseAnalysisRequest } from '../../src/judge/request.js';
 import { analysesOf, mergeArgs, resolveArgs, substitute, type AnalysisTemplate, type Rollout } from './lib/argo.js';
 import { findObject, REPO, renderKustomization, type K8sObject } from './lib/files.js';
 

@@ -21,7 +21,7 @@ import {
 } from '../../src/gen/canary_judge/v1/judge.js';
 import type { AnalysisResult, CheckResult } from '../../src/judge/index.js';
 import { CODE_TRAILER, FIELD_TRAILER, GRPC_STATUS, REASON, SCORECARD_REASON, toAnalyzeResponse, toProtoFieldError, toRequestBody, toStatus, VERDICT } from '../../src/server/grpc/index.js';
-import { parseAnalysisRequest } from '../../src/server/http/schema.js';
+import { parseAnalysisRequest } from '../../src/judge/request.js';
 
 const valid = (): AnalyzeRequest =>
   AnalyzeRequest.fromPartial({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatPath, parseAnalysisRequest } from '../../src/server/http/schema.js';
+import { formatPath, parseAnalysisRequest } from '../../src/judge/request.js';
 
 const valid = {
   rollout: { name: 'catalogo', namespace: 'catalogo' },

@@ -11,7 +11,7 @@ import { errorRateIntervals, evaluateLatency, histogramsByTime } from '../../src
 import { createLimiter, unionLength } from '../../src/judge/pool.js';
 import type { PrometheusClient, RangeSpec, Series } from '../../src/prometheus/client.js';
 import { ISTIO_NAMES } from '../../src/prometheus/promql.js';
-import { parseAnalysisRequest, type AnalysisRequest } from '../../src/server/http/schema.js';
+import { parseAnalysisRequest, type AnalysisRequest } from '../../src/judge/request.js';
 
 const T0 = 1_700_000_000 - (1_700_000_000 % 60);
 

@@ -6,7 +6,7 @@
 import { renderQuery } from '../../prometheus/promql.js';
 import type { Series } from '../../prometheus/client.js';
 import { decideCounts, type CountTestResult, type IntervalCounts } from '../../stats/index.js';
-import type { ErrorRateCheckRequest } from '../../server/http/schema.js';
+import type { ErrorRateCheckRequest } from '../request.js';
 import type { CheckParams } from '../types.js';
 import type { CheckContext, CheckKind, QueryAnswers } from './kind.js';
 import { pointsByTime } from './series.js';

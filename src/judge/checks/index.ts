@@ -2,7 +2,7 @@
  * The registry of check kinds: one module each, looked up by the request's `type`. Adding a
  * kind = its module here + its request schema + its proto message; judge.ts does not change.
  */
-import type { CheckRequest } from '../../server/http/schema.js';
+import type { CheckRequest } from '../request.js';
 import type { CheckType } from '../types.js';
 import { errorRate } from './error-rate.js';
 import type { CheckKind } from './kind.js';

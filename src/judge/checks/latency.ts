@@ -31,7 +31,7 @@ import {
   type HistogramBucket,
   type IntervalCounts,
 } from '../../stats/index.js';
-import type { LatencyCheckRequest } from '../../server/http/schema.js';
+import type { LatencyCheckRequest } from '../request.js';
 import type { CheckParams, LatencyThreshold, QuantileEstimates } from '../types.js';
 import type { CheckKind, QueryAnswers } from './kind.js';
 import { hasInvalidBuckets, histogramsByTime } from './series.js';

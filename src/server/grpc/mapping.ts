@@ -7,7 +7,7 @@
 
 import type { AnalysisResult, AnalysisWindow, CheckReason, CheckResult, CheckType, LatencyThreshold, QuantileEstimates } from '../../judge/index.js';
 import type { EffectEstimate, ScorecardReason, SideSummary, Verdict } from '../../stats/index.js';
-import type { SelectorMode } from '../http/schema.js';
+import type { SelectorMode } from '../../judge/request.js';
 import {
   AnalyzeRequest,
   AnalyzeResponse,

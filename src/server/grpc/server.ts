@@ -14,7 +14,7 @@ import type { Logger } from '../../observability/logger.js';
 import { LABEL_VERDICT, NO_VERDICT, type Metrics } from '../../observability/metrics.js';
 import { AnalyzeRequest as PbAnalyzeRequest, JudgeServiceService, type JudgeServiceServer } from '../../gen/canary_judge/v1/judge.js';
 import { HealthService } from '../../gen/grpc/health/v1/health.js';
-import { parseAnalysisRequest } from '../http/schema.js';
+import { parseAnalysisRequest } from '../../judge/request.js';
 import { runObservedAnalysis } from '../observed-analysis.js';
 import type { Admission } from '../admission.js';
 import { createHealth } from './health.js';

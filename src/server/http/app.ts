@@ -12,7 +12,7 @@ import type { Judge } from '../../judge/index.js';
 import type { PrometheusClient } from '../../prometheus/client.js';
 import type { Logger } from '../../observability/logger.js';
 import { NO_VERDICT, type Metrics } from '../../observability/metrics.js';
-import { parseAnalysisRequest } from './schema.js';
+import { parseAnalysisRequest } from '../../judge/request.js';
 import { runObservedAnalysis } from '../observed-analysis.js';
 import type { Admission } from '../admission.js';
 

@@ -1,5 +1,7 @@
 /**
- * The analysis request, parsed once at the edge into typed values.
+ * The analysis request: the judge's own model of what it is asked, parsed once at the edge
+ * (HTTP body, or the gRPC message turned into the same shape) into typed values. It lives in the
+ * domain so that nothing under src/judge, src/prometheus or src/stats depends on a transport.
  *
  * Argo Rollouts substitutes `{{args.*}}` into a `jsonBody` as JSON strings, so every number may
  * arrive as `"0.01"` and every boolean as `"true"`: both forms are accepted, but only strictly

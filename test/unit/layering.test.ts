@@ -1,0 +1,48 @@
+/**
+ * The layering the code's layout promises: the domain (src/judge, src/prometheus, src/stats)
+ * never imports a transport (src/server), and the statistics never do I/O or read configuration.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(import.meta.dirname, '../../src');
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Import specifiers of a module, resolved against the repository's src/ when relative. */
+function imports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const out: string[] = [];
+  for (const m of text.matchAll(/(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]/g)) {
+    const spec = m[1] as string;
+    out.push(spec.startsWith('.') ? relative(SRC, resolve(file, '..', spec)) : spec);
+  }
+  return out;
+}
+
+describe('layering', () => {
+  it.each(['judge', 'prometheus', 'stats'])('src/%s imports nothing from src/server', (layer) => {
+    const offending = sources(join(SRC, layer)).flatMap((f) =>
+      imports(f)
+        .filter((i) => i.startsWith('server/') || i === 'server')
+        .map((i) => `${relative(SRC, f)} → ${i}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('src/stats imports only src/stats (pure functions: no I/O, no configuration)', () => {
+    const offending = sources(join(SRC, 'stats')).flatMap((f) =>
+      imports(f)
+        .filter((i) => !i.startsWith('stats/'))
+        .map((i) => `${relative(SRC, f)} → ${i}`),
+    );
+    expect(offending).toEqual([]);
+  });
+});
