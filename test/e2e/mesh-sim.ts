@@ -8,7 +8,8 @@
 // and reporter="source" as seen by the ingress gateway). Prometheus scrapes /metrics.
 //
 // Control (JSON over HTTP, loopback only):
-//   GET  /config, POST /config   {"rps":2000,"default":{...},"versions":{"v1.2":{"errorRate":0.05,...}}}
+//   GET  /config, POST /config   {"rps":2000,"default":{...},"versions":{"v1.2":{"errorRate":0.005,"latencyMedianMs":40,"latencySigma":0.6}}}
+//                                (default until configured: REALISTIC below)
 //   GET  /stats                  cumulative requests and failures per release and per pod, current weights
 //
 // Env: E2E_KUBE_SERVER, E2E_KUBE_TOKEN, E2E_KUBE_CA (PEM file), MESH_NAMESPACE, MESH_PORT, MESH_SEED.
@@ -16,12 +17,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Kube, arr, at, rec, str, type Obj } from './lib/kube.js';
 import { rng } from '../support/random.js';
+import { ISTIO_BUCKETS_MS, REALISTIC, drawLatencyMs, isBehaviour, normal, type Behaviour } from './lib/shape.js';
 
-export interface Behaviour {
-  readonly errorRate: number; // fraction of requests answered 5xx
-  readonly latencyMedianMs: number;
-  readonly latencyP99Ms: number; // log-normal tail
-}
+export type { Behaviour } from './lib/shape.js';
 
 export interface SimConfig {
   readonly rps: number;
@@ -29,9 +27,7 @@ export interface SimConfig {
   readonly versions: Readonly<Record<string, Behaviour>>;
 }
 
-/** Istio's default buckets of istio_request_duration_milliseconds. */
-const BUCKETS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
-const Z99 = 2.326347874;
+const BUCKETS = ISTIO_BUCKETS_MS;
 
 interface PodTarget {
   readonly name: string;
@@ -66,7 +62,7 @@ interface HistSeries {
 export class MeshSimulator {
   private config: SimConfig = {
     rps: 1000,
-    default: { errorRate: 0.01, latencyMedianMs: 40, latencyP99Ms: 200 },
+    default: REALISTIC,
     versions: {},
   };
   private readonly counters = new Map<string, Series>();
@@ -158,8 +154,7 @@ export class MeshSimulator {
     const b = this.config.versions[pod.release] ?? this.config.default;
     const failed = this.random() < b.errorRate;
     const code = failed ? '500' : '200';
-    const sigma = Math.log(Math.max(b.latencyP99Ms, b.latencyMedianMs * 1.0001) / b.latencyMedianMs) / Z99;
-    const ms = b.latencyMedianMs * Math.exp(sigma * this.normal());
+    const ms = drawLatencyMs(b, this.random);
     const [dst, src] = this.labelsFor(d, pod, code);
     this.inc(dst, pod.name);
     this.observe(dst, pod.name, ms);
@@ -252,9 +247,7 @@ export class MeshSimulator {
   }
 
   private normal(): number {
-    const u = Math.max(this.random(), 1e-12);
-    const v = this.random();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    return normal(this.random);
   }
 }
 
@@ -296,22 +289,13 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function isBehaviour(v: unknown): v is Behaviour {
-  const b = rec(v);
-  return (
-    typeof b['errorRate'] === 'number' && b['errorRate'] >= 0 && b['errorRate'] <= 1 &&
-    typeof b['latencyMedianMs'] === 'number' && b['latencyMedianMs'] > 0 &&
-    typeof b['latencyP99Ms'] === 'number' && b['latencyP99Ms'] >= b['latencyMedianMs']
-  );
-}
-
 export function parseConfig(v: unknown): SimConfig {
   const c = rec(v);
   if (typeof c['rps'] !== 'number' || !(c['rps'] >= 0)) throw new Error('rps must be a number ≥ 0');
-  if (!isBehaviour(c['default'])) throw new Error('default must be {errorRate, latencyMedianMs, latencyP99Ms}');
+  if (!isBehaviour(c['default'])) throw new Error('default must be {errorRate, latencyMedianMs, latencySigma}');
   const versions: Record<string, Behaviour> = {};
   for (const [k, b] of Object.entries(rec(c['versions']))) {
-    if (!isBehaviour(b)) throw new Error(`versions.${k} must be {errorRate, latencyMedianMs, latencyP99Ms}`);
+    if (!isBehaviour(b)) throw new Error(`versions.${k} must be {errorRate, latencyMedianMs, latencySigma}`);
     versions[k] = b;
   }
   return { rps: c['rps'], default: c['default'], versions };

@@ -4,7 +4,7 @@
 //
 // Env (set by run.sh): E2E_K8S_BIN, E2E_KWOK_BIN, E2E_ARGO_BIN, E2E_ETCD_BIN, E2E_ARGO_CRDS,
 // E2E_ISTIO_CRDS, E2E_WORK (work and log folder), E2E_PID_FILE.
-// Optional: E2E_SCENARIOS=good,bad,slow,low-traffic,judge-down (default: all, in that order);
+// Optional: E2E_SCENARIOS=good,clean,bad,bad-5x,slow,low-traffic,judge-down (default: all, in that order);
 // E2E_OVERLAY=<kustomization dir> instead of test/e2e/overlay.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
