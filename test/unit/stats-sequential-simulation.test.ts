@@ -98,9 +98,13 @@ function gatePasses(n: number, ratio: number, params: CountTestParams, minutes: 
 
 describe('a 1% step gate that may wait 30 looks (R = 100, criticalEffect 5, α 0.005)', () => {
   const params: CountTestParams = { alpha: 0.005, margin: 0, criticalEffect: 5, power: 0.8 };
-  // Without the suspected_regression hold, this gate passed 14 % of 5× canaries (seed 99, 2000 runs).
-  it('passes a canary with 5x the errors in under 5% of rollouts', () => {
-    expect(gatePasses(1000, 5, params, 30, 99)).toBeLessThan(0.05);
+  // Without the suspected_regression hold, this gate passed 14 % of 5× canaries (seed 99, 2000
+  // runs); with a 95 % hold, 1.35 %. The hold is at 99 % (HOLD_CONFIDENCE) since the 95 % one kept
+  // about 2 % of identical releases from passing the last gate: 5.6 % of these canaries, which
+  // sit exactly on this gate's tolerance, pass it; the next gate (3×) is where they are stopped
+  // (bench/shipped-rollout.ts: 5× rolled back before the canary leaves 5 %).
+  it('passes a canary with 5x the errors (on its tolerance) in under 10% of rollouts', () => {
+    expect(gatePasses(1000, 5, params, 30, 99)).toBeLessThan(0.1);
   });
   it('still passes at least 99% of identical releases', () => {
     expect(gatePasses(1000, 1, params, 30, 99)).toBeGreaterThanOrEqual(0.99);
