@@ -10,7 +10,7 @@
  *   npx tsx bench/shipped-rollout.ts --cell "errors ×2 R=100 p=0.001"   # one cell, same runs as in the full grid
  *
  * Writes bench/results/shipped-rollout.json (a quick or partial run: shipped-rollout-partial.json)
- * and prints markdown tables: per cell, the operators' sizing table, and the targets of issue 9.
+ * and prints markdown tables: per cell, the operators' sizing table, and the scorecard's targets.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The decision rules the benchmark compares, each reading the same simulated rollout minute by
- * minute and answering when (if ever) it rolls back. Thresholds follow the rules as the issue and
+ * minute and answering when (if ever) it rolls back. Thresholds follow the rules as bench/README.md and
  * the tools' documentation state them; all are parameters.
  */
 import { decideCounts } from '../../src/stats/count-test.js';

@@ -1,5 +1,5 @@
 /**
- * Summaries, markdown tables and the issue's targets for the shipped-Rollout benchmark.
+ * Summaries, markdown tables and the targets (promotion, rollback, tolerance) for the shipped-Rollout benchmark.
  */
 import type { Cell } from './shipped-grid.js';
 import { GRID, shapeLabel } from './shipped-grid.js';
@@ -416,6 +416,6 @@ export function renderReport(meta: RunMeta, summaries: readonly CellSummary[], p
       sizing,
     );
   }
-  out.push('', '### Targets (issue 9)', '', targetLines(targets));
+  out.push('', '### Targets', '', targetLines(targets));
   return out.join('\n');
 }
