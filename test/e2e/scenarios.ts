@@ -325,9 +325,13 @@ async function promotedAllTheWay(ctx: Ctx, stable: Behaviour, behaviour: Behavio
   const hash = await canaryHash(ctx, stableHash);
   // An Inconclusive step pauses the Rollout for a person: that ends the wait at once, as a failure.
   const forPerson = (v: RolloutView): boolean => v.pauseReasons.some((r) => r.startsWith('InconclusiveAnalysis'));
-  const { v, runs } = await watch(ctx, 'v1.2 to be promoted', 900_000, (v) => completed(hash)(v) || v.aborted || forPerson(v)).finally(() => recorder.close());
+  const done = await watch(ctx, 'v1.2 to be promoted', 900_000, (v) => completed(hash)(v) || v.aborted || forPerson(v)).finally(() => recorder.close());
+  const v = done.v;
   check(!v.aborted, `the Rollout aborted: ${v.message}`);
-  check(!forPerson(v), `the Rollout paused for a person (${v.pauseReasons.join(', ')}) at ${v.canaryWeight ?? '?'}%; the last measurement said: ${allMeasurements(runs).at(-1)?.value ?? '(none)'}`);
+  check(!forPerson(v), `the Rollout paused for a person (${v.pauseReasons.join(', ')}) at ${v.canaryWeight ?? '?'}%; the last measurement said: ${allMeasurements(done.runs).at(-1)?.value ?? '(none)'}`);
+  // The controller marks the Rollout Healthy first and terminates the background run just after
+  // (a poll has seen the completed Rollout with its guard still Running): wait for every run to end.
+  const { runs } = await watch(ctx, 'every AnalysisRun to end', 60_000, (_v, rs) => rs.every((r) => r.phase !== '' && r.phase !== 'Pending' && r.phase !== 'Running'), done.tl);
   // After the last step Argo sends 100% to the canary, then makes it the stable (weights 100/0).
   const expected = [...setWeights(v), 100];
   const seen = recorder.weights;
