@@ -449,7 +449,7 @@ async function abortedByErrors(ctx: Ctx, errorRate: number, lastWeight: (steps: 
 // base (1% errors) this scenario used 5×; on a 0.1% base 5× is 0.5%, which is inside the 1% gate's
 // tolerance as the shipped Rollout states it (critical-effect 5, critical-increase 0.01: a Pass
 // rules out max(5 × 0.1%, 0.1% + 1 pp) = 1.1%), so that gate may rightly let it through (about one
-// run in five, simulated) and "aborted at the first weight" would no longer be what the plan
+// run in three, simulated by plan-sim.ts) and "aborted at the first weight" would no longer be what the plan
 // promises. 2% is beyond that tolerance: the first gate must stop it. 5× is kept in bad-5x below,
 // with what the plan does promise for it.
 const BAD_ERROR_RATE = 0.02;
@@ -470,7 +470,7 @@ const bad5x: Scenario = {
     // (max(1.5 × 0.1%, 0.1% + 0.1 pp) = 0.2%): the early gates may pass it; the background guard
     // fails it as soon as the evidence is there. What the plan promises for a 5× regression is a
     // rollback before the canary leaves 5% (the second step's weight); simulated at these rates
-    // (10 s looks, 9 per gate) it leaves 5% in about 0.4% of runs.
+    // (10 s looks, 9 per gate; plan-sim.ts) it leaves 5% in about 0.3% of runs.
     return abortedByErrors(ctx, BASE.errorRate * 5, (steps) => steps[1] ?? 0);
   },
 };
