@@ -47,6 +47,10 @@ describe('one-line summaries', () => {
 
   it('names the latency threshold and where it came from', () => {
     expect(latencyWhat({ ms: 500, source: 'stable-quantile', quantile: 0.99 })).toBe('over 500ms (stable p99 edge)');
+    // Two edges: say which is which, and whose counts follow.
+    expect(latencyWhat({ ms: 250, source: 'stable-quantile', quantile: 0.99, lowMs: 100, decidingMs: 100 })).toBe(
+      "over 100ms (edges 100ms, exceeded by ≥ 1% of stable requests, and 250ms, the stable p99's)",
+    );
     expect(latencyWhat({ ms: 2500, source: 'slo', requestedMs: 2000 })).toBe('over 2.5s');
   });
 

@@ -65,7 +65,7 @@ export function checkSummary(name: string, reason: CheckReason, r: CountTestResu
   return `${head}: ${parts.join(', ')} → ${VERDICT_TAIL[reason]}${tail}`;
 }
 
-/** "over 250ms", "over 100ms and 250ms (stable p99 edges)", … for the latency check's summary. */
+/** "over 250ms (stable p99 edge)", "over 100ms (edges 100ms, exceeded by ≥ 1% …, and 250ms, the stable p99's)", … */
 export function latencyWhat(t: LatencyThreshold): string {
   if (t.ms === null) return t.source === 'slo' ? `over ${fmtMs(t.requestedMs ?? null)}` : `over stable p${(t.quantile ?? 0) * 100}`;
   if (t.source === 'slo') return `over ${fmtMs(t.ms)}`;
@@ -73,7 +73,8 @@ export function latencyWhat(t: LatencyThreshold): string {
   if (t.lowMs !== undefined && t.lowMs !== null && t.lowMs !== t.ms) {
     // Two edges: the counts shown are the deciding edge's.
     const shown = t.decidingMs ?? t.lowMs;
-    return `over ${fmtMs(shown)} (stable p${q} edges ${fmtMs(t.lowMs)} and ${fmtMs(t.ms)})`;
+    const share = Number((100 - q).toPrecision(3));
+    return `over ${fmtMs(shown)} (edges ${fmtMs(t.lowMs)}, exceeded by ≥ ${share}% of stable requests, and ${fmtMs(t.ms)}, the stable p${q}'s)`;
   }
   return `over ${fmtMs(t.ms)} (stable p${q} edge)`;
 }
