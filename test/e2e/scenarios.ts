@@ -339,7 +339,13 @@ async function promotedAllTheWay(ctx: Ctx, stable: Behaviour, behaviour: Behavio
   const stepRuns = runs.filter((r) => r.type === 'Step');
   check(stepRuns.length === analysisStepIndexes(v).length, `expected ${analysisStepIndexes(v).length} step AnalysisRuns, found ${stepRuns.length}`);
   for (const r of runs) check(r.phase === 'Successful', `AnalysisRun ${r.name} is ${r.phase}: ${r.message}`);
-  check(v.canaryWeight === 0 && v.stableWeight === 100, `after promotion the VirtualService should be 100/0 (stable = v1.2), is ${v.stableWeight}/${v.canaryWeight}`);
+  // Argo resets the VirtualService to 100/0 on the new stable a reconcile after it marks the
+  // Rollout completed (seen: the completed Rollout polled while the route was still 0/100).
+  const settled = await watch(ctx, 'the VirtualService to be 100/0 on v1.2 after promotion', 60_000, (w) => w.canaryWeight === 0 && w.stableWeight === 100, done.tl);
+  check(
+    settled.v.canaryWeight === 0 && settled.v.stableWeight === 100,
+    `after promotion the VirtualService should be 100/0 (stable = v1.2), is ${settled.v.stableWeight}/${settled.v.canaryWeight}`,
+  );
   const { v: end } = await watch(ctx, 'v1.1 to be scaled down', 180_000, (x) => x.replicaSets.filter((r) => r.hash !== hash).every((r) => r.replicas === 0));
   const newRs = end.replicaSets.find((r) => r.hash === hash);
   check(newRs !== undefined && newRs.image.endsWith(':v1.2') && newRs.ready === newRs.replicas, 'v1.2 should be the stable ReplicaSet, fully ready');
