@@ -18,25 +18,49 @@ import type { CheckParams } from '../src/judge/types.js';
 import type { Series } from '../src/prometheus/client.js';
 import { Rng } from './lib/random.js';
 
-const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '5000' }, seed: { type: 'string', default: '1' } } });
+const { values: flags } = parseArgs({
+  options: { runs: { type: 'string', default: '5000' }, seed: { type: 'string', default: '1' } },
+});
 const runs = Number(flags.runs);
 const seed = Number(flags.seed);
 
-const BUCKETS = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
+const BUCKETS = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
+  3600000,
+];
 const Z = (x: number): number => 0.5 * (1 + erf(x / Math.SQRT2));
 function erf(x: number): number {
   // Abramowitz–Stegun 7.1.26: enough to shape a synthetic histogram.
   const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
+      t *
+      Math.exp(-x * x);
   return x >= 0 ? y : -y;
 }
 /** Probability of each bucket (then +Inf) for log-normal latency, median 40 ms, σ 0.6. */
-const P = [...BUCKETS.map((le) => Z(Math.log(le / 40) / 0.6)), 1].map((c, i, a) => c - (i === 0 ? 0 : (a[i - 1] as number)));
+const P = [...BUCKETS.map((le) => Z(Math.log(le / 40) / 0.6)), 1].map(
+  (c, i, a) => c - (i === 0 ? 0 : (a[i - 1] as number)),
+);
 
-const params: CheckParams = { alpha: 0.005, margin: 0, criticalEffect: 1.5, power: 0.8, criticalIncrease: 0.001, weight: 1, critical: true };
+const params: CheckParams = {
+  alpha: 0.005,
+  margin: 0,
+  criticalEffect: 1.5,
+  power: 0.8,
+  criticalIncrease: 0.001,
+  weight: 1,
+  critical: true,
+};
 
 interface History {
-  readonly errors: { canaryRequests: Series[]; canaryErrors: Series[]; stableRequests: Series[]; stableErrors: Series[] };
+  readonly errors: {
+    canaryRequests: Series[];
+    canaryErrors: Series[];
+    stableRequests: Series[];
+    stableErrors: Series[];
+  };
   readonly latency: { canaryBuckets: Series[]; stableBuckets: Series[]; stableBaseline: Series[] };
 }
 
@@ -61,15 +85,25 @@ function history(rng: Rng, pError: number): History {
     }
   }
   const times = Array.from({ length: 60 }, (_, t) => 1_800_000_000 + 60 * (t + 1));
-  const series = (v: number[]): Series[] => [{ labels: {}, samples: v.map((x, t) => ({ t: times[t] as number, v: x })) }];
+  const series = (v: number[]): Series[] => [
+    { labels: {}, samples: v.map((x, t) => ({ t: times[t] as number, v: x })) },
+  ];
   const buckets = (b: number[][]): Series[] =>
-    [...BUCKETS.map(String), '+Inf'].map((le, i) => ({ labels: { le }, samples: b.map((row, t) => ({ t: times[t] as number, v: row[i] as number })) }));
+    [...BUCKETS.map(String), '+Inf'].map((le, i) => ({
+      labels: { le },
+      samples: b.map((row, t) => ({ t: times[t] as number, v: row[i] as number })),
+    }));
   const baseline = [...BUCKETS.map(String), '+Inf'].map((le, i) => ({
     labels: { le },
     samples: [{ t: 1_800_000_000, v: 360_000 * P.slice(0, i + 1).reduce((a, b) => a + b, 0) }],
   }));
   return {
-    errors: { canaryRequests: series(c.v), canaryErrors: series(ce), stableRequests: series(s.v), stableErrors: series(se) },
+    errors: {
+      canaryRequests: series(c.v),
+      canaryErrors: series(ce),
+      stableRequests: series(s.v),
+      stableErrors: series(se),
+    },
     latency: { canaryBuckets: buckets(c.b), stableBuckets: buckets(s.b), stableBaseline: baseline },
   };
 }
@@ -101,7 +135,11 @@ function measure(name: string, pError: number): void {
   );
 }
 
-console.log(`Command: \`npx tsx bench/cpu-scorecard.ts --runs ${runs} --seed ${seed}\`, Node ${process.version}; 60 one-minute intervals, error rate + latency (p99, two edges), 50% gate parameters.\n`);
-console.log('| history | median wall | p90 wall | process CPU per analysis | verdicts (error-rate/latency) |\n|---|---:|---:|---:|---|');
+console.log(
+  `Command: \`npx tsx bench/cpu-scorecard.ts --runs ${runs} --seed ${seed}\`, Node ${process.version}; 60 one-minute intervals, error rate + latency (p99, two edges), 50% gate parameters.\n`,
+);
+console.log(
+  '| history | median wall | p90 wall | process CPU per analysis | verdicts (error-rate/latency) |\n|---|---:|---:|---:|---|',
+);
 measure('identical release, 0.1% errors', 0.001);
 measure('clean service, no errors', 0);

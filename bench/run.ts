@@ -30,7 +30,13 @@ import {
   type Outcome,
   type Rule,
 } from './lib/rules.js';
-import { ISTIO_BUCKETS_MS, simulateErrorRollout, simulateLatencyRollout, type Rollout, type Schedule } from './lib/scenario.js';
+import {
+  ISTIO_BUCKETS_MS,
+  simulateErrorRollout,
+  simulateLatencyRollout,
+  type Rollout,
+  type Schedule,
+} from './lib/scenario.js';
 import { summarize, type Summary } from './lib/summary.js';
 import { renderMarkdown } from './lib/report.js';
 
@@ -70,13 +76,17 @@ const { values: flags } = parseArgs({
 });
 
 if (flags.help) {
-  console.log(readFileSync(join(here, 'README.md'), 'utf8').split('<!-- flags -->')[1]?.split('<!-- /flags -->')[0] ?? '');
+  console.log(
+    readFileSync(join(here, 'README.md'), 'utf8').split('<!-- flags -->')[1]?.split('<!-- /flags -->')[0] ??
+      '',
+  );
   process.exit(0);
 }
 
 function numbers(s: string, what: string): number[] {
   const out = s.split(',').map((x) => Number(x.trim()));
-  if (out.length === 0 || out.some((x) => !Number.isFinite(x))) throw new Error(`--${what}: expected numbers separated by commas, got "${s}"`);
+  if (out.length === 0 || out.some((x) => !Number.isFinite(x)))
+    throw new Error(`--${what}: expected numbers separated by commas, got "${s}"`);
   return out;
 }
 function num(s: string, what: string): number {
@@ -87,16 +97,21 @@ function num(s: string, what: string): number {
 
 const N = num(flags.rollouts, 'rollouts');
 const seed = num(flags.seed, 'seed');
-const schedule: Schedule = { steps: numbers(flags.steps, 'steps'), stepMinutes: num(flags['step-minutes'], 'step-minutes') };
+const schedule: Schedule = {
+  steps: numbers(flags.steps, 'steps'),
+  stepMinutes: num(flags['step-minutes'], 'step-minutes'),
+};
 const pStable = num(flags['p-stable'], 'p-stable');
 
 // Our per-step parameters: the recommended template values, with CLI overrides.
 const recommended: readonly StepParams[] = schedule.steps.map((w) => {
   let best = RECOMMENDED_STEP_PARAMS[0] as StepParams;
-  for (const s of RECOMMENDED_STEP_PARAMS) if (s.maxWeight >= w && (best.maxWeight < w || s.maxWeight < best.maxWeight)) best = s;
+  for (const s of RECOMMENDED_STEP_PARAMS)
+    if (s.maxWeight >= w && (best.maxWeight < w || s.maxWeight < best.maxWeight)) best = s;
   return best;
 });
-const crit = flags['critical-effects'] === undefined ? null : numbers(flags['critical-effects'], 'critical-effects');
+const crit =
+  flags['critical-effects'] === undefined ? null : numbers(flags['critical-effects'], 'critical-effects');
 const pows = flags.powers === undefined ? null : numbers(flags.powers, 'powers');
 const stepParams: CountTestParams[] = recommended.map((r, i) => ({
   alpha: flags.alpha === undefined ? r.params.alpha : num(flags.alpha, 'alpha'),
@@ -109,13 +124,16 @@ const mixture: readonly MixtureComponent[] =
     ? DEFAULT_MIXTURE
     : flags.mixture.split(',').map((pair) => {
         const [m, w] = pair.split(':').map(Number);
-        if (!(m !== undefined && w !== undefined && m > 1 && w > 0)) throw new Error(`--mixture: expected multiplier:weight pairs, got "${pair}"`);
+        if (!(m !== undefined && w !== undefined && m > 1 && w > 0))
+          throw new Error(`--mixture: expected multiplier:weight pairs, got "${pair}"`);
         return { multiplier: m, weight: w };
       });
 
 // Steps with a Pass gate, 1-based on the command line (default: every step).
 const gated =
-  flags['gated-steps'] === undefined ? undefined : new Set(numbers(flags['gated-steps'], 'gated-steps').map((i) => i - 1));
+  flags['gated-steps'] === undefined
+    ? undefined
+    : new Set(numbers(flags['gated-steps'], 'gated-steps').map((i) => i - 1));
 
 const allRules: Rule[] = [
   oursRule(stepParams, mixture, gated),
@@ -135,7 +153,10 @@ const latencyQuantile = num(flags['latency-quantile'], 'latency-quantile');
 function latencyEdge(): number {
   // The stable's expected histogram (1e6 requests) gives the edge the judge would pick.
   const buckets = [
-    ...ISTIO_BUCKETS_MS.map((le) => ({ le, count: Math.round(1e6 * cdf(Math.log(le / latencyMedian) / latencySigma)) })),
+    ...ISTIO_BUCKETS_MS.map((le) => ({
+      le,
+      count: Math.round(1e6 * cdf(Math.log(le / latencyMedian) / latencySigma)),
+    })),
     { le: Number.POSITIVE_INFINITY, count: 1e6 },
   ];
   const t = thresholdFromStableQuantile(latencyQuantile, buckets);
@@ -153,7 +174,9 @@ interface ScenarioSpec {
 const scenarios: ScenarioSpec[] = [];
 for (const rps of numbers(flags.rps, 'rps')) {
   for (const k of numbers(flags.ratios, 'ratios')) scenarios.push({ kind: 'errors', rps, effect: k });
-  if (!flags['no-latency']) for (const s of numbers(flags.slowdowns, 'slowdowns')) scenarios.push({ kind: 'latency', rps, effect: s });
+  if (!flags['no-latency'])
+    for (const s of numbers(flags.slowdowns, 'slowdowns'))
+      scenarios.push({ kind: 'latency', rps, effect: s });
 }
 
 const edge = flags['no-latency'] ? 0 : latencyEdge();
@@ -181,10 +204,17 @@ scenarios.forEach((sc, si) => {
     const rollout: Rollout =
       sc.kind === 'errors'
         ? simulateErrorRollout(rng, schedule, sc.rps, pStable, sc.effect)
-        : simulateLatencyRollout(rng, schedule, sc.rps, { medianMs: latencyMedian, sigma: latencySigma, slowdown: sc.effect }, edge);
+        : simulateLatencyRollout(
+            rng,
+            schedule,
+            sc.rps,
+            { medianMs: latencyMedian, sigma: latencySigma, slowdown: sc.effect },
+            edge,
+          );
     pS = rollout.pStable;
     pC = rollout.pCanary;
-    for (const r of rules) (outcomes[r.name] as Outcome[]).push(r.run(rollout, { schedule, kind: sc.kind, latencySloMs }));
+    for (const r of rules)
+      (outcomes[r.name] as Outcome[]).push(r.run(rollout, { schedule, kind: sc.kind, latencySloMs }));
   }
   const res: ScenarioResult = {
     kind: sc.kind,
@@ -203,14 +233,20 @@ scenarios.forEach((sc, si) => {
         return `${r.name} rb=${(100 * s.rollbackRate).toFixed(1)}% t50=${s.timeToRollback.median ?? '-'} blast50=${s.blast.median?.toFixed(1) ?? '-'} prom=${(100 * s.promotedRate).toFixed(1)}% inc=${(100 * s.inconclusiveRate).toFixed(1)}%`;
       })
       .join(' | ');
-    console.log(`[${sc.kind} R=${sc.rps} ${sc.kind === 'errors' ? 'k' : 'slowdown'}=${sc.effect} ratio=${(pC / pS).toFixed(2)}] ${line}`);
+    console.log(
+      `[${sc.kind} R=${sc.rps} ${sc.kind === 'errors' ? 'k' : 'slowdown'}=${sc.effect} ratio=${(pC / pS).toFixed(2)}] ${line}`,
+    );
   }
 });
 const simSeconds = (Date.now() - started) / 1000;
 
 let cpu: CpuResult | null = null;
 if (!flags['no-cpu']) {
-  cpu = cpuBenchmark(num(flags['cpu-runs'], 'cpu-runs'), stepParams[stepParams.length - 1] as CountTestParams, seed);
+  cpu = cpuBenchmark(
+    num(flags['cpu-runs'], 'cpu-runs'),
+    stepParams[stepParams.length - 1] as CountTestParams,
+    seed,
+  );
   if (!flags.quiet) {
     console.log(
       `CPU: one 60-interval analysis median ${cpu.medianMicros.toFixed(1)} µs, p90 ${cpu.p90Micros.toFixed(1)} µs wall, ${cpu.meanCpuMicros.toFixed(1)} µs process CPU per call, ${cpu.runs} runs`,
@@ -227,7 +263,15 @@ const report = {
   rollouts: N,
   schedule,
   pStable,
-  latency: flags['no-latency'] ? null : { medianMs: latencyMedian, sigma: latencySigma, quantile: latencyQuantile, edgeMs: edge, sloMs: latencySloMs },
+  latency: flags['no-latency']
+    ? null
+    : {
+        medianMs: latencyMedian,
+        sigma: latencySigma,
+        quantile: latencyQuantile,
+        edgeMs: edge,
+        sloMs: latencySloMs,
+      },
   ours: { stepParams, mixture, gatedSteps: gated === undefined ? 'all' : [...gated].map((i) => i + 1) },
   rules: rules.map((r) => ({ name: r.name, label: r.label })),
   scenarios: results,

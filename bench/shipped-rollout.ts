@@ -20,7 +20,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildGrid, cellSeed, type Cell, type Family, type GridFilter } from './lib/shipped-grid.js';
 import { shippedPlan, withMaxWait, type ShippedPlan } from './lib/shipped-plan.js';
-import { checkTargets, planText, renderReport, summarizeCell, type CellSummary, type RunMeta } from './lib/shipped-report.js';
+import {
+  checkTargets,
+  planText,
+  renderReport,
+  summarizeCell,
+  type CellSummary,
+  type RunMeta,
+} from './lib/shipped-report.js';
 import type { RunOutcome } from './lib/shipped-sim.js';
 import type { Job, JobResult } from './lib/shipped-worker.js';
 
@@ -86,7 +93,10 @@ function writeReadme(text: string): void {
 
 // --render: print (and --write-readme) the tables of an earlier run's results file again.
 if (flags.render !== undefined) {
-  const saved = JSON.parse(readFileSync(flags.render, 'utf8')) as RunMeta & { plan: ShippedPlan; cells: CellSummary[] };
+  const saved = JSON.parse(readFileSync(flags.render, 'utf8')) as RunMeta & {
+    plan: ShippedPlan;
+    cells: CellSummary[];
+  };
   const text = renderReport(saved, saved.cells, saved.plan, checkTargets(saved.cells, saved.plan));
   console.log(text);
   if (flags['write-readme']) writeReadme(text);
@@ -113,7 +123,12 @@ if (maxWait !== undefined && !(Number.isInteger(maxWait) && maxWait > 0)) {
   console.error('--max-wait: a positive integer');
   process.exit(2);
 }
-if (!(Number.isInteger(n) && n > 0) || !Number.isInteger(seed) || !(Number.isInteger(jobs) && jobs > 0) || !(chunk > 0)) {
+if (
+  !(Number.isInteger(n) && n > 0) ||
+  !Number.isInteger(seed) ||
+  !(Number.isInteger(jobs) && jobs > 0) ||
+  !(chunk > 0)
+) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -131,7 +146,8 @@ const filter: GridFilter = {
   ...(families === undefined ? {} : { families }),
   ...(flags.cell === undefined ? {} : { match: flags.cell }),
 };
-const partial = flags.quick || Object.keys(filter).length > 0 || flags.rollouts !== undefined || maxWait !== undefined;
+const partial =
+  flags.quick || Object.keys(filter).length > 0 || flags.rollouts !== undefined || maxWait !== undefined;
 const name = flags.name ?? (partial ? 'shipped-rollout-partial' : 'shipped-rollout');
 const cells = buildGrid(filter);
 if (cells.length === 0) {
@@ -161,7 +177,16 @@ const order = [...cells].sort((a, b) => cost(b) - cost(a));
 const queue: Job[] = [];
 for (const c of order) {
   for (let from = 0; from < n; from += chunk) {
-    queue.push({ id: queue.length, key: c.key, scenario: c.scenario, seed: cellSeed(seed, c.key), from, to: Math.min(n, from + chunk), guard: guardMode, ...(maxWait === undefined ? {} : { maxWait }) });
+    queue.push({
+      id: queue.length,
+      key: c.key,
+      scenario: c.scenario,
+      seed: cellSeed(seed, c.key),
+      from,
+      to: Math.min(n, from + chunk),
+      guard: guardMode,
+      ...(maxWait === undefined ? {} : { maxWait }),
+    });
   }
 }
 const cellIndex = new Map(cells.map((c, i) => [c.key, i]));
@@ -191,7 +216,10 @@ await new Promise<void>((resolve, reject) => {
     w.send(job);
   };
   for (let k = 0; k < Math.min(jobs, queue.length); k++) {
-    const w = fork(workerPath, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const w = fork(workerPath, [], {
+      execArgv: process.execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     active++;
     w.on('message', (r: JobResult) => {
       const job = byId.get(r.id) as Job;
@@ -202,7 +230,9 @@ await new Promise<void>((resolve, reject) => {
       remaining[ci] = (remaining[ci] as number) - r.outcomes.length;
       if (remaining[ci] === 0) {
         cellsDone++;
-        console.error(`[${cellsDone}/${cells.length} cells, ${runsDone}/${total} runs, ${elapsed()}] ${job.key} (${((cpu[ci] as number) / 1000).toFixed(1)} s CPU)`);
+        console.error(
+          `[${cellsDone}/${cells.length} cells, ${runsDone}/${total} runs, ${elapsed()}] ${job.key} (${((cpu[ci] as number) / 1000).toFixed(1)} s CPU)`,
+        );
       }
       feed(w);
     });
@@ -215,7 +245,9 @@ await new Promise<void>((resolve, reject) => {
 });
 
 const seconds = (Date.now() - started) / 1000;
-const summaries: CellSummary[] = cells.map((c, i) => summarizeCell(c, cellSeed(seed, c.key), plan, outcomes[i] as RunOutcome[], cpu[i] as number));
+const summaries: CellSummary[] = cells.map((c, i) =>
+  summarizeCell(c, cellSeed(seed, c.key), plan, outcomes[i] as RunOutcome[], cpu[i] as number),
+);
 const args = process.argv.slice(2).map((a) => (/[\s×"]/.test(a) ? `"${a}"` : a));
 const meta: RunMeta = {
   command: `npx tsx bench/shipped-rollout.ts${args.length > 0 ? ` ${args.join(' ')}` : ''}`,
@@ -237,7 +269,10 @@ const text = renderReport(meta, summaries, plan, targets);
 console.log(text);
 if (flags['write-readme']) writeReadme(text);
 const mismatches = summaries.reduce((s, c) => s + c.guardMismatches, 0);
-if (mismatches > 0) console.error(`WARNING: the guard's own card disagreed with the gate's Fail ${mismatches} time(s): rerun with --guard exact`);
+if (mismatches > 0)
+  console.error(
+    `WARNING: the guard's own card disagreed with the gate's Fail ${mismatches} time(s): rerun with --guard exact`,
+  );
 
 const file = join(root, 'bench', 'results', `${name}.json`);
 mkdirSync(dirname(file), { recursive: true });

@@ -12,7 +12,12 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort, startPrometheus, waitForSeries, type PrometheusHandle } from '../test/integration/harness/prometheus.js';
+import {
+  freePort,
+  startPrometheus,
+  waitForSeries,
+  type PrometheusHandle,
+} from '../test/integration/harness/prometheus.js';
 import { REALISTIC, latencyP99Ms } from '../test/e2e/lib/shape.js';
 import { CANARY_HASH, STABLE_HASH, startTraffic, type Side, type TrafficHandle } from './traffic.js';
 
@@ -58,13 +63,32 @@ const GATE = { criticalEffect: '1.5', criticalIncrease: '0.001' };
 
 const CASES = [
   { label: 'good canary', namespace: 'catalogo-good', canary: REALISTIC, expect: 'Pass' },
-  { label: 'bad canary ', namespace: 'catalogo-bad', canary: { ...REALISTIC, errorRate: REALISTIC.errorRate * 3 }, expect: 'Fail' },
+  {
+    label: 'bad canary ',
+    namespace: 'catalogo-bad',
+    canary: { ...REALISTIC, errorRate: REALISTIC.errorRate * 3 },
+    expect: 'Fail',
+  },
 ];
 
 function sides(): Side[] {
   return CASES.flatMap((c) => [
-    { namespace: c.namespace, hash: STABLE_HASH, version: 'v1.1', pods: 2, rps: (RPS * (100 - CANARY_WEIGHT)) / 100, behaviour: REALISTIC },
-    { namespace: c.namespace, hash: CANARY_HASH, version: 'v1.2', pods: 2, rps: (RPS * CANARY_WEIGHT) / 100, behaviour: c.canary },
+    {
+      namespace: c.namespace,
+      hash: STABLE_HASH,
+      version: 'v1.1',
+      pods: 2,
+      rps: (RPS * (100 - CANARY_WEIGHT)) / 100,
+      behaviour: REALISTIC,
+    },
+    {
+      namespace: c.namespace,
+      hash: CANARY_HASH,
+      version: 'v1.2',
+      pods: 2,
+      rps: (RPS * CANARY_WEIGHT) / 100,
+      behaviour: c.canary,
+    },
   ]);
 }
 
@@ -90,7 +114,9 @@ async function main(): Promise<void> {
 
   say(bold('canary-judge demo: catalogo v1.1 (stable) → v1.2 (canary)'));
   const pct = (x: number): string => `${Number((x * 100).toPrecision(2))}%`;
-  say(`1/4 synthetic traffic: catalogo at ${RPS} req/s per namespace, ${CANARY_WEIGHT}% of it to v1.2 (the last gate), Istio-shaped metrics`);
+  say(
+    `1/4 synthetic traffic: catalogo at ${RPS} req/s per namespace, ${CANARY_WEIGHT}% of it to v1.2 (the last gate), Istio-shaped metrics`,
+  );
   say(
     `    v1.1: ${pct(REALISTIC.errorRate)} 503s, latency log-normal, median ${REALISTIC.latencyMedianMs} ms, σ ${REALISTIC.latencySigma}` +
       ` (p99 ≈ ${Math.round(latencyP99Ms(REALISTIC))} ms, inside Istio's 100–250 ms bucket)`,
@@ -132,8 +158,12 @@ async function main(): Promise<void> {
   say(`    judge at ${url} (POST /api/v1/analyses, bearer token required)`);
   await waitForSeries(prom.url, `istio_requests_total{pod=~"catalogo-${CANARY_HASH}-.*"}`);
 
-  say(`4/4 asking the judge every ${POLL_MS / 1000}s, as the ${CANARY_WEIGHT}% gate's AnalysisRun would (interval ${INTERVAL}),`);
-  say(`    with that gate's tolerance: critical-effect ${GATE.criticalEffect}, critical-increase ${GATE.criticalIncrease} (+${Number(GATE.criticalIncrease) * 100} pp)`);
+  say(
+    `4/4 asking the judge every ${POLL_MS / 1000}s, as the ${CANARY_WEIGHT}% gate's AnalysisRun would (interval ${INTERVAL}),`,
+  );
+  say(
+    `    with that gate's tolerance: critical-effect ${GATE.criticalEffect}, critical-increase ${GATE.criticalIncrease} (+${Number(GATE.criticalIncrease) * 100} pp)`,
+  );
   const done = new Map<string, { verdict: string; summary: string; body: unknown }>();
   while (Date.now() - t0 < MAX_MS && done.size < CASES.length) {
     for (const c of CASES) {
@@ -143,13 +173,20 @@ async function main(): Promise<void> {
         headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify(analysisBody(c.namespace)),
       });
-      const body = (await res.json()) as { verdict?: string; summary?: string; error?: { code: string; message: string } };
+      const body = (await res.json()) as {
+        verdict?: string;
+        summary?: string;
+        error?: { code: string; message: string };
+      };
       if (!res.ok || body.verdict === undefined) {
-        say(`  ${since()} ${c.label}: HTTP ${res.status} ${body.error?.code ?? ''} ${body.error?.message ?? ''}`);
+        say(
+          `  ${since()} ${c.label}: HTTP ${res.status} ${body.error?.code ?? ''} ${body.error?.message ?? ''}`,
+        );
         continue;
       }
       say(`  ${since()} ${c.label}: ${colour(body.verdict)}  ${body.summary}`);
-      if (body.verdict !== 'Inconclusive') done.set(c.label, { verdict: body.verdict, summary: body.summary ?? '', body });
+      if (body.verdict !== 'Inconclusive')
+        done.set(c.label, { verdict: body.verdict, summary: body.summary ?? '', body });
     }
     if (done.size < CASES.length) await new Promise((r) => setTimeout(r, POLL_MS));
   }
@@ -165,8 +202,12 @@ async function main(): Promise<void> {
     say(`  ${c.label}: ${colour(d?.verdict ?? 'Inconclusive')} (expected ${c.expect}) ${good ? '✓' : '✗'}`);
   }
   say('');
-  say('In a cluster, Argo Rollouts reads {$.measurement} and its verdict: Pass → the step goes on, Fail → abort');
-  say('(traffic back to v1.1), Inconclusive → keep measuring, then pause for a person. The summary line is stored');
+  say(
+    'In a cluster, Argo Rollouts reads {$.measurement} and its verdict: Pass → the step goes on, Fail → abort',
+  );
+  say(
+    '(traffic back to v1.1), Inconclusive → keep measuring, then pause for a person. The summary line is stored',
+  );
   say('with the verdict as the measurement value: `kubectl describe analysisrun` shows it (docs/api.md).');
   if (!ok) process.exitCode = 1;
 }

@@ -80,10 +80,12 @@ export async function startTraffic(sides: readonly Side[], seed = 42): Promise<T
   const exposition = (): string => {
     const out = [
       '# TYPE istio_requests_total counter',
-      ...pods.flat().flatMap((p) => [
-        `istio_requests_total{${p.labels},response_code="200"} ${p.ok}`,
-        ...(p.errors > 0 ? [`istio_requests_total{${p.labels},response_code="503"} ${p.errors}`] : []),
-      ]),
+      ...pods
+        .flat()
+        .flatMap((p) => [
+          `istio_requests_total{${p.labels},response_code="200"} ${p.ok}`,
+          ...(p.errors > 0 ? [`istio_requests_total{${p.labels},response_code="503"} ${p.errors}`] : []),
+        ]),
       '# TYPE istio_request_duration_milliseconds histogram',
     ];
     for (const p of pods.flat()) {

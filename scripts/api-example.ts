@@ -22,12 +22,32 @@ try {
     end: new Date((t0 + 1800) * 1000).toISOString(),
     interval: '60s',
     checks: [
-      { type: 'error-rate', errorCodes: '5xx', alpha: '0.01', margin: '0', criticalEffect: '2', criticalIncrease: '0.001', power: '0.8', critical: 'true' },
-      { type: 'latency', quantile: '0.99', alpha: '0.01', margin: '0', criticalEffect: '2', criticalIncrease: '0.001', power: '0.8', critical: 'true' },
+      {
+        type: 'error-rate',
+        errorCodes: '5xx',
+        alpha: '0.01',
+        margin: '0',
+        criticalEffect: '2',
+        criticalIncrease: '0.001',
+        power: '0.8',
+        critical: 'true',
+      },
+      {
+        type: 'latency',
+        quantile: '0.99',
+        alpha: '0.01',
+        margin: '0',
+        criticalEffect: '2',
+        criticalIncrease: '0.001',
+        power: '0.8',
+        critical: 'true',
+      },
     ],
   };
   const res = await judge.analyze(body);
-  process.stdout.write(`${JSON.stringify({ request: body, status: res.status, response: res.body }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ request: body, status: res.status, response: res.body }, null, 2)}\n`,
+  );
 } finally {
   await judge.close();
   await prom.close();

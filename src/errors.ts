@@ -72,8 +72,6 @@ export function isJudgeError(e: unknown): e is JudgeError {
 /** Prometheus-side codes: the analysis cannot be computed now, but may be on a retry. */
 export function isPrometheusError(code: ErrorCode): boolean {
   return (
-    code === 'prometheus_bad_response' ||
-    code === 'prometheus_unavailable' ||
-    code === 'prometheus_timeout'
+    code === 'prometheus_bad_response' || code === 'prometheus_unavailable' || code === 'prometheus_timeout'
   );
 }

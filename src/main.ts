@@ -26,7 +26,10 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export async function startService(config: Config, logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningService> {
+export async function startService(
+  config: Config,
+  logger: Logger = createLogger({ level: config.logLevel }),
+): Promise<RunningService> {
   const metrics = createMetrics(VERSION);
   const prometheus = createPrometheusClient({
     url: config.prometheus.url,
@@ -101,7 +104,9 @@ export async function startService(config: Config, logger: Logger = createLogger
         // listener closes (endpoint removal races SIGTERM in Kubernetes).
         draining = true;
         if (config.shutdownDelayMs > 0) {
-          logger.info('draining: readiness fails, analyses still served', { delayMs: config.shutdownDelayMs });
+          logger.info('draining: readiness fails, analyses still served', {
+            delayMs: config.shutdownDelayMs,
+          });
           await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
         }
         let httpClosed = false;
@@ -110,7 +115,8 @@ export async function startService(config: Config, logger: Logger = createLogger
           () => {
             grpcClosed = true;
           },
-          (e: unknown) => logger.warn('gRPC shutdown failed', { message: e instanceof Error ? e.message : String(e) }),
+          (e: unknown) =>
+            logger.warn('gRPC shutdown failed', { message: e instanceof Error ? e.message : String(e) }),
         );
         const graceful = new Promise<void>((resolve) => {
           shuttingDown = true;
@@ -135,7 +141,10 @@ export async function startService(config: Config, logger: Logger = createLogger
         let hard: NodeJS.Timeout | undefined;
         const bounded = new Promise<void>((resolve) => {
           hard = setTimeout(() => {
-            logger.warn('shutdown did not complete after the forced closes; stopping anyway', { httpClosed, grpcClosed });
+            logger.warn('shutdown did not complete after the forced closes; stopping anyway', {
+              httpClosed,
+              grpcClosed,
+            });
             resolve();
           }, config.shutdownTimeoutMs + HARD_STOP_MARGIN_MS);
         });

@@ -36,7 +36,8 @@ export function cpuBenchmark(runs: number, params: CountTestParams, seed: number
     histories.push(iv);
   }
   let sink = 0;
-  for (let i = 0; i < 2000; i++) sink += decideCounts(histories[i % 64] as IntervalCounts[], params).power.achieved; // warm-up
+  for (let i = 0; i < 2000; i++)
+    sink += decideCounts(histories[i % 64] as IntervalCounts[], params).power.achieved; // warm-up
   const times: number[] = [];
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < runs; i++) {

@@ -58,9 +58,13 @@ function averageRanks(values: readonly number[]): { ranks: number[]; tieTerm: nu
   const idx = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
   const ranks = new Array<number>(values.length);
   let tieTerm = 0;
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
-    while (j + 1 < idx.length && (idx[j + 1] as readonly [number, number])[0] === (idx[i] as readonly [number, number])[0]) j++;
+    while (
+      j + 1 < idx.length &&
+      (idx[j + 1] as readonly [number, number])[0] === (idx[i] as readonly [number, number])[0]
+    )
+      j++;
     const r = (i + j) / 2 + 1;
     for (let k = i; k <= j; k++) ranks[(idx[k] as readonly [number, number])[1]] = r;
     const t = j - i + 1;
@@ -74,7 +78,11 @@ function averageRanks(values: readonly number[]): { ranks: number[]; tieTerm: nu
  * Confidence interval (level `confidence`) and estimate of the shift x − y. Returns null when it
  * cannot be computed (empty sample, or every observation tied, where R and Kayenta error out).
  */
-export function mannWhitneyShift(x: readonly number[], y: readonly number[], confidence: number): ShiftInterval | null {
+export function mannWhitneyShift(
+  x: readonly number[],
+  y: readonly number[],
+  confidence: number,
+): ShiftInterval | null {
   const nx = x.length;
   const ny = y.length;
   if (nx === 0 || ny === 0) return null;

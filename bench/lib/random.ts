@@ -137,7 +137,8 @@ function rotl(x: number, k: number): number {
 const LOG_FACT_CACHE: number[] = [0];
 function logFactorial(k: number): number {
   if (k < 256) {
-    for (let i = LOG_FACT_CACHE.length; i <= k; i++) LOG_FACT_CACHE[i] = (LOG_FACT_CACHE[i - 1] as number) + Math.log(i);
+    for (let i = LOG_FACT_CACHE.length; i <= k; i++)
+      LOG_FACT_CACHE[i] = (LOG_FACT_CACHE[i - 1] as number) + Math.log(i);
     return LOG_FACT_CACHE[k] as number;
   }
   // Stirling series, accurate to ~1e-12 for k ≥ 256.

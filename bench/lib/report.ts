@@ -23,11 +23,17 @@ const num = (v: number | null, d = 0): string => (v === null ? '–' : v.toFixed
 
 export function renderMarkdown(r: ReportLike): string {
   const out: string[] = [];
-  out.push(`Command: \`${r.command}\` — ${r.date.slice(0, 10)}, Node ${r.node}, ${r.rollouts} rollouts per scenario, ${r.simulationSeconds.toFixed(0)} s.`);
+  out.push(
+    `Command: \`${r.command}\` — ${r.date.slice(0, 10)}, Node ${r.node}, ${r.rollouts} rollouts per scenario, ${r.simulationSeconds.toFixed(0)} s.`,
+  );
   out.push('');
-  out.push('Time and blast radius are medians (p90 in brackets) over the rolled-back runs; time is minutes since the rollout started; blast radius = expected extra bad requests the canary caused before the rollback.');
+  out.push(
+    'Time and blast radius are medians (p90 in brackets) over the rolled-back runs; time is minutes since the rollout started; blast radius = expected extra bad requests the canary caused before the rollback.',
+  );
   out.push('');
-  out.push('| scenario | rule | rollback | promoted | inconclusive | time to rollback | weight at rollback | blast radius | rolled back ≤ step 2 |');
+  out.push(
+    '| scenario | rule | rollback | promoted | inconclusive | time to rollback | weight at rollback | blast radius | rolled back ≤ step 2 |',
+  );
   out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const sc of r.scenarios) {
     const name = `${sc.kind === 'errors' ? 'errors' : 'latency'} R=${sc.rps} ${sc.kind === 'errors' ? `k=${sc.effect}` : `slower×${sc.effect} (ratio ${sc.trueRatio.toFixed(2)})`}`;
@@ -40,16 +46,24 @@ export function renderMarkdown(r: ReportLike): string {
     }
   }
   out.push('');
-  out.push('Our per-step analysis: share of runs that reached Pass during the step, and minutes from the step start to the first Pass, median (p90). Steps without a gate (see the command) are listed for information.');
+  out.push(
+    'Our per-step analysis: share of runs that reached Pass during the step, and minutes from the step start to the first Pass, median (p90). Steps without a gate (see the command) are listed for information.',
+  );
   out.push('');
   const withSteps = r.scenarios.filter((sc) => sc.rules['ours']?.stepPass !== undefined);
   const steps = withSteps[0]?.rules['ours']?.stepPass?.length ?? 0;
-  out.push(`| scenario | every gate passed, no Fail | ${Array.from({ length: steps }, (_, i) => `step ${i + 1}`).join(' | ')} |`);
+  out.push(
+    `| scenario | every gate passed, no Fail | ${Array.from({ length: steps }, (_, i) => `step ${i + 1}`).join(' | ')} |`,
+  );
   out.push(`|---|---:|${Array.from({ length: steps }, () => '---:').join('|')}|`);
   for (const sc of withSteps) {
     const s = sc.rules['ours'] as Summary;
-    const cells = (s.stepPass ?? []).map((p) => `${pct(p.passedRate)} · ${num(p.minutes.median)} (${num(p.minutes.p90)})`);
-    out.push(`| ${sc.kind} R=${sc.rps} ${sc.kind === 'errors' ? `k=${sc.effect}` : `slower×${sc.effect}`} | ${pct(s.passedEveryStepRate ?? 0)} | ${cells.join(' | ')} |`);
+    const cells = (s.stepPass ?? []).map(
+      (p) => `${pct(p.passedRate)} · ${num(p.minutes.median)} (${num(p.minutes.p90)})`,
+    );
+    out.push(
+      `| ${sc.kind} R=${sc.rps} ${sc.kind === 'errors' ? `k=${sc.effect}` : `slower×${sc.effect}`} | ${pct(s.passedEveryStepRate ?? 0)} | ${cells.join(' | ')} |`,
+    );
   }
   if (r.cpu !== null) {
     out.push('');

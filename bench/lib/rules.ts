@@ -54,7 +54,12 @@ function outcome(rollout: Rollout, decision: Decision, t: number, extra: Partial
 }
 
 function toCounts(m: Minute): IntervalCounts {
-  return { canaryTotal: m.canaryTotal, canaryBad: m.canaryBad, stableTotal: m.stableTotal, stableBad: m.stableBad };
+  return {
+    canaryTotal: m.canaryTotal,
+    canaryBad: m.canaryBad,
+    stableTotal: m.stableTotal,
+    stableBad: m.stableBad,
+  };
 }
 
 /**
@@ -74,13 +79,15 @@ export function oursRule(
       const { stepMinutes, steps } = ctx.schedule;
       const history: IntervalCounts[] = [];
       const passAt: (number | null)[] = steps.map(() => null);
-      const gatesPassed = (): boolean => passAt.every((v, i) => v !== null || (gated !== undefined && !gated.has(i)));
+      const gatesPassed = (): boolean =>
+        passAt.every((v, i) => v !== null || (gated !== undefined && !gated.has(i)));
       let rolledBackAt: number | null = null;
       for (let t = 1; t <= rollout.minutes.length; t++) {
         const m = rollout.minutes[t - 1] as Minute;
         history.push(toCounts(m));
         const params = stepParams[Math.min(m.step, stepParams.length - 1)] as CountTestParams;
-        const r = mixture === undefined ? decideCounts(history, params) : decideCounts(history, params, { mixture });
+        const r =
+          mixture === undefined ? decideCounts(history, params) : decideCounts(history, params, { mixture });
         if (r.verdict === 'Fail') {
           rolledBackAt = t;
           break;
@@ -132,7 +139,12 @@ export function flaggerRule(minSuccess = 0.99, failureThreshold = 5): Rule {
 }
 
 /** 3. Argo Rollouts Prometheus template: 5m success ratio < 0.95 (or p99 ≥ SLO) fails; failed > 3 aborts. */
-export function argoThresholdRule(minSuccess = 0.95, windowMinutes = 5, failureLimit = 3, consecutiveErrorLimit = 4): Rule {
+export function argoThresholdRule(
+  minSuccess = 0.95,
+  windowMinutes = 5,
+  failureLimit = 3,
+  consecutiveErrorLimit = 4,
+): Rule {
   return {
     name: 'argo',
     label: `Argo template (${windowMinutes}m success ≥ ${minSuccess}, failureLimit ${failureLimit})`,

@@ -73,7 +73,8 @@ export function simulateErrorRollout(
 
 /** Istio's default buckets for istio_request_duration_milliseconds. */
 export const ISTIO_BUCKETS_MS = [
-  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
+  3600000,
 ];
 
 export interface LatencyModel {
@@ -105,11 +106,17 @@ function drawHistogram(rng: Rng, n: number, cdf: readonly number[]): HistogramBu
     const p = cdf[i] as number;
     const mass = p - prevP;
     const restMass = 1 - prevP;
-    const draw = i === cdf.length - 1 ? remaining : rng.binomial(remaining, restMass > 0 ? Math.min(1, mass / restMass) : 0);
+    const draw =
+      i === cdf.length - 1
+        ? remaining
+        : rng.binomial(remaining, restMass > 0 ? Math.min(1, mass / restMass) : 0);
     remaining -= draw;
     cum += draw;
     prevP = p;
-    out.push({ le: i < ISTIO_BUCKETS_MS.length ? (ISTIO_BUCKETS_MS[i] as number) : Number.POSITIVE_INFINITY, count: cum });
+    out.push({
+      le: i < ISTIO_BUCKETS_MS.length ? (ISTIO_BUCKETS_MS[i] as number) : Number.POSITIVE_INFINITY,
+      count: cum,
+    });
   }
   return out;
 }

@@ -34,22 +34,50 @@ export interface CardLook {
 
 export function judgeCard(data: CardData, params: CardParams): CardLook {
   const err = evaluateErrorRate(
-    { canaryRequests: data.canaryRequests, canaryErrors: data.canaryErrors, stableRequests: data.stableRequests, stableErrors: data.stableErrors },
+    {
+      canaryRequests: data.canaryRequests,
+      canaryErrors: data.canaryErrors,
+      stableRequests: data.stableRequests,
+      stableErrors: data.stableErrors,
+    },
     params.errorRate,
   );
   const lat = evaluateLatency(
-    { canaryBuckets: data.canaryBuckets, stableBuckets: data.stableBuckets, stableBaseline: data.stableBaseline },
+    {
+      canaryBuckets: data.canaryBuckets,
+      stableBuckets: data.stableBuckets,
+      stableBaseline: data.stableBaseline,
+    },
     { quantile: params.latencyQuantile },
     params.latency,
     'milliseconds',
   );
   const card = scorecard([
-    { name: 'error-rate', verdict: err.verdict, weight: params.errorRate.weight, critical: params.errorRate.critical, alpha: params.errorRate.alpha },
-    { name: 'latency', verdict: lat.result.verdict, weight: params.latency.weight, critical: params.latency.critical, alpha: params.latency.alpha },
+    {
+      name: 'error-rate',
+      verdict: err.verdict,
+      weight: params.errorRate.weight,
+      critical: params.errorRate.critical,
+      alpha: params.errorRate.alpha,
+    },
+    {
+      name: 'latency',
+      verdict: lat.result.verdict,
+      weight: params.latency.weight,
+      critical: params.latency.critical,
+      alpha: params.latency.alpha,
+    },
   ]);
   // The check counts against the edge at or above the stable's quantile and, where Istio's
   // coarse buckets leave that edge too few requests, a lower one as well.
   const t = lat.threshold;
-  const edges = [t.lowMs, t.ms].filter((v, i, all): v is number => typeof v === 'number' && all.indexOf(v) === i);
-  return { verdict: card.verdict, errorRate: err.verdict, latency: lat.result.verdict, latencyThresholdsMs: edges };
+  const edges = [t.lowMs, t.ms].filter(
+    (v, i, all): v is number => typeof v === 'number' && all.indexOf(v) === i,
+  );
+  return {
+    verdict: card.verdict,
+    errorRate: err.verdict,
+    latency: lat.result.verdict,
+    latencyThresholdsMs: edges,
+  };
 }

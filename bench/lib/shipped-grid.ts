@@ -58,7 +58,9 @@ export interface GridFilter {
 export function buildGrid(filter: GridFilter = {}): Cell[] {
   const rpsList = GRID.rps.filter((r) => filter.rps === undefined || filter.rps.includes(r));
   const pList = GRID.p.filter((p) => filter.p === undefined || filter.p.includes(p));
-  const shapes = GRID.shapes.filter((s) => filter.shapes === undefined || filter.shapes.includes(shapeLabel(s)));
+  const shapes = GRID.shapes.filter(
+    (s) => filter.shapes === undefined || filter.shapes.includes(shapeLabel(s)),
+  );
   const fam = (f: Family): boolean => filter.families === undefined || filter.families.includes(f);
   const none: LatencyChange = { kind: 'none' };
   const cells: Cell[] = [];

@@ -53,7 +53,9 @@ function readYaml(path: string): Obj[] {
 }
 
 function argValue(args: unknown, name: string): string | undefined {
-  const a = list(args).map(obj).find((x) => x['name'] === name);
+  const a = list(args)
+    .map(obj)
+    .find((x) => x['name'] === name);
   return typeof a?.['value'] === 'string' ? a['value'] : undefined;
 }
 
@@ -65,19 +67,24 @@ function minutesOf(duration: string): number {
 }
 
 /** Template args with their defaults, overridden by a step's args; a lookup that parses numbers. */
-function argReader(templatePath: string): (stepArgs: unknown) => (name: string, optional?: boolean) => number | undefined {
+function argReader(
+  templatePath: string,
+): (stepArgs: unknown) => (name: string, optional?: boolean) => number | undefined {
   const template = readYaml(templatePath)[0] as Obj;
   const tArgs = obj(template['spec'])['args'];
-  return (stepArgs) => (name, optional = false) => {
-    const raw = argValue(stepArgs, name) ?? argValue(tArgs, name);
-    if (raw === undefined) {
-      if (optional) return undefined;
-      throw new Error(`${templatePath}: arg ${name} has no value (neither the step nor the template sets it)`);
-    }
-    const v = Number(raw);
-    if (!Number.isFinite(v)) throw new Error(`${templatePath}: arg ${name} = "${raw}" is not a number`);
-    return v;
-  };
+  return (stepArgs) =>
+    (name, optional = false) => {
+      const raw = argValue(stepArgs, name) ?? argValue(tArgs, name);
+      if (raw === undefined) {
+        if (optional) return undefined;
+        throw new Error(
+          `${templatePath}: arg ${name} has no value (neither the step nor the template sets it)`,
+        );
+      }
+      const v = Number(raw);
+      if (!Number.isFinite(v)) throw new Error(`${templatePath}: arg ${name} = "${raw}" is not a number`);
+      return v;
+    };
 }
 
 const CHECKS_PER_CARD = 2; // error rate and latency, both in every scorecard call
@@ -118,19 +125,33 @@ export function shippedPlan(): ShippedPlan {
         throw new Error(`step ${i}: only an analysis with the canary-judge-scorecard template is simulated`);
       }
       const arg = scorecardArgs(obj(step['analysis'])['args']);
-      stages.push({ kind: 'gate', weight, card: cardParams(arg), maxLooks: arg('max-wait') as number, step: i });
+      stages.push({
+        kind: 'gate',
+        weight,
+        card: cardParams(arg),
+        maxLooks: arg('max-wait') as number,
+        step: i,
+      });
     }
   });
   const bg = obj(canary['analysis']);
   let guard: ShippedPlan['guard'] = null;
   if (list(bg['templates']).length > 0) {
     const names = list(bg['templates']).map((t) => obj(t)['templateName']);
-    if (names.length !== 1 || names[0] !== 'canary-judge-guard') throw new Error(`background analysis ${JSON.stringify(names)} is not simulated`);
+    if (names.length !== 1 || names[0] !== 'canary-judge-guard')
+      throw new Error(`background analysis ${JSON.stringify(names)} is not simulated`);
     const arg = argReader('analysis-templates/canary-judge-guard.yaml')(bg['args']);
-    guard = { card: cardParams(arg), startingStep: typeof bg['startingStep'] === 'number' ? bg['startingStep'] : 0 };
+    guard = {
+      card: cardParams(arg),
+      startingStep: typeof bg['startingStep'] === 'number' ? bg['startingStep'] : 0,
+    };
   }
   const firstGate = stages.find((s) => s.kind === 'gate');
-  return { stages, guard, checkAlpha: firstGate?.kind === 'gate' ? firstGate.card.errorRate.alpha : Number.NaN };
+  return {
+    stages,
+    guard,
+    checkAlpha: firstGate?.kind === 'gate' ? firstGate.card.errorRate.alpha : Number.NaN,
+  };
 }
 
 /** The plan with every gate waiting up to `looks` measurements (how long would a gate need?). */

@@ -122,10 +122,19 @@ function truthOf(cell: Cell, plan: ShippedPlan, thresholds: readonly number[]): 
           canary: shareSlowerThan(ms, s.shape, s.latency),
         }))
       : [{ what: 'error-rate', stable: s.pStable, canary: s.pCanary }];
-  return { measures, beyondTolerance: toleranceStatus(cell.family, measures, plan).map((t) => t === 'beyond') };
+  return {
+    measures,
+    beyondTolerance: toleranceStatus(cell.family, measures, plan).map((t) => t === 'beyond'),
+  };
 }
 
-export function summarizeCell(cell: Cell, seed: number, plan: ShippedPlan, outcomes: readonly RunOutcome[], cpuMs: number): CellSummary {
+export function summarizeCell(
+  cell: Cell,
+  seed: number,
+  plan: ShippedPlan,
+  outcomes: readonly RunOutcome[],
+  cpuMs: number,
+): CellSummary {
   const n = outcomes.length;
   const rb = outcomes.filter((o) => o.decision === 'rollback');
   const done = outcomes.filter((o) => o.decision !== 'rollback');
@@ -178,12 +187,14 @@ export function summarizeCell(cell: Cell, seed: number, plan: ShippedPlan, outco
 
 export const pct = (x: number | null): string => (x === null ? '–' : `${(100 * x).toFixed(1)}%`);
 const num = (x: number | null, digits = 0): string => (x === null ? '–' : x.toFixed(digits));
-const rate = (x: number): string => (x === 0 ? '0' : x >= 0.01 ? `${(100 * x).toPrecision(3)}%` : `${(100 * x).toPrecision(2)}%`);
+const rate = (x: number): string =>
+  x === 0 ? '0' : x >= 0.01 ? `${(100 * x).toPrecision(3)}%` : `${(100 * x).toPrecision(2)}%`;
 
 function failedByText(s: CellSummary): string {
   if (s.rolledBack === 0) return '–';
   const f = s.failedBy;
-  const share = (x: number): string => (x < 0.01 ? '<1%' : x > 0.99 && x < 1 ? '>99%' : `${Math.round(100 * x)}%`);
+  const share = (x: number): string =>
+    x < 0.01 ? '<1%' : x > 0.99 && x < 1 ? '>99%' : `${Math.round(100 * x)}%`;
   const parts = [
     f['error-rate'] > 0 ? `err ${share(f['error-rate'])}` : '',
     f.latency > 0 ? `lat ${share(f.latency)}` : '',
@@ -210,12 +221,19 @@ function cellLabel(s: CellSummary): string {
 function beyondText(s: CellSummary, plan: ShippedPlan): string {
   const gates = plan.stages.filter((g) => g.kind === 'gate');
   const status = toleranceStatus(s.family, s.truth.measures, plan);
-  const names = status.map((t, i) => (t === 'beyond' ? `${gates[i]?.weight}%` : t === 'at' ? `(${gates[i]?.weight}% at)` : '')).filter((x) => x !== '');
+  const names = status
+    .map((t, i) => (t === 'beyond' ? `${gates[i]?.weight}%` : t === 'at' ? `(${gates[i]?.weight}% at)` : ''))
+    .filter((x) => x !== '');
   return names.length === 0 ? 'none' : names.join(' ');
 }
 
 function truthText(s: CellSummary): string {
-  return s.truth.measures.map((m) => `${m.what === 'error-rate' ? '' : `>${m.what.replace('latency over ', '').replace(' ms', '')}ms `}${rate(m.stable)}→${rate(m.canary)}`).join('; ');
+  return s.truth.measures
+    .map(
+      (m) =>
+        `${m.what === 'error-rate' ? '' : `>${m.what.replace('latency over ', '').replace(' ms', '')}ms `}${rate(m.stable)}→${rate(m.canary)}`,
+    )
+    .join('; ');
 }
 
 /** The per-cell table of one family. */
@@ -261,7 +279,11 @@ export function sizingTable(summaries: readonly CellSummary[], plan: ShippedPlan
   const shape = shapeLabel(GRID.errorShape);
   const rows = summaries.filter((s) => s.family === 'identical' && s.shape === shape);
   if (rows.length === 0) return '';
-  const head = ['R (req/s)', 'stable 5xx rate', ...gates.map((g) => `${g.weight}% gate (max-wait ${g.kind === 'gate' ? g.maxLooks : 0})`)];
+  const head = [
+    'R (req/s)',
+    'stable 5xx rate',
+    ...gates.map((g) => `${g.weight}% gate (max-wait ${g.kind === 'gate' ? g.maxLooks : 0})`),
+  ];
   const body = rows.map((s) => {
     const cells = s.gates.map((g) => {
       if (g.passedOfReached === null) return '–';
@@ -292,7 +314,14 @@ export function checkTargets(summaries: readonly CellSummary[], plan: ShippedPla
     const s = [...cells].sort((a, b) => f(b) - f(a))[0] as CellSummary;
     return `highest ${pct(f(s))} (${cellLabel(s)})`;
   };
-  const push = (target: string, cells: readonly CellSummary[], ok: (s: CellSummary) => boolean, f: (s: CellSummary) => number, best: 'min' | 'max', show?: (s: CellSummary) => string): void => {
+  const push = (
+    target: string,
+    cells: readonly CellSummary[],
+    ok: (s: CellSummary) => boolean,
+    f: (s: CellSummary) => number,
+    best: 'min' | 'max',
+    show?: (s: CellSummary) => string,
+  ): void => {
     if (cells.length === 0) {
       out.push({ target, met: false, detail: 'no cell of this run covers it' });
       return;
@@ -304,18 +333,41 @@ export function checkTargets(summaries: readonly CellSummary[], plan: ShippedPla
       met: bad.length === 0,
       detail:
         `${cells.length} cells, ${best === 'min' ? minBy(cells, f) : maxBy(cells, f)}` +
-        (bad.length === 0 ? '' : `; ${bad.length} miss: ${bad.map((s) => `${cellLabel(s)} ${fmt(s)}`).join(', ')}`),
+        (bad.length === 0
+          ? ''
+          : `; ${bad.length} miss: ${bad.map((s) => `${cellLabel(s)} ${fmt(s)}`).join(', ')}`),
     });
   };
-  push('identical releases promoted automatically ≥ 97% at R = 100 (every p and shape)', identical.filter((s) => s.rps === 100), (s) => s.promoted >= 0.97, (s) => s.promoted, 'min');
-  push('identical releases promoted automatically ≥ 99% at R = 1000', identical.filter((s) => s.rps === 1000), (s) => s.promoted >= 0.99, (s) => s.promoted, 'min');
-  push('false rollback of identical releases ≤ 1% in every cell', identical, (s) => s.rolledBack <= 0.01, (s) => s.rolledBack, 'max');
-  const beyond = summaries.filter((s) => s.family !== 'identical' && s.truth.beyondTolerance.some((b) => b));
-  const atOnly = summaries.filter(
-    (s) => s.family !== 'identical' && !s.truth.beyondTolerance.some((b) => b) && toleranceStatus(s.family, s.truth.measures, plan).includes('at'),
+  push(
+    'identical releases promoted automatically ≥ 97% at R = 100 (every p and shape)',
+    identical.filter((s) => s.rps === 100),
+    (s) => s.promoted >= 0.97,
+    (s) => s.promoted,
+    'min',
   );
   push(
-    'no regression beyond its step\'s tolerance promoted automatically in > 1%',
+    'identical releases promoted automatically ≥ 99% at R = 1000',
+    identical.filter((s) => s.rps === 1000),
+    (s) => s.promoted >= 0.99,
+    (s) => s.promoted,
+    'min',
+  );
+  push(
+    'false rollback of identical releases ≤ 1% in every cell',
+    identical,
+    (s) => s.rolledBack <= 0.01,
+    (s) => s.rolledBack,
+    'max',
+  );
+  const beyond = summaries.filter((s) => s.family !== 'identical' && s.truth.beyondTolerance.some((b) => b));
+  const atOnly = summaries.filter(
+    (s) =>
+      s.family !== 'identical' &&
+      !s.truth.beyondTolerance.some((b) => b) &&
+      toleranceStatus(s.family, s.truth.measures, plan).includes('at'),
+  );
+  push(
+    "no regression beyond its step's tolerance promoted automatically in > 1%",
     beyond,
     (s) => s.promoted <= 0.01,
     (s) => s.promoted,
@@ -328,9 +380,22 @@ export function checkTargets(summaries: readonly CellSummary[], plan: ShippedPla
     (s) => s.promoted,
     'max',
   );
-  const errs = (label: string): CellSummary[] => summaries.filter((s) => s.family === 'errors' && s.change === label && s.pStable >= 1e-3);
-  push('5× errors (p ≥ 1e-3) rolled back before the canary leaves 5% in ≥ 95%', errs('×5'), (s) => s.rolledBackAtOrBelow5 >= 0.95, (s) => s.rolledBackAtOrBelow5, 'min');
-  push('2× errors (p ≥ 1e-3) rolled back in ≥ 99%', errs('×2'), (s) => s.rolledBack >= 0.99, (s) => s.rolledBack, 'min');
+  const errs = (label: string): CellSummary[] =>
+    summaries.filter((s) => s.family === 'errors' && s.change === label && s.pStable >= 1e-3);
+  push(
+    '5× errors (p ≥ 1e-3) rolled back before the canary leaves 5% in ≥ 95%',
+    errs('×5'),
+    (s) => s.rolledBackAtOrBelow5 >= 0.95,
+    (s) => s.rolledBackAtOrBelow5,
+    'min',
+  );
+  push(
+    '2× errors (p ≥ 1e-3) rolled back in ≥ 99%',
+    errs('×2'),
+    (s) => s.rolledBack >= 0.99,
+    (s) => s.rolledBack,
+    'min',
+  );
   const lat2 = summaries.filter((s) => s.family === 'latency' && s.change === '×2 slower' && s.rps >= 100);
   push(
     'latency 2× slower rolled back within 3 minutes at R ≥ 100 (median minute of rollback ≤ 3, every run rolled back)',
@@ -338,10 +403,17 @@ export function checkTargets(summaries: readonly CellSummary[], plan: ShippedPla
     (s) => s.rolledBack >= 1 && s.medianRollbackMinute !== null && s.medianRollbackMinute <= 3,
     (s) => s.rolledBackWithin3,
     'min',
-    (s) => `rolled back ${pct(s.rolledBack)}, median minute ${num(s.medianRollbackMinute)}, ${pct(s.rolledBackWithin3)} by minute 3`,
+    (s) =>
+      `rolled back ${pct(s.rolledBack)}, median minute ${num(s.medianRollbackMinute)}, ${pct(s.rolledBackWithin3)} by minute 3`,
   );
   const tail = summaries.filter((s) => s.family === 'latency' && s.change.startsWith('tail'));
-  push('tail-only latency regressions rolled back ≥ 95% (every shape and R)', tail, (s) => s.rolledBack >= 0.95, (s) => s.rolledBack, 'min');
+  push(
+    'tail-only latency regressions rolled back ≥ 95% (every shape and R)',
+    tail,
+    (s) => s.rolledBack >= 0.95,
+    (s) => s.rolledBack,
+    'min',
+  );
   return out;
 }
 
@@ -378,7 +450,12 @@ export function planText(plan: ShippedPlan): string {
 }
 
 /** The markdown a run prints: header, per-cell tables, the sizing table and the targets. */
-export function renderReport(meta: RunMeta, summaries: readonly CellSummary[], plan: ShippedPlan, targets: readonly TargetResult[]): string {
+export function renderReport(
+  meta: RunMeta,
+  summaries: readonly CellSummary[],
+  plan: ShippedPlan,
+  targets: readonly TargetResult[],
+): string {
   const verified = summaries.reduce((s, c) => s + c.guardVerified, 0);
   const mismatches = summaries.reduce((s, c) => s + c.guardMismatches, 0);
   const out: string[] = [];
@@ -387,7 +464,9 @@ export function renderReport(meta: RunMeta, summaries: readonly CellSummary[], p
       `(cell seed = FNV-1a of "${meta.seed}|<cell key>", run i = stream i), ${summaries.length} cells, ${meta.jobs} processes: ` +
       `${meta.seconds.toFixed(0)} s wall, ${meta.cpuSeconds.toFixed(0)} s CPU. ` +
       `Decision code: src/ at ${meta.srcCommit}${meta.srcDirty ? ' plus uncommitted changes' : ''}` +
-      (meta.planCommit === undefined ? '.' : `; plan: rollouts/catalogo and analysis-templates at ${meta.planCommit}${meta.planDirty === true ? ' plus uncommitted changes' : ''}.`),
+      (meta.planCommit === undefined
+        ? '.'
+        : `; plan: rollouts/catalogo and analysis-templates at ${meta.planCommit}${meta.planDirty === true ? ' plus uncommitted changes' : ''}.`),
     '',
     `Plan: ${planText(plan)}.`,
     `Guard: ${meta.guard}${meta.guard === 'shared' ? ` (its own card judged at ${verified} gate minutes as a check: ${mismatches} disagreement(s) with the gate's Fail)` : ''}.`,

@@ -19,7 +19,14 @@ import type { Series } from '../../src/prometheus/client.js';
 import type { Verdict } from '../../src/stats/types.js';
 import { judgeCard, type CardData, type CardLook } from './shipped-decision.js';
 import type { ShippedPlan } from './shipped-plan.js';
-import { BUCKETS, ISTIO_LE_LABELS, bucketProbabilities, drawInterval, type LatencyChange, type LatencyShape } from './shipped-traffic.js';
+import {
+  BUCKETS,
+  ISTIO_LE_LABELS,
+  bucketProbabilities,
+  drawInterval,
+  type LatencyChange,
+  type LatencyShape,
+} from './shipped-traffic.js';
 import type { Rng } from './random.js';
 
 export interface Scenario {
@@ -101,7 +108,12 @@ export interface SimOptions {
   readonly onLook?: (minute: number, who: 'gate' | 'guard', look: CardLook) => void;
 }
 
-export function simulateRollout(plan: ShippedPlan, prep: PreparedScenario, rng: Rng, opts: SimOptions = {}): RunOutcome {
+export function simulateRollout(
+  plan: ShippedPlan,
+  prep: PreparedScenario,
+  rng: Rng,
+  opts: SimOptions = {},
+): RunOutcome {
   const { rps, pStable, pCanary } = prep.scenario;
   // Each series is handed to the decision code once; the samples arrays behind them grow.
   type Sample = { t: number; v: number };
@@ -131,7 +143,10 @@ export function simulateRollout(plan: ShippedPlan, prep: PreparedScenario, rng: 
   const cum = new Array<number>(BUCKETS).fill(0);
   drawInterval(rng, 3600 * rps, prep.stableProbs, 0, cum);
   for (let i = 0; i < BUCKETS; i++) {
-    data.stableBaseline.push({ labels: { le: ISTIO_LE_LABELS[i] as string }, samples: [{ t: T0, v: cum[i] as number }] });
+    data.stableBaseline.push({
+      labels: { le: ISTIO_LE_LABELS[i] as string },
+      samples: [{ t: T0, v: cum[i] as number }],
+    });
   }
 
   let minute = 0;
@@ -143,9 +158,11 @@ export function simulateRollout(plan: ShippedPlan, prep: PreparedScenario, rng: 
     const t = T0 + 60 * minute;
     const w = weight / 100;
     const c = drawInterval(rng, 60 * rps * w, prep.canaryProbs, pCanary, cum);
-    for (let i = 0; i < BUCKETS; i++) (canaryBuckets[i] as { samples: Sample[] }).samples.push({ t, v: cum[i] as number });
+    for (let i = 0; i < BUCKETS; i++)
+      (canaryBuckets[i] as { samples: Sample[] }).samples.push({ t, v: cum[i] as number });
     const s = drawInterval(rng, 60 * rps * (1 - w), prep.stableProbs, pStable, cum);
-    for (let i = 0; i < BUCKETS; i++) (stableBuckets[i] as { samples: Sample[] }).samples.push({ t, v: cum[i] as number });
+    for (let i = 0; i < BUCKETS; i++)
+      (stableBuckets[i] as { samples: Sample[] }).samples.push({ t, v: cum[i] as number });
     canaryRequests.samples.push({ t, v: c.total });
     stableRequests.samples.push({ t, v: s.total });
     if (c.errors > 0 && data.canaryErrors.length === 0) data.canaryErrors.push(canaryErrors.series);
@@ -160,7 +177,8 @@ export function simulateRollout(plan: ShippedPlan, prep: PreparedScenario, rng: 
   let sharedLooks = 0;
   let guardVerified = 0;
   let guardMismatches = 0;
-  const guardActive = (): boolean => guard !== null && stepIndex >= guard.startingStep && guardLookedAt !== minute;
+  const guardActive = (): boolean =>
+    guard !== null && stepIndex >= guard.startingStep && guardLookedAt !== minute;
   /** The guard's measurement at the current minute (once per minute); the culprit on a Fail. */
   const guardLook = (): Culprit | null => {
     if (guard === null || !guardActive()) return null;
@@ -176,7 +194,11 @@ export function simulateRollout(plan: ShippedPlan, prep: PreparedScenario, rng: 
   let gatesReached = 0;
   let needsPerson = false;
   const gates = plan.stages.filter((s) => s.kind === 'gate').length;
-  const end = (decision: Decision, failedBy: Culprit | null, failedIn: 'gate' | 'guard' | null): RunOutcome => {
+  const end = (
+    decision: Decision,
+    failedBy: Culprit | null,
+    failedIn: 'gate' | 'guard' | null,
+  ): RunOutcome => {
     while (gatePass.length < gates) gatePass.push(null);
     while (heldBy.length < gates) heldBy.push(null);
     return {

@@ -14,7 +14,8 @@ import type { Rng } from './random.js';
 
 /** Istio's default bucket bounds for istio_request_duration_milliseconds (then +Inf). */
 export const ISTIO_LE_MS: readonly number[] = [
-  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
+  3600000,
 ];
 /** The `le` label values as Prometheus returns them, +Inf last. */
 export const ISTIO_LE_LABELS: readonly string[] = [...ISTIO_LE_MS.map(String), '+Inf'];
@@ -46,7 +47,9 @@ export function latencyCdf(x: number, shape: LatencyShape, change: LatencyChange
     case 'slower':
       return lognormalCdf(x / change.factor, shape);
     case 'tail':
-      return (1 - change.share) * lognormalCdf(x, shape) + change.share * lognormalCdf(x - change.extraMs, shape);
+      return (
+        (1 - change.share) * lognormalCdf(x, shape) + change.share * lognormalCdf(x - change.extraMs, shape)
+      );
   }
 }
 

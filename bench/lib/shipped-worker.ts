@@ -5,7 +5,13 @@
  */
 import { Rng } from './random.js';
 import { shippedPlan, withMaxWait } from './shipped-plan.js';
-import { prepare, simulateRollout, type PreparedScenario, type RunOutcome, type Scenario } from './shipped-sim.js';
+import {
+  prepare,
+  simulateRollout,
+  type PreparedScenario,
+  type RunOutcome,
+  type Scenario,
+} from './shipped-sim.js';
 
 export interface Job {
   readonly id: number;
@@ -35,7 +41,8 @@ process.on('message', (job: Job) => {
   if (prep === undefined) prepared.set(job.key, (prep = prepare(job.scenario)));
   const outcomes: RunOutcome[] = [];
   const plan = job.maxWait === undefined ? shipped : withMaxWait(shipped, job.maxWait);
-  for (let i = job.from; i < job.to; i++) outcomes.push(simulateRollout(plan, prep, new Rng(job.seed, i), { guard: job.guard }));
+  for (let i = job.from; i < job.to; i++)
+    outcomes.push(simulateRollout(plan, prep, new Rng(job.seed, i), { guard: job.guard }));
   const c = process.cpuUsage(c0);
   const result: JobResult = { id: job.id, outcomes, ms: (c.user + c.system) / 1000 };
   process.send?.(result);

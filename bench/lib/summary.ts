@@ -55,7 +55,9 @@ export function summarize(outcomes: readonly Outcome[], schedule: Schedule): Sum
   };
   if (outcomes[0]?.stepPassMinutes === undefined) return base;
   const stepPass = schedule.steps.map((_, i) => {
-    const mins = outcomes.map((o) => o.stepPassMinutes?.[i]).filter((v): v is number => typeof v === 'number');
+    const mins = outcomes
+      .map((o) => o.stepPassMinutes?.[i])
+      .filter((v): v is number => typeof v === 'number');
     return { passedRate: mins.length / n, minutes: dist(mins) };
   });
   const every = outcomes.filter((o) => o.allGatesPassed === true).length / n;

@@ -22,7 +22,12 @@ import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { freePort, startPrometheus } from '../../test/integration/harness/prometheus.js';
 import { openMetrics } from '../../test/integration/harness/simulation.js';
-import { CANARY_HASH, STABLE_HASH, combined, type ScenarioName } from '../../test/integration/harness/scenarios.js';
+import {
+  CANARY_HASH,
+  STABLE_HASH,
+  combined,
+  type ScenarioName,
+} from '../../test/integration/harness/scenarios.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -62,7 +67,8 @@ async function heapUsedMb(url: string): Promise<number> {
  */
 async function judgeLagMs(url: string): Promise<{ p99: number; max: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const get = (name: string): number => Math.round(1000 * Number(new RegExp(`^canary_judge_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN));
+  const get = (name: string): number =>
+    Math.round(1000 * Number(new RegExp(`^canary_judge_${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN));
   return { p99: get('nodejs_eventloop_lag_p99_seconds'), max: get('nodejs_eventloop_lag_max_seconds') };
 }
 
@@ -115,10 +121,16 @@ async function main(): Promise<void> {
         checks: [{ type: 'error-rate' }, { type: 'latency', quantile: 0.99 }],
       });
     };
-    const analyze = async (minutes: number): Promise<{ ms: number; status: number; code: string | undefined }> => {
+    const analyze = async (
+      minutes: number,
+    ): Promise<{ ms: number; status: number; code: string | undefined }> => {
       const s = performance.now();
       try {
-        const res = await fetch(`${url}/api/v1/analyses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(minutes) });
+        const res = await fetch(`${url}/api/v1/analyses`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: body(minutes),
+        });
         const j = (await res.json()) as { error?: { code?: string } };
         return { ms: performance.now() - s, status: res.status, code: j.error?.code };
       } catch (e) {
@@ -179,24 +191,53 @@ async function main(): Promise<void> {
       const verdicts = of((a) => a.status === 200);
       const overloaded = of((a) => a.status === 503 && a.code === 'overloaded');
       const late = of((a) => a.status === 504);
-      const other = of((a) => a.status !== 200 && !(a.status === 503 && a.code === 'overloaded') && a.status !== 504);
-      const kinds = (xs: typeof answers) => ({ count: xs.length, p50Ms: r1(pct(xs.map((a) => a.ms), 50)), p99Ms: r1(pct(xs.map((a) => a.ms), 99)), maxMs: r1(pct(xs.map((a) => a.ms), 100)) });
+      const other = of(
+        (a) => a.status !== 200 && !(a.status === 503 && a.code === 'overloaded') && a.status !== 504,
+      );
+      const kinds = (xs: typeof answers) => ({
+        count: xs.length,
+        p50Ms: r1(
+          pct(
+            xs.map((a) => a.ms),
+            50,
+          ),
+        ),
+        p99Ms: r1(
+          pct(
+            xs.map((a) => a.ms),
+            99,
+          ),
+        ),
+        maxMs: r1(
+          pct(
+            xs.map((a) => a.ms),
+            100,
+          ),
+        ),
+      });
       levels.push({
         clients,
         seconds: r1(elapsed),
         answers: answers.length,
         verdictsPerSecond: r1(verdicts.length / elapsed),
-        withinDeadline: Math.round((10_000 * of((a) => a.ms <= DEADLINE_MS).length) / Math.max(1, answers.length)) / 100,
+        withinDeadline:
+          Math.round((10_000 * of((a) => a.ms <= DEADLINE_MS).length) / Math.max(1, answers.length)) / 100,
         verdicts: kinds(verdicts),
         overloaded: kinds(overloaded),
         deadlineExceeded: kinds(late),
-        other: { ...kinds(other), codes: [...new Set(other.map((a) => `${a.status} ${a.code ?? ''}`.trim()))] },
+        other: {
+          ...kinds(other),
+          codes: [...new Set(other.map((a) => `${a.status} ${a.code ?? ''}`.trim()))],
+        },
         judgeCpuMsPerVerdict: r1((cpuUsed * 1000) / Math.max(1, verdicts.length)),
         rssMb: { before: rssBefore, peak: rssPeak, end: rssEnd, after10s: rssAfter },
         heapUsedMb: { before: heapBefore, after10s: heapAfter },
         eventLoopLagMs: {
           judge: judgeLag,
-          loadGenerator: { p99: Math.round(clientLag.percentile(99) / 1e6), max: Math.round(clientLag.max / 1e6) },
+          loadGenerator: {
+            p99: Math.round(clientLag.percentile(99) / 1e6),
+            max: Math.round(clientLag.max / 1e6),
+          },
         },
         loadAverage1m: { before: r1(load1Before), after: r1(load1After) },
       });
@@ -204,8 +245,19 @@ async function main(): Promise<void> {
 
     const result = {
       date: new Date().toISOString(),
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.versions.node, loadavg1m: r1(loadavg()[0] ?? Number.NaN) },
-      settings: { deadlineMs: DEADLINE_MS, maxAnalyses: 16, queue: 64, queueWaitMs: 2000, queryConcurrency: 4 },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model ?? 'unknown',
+        node: process.versions.node,
+        loadavg1m: r1(loadavg()[0] ?? Number.NaN),
+      },
+      settings: {
+        deadlineMs: DEADLINE_MS,
+        maxAnalyses: 16,
+        queue: 64,
+        queueWaitMs: 2000,
+        queryConcurrency: 4,
+      },
       rssAtStartMb: rssStart,
       cpuPerAnalysis: {
         analyses: SEQUENTIAL,

@@ -22,7 +22,12 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { freePort, startPrometheus } from '../../test/integration/harness/prometheus.js';
 import { openMetrics } from '../../test/integration/harness/simulation.js';
-import { CANARY_HASH, STABLE_HASH, combined, type ScenarioName } from '../../test/integration/harness/scenarios.js';
+import {
+  CANARY_HASH,
+  STABLE_HASH,
+  combined,
+  type ScenarioName,
+} from '../../test/integration/harness/scenarios.js';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -92,7 +97,11 @@ async function main(): Promise<void> {
     };
     const analyze = async (): Promise<{ ms: number; status: number; timing?: Timing }> => {
       const s = performance.now();
-      const res = await fetch(`${url}/api/v1/analyses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body() });
+      const res = await fetch(`${url}/api/v1/analyses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: body(),
+      });
       const j = (await res.json()) as { timing?: Timing };
       return { ms: performance.now() - s, status: res.status, ...(j.timing ? { timing: j.timing } : {}) };
     };

@@ -59,7 +59,10 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Parses the environment; throws ConfigError listing every problem. */
-export function loadConfig(env: Env = process.env, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): Config {
+export function loadConfig(
+  env: Env = process.env,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): Config {
   const problems: string[] = [];
   const get = (name: string): string | undefined => {
     const v = env[`CANARY_JUDGE_${name}`];
@@ -79,7 +82,9 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
       if (v === '') problems.push(`CANARY_JUDGE_${name}_FILE: file ${file} is empty`);
       return v === '' ? undefined : v;
     } catch (e) {
-      problems.push(`CANARY_JUDGE_${name}_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      problems.push(
+        `CANARY_JUDGE_${name}_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
+      );
       return undefined;
     }
   };
@@ -107,7 +112,8 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   };
   const name = (envName: string, fallback: string, grammar: RegExp, what: string): string => {
     const v = get(envName) ?? fallback;
-    if (!grammar.test(v)) problems.push(`CANARY_JUDGE_${envName}="${v}" is not a valid Prometheus ${what} name`);
+    if (!grammar.test(v))
+      problems.push(`CANARY_JUDGE_${envName}="${v}" is not a valid Prometheus ${what} name`);
     return v;
   };
 
@@ -122,7 +128,9 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
         problems.push(`CANARY_JUDGE_PROMETHEUS_URL="${url}" must be an http:// or https:// URL`);
       }
       if (u.username !== '' || u.password !== '') {
-        problems.push('CANARY_JUDGE_PROMETHEUS_URL must not carry credentials; use CANARY_JUDGE_PROMETHEUS_USERNAME/PASSWORD');
+        problems.push(
+          'CANARY_JUDGE_PROMETHEUS_URL must not carry credentials; use CANARY_JUDGE_PROMETHEUS_USERNAME/PASSWORD',
+        );
       }
     } catch {
       problems.push(`CANARY_JUDGE_PROMETHEUS_URL="${url}" is not a URL`);
@@ -133,19 +141,25 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   if (extra !== undefined) {
     try {
       const parsed: unknown = JSON.parse(extra);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new Error('not an object');
       for (const [k, v] of Object.entries(parsed)) {
         if (!HEADER_NAME.test(k) || typeof v !== 'string' || /[\r\n]/.test(v)) {
-          problems.push(`CANARY_JUDGE_PROMETHEUS_HEADERS: header "${k}" needs a valid name and a one-line string value`);
+          problems.push(
+            `CANARY_JUDGE_PROMETHEUS_HEADERS: header "${k}" needs a valid name and a one-line string value`,
+          );
         } else headers[k] = v;
       }
     } catch {
-      problems.push('CANARY_JUDGE_PROMETHEUS_HEADERS must be a JSON object of header names to values, e.g. {"X-Foo":"bar"}');
+      problems.push(
+        'CANARY_JUDGE_PROMETHEUS_HEADERS must be a JSON object of header names to values, e.g. {"X-Foo":"bar"}',
+      );
     }
   }
   const tenant = get('PROMETHEUS_TENANT');
   const tenantHeader = get('PROMETHEUS_TENANT_HEADER') ?? 'X-Scope-OrgID';
-  if (!HEADER_NAME.test(tenantHeader)) problems.push(`CANARY_JUDGE_PROMETHEUS_TENANT_HEADER="${tenantHeader}" is not a header name`);
+  if (!HEADER_NAME.test(tenantHeader))
+    problems.push(`CANARY_JUDGE_PROMETHEUS_TENANT_HEADER="${tenantHeader}" is not a header name`);
   if (tenant !== undefined) headers[tenantHeader] = tenant;
   const bearer = secret('PROMETHEUS_BEARER_TOKEN');
   const user = get('PROMETHEUS_USERNAME');
@@ -166,7 +180,8 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   let grpcPort: number | null = grpcRaw === 'off' ? null : 9090;
   if (grpcRaw !== undefined && grpcRaw !== 'off') {
     if (/^\d+$/.test(grpcRaw) && Number(grpcRaw) <= 65535) grpcPort = Number(grpcRaw);
-    else problems.push(`CANARY_JUDGE_GRPC_PORT="${grpcRaw}" must be a port (0-65535, 0 = any free port) or off`);
+    else
+      problems.push(`CANARY_JUDGE_GRPC_PORT="${grpcRaw}" must be a port (0-65535, 0 = any free port) or off`);
   }
   const logLevelRaw = get('LOG_LEVEL') ?? 'info';
   const logLevels: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
@@ -184,19 +199,32 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   const shutdownTimeoutMs = duration('SHUTDOWN_TIMEOUT', '25s', 0, 600_000);
   const shutdownDelayMs = duration('SHUTDOWN_DELAY', '0s', 0, 120_000);
   const queryConcurrency = integer('QUERY_CONCURRENCY', 4, 1, 64);
-  const maxResponseBytes = integer('PROMETHEUS_MAX_RESPONSE_BYTES', DEFAULT_MAX_RESPONSE_BYTES, 64 * 1024, 1024 * 1024 * 1024);
+  const maxResponseBytes = integer(
+    'PROMETHEUS_MAX_RESPONSE_BYTES',
+    DEFAULT_MAX_RESPONSE_BYTES,
+    64 * 1024,
+    1024 * 1024 * 1024,
+  );
   const maxInFlight = integer('MAX_ANALYSES', 16, 1, 10_000);
   const maxQueued = integer('ANALYSIS_QUEUE', 64, 0, 100_000);
   // Default: 2 s, or a quarter of a shorter deadline, so that a short deadline alone still starts.
-  const queueWaitMs = duration('ANALYSIS_QUEUE_WAIT', `${Math.min(2000, Math.floor(deadlineMs / 4))}ms`, 0, 600_000);
+  const queueWaitMs = duration(
+    'ANALYSIS_QUEUE_WAIT',
+    `${Math.min(2000, Math.floor(deadlineMs / 4))}ms`,
+    0,
+    600_000,
+  );
   if (queueWaitMs >= deadlineMs && deadlineMs > 0) {
-    problems.push('CANARY_JUDGE_ANALYSIS_QUEUE_WAIT must be shorter than CANARY_JUDGE_ANALYSIS_DEADLINE (the wait counts against it)');
+    problems.push(
+      'CANARY_JUDGE_ANALYSIS_QUEUE_WAIT must be shorter than CANARY_JUDGE_ANALYSIS_DEADLINE (the wait counts against it)',
+    );
   }
 
   const scrapeRaw = get('SCRAPE_LABELS') ?? (ISTIO_NAMES.scrapeLabels ?? []).join(',');
   const scrapeLabels = scrapeRaw === 'none' ? [] : scrapeRaw.split(',').map((l) => l.trim());
   for (const l of scrapeLabels) {
-    if (!LABEL_NAME.test(l)) problems.push(`CANARY_JUDGE_SCRAPE_LABELS: "${l}" is not a valid Prometheus label name (or set none)`);
+    if (!LABEL_NAME.test(l))
+      problems.push(`CANARY_JUDGE_SCRAPE_LABELS: "${l}" is not a valid Prometheus label name (or set none)`);
   }
   const L = ISTIO_NAMES.labels;
   const mesh: MeshNames = {
@@ -217,7 +245,10 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
   };
   const identity = new Set(Object.values(mesh.labels));
   for (const l of scrapeLabels) {
-    if (identity.has(l)) problems.push(`CANARY_JUDGE_SCRAPE_LABELS: "${l}" tells series apart, not scrapes; merging on it would lose counts`);
+    if (identity.has(l))
+      problems.push(
+        `CANARY_JUDGE_SCRAPE_LABELS: "${l}" tells series apart, not scrapes; merging on it would lose counts`,
+      );
   }
 
   const authToken = secret('AUTH_TOKEN');

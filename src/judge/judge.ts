@@ -9,9 +9,21 @@ import { JudgeError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
 import { renderQuery, renderSelector, type SideSelector } from '../prometheus/promql.js';
-import { DEFAULT_COUNT_TEST_PARAMS, alphaForCheck, defaultCriticalEffect, type EdgeResult } from '../stats/index.js';
+import {
+  DEFAULT_COUNT_TEST_PARAMS,
+  alphaForCheck,
+  defaultCriticalEffect,
+  type EdgeResult,
+} from '../stats/index.js';
 import type { AnalysisRequest, CheckRequest } from './request.js';
-import { checkSummary, kindOf, type CheckContext, type QueryAnswers, type QueryPlan, type QueryRange } from './checks/index.js';
+import {
+  checkSummary,
+  kindOf,
+  type CheckContext,
+  type QueryAnswers,
+  type QueryPlan,
+  type QueryRange,
+} from './checks/index.js';
 import { asJudgeError, createQueryRunner, deadlineError, type QueryRunner } from './query-runner.js';
 import { combineChecks } from './scorecard.js';
 import type { AnalysisResult, CheckParams, CheckResult, LatencyThreshold } from './types.js';
@@ -19,7 +31,10 @@ import { resolveWindow, type ResolvedWindow } from './window.js';
 
 export interface JudgeOptions {
   readonly prometheus: PrometheusClient;
-  readonly config: Pick<Config, 'deadlineMs' | 'queryConcurrency' | 'lookbackSeconds' | 'mesh' | 'durationUnit'>;
+  readonly config: Pick<
+    Config,
+    'deadlineMs' | 'queryConcurrency' | 'lookbackSeconds' | 'mesh' | 'durationUnit'
+  >;
   /** Versioned judge name, e.g. canary-judge/0.1.0. */
   readonly name: string;
   readonly now?: () => number;
@@ -85,7 +100,11 @@ export function createJudge(opts: JudgeOptions): Judge {
           {
             now: now(),
             lookbackSeconds: opts.config.lookbackSeconds,
-            presenceQuery: renderQuery('presence', { selector: ctx.canarySelector, interval: ctx.interval }, mesh),
+            presenceQuery: renderQuery(
+              'presence',
+              { selector: ctx.canarySelector, interval: ctx.interval },
+              mesh,
+            ),
           },
           (q, r) => runner.run(q, r),
         );
@@ -130,8 +149,11 @@ async function runChecks(
   resolved: ResolvedWindow,
   runner: QueryRunner,
 ): Promise<CheckResult[]> {
-  const rangeOf = (r: QueryRange): RangeSpec | null => (r === 'baseline' ? resolved.baseline : resolved.range);
-  const settled = await Promise.allSettled(requests.map((c) => runCheck(c, requests.length, ctx, rangeOf, runner)));
+  const rangeOf = (r: QueryRange): RangeSpec | null =>
+    r === 'baseline' ? resolved.baseline : resolved.range;
+  const settled = await Promise.allSettled(
+    requests.map((c) => runCheck(c, requests.length, ctx, rangeOf, runner)),
+  );
   const checks: CheckResult[] = [];
   let fatal: JudgeError | undefined;
   settled.forEach((r, i) => {
@@ -192,9 +214,13 @@ async function runCheck(
     power: r.power,
     intervals: r.intervals,
     ...(r.floor === undefined ? {} : { floor: r.floor }),
-    ...(r.settleIntervals === undefined ? {} : { settleMinutes: settleMinutes(r.settleIntervals, ctx.intervalSeconds) }),
+    ...(r.settleIntervals === undefined
+      ? {}
+      : { settleMinutes: settleMinutes(r.settleIntervals, ctx.intervalSeconds) }),
     ...o.details,
-    ...(r.edges === undefined || o.details.threshold === undefined ? {} : { edges: edgesWithMs(r.edges, o.details.threshold) }),
+    ...(r.edges === undefined || o.details.threshold === undefined
+      ? {}
+      : { edges: edgesWithMs(r.edges, o.details.threshold) }),
     queries: promqlOf(plan),
   };
 }

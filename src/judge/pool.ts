@@ -3,7 +3,8 @@
 export type Limiter = <T>(task: () => Promise<T>) => Promise<T>;
 
 export function createLimiter(limit: number): Limiter {
-  if (!(Number.isInteger(limit) && limit >= 1)) throw new RangeError(`pool limit must be an integer ≥ 1, got ${limit}`);
+  if (!(Number.isInteger(limit) && limit >= 1))
+    throw new RangeError(`pool limit must be an integer ≥ 1, got ${limit}`);
   let active = 0;
   const waiting: (() => void)[] = [];
   const release = (): void => {

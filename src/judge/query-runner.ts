@@ -26,11 +26,21 @@ export function createQueryRunner(
   let queries = 0;
   const deadline = new AbortController();
   const timer = setTimeout(
-    () => deadline.abort(new JudgeError('deadline_exceeded', `the analysis took longer than its ${opts.deadlineMs} ms deadline`)),
+    () =>
+      deadline.abort(
+        new JudgeError(
+          'deadline_exceeded',
+          `the analysis took longer than its ${opts.deadlineMs} ms deadline`,
+        ),
+      ),
     opts.deadlineMs,
   );
   const giveUp = new AbortController();
-  const signal = AbortSignal.any([deadline.signal, giveUp.signal, ...(opts.signal === undefined ? [] : [opts.signal])]);
+  const signal = AbortSignal.any([
+    deadline.signal,
+    giveUp.signal,
+    ...(opts.signal === undefined ? [] : [opts.signal]),
+  ]);
   const limit = createLimiter(opts.concurrency);
   const cache = new Map<string, Promise<Series[]>>();
   return {
@@ -45,7 +55,8 @@ export function createQueryRunner(
           try {
             return await prometheus.queryRange(q, range, { signal, onSpan: (s, e) => spans.push([s, e]) });
           } catch (e) {
-            if (isJudgeError(e) && (e.code === 'prometheus_unavailable' || e.code === 'prometheus_timeout')) giveUp.abort(e);
+            if (isJudgeError(e) && (e.code === 'prometheus_unavailable' || e.code === 'prometheus_timeout'))
+              giveUp.abort(e);
             throw e;
           }
         });
@@ -71,5 +82,7 @@ export function asJudgeError(e: unknown, signal: AbortSignal): JudgeError {
     return e;
   }
   if (signal.aborted) return deadlineError(signal);
-  return new JudgeError('internal', `internal error: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  return new JudgeError('internal', `internal error: ${e instanceof Error ? e.message : String(e)}`, {
+    cause: e,
+  });
 }

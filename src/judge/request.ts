@@ -16,10 +16,7 @@ const NUMERIC_STRING = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** A number, or a string that is exactly a decimal number ("0.01", "2", "1e-3"). */
 function numeric<T extends z.ZodType<number>>(inner: T) {
-  return z.preprocess(
-    (v) => (typeof v === 'string' && NUMERIC_STRING.test(v) ? Number(v) : v),
-    inner,
-  );
+  return z.preprocess((v) => (typeof v === 'string' && NUMERIC_STRING.test(v) ? Number(v) : v), inner);
 }
 
 const bool = z.preprocess(
@@ -76,7 +73,11 @@ const selectorSchema = z
     'mode',
     [
       z.strictObject({ mode: z.literal('pod-hash'), canary: hash, stable: hash }),
-      z.strictObject({ mode: z.literal('service'), canary: dnsLabel('service name'), stable: dnsLabel('service name') }),
+      z.strictObject({
+        mode: z.literal('service'),
+        canary: dnsLabel('service name'),
+        stable: dnsLabel('service name'),
+      }),
       z.strictObject({ mode: z.literal('version'), canary: version, stable: version }),
     ],
     { error: 'selector.mode must be one of pod-hash, service, version' },
@@ -109,20 +110,37 @@ const timestamp = (what: string) =>
 
 /** Statistical and scorecard options shared by every check; missing ones take engine defaults. */
 const commonCheckFields = {
-  name: z.string().regex(CHECK_NAME, { error: 'check name must be lowercase letters, digits and dashes' }).optional(),
+  name: z
+    .string()
+    .regex(CHECK_NAME, { error: 'check name must be lowercase letters, digits and dashes' })
+    .optional(),
   // The floor keeps α / (number of checks) a normal float whose 1/α the engine can use as a
   // threshold: 5e-324 split in two is 0, and 1e-320 gives an infinite threshold.
-  alpha: numeric(z.number().min(MIN_ALPHA, { error: 'alpha must be ≥ 1e-6' }).max(0.5, { error: 'alpha must be ≤ 0.5' })).optional(),
-  margin: numeric(z.number().min(0, { error: 'margin must be ≥ 0' }).max(10, { error: 'margin must be ≤ 10' })).optional(),
+  alpha: numeric(
+    z.number().min(MIN_ALPHA, { error: 'alpha must be ≥ 1e-6' }).max(0.5, { error: 'alpha must be ≤ 0.5' }),
+  ).optional(),
+  margin: numeric(
+    z.number().min(0, { error: 'margin must be ≥ 0' }).max(10, { error: 'margin must be ≤ 10' }),
+  ).optional(),
   criticalEffect: numeric(
-    z.number().gt(1, { error: 'criticalEffect must be > 1 (a rate ratio)' }).max(1000, { error: 'criticalEffect must be ≤ 1000' }),
+    z
+      .number()
+      .gt(1, { error: 'criticalEffect must be > 1 (a rate ratio)' })
+      .max(1000, { error: 'criticalEffect must be ≤ 1000' }),
   ).optional(),
   /** Absolute increase of the bad-request rate a Pass must rule out (0.001 = +0.1 pp), [0, 1). */
   criticalIncrease: numeric(
-    z.number().min(0, { error: 'criticalIncrease must be ≥ 0' }).lt(1, { error: 'criticalIncrease must be < 1 (a rate)' }),
+    z
+      .number()
+      .min(0, { error: 'criticalIncrease must be ≥ 0' })
+      .lt(1, { error: 'criticalIncrease must be < 1 (a rate)' }),
   ).optional(),
-  power: numeric(z.number().gt(0, { error: 'power must be > 0' }).lt(1, { error: 'power must be < 1' })).optional(),
-  weight: numeric(z.number().gt(0, { error: 'weight must be > 0' }).max(1000, { error: 'weight must be ≤ 1000' })).optional(),
+  power: numeric(
+    z.number().gt(0, { error: 'power must be > 0' }).lt(1, { error: 'power must be < 1' }),
+  ).optional(),
+  weight: numeric(
+    z.number().gt(0, { error: 'weight must be > 0' }).max(1000, { error: 'weight must be ≤ 1000' }),
+  ).optional(),
   critical: bool.optional(),
 };
 
@@ -132,13 +150,25 @@ const errorRateCheck = z.strictObject({
   errorCodes: z
     .string()
     .transform((s) => s.replace(/\s+/g, ''))
-    .pipe(z.string().regex(ERROR_CODES, { error: 'errorCodes must be a comma-separated list like 5xx,429 (0 for resets)' }))
+    .pipe(
+      z
+        .string()
+        .regex(ERROR_CODES, {
+          error: 'errorCodes must be a comma-separated list like 5xx,429 (0 for resets)',
+        }),
+    )
     .optional(),
   /** Envoy response flags that also count as errors whatever the code, e.g. "UO,URX". */
   responseFlags: z
     .string()
     .transform((s) => s.replace(/\s+/g, ''))
-    .pipe(z.string().regex(RESPONSE_FLAGS, { error: 'responseFlags must be a comma-separated list of Envoy flags like UO,URX' }))
+    .pipe(
+      z
+        .string()
+        .regex(RESPONSE_FLAGS, {
+          error: 'responseFlags must be a comma-separated list of Envoy flags like UO,URX',
+        }),
+    )
     .optional(),
 });
 
@@ -147,7 +177,10 @@ const latencyCheck = z
     type: z.literal('latency'),
     ...commonCheckFields,
     thresholdMs: numeric(
-      z.number().gt(0, { error: 'thresholdMs must be > 0' }).max(3_600_000, { error: 'thresholdMs must be ≤ 3600000' }),
+      z
+        .number()
+        .gt(0, { error: 'thresholdMs must be > 0' })
+        .max(3_600_000, { error: 'thresholdMs must be ≤ 3600000' }),
     ).optional(),
     quantile: numeric(
       z.number().min(0.5, { error: 'quantile must be ≥ 0.5' }).lt(1, { error: 'quantile must be < 1' }),
@@ -181,9 +214,11 @@ export const analysisRequestSchema = z
   .strictObject({
     rollout: rolloutSchema,
     selector: selectorSchema,
-    start: z.union([z.literal(FIRST_SAMPLE), timestamp('start')], {
-      error: `start must be "${FIRST_SAMPLE}" or an RFC 3339 time`,
-    }).default(FIRST_SAMPLE),
+    start: z
+      .union([z.literal(FIRST_SAMPLE), timestamp('start')], {
+        error: `start must be "${FIRST_SAMPLE}" or an RFC 3339 time`,
+      })
+      .default(FIRST_SAMPLE),
     /** Optional end of the window (default: now). For replaying a past rollout. */
     end: timestamp('end').optional(),
     interval: durationSchema.default({ text: '60s', seconds: 60 }),

@@ -18,17 +18,32 @@ export interface Combined {
   readonly summary: string;
 }
 
-export function combineChecks(checks: readonly CheckResult[], failBelow: number | undefined, headline?: string): Combined {
+export function combineChecks(
+  checks: readonly CheckResult[],
+  failBelow: number | undefined,
+  headline?: string,
+): Combined {
   const card = scorecard(
-    checks.map((c) => ({ name: c.name, verdict: c.verdict, weight: c.params.weight, critical: c.params.critical, alpha: c.params.alpha })),
+    checks.map((c) => ({
+      name: c.name,
+      verdict: c.verdict,
+      weight: c.params.weight,
+      critical: c.params.critical,
+      alpha: c.params.alpha,
+    })),
     failBelow === undefined ? {} : { failBelow },
   );
   // The checks that decided the verdict come first: that is what a person reads first.
   const rank = (c: CheckResult): number => (c.verdict === card.verdict ? 0 : c.verdict === 'Fail' ? 1 : 2);
-  const details = [...checks].sort((a, b) => rank(a) - rank(b)).map((c) => c.summary).join('; ');
+  const details = [...checks]
+    .sort((a, b) => rank(a) - rank(b))
+    .map((c) => c.summary)
+    .join('; ');
   // When the card's own rule decided (a non-critical Fail below or above failBelow), say so.
   const cardNote =
-    card.reason === 'score_below_threshold' || card.reason === 'checks_failed' ? ` | ${card.summary.replace(/^\w+: /, '')}` : '';
+    card.reason === 'score_below_threshold' || card.reason === 'checks_failed'
+      ? ` | ${card.summary.replace(/^\w+: /, '')}`
+      : '';
   const summary = `${card.verdict}${headline ? ` (${headline})` : ''} ${details}${cardNote}`;
   return {
     verdict: card.verdict,

@@ -42,9 +42,20 @@ export async function resolveWindow(
     startSource: spec.start === 'canary-first-sample' ? 'canary-first-sample' : 'explicit',
   };
   if (gridStart === null) {
-    return { window, range: null, baseline: null, headline: `no canary sample in the last ${Math.round(opts.lookbackSeconds / 3600)}h` };
+    return {
+      window,
+      range: null,
+      baseline: null,
+      headline: `no canary sample in the last ${Math.round(opts.lookbackSeconds / 3600)}h`,
+    };
   }
-  if (intervals < 1) return { window, range: null, baseline: null, headline: `window shorter than one ${spec.interval.text} interval` };
+  if (intervals < 1)
+    return {
+      window,
+      range: null,
+      baseline: null,
+      headline: `window shorter than one ${spec.interval.text} interval`,
+    };
   return {
     window,
     range: { start: gridStart + I, end: gridEnd, step: I },

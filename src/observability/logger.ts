@@ -16,7 +16,11 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     silent: options.silent ?? false,
     defaultMeta: { service: 'canary-judge' },
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json()),
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      winston.format.errors({ stack: false }),
+      winston.format.json(),
+    ),
     transports: [new winston.transports.Console({ stderrLevels: [] })],
   });
 }

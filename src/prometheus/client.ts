@@ -116,7 +116,12 @@ function parseValue(raw: unknown): number | undefined {
     const digitAt = first === 43 || first === 45 ? 1 : 0;
     const lead = raw.charCodeAt(digitAt);
     const leadOk = (lead >= 48 && lead <= 57) || lead === 46;
-    const radix = lead === 48 && raw.length > digitAt + 1 && /[a-zA-Z]/.test(raw.charAt(digitAt + 1)) && raw.charAt(digitAt + 1) !== 'e' && raw.charAt(digitAt + 1) !== 'E';
+    const radix =
+      lead === 48 &&
+      raw.length > digitAt + 1 &&
+      /[a-zA-Z]/.test(raw.charAt(digitAt + 1)) &&
+      raw.charAt(digitAt + 1) !== 'e' &&
+      raw.charAt(digitAt + 1) !== 'E';
     if (!lastOk || !leadOk || radix) {
       // Prometheus encodes infinities as "+Inf" / "-Inf" (Number() reads neither).
       return undefined;
@@ -135,28 +140,41 @@ function badResponse(message: string): JudgeError {
 
 /** Turns a decoded `/api/v1/query_range` body into series; anything unexpected is a 502. */
 export function parseMatrix(body: unknown): Series[] {
-  if (body === null || typeof body !== 'object') throw badResponse('Prometheus answered a non-object JSON body');
+  if (body === null || typeof body !== 'object')
+    throw badResponse('Prometheus answered a non-object JSON body');
   const b = body as { status?: unknown; data?: { resultType?: unknown; result?: unknown } };
   if (b.status !== 'success') throw badResponse(`Prometheus answered status ${JSON.stringify(b.status)}`);
   if (b.data?.resultType !== 'matrix' || !Array.isArray(b.data.result)) {
-    throw badResponse(`Prometheus answered resultType ${JSON.stringify(b.data?.resultType)}, expected matrix`);
+    throw badResponse(
+      `Prometheus answered resultType ${JSON.stringify(b.data?.resultType)}, expected matrix`,
+    );
   }
   return b.data.result.map((s: unknown) => {
-    if (s === null || typeof s !== 'object' || Array.isArray(s)) throw badResponse('Prometheus answered a malformed series');
+    if (s === null || typeof s !== 'object' || Array.isArray(s))
+      throw badResponse('Prometheus answered a malformed series');
     const series = s as { metric?: unknown; values?: unknown };
-    if (series.metric === null || typeof series.metric !== 'object' || Array.isArray(series.metric) || !Array.isArray(series.values)) {
+    if (
+      series.metric === null ||
+      typeof series.metric !== 'object' ||
+      Array.isArray(series.metric) ||
+      !Array.isArray(series.values)
+    ) {
       throw badResponse('Prometheus answered a malformed series');
     }
     const labels: Record<string, string> = {};
     for (const [k, v] of Object.entries(series.metric)) {
-      if (typeof v !== 'string') throw badResponse('Prometheus answered a series with a label value that is not a string');
+      if (typeof v !== 'string')
+        throw badResponse('Prometheus answered a series with a label value that is not a string');
       labels[k] = v;
     }
     const values = series.values as unknown[];
     const samples: Sample[] = new Array<Sample>(values.length);
     for (let i = 0; i < values.length; i++) {
       const p = values[i];
-      const v = Array.isArray(p) && p.length === 2 && typeof p[0] === 'number' && Number.isFinite(p[0]) ? parseValue(p[1]) : undefined;
+      const v =
+        Array.isArray(p) && p.length === 2 && typeof p[0] === 'number' && Number.isFinite(p[0])
+          ? parseValue(p[1])
+          : undefined;
       if (v === undefined) throw badResponse('Prometheus answered a malformed sample');
       samples[i] = { t: (p as [number, string])[0], v };
     }
@@ -180,7 +198,9 @@ export function validateRangeAnswer(series: readonly Series[], range: RangeSpec)
   for (const s of series) {
     const key = JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     if (seen.has(key)) {
-      throw badResponse(`Prometheus answered two series with the same labels ${describeLabels(s.labels)}: duplicated data, refused`);
+      throw badResponse(
+        `Prometheus answered two series with the same labels ${describeLabels(s.labels)}: duplicated data, refused`,
+      );
     }
     seen.add(key);
     let last = Number.NEGATIVE_INFINITY;
@@ -219,17 +239,30 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   // streams, composed abort signals) cost more CPU than everything else the judge does with
   // the answer. Keep-alive, so the queries of every analysis reuse a few connections; no
   // redirects are followed (node:http never does).
-  const agent = https ? new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }) : new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
+  const agent = https
+    ? new HttpsAgent({ keepAlive: true, scheduling: 'lifo' })
+    : new HttpAgent({ keepAlive: true, scheduling: 'lifo' });
   const send = https ? httpsRequest : httpRequest;
   const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   // Uncompressed answers: they are small (tens of KB, capped) and the judge runs next to its
   // metrics store, while inflating them cost about a third of the judge's CPU per analysis.
-  const headers = { ...options.headers, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json', 'Accept-Encoding': 'identity' };
+  const headers = {
+    ...options.headers,
+    'Content-Type': 'application/x-www-form-urlencoded',
+    Accept: 'application/json',
+    'Accept-Encoding': 'identity',
+  };
   // Values never to repeat in an error message, whatever an upstream error body echoes back.
-  const secrets = Object.values(options.headers ?? {}).flatMap((v) => [v, ...v.split(/\s+/)]).filter((v) => v.length >= 8);
+  const secrets = Object.values(options.headers ?? {})
+    .flatMap((v) => [v, ...v.split(/\s+/)])
+    .filter((v) => v.length >= 8);
 
   /** POSTs the form; resolves with the status and the body, read up to the cap. */
-  function post(path: string, form: string, outer: AbortSignal | undefined): Promise<{ status: number; text: string }> {
+  function post(
+    path: string,
+    form: string,
+    outer: AbortSignal | undefined,
+  ): Promise<{ status: number; text: string }> {
     return new Promise((resolve, reject) => {
       let settled = false;
       const finish = (e: JudgeError | undefined, value?: { status: number; text: string }): void => {
@@ -242,43 +275,53 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
           reject(e);
         } else resolve(value as { status: number; text: string });
       };
-      const onAbort = (): void => finish(new JudgeError('deadline_exceeded', 'the analysis deadline passed while querying Prometheus'));
+      const onAbort = (): void =>
+        finish(new JudgeError('deadline_exceeded', 'the analysis deadline passed while querying Prometheus'));
       const timer = setTimeout(
-        () => finish(new JudgeError('prometheus_timeout', `Prometheus did not answer within ${options.timeoutMs} ms`)),
+        () =>
+          finish(
+            new JudgeError('prometheus_timeout', `Prometheus did not answer within ${options.timeoutMs} ms`),
+          ),
         options.timeoutMs,
       );
       const url = new URL(path.replace(/^\//, ''), base);
-      const req = send(url, { method: 'POST', agent, headers: { ...headers, 'Content-Length': Buffer.byteLength(form) } }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 300 && status < 400) {
-          // A redirect would re-send the query and the auth and tenant headers to wherever the
-          // Location points, and its answer would be trusted: refuse it instead.
-          finish(
+      const req = send(
+        url,
+        { method: 'POST', agent, headers: { ...headers, 'Content-Length': Buffer.byteLength(form) } },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status >= 300 && status < 400) {
+            // A redirect would re-send the query and the auth and tenant headers to wherever the
+            // Location points, and its answer would be trusted: refuse it instead.
+            finish(
+              badResponse(
+                `Prometheus answered a redirect (HTTP ${status}); redirects are not followed: set CANARY_JUDGE_PROMETHEUS_URL to the final address`,
+              ),
+            );
+            return;
+          }
+          const tooLarge = (): JudgeError =>
             badResponse(
-              `Prometheus answered a redirect (HTTP ${status}); redirects are not followed: set CANARY_JUDGE_PROMETHEUS_URL to the final address`,
-            ),
+              `Prometheus answered more than ${maxBytes} bytes (CANARY_JUDGE_PROMETHEUS_MAX_RESPONSE_BYTES); narrow the query or raise the limit`,
+            );
+          if (Number(res.headers['content-length']) > maxBytes) {
+            finish(tooLarge());
+            return;
+          }
+          const chunks: Buffer[] = [];
+          let total = 0;
+          res.on('data', (chunk: Buffer) => {
+            total += chunk.length;
+            if (total > maxBytes) finish(tooLarge());
+            else chunks.push(chunk);
+          });
+          res.on('end', () =>
+            finish(undefined, { status, text: Buffer.concat(chunks, total).toString('utf8') }),
           );
-          return;
-        }
-        const tooLarge = (): JudgeError =>
-          badResponse(
-            `Prometheus answered more than ${maxBytes} bytes (CANARY_JUDGE_PROMETHEUS_MAX_RESPONSE_BYTES); narrow the query or raise the limit`,
-          );
-        if (Number(res.headers['content-length']) > maxBytes) {
-          finish(tooLarge());
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let total = 0;
-        res.on('data', (chunk: Buffer) => {
-          total += chunk.length;
-          if (total > maxBytes) finish(tooLarge());
-          else chunks.push(chunk);
-        });
-        res.on('end', () => finish(undefined, { status, text: Buffer.concat(chunks, total).toString('utf8') }));
-        res.on('error', (e) => finish(connectionError(e)));
-        res.on('aborted', () => finish(connectionError(new Error('the answer was cut off'))));
-      });
+          res.on('error', (e) => finish(connectionError(e)));
+          res.on('aborted', () => finish(connectionError(new Error('the answer was cut off'))));
+        },
+      );
       req.on('error', (e) => finish(connectionError(e)));
       if (outer?.aborted === true) onAbort();
       else outer?.addEventListener('abort', onAbort, { once: true });
@@ -286,13 +329,19 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     });
   }
 
-  async function call(kind: QueryKind, path: string, form: Record<string, string>, outer?: AbortSignal): Promise<unknown> {
+  async function call(
+    kind: QueryKind,
+    path: string,
+    form: Record<string, string>,
+    outer?: AbortSignal,
+  ): Promise<unknown> {
     const started = performance.now();
     let error: ErrorCode | undefined;
     try {
       const { status, text } = await post(path, new URLSearchParams(form).toString(), outer);
       // The body may have taken the whole budget to arrive: do not start parsing after it.
-      if (outer?.aborted === true) throw new JudgeError('deadline_exceeded', 'the analysis deadline passed while querying Prometheus');
+      if (outer?.aborted === true)
+        throw new JudgeError('deadline_exceeded', 'the analysis deadline passed while querying Prometheus');
       let json: unknown;
       try {
         json = JSON.parse(text);
@@ -300,7 +349,8 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         json = undefined;
       }
       if (status < 200 || status >= 300) throw statusError(status, json, secrets);
-      if (json === undefined) throw badResponse(`Prometheus answered HTTP ${status} with a body that is not JSON`);
+      if (json === undefined)
+        throw badResponse(`Prometheus answered HTTP ${status} with a body that is not JSON`);
       return json;
     } catch (e) {
       error = e instanceof JudgeError ? e.code : 'prometheus_bad_response';
@@ -330,8 +380,11 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     async ping(signal) {
       const started = performance.now();
       try {
-        const body = (await call('ping', '/api/v1/query', { query: 'vector(1)' }, signal)) as { status?: unknown } | null;
-        if (body?.status !== 'success') throw badResponse('Prometheus did not answer status success to vector(1)');
+        const body = (await call('ping', '/api/v1/query', { query: 'vector(1)' }, signal)) as {
+          status?: unknown;
+        } | null;
+        if (body?.status !== 'success')
+          throw badResponse('Prometheus did not answer status success to vector(1)');
         return { reachable: true, latencyMs: performance.now() - started };
       } catch (e) {
         const err = e instanceof JudgeError ? e : badResponse('Prometheus answered vector(1) unexpectedly');
@@ -352,7 +405,9 @@ function pingMessage(err: JudgeError): string {
     case 'prometheus_unavailable':
       return status === undefined ? 'Prometheus is unreachable' : `Prometheus answered HTTP ${status}`;
     default:
-      return status === undefined ? 'Prometheus answered vector(1) unexpectedly' : `Prometheus answered HTTP ${status}`;
+      return status === undefined
+        ? 'Prometheus answered vector(1) unexpectedly'
+        : `Prometheus answered HTTP ${status}`;
   }
 }
 
@@ -376,8 +431,14 @@ function connectionError(e: unknown): JudgeError {
  */
 function statusError(status: number, json: unknown, secrets: readonly string[]): JudgeError {
   const j = json as { status?: unknown; errorType?: unknown; error?: unknown } | null | undefined;
-  const apiError = j !== null && typeof j === 'object' && j.status === 'error' && typeof j.error === 'string' ? j.error : undefined;
-  const errorType = j !== null && typeof j === 'object' && typeof j.errorType === 'string' ? j.errorType.slice(0, 40) : undefined;
+  const apiError =
+    j !== null && typeof j === 'object' && j.status === 'error' && typeof j.error === 'string'
+      ? j.error
+      : undefined;
+  const errorType =
+    j !== null && typeof j === 'object' && typeof j.errorType === 'string'
+      ? j.errorType.slice(0, 40)
+      : undefined;
   let detail = '';
   if (apiError !== undefined) {
     let text = apiError.replace(/\s+/g, ' ').trim();

@@ -65,7 +65,8 @@ export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export const SELECTOR_TEMPLATES: Readonly<Record<SelectorMode, string>> = {
   'pod-hash':
     '{{reporterLabel}}="destination", {{workloadNamespaceLabel}}={{namespace}}, {{podLabel}}=~{{podPattern}}',
-  service: '{{reporterLabel}}="source", {{serviceNamespaceLabel}}={{namespace}}, {{serviceNameLabel}}={{value}}',
+  service:
+    '{{reporterLabel}}="source", {{serviceNamespaceLabel}}={{namespace}}, {{serviceNameLabel}}={{value}}',
   version:
     '{{reporterLabel}}="destination", {{workloadNamespaceLabel}}={{namespace}}, {{workloadLabel}}={{rollout}}, {{versionLabel}}={{value}}',
 };
@@ -79,7 +80,8 @@ export const QUERY_TEMPLATES = {
   /** Requests per interval on one side. */
   requests: 'sum({{dedup}}increase({{requestsMetric}}{{{selector}}}[{{interval}}]){{dedupEnd}})',
   /** Requests per interval whose response code counts as an error. */
-  errors: 'sum({{dedup}}increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]){{dedupEnd}})',
+  errors:
+    'sum({{dedup}}increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]){{dedupEnd}})',
   /**
    * The same, plus requests with other codes but an error response flag. The two selectors
    * are disjoint (by code), so `or` joins different series and nothing is counted twice.
@@ -87,7 +89,8 @@ export const QUERY_TEMPLATES = {
   errorsWithFlags:
     'sum({{dedup}}increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]) or increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}!~{{codePattern}}, {{responseFlagsLabel}}=~{{flagPattern}}}[{{interval}}]){{dedupEnd}})',
   /** Cumulative duration bucket counts per interval, per `le`. */
-  latencyBuckets: 'sum by (le) ({{dedup}}increase({{durationMetric}}_bucket{{{selector}}}[{{interval}}]){{dedupEnd}})',
+  latencyBuckets:
+    'sum by (le) ({{dedup}}increase({{durationMetric}}_bucket{{{selector}}}[{{interval}}]){{dedupEnd}})',
   /** Any request counter on a side: the first point where it exists is the side's first sample. */
   presence: 'sum({{dedup}}{{requestsMetric}}{{{selector}}}{{dedupEnd}})',
 } as const;
@@ -181,10 +184,14 @@ export function renderQuery(name: QueryName, v: QueryVars, names: MeshNames): st
     responseFlagsLabel: names.labels.responseFlags,
     selector: v.selector,
     interval: v.interval,
-    dedup: names.scrapeLabels === undefined || names.scrapeLabels.length === 0 ? '' : `max without (${names.scrapeLabels.join(', ')}) (`,
+    dedup:
+      names.scrapeLabels === undefined || names.scrapeLabels.length === 0
+        ? ''
+        : `max without (${names.scrapeLabels.join(', ')}) (`,
     dedupEnd: names.scrapeLabels === undefined || names.scrapeLabels.length === 0 ? '' : ')',
   };
   if (v.errorCodes !== undefined) vars['codePattern'] = quote(codePattern(v.errorCodes));
-  if (v.responseFlags !== undefined) vars['flagPattern'] = quote(v.responseFlags.split(',').map(regexEscape).join('|'));
+  if (v.responseFlags !== undefined)
+    vars['flagPattern'] = quote(v.responseFlags.split(',').map(regexEscape).join('|'));
   return render(QUERY_TEMPLATES[name], vars);
 }

@@ -37,8 +37,10 @@ interface Waiter {
 }
 
 export function createAdmission(o: AdmissionOptions): Admission {
-  if (!(Number.isInteger(o.maxInFlight) && o.maxInFlight >= 1)) throw new RangeError(`maxInFlight must be an integer ≥ 1, got ${o.maxInFlight}`);
-  if (!(Number.isInteger(o.maxQueued) && o.maxQueued >= 0)) throw new RangeError(`maxQueued must be an integer ≥ 0, got ${o.maxQueued}`);
+  if (!(Number.isInteger(o.maxInFlight) && o.maxInFlight >= 1))
+    throw new RangeError(`maxInFlight must be an integer ≥ 1, got ${o.maxInFlight}`);
+  if (!(Number.isInteger(o.maxQueued) && o.maxQueued >= 0))
+    throw new RangeError(`maxQueued must be an integer ≥ 0, got ${o.maxQueued}`);
   let active = 0;
   const queue: Waiter[] = [];
 
@@ -56,7 +58,10 @@ export function createAdmission(o: AdmissionOptions): Admission {
 
   const full = (): JudgeError | undefined =>
     active >= o.maxInFlight && queue.length >= o.maxQueued
-      ? new JudgeError('overloaded', `the judge is computing ${active} analyses and ${queue.length} are waiting; retry shortly`)
+      ? new JudgeError(
+          'overloaded',
+          `the judge is computing ${active} analyses and ${queue.length} are waiting; retry shortly`,
+        )
       : undefined;
 
   return {
@@ -94,7 +99,9 @@ export function createAdmission(o: AdmissionOptions): Admission {
         };
         const timer = setTimeout(() => {
           leave();
-          reject(new JudgeError('overloaded', `no analysis slot freed within ${o.queueWaitMs} ms; retry shortly`));
+          reject(
+            new JudgeError('overloaded', `no analysis slot freed within ${o.queueWaitMs} ms; retry shortly`),
+          );
         }, o.queueWaitMs);
         signal?.addEventListener('abort', onAbort, { once: true });
         queue.push(waiter);

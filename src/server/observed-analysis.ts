@@ -97,7 +97,11 @@ export async function runObservedAnalysis(
     // A refusal under overload is load shedding, counted in the request metrics: a warning per
     // refusal would add a log line to every request the judge has no time for.
     const log =
-      err.code === 'internal' ? o.logger.error.bind(o.logger) : err.code === 'overloaded' ? o.logger.debug.bind(o.logger) : o.logger.warn.bind(o.logger);
+      err.code === 'internal'
+        ? o.logger.error.bind(o.logger)
+        : err.code === 'overloaded'
+          ? o.logger.debug.bind(o.logger)
+          : o.logger.warn.bind(o.logger);
     log('analysis failed', {
       ...context,
       ...rollout,

@@ -102,7 +102,9 @@ export class CountTestParamError extends RangeError {
 }
 
 /** Returns the problems with `params` (empty when they are usable). */
-export function checkCountTestParams(params: CountTestParams): { field: keyof CountTestParams; message: string }[] {
+export function checkCountTestParams(
+  params: CountTestParams,
+): { field: keyof CountTestParams; message: string }[] {
   const problems: { field: keyof CountTestParams; message: string }[] = [];
   const { alpha, margin, criticalEffect, power } = params;
   const increase = params.criticalIncrease ?? 0;
@@ -123,7 +125,10 @@ export function checkCountTestParams(params: CountTestParams): { field: keyof Co
     problems.push({ field: 'power', message: `power must be in (0, 1), got ${String(power)}` });
   }
   if (!(Number.isFinite(increase) && increase >= 0 && increase < 1)) {
-    problems.push({ field: 'criticalIncrease', message: `criticalIncrease must be in [0, 1), got ${String(increase)}` });
+    problems.push({
+      field: 'criticalIncrease',
+      message: `criticalIncrease must be in [0, 1), got ${String(increase)}`,
+    });
   }
   return problems;
 }
@@ -178,7 +183,12 @@ function clean(intervals: readonly IntervalCounts[]): Cleaned {
   let xs = 0;
   let usable = 0;
   for (const iv of intervals) {
-    if (!isCount(iv.canaryTotal) || !isCount(iv.canaryBad) || !isCount(iv.stableTotal) || !isCount(iv.stableBad)) {
+    if (
+      !isCount(iv.canaryTotal) ||
+      !isCount(iv.canaryBad) ||
+      !isCount(iv.stableTotal) ||
+      !isCount(iv.stableBad)
+    ) {
       invalid = true;
       continue;
     }
@@ -239,7 +249,13 @@ function assessEdge(
   const trace = runEProcess(data.intervals, theta0, mixture);
   const terms = powerTerms(data.intervals, theta0, params.criticalEffect, mixture);
   const power = terms === null ? 0 : powerFromTerms(terms, alphaEach, mixture);
-  const floor = toleranceFloor(data.canary, data.stable, params.criticalEffect, params.criticalIncrease ?? 0, betaEach);
+  const floor = toleranceFloor(
+    data.canary,
+    data.stable,
+    params.criticalEffect,
+    params.criticalIncrease ?? 0,
+    betaEach,
+  );
   const pooled = {
     canaryTotal: data.canary.requests,
     canaryBad: data.canary.bad,
@@ -264,7 +280,9 @@ function assessEdge(
     // is narrow, and an identical release whose pooled ratio drifted above 1 by chance would
     // otherwise stay held for the rest of its gate.
     suspected:
-      hold.lower !== null && hold.lower > theta0 && (hold.upper === null || hold.upper >= Math.sqrt(theta0 * params.criticalEffect)),
+      hold.lower !== null &&
+      hold.lower > theta0 &&
+      (hold.upper === null || hold.upper >= Math.sqrt(theta0 * params.criticalEffect)),
   };
 }
 
@@ -280,7 +298,9 @@ function intervalsToSettle(
   betaEach: number,
   mixture: readonly MixtureComponent[],
 ): number | null {
-  const recent = e.data.intervals.filter((iv) => iv.canaryTotal > 0 && iv.stableTotal > 0).slice(-SETTLE_RECENT_INTERVALS);
+  const recent = e.data.intervals
+    .filter((iv) => iv.canaryTotal > 0 && iv.stableTotal > 0)
+    .slice(-SETTLE_RECENT_INTERVALS);
   if (recent.length === 0) return null;
   const nc = recent.reduce((s, iv) => s + iv.canaryTotal, 0) / recent.length;
   const ns = recent.reduce((s, iv) => s + iv.stableTotal, 0) / recent.length;
@@ -340,11 +360,15 @@ export function decideThresholds(
     throw new CountTestParamError(first.field, first.message);
   }
   const mixture = options.mixture ?? DEFAULT_MIXTURE;
-  if (mixture.length === 0 || mixture.some((c) => !(c.multiplier > 1 && Number.isFinite(c.multiplier) && c.weight > 0))) {
+  if (
+    mixture.length === 0 ||
+    mixture.some((c) => !(c.multiplier > 1 && Number.isFinite(c.multiplier) && c.weight > 0))
+  ) {
     throw new CountTestParamError('mixture', 'mixture components need multiplier > 1 and weight > 0');
   }
   const beta = options.floorBeta ?? DEFAULT_FLOOR_BETA;
-  if (!(beta > 0 && beta < 1)) throw new CountTestParamError('floorBeta', `floorBeta must be in (0, 1), got ${String(beta)}`);
+  if (!(beta > 0 && beta < 1))
+    throw new CountTestParamError('floorBeta', `floorBeta must be in (0, 1), got ${String(beta)}`);
   if (perThreshold.length === 0) throw new CountTestParamError('mixture', 'at least one threshold is needed');
 
   // Edge cases before statistics, on the first threshold (every threshold counts the same
@@ -376,11 +400,17 @@ export function decideThresholds(
   let reason: Reason;
   let decidingIndex: number;
   const indexOf = (pred: (e: EdgeAssessment) => boolean): number => edges.findIndex(pred);
-  const byPower = edges.reduce((best, e, i) => (e.power > (edges[best] as EdgeAssessment).power ? i : best), 0);
+  const byPower = edges.reduce(
+    (best, e, i) => (e.power > (edges[best] as EdgeAssessment).power ? i : best),
+    0,
+  );
   if (logMax >= Math.log(1 / params.alpha)) {
     verdict = 'Fail';
     reason = 'regression_detected';
-    decidingIndex = edges.reduce((best, e, i) => ((e.logE.at(-1) ?? 0) > ((edges[best] as EdgeAssessment).logE.at(-1) ?? 0) ? i : best), 0);
+    decidingIndex = edges.reduce(
+      (best, e, i) => ((e.logE.at(-1) ?? 0) > ((edges[best] as EdgeAssessment).logE.at(-1) ?? 0) ? i : best),
+      0,
+    );
   } else if (!edges.some((e) => e.passes)) {
     verdict = 'Inconclusive';
     reason = 'insufficient_data';
@@ -398,7 +428,10 @@ export function decideThresholds(
   let settle: number | null | undefined;
   if (reason === 'insufficient_data' && options.estimateSettle !== false) {
     const estimates = edges.map((e) => intervalsToSettle(e, params, theta0, alphaEach, betaEach, mixture));
-    settle = estimates.reduce<number | null>((best, v) => (v !== null && (best === null || v < best) ? v : best), null);
+    settle = estimates.reduce<number | null>(
+      (best, v) => (v !== null && (best === null || v < best) ? v : best),
+      null,
+    );
   }
   return {
     verdict,
@@ -411,22 +444,24 @@ export function decideThresholds(
       threshold: 1 / params.alpha,
       pValue: Math.min(1, Math.exp(-logMax)),
     },
-    power: { achieved: Math.max(...edges.map((e) => e.power)), required: params.power, criticalEffect: params.criticalEffect },
+    power: {
+      achieved: Math.max(...edges.map((e) => e.power)),
+      required: params.power,
+      criticalEffect: params.criticalEffect,
+    },
     floor: deciding.floor,
     intervals: usable,
     ...(settle === undefined ? {} : { settleIntervals: settle }),
     ...(J > 1
       ? {
-          edges: edges.map(
-            (e): EdgeResult => ({
-              canary: e.data.canary,
-              stable: e.data.stable,
-              effect: e.effect,
-              eValue: Math.min(MAX_REPORTED_E_VALUE, Math.exp(e.logE.at(-1) ?? 0)),
-              power: e.power,
-              floor: e.floor,
-            }),
-          ),
+          edges: edges.map((e): EdgeResult => ({
+            canary: e.data.canary,
+            stable: e.data.stable,
+            effect: e.effect,
+            eValue: Math.min(MAX_REPORTED_E_VALUE, Math.exp(e.logE.at(-1) ?? 0)),
+            power: e.power,
+            floor: e.floor,
+          })),
           decidingEdge: decidingIndex,
         }
       : {}),

@@ -55,7 +55,8 @@ export function rateRatio(c: PooledCounts, confidence: number = EFFECT_CONFIDENC
   const q = c.canaryTotal / (c.canaryTotal + c.stableTotal);
   const ci = clopperPearson(c.canaryBad, m, confidence);
   // Degenerate magnitudes (underflow to 0/0) come back as null rather than NaN.
-  const ratio = c.stableBad > 0 ? finiteOrNull(c.canaryBad / c.canaryTotal / (c.stableBad / c.stableTotal)) : null;
+  const ratio =
+    c.stableBad > 0 ? finiteOrNull(c.canaryBad / c.canaryTotal / (c.stableBad / c.stableTotal)) : null;
   return {
     ratio,
     lower: ratioFromShare(ci.lower, q),

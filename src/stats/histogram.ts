@@ -45,7 +45,8 @@ function normalize(buckets: readonly HistogramBucket[]): CleanBucket[] {
   const sorted = buckets.map((b) => ({ le: b.le, count: b.count }));
   // Buckets usually arrive in bound order (the judge sorts its series once): sort only if not.
   let inOrder = true;
-  for (let i = 1; i < sorted.length && inOrder; i++) inOrder = (sorted[i - 1] as CleanBucket).le <= (sorted[i] as CleanBucket).le;
+  for (let i = 1; i < sorted.length && inOrder; i++)
+    inOrder = (sorted[i - 1] as CleanBucket).le <= (sorted[i] as CleanBucket).le;
   if (!inOrder) sorted.sort((a, b) => a.le - b.le);
   const out: CleanBucket[] = [];
   for (const b of sorted) {
@@ -261,7 +262,8 @@ export function latencyEdges(q: number, stableBuckets: readonly HistogramBucket[
   const total = (b[b.length - 1] as CleanBucket).count;
   let lowEdge: number | null = null;
   for (const x of b) {
-    if (Number.isFinite(x.le) && x.le > 0 && x.le <= high.edge && total - x.count >= (1 - q) * total) lowEdge = x.le;
+    if (Number.isFinite(x.le) && x.le > 0 && x.le <= high.edge && total - x.count >= (1 - q) * total)
+      lowEdge = x.le;
   }
   return { ...high, lowEdge };
 }

@@ -73,7 +73,11 @@ function midranks(pooled: readonly number[]): { ranks: number[]; groups: number[
   let i = 0;
   while (i < order.length) {
     let j = i;
-    while (j + 1 < order.length && (order[j + 1] as readonly [number, number])[0] === (order[i] as readonly [number, number])[0]) j++;
+    while (
+      j + 1 < order.length &&
+      (order[j + 1] as readonly [number, number])[0] === (order[i] as readonly [number, number])[0]
+    )
+      j++;
     const r = (i + 1 + j + 1) / 2;
     for (let k = i; k <= j; k++) ranks[(order[k] as readonly [number, number])[1]] = r;
     groups.push(j - i + 1);
@@ -97,7 +101,10 @@ function sigmaU(n1: number, n2: number, groups: readonly number[]): number {
  * C(n, size) subsets equally likely — the permutation distribution, ties included). Doubled
  * midranks are integers. Returns counts indexed by doubled sum, and their total.
  */
-function rankSumDistribution(doubledRanks: readonly number[], size: number): { counts: Float64Array; total: number } {
+function rankSumDistribution(
+  doubledRanks: readonly number[],
+  size: number,
+): { counts: Float64Array; total: number } {
   const maxSum = doubledRanks.reduce((s, r) => s + r, 0);
   // f[j * (maxSum + 1) + s] = number of j-subsets of the items seen so far with doubled sum s.
   const width = maxSum + 1;
@@ -154,12 +161,17 @@ export function mannWhitneyU(
   let r1 = 0;
   for (let i = 0; i < n1; i++) r1 += ranks[i] as number;
   const u = r1 - (n1 * (n1 + 1)) / 2;
-  const method = options.method === undefined || options.method === 'auto'
-    ? n1 + n2 <= EXACT_MAX_TOTAL ? 'exact' : 'asymptotic'
-    : options.method;
+  const method =
+    options.method === undefined || options.method === 'auto'
+      ? n1 + n2 <= EXACT_MAX_TOTAL
+        ? 'exact'
+        : 'asymptotic'
+      : options.method;
 
   if (method === 'exact' && n1 + n2 > EXACT_HARD_LIMIT) {
-    throw new RangeError(`exact method limited to n1 + n2 ≤ ${EXACT_HARD_LIMIT}, got ${n1 + n2}; use 'auto' or 'asymptotic'`);
+    throw new RangeError(
+      `exact method limited to n1 + n2 ≤ ${EXACT_HARD_LIMIT}, got ${n1 + n2}; use 'auto' or 'asymptotic'`,
+    );
   }
   if (groups.length === 1) {
     // Every value tied: no ordering information at all.
@@ -185,7 +197,11 @@ export function mannWhitneyU(
     const pLess = le / total;
     const pGreater = ge / total;
     const p =
-      alternative === 'greater' ? pGreater : alternative === 'less' ? pLess : Math.min(1, 2 * Math.min(pLess, pGreater));
+      alternative === 'greater'
+        ? pGreater
+        : alternative === 'less'
+          ? pLess
+          : Math.min(1, 2 * Math.min(pLess, pGreater));
     return { u, n1, n2, alternative, method, pValue: Math.min(1, p), z: null, ties };
   }
 
@@ -278,7 +294,8 @@ export function hodgesLehmann(
   checkSample(y, 'y');
   if (x.length === 0 || y.length === 0) throw new RangeError('both samples must be non-empty');
   const confidence = options.confidence ?? 0.95;
-  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
   const m = x.length;
   const n = y.length;
   const mn = m * n;
@@ -301,7 +318,9 @@ export function hodgesLehmann(
 
   if (method === 'exact') {
     if (m + n > EXACT_HARD_LIMIT) {
-      throw new RangeError(`exact interval limited to n1 + n2 ≤ ${EXACT_HARD_LIMIT}, got ${m + n}; use 'auto' or 'asymptotic'`);
+      throw new RangeError(
+        `exact interval limited to n1 + n2 ≤ ${EXACT_HARD_LIMIT}, got ${m + n}; use 'auto' or 'asymptotic'`,
+      );
     }
     const cdf = exactUCdfNoTies(m, n);
     let qu = 0;
@@ -438,17 +457,30 @@ function kayentaLabel(
   const sortedC = [...canary].sort((a, b) => a - b);
   const sortedS = [...stable].sort((a, b) => a - b);
   // Identical data, or a single distinct value overall: Pass before any statistics.
-  if (sortedC.length === sortedS.length && sortedC.every((v, i) => v === sortedS[i])) return { label: 'Pass', shift };
-  if (sortedC[0] === sortedC[sortedC.length - 1] && sortedS[0] === sortedS[sortedS.length - 1] && sortedC[0] === sortedS[0]) {
+  if (sortedC.length === sortedS.length && sortedC.every((v, i) => v === sortedS[i]))
+    return { label: 'Pass', shift };
+  if (
+    sortedC[0] === sortedC[sortedC.length - 1] &&
+    sortedS[0] === sortedS[sortedS.length - 1] &&
+    sortedC[0] === sortedS[0]
+  ) {
     return { label: 'Pass', shift };
   }
   const ms = mean(stable);
   const ratio = ms === 0 ? 1 : mean(canary) / ms;
   const bound = tolerance * Math.abs(shift.estimate);
-  if ((direction === 'increase' || direction === 'either') && shift.lower > bound && ratio >= effectSize.high) {
+  if (
+    (direction === 'increase' || direction === 'either') &&
+    shift.lower > bound &&
+    ratio >= effectSize.high
+  ) {
     return { label: 'High', shift };
   }
-  if ((direction === 'decrease' || direction === 'either') && shift.upper < -bound && ratio <= effectSize.low) {
+  if (
+    (direction === 'decrease' || direction === 'either') &&
+    shift.upper < -bound &&
+    ratio <= effectSize.low
+  ) {
     return { label: 'Low', shift };
   }
   return { label: 'Pass', shift };
@@ -496,9 +528,12 @@ export function gaugeCheck(
   const nan = options.nan ?? 'remove';
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`alpha must be in (0, 1), got ${alpha}`);
   if (!(margin >= 0 && Number.isFinite(margin))) throw new RangeError(`margin must be ≥ 0, got ${margin}`);
-  if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
-  if (!(tolerance >= 0 && Number.isFinite(tolerance))) throw new RangeError(`tolerance must be ≥ 0, got ${tolerance}`);
-  if (!Number.isInteger(minSamples) || minSamples < 1) throw new RangeError(`minSamples must be an integer ≥ 1, got ${minSamples}`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
+  if (!(tolerance >= 0 && Number.isFinite(tolerance)))
+    throw new RangeError(`tolerance must be ≥ 0, got ${tolerance}`);
+  if (!Number.isInteger(minSamples) || minSamples < 1)
+    throw new RangeError(`minSamples must be an integer ≥ 1, got ${minSamples}`);
 
   const perTest = direction === 'either' ? alpha / 2 : alpha;
   const base = {
@@ -539,14 +574,25 @@ export function gaugeCheck(
     const shift = k.shift;
     const common = { ...base, label: k.label, canary: c, stable: s, shift, meanRatio };
     if (!enough) return { ...common, verdict: 'Inconclusive', reason: 'insufficient_data' };
-    if (k.label === 'High' || k.label === 'Low') return { ...common, verdict: 'Fail', reason: 'regression_detected' };
+    if (k.label === 'High' || k.label === 'Low')
+      return { ...common, verdict: 'Fail', reason: 'regression_detected' };
     return { ...common, verdict: 'Pass', reason: 'no_regression' };
   }
 
   const shift = hodgesLehmann(canary, stable, { confidence: 1 - alpha });
   const delta = margin * Math.abs(s.median as number);
-  const pUp = (): number => mannWhitneyU(canary.map((v) => v - delta), stable, { alternative: 'greater' }).pValue;
-  const pDown = (): number => mannWhitneyU(canary.map((v) => v + delta), stable, { alternative: 'less' }).pValue;
+  const pUp = (): number =>
+    mannWhitneyU(
+      canary.map((v) => v - delta),
+      stable,
+      { alternative: 'greater' },
+    ).pValue;
+  const pDown = (): number =>
+    mannWhitneyU(
+      canary.map((v) => v + delta),
+      stable,
+      { alternative: 'less' },
+    ).pValue;
   const p = direction === 'increase' ? pUp() : direction === 'decrease' ? pDown() : Math.min(pUp(), pDown());
   const minAttainablePValue = Math.exp(-logChoose(canary.length + stable.length, canary.length));
   const common = {
@@ -561,6 +607,7 @@ export function gaugeCheck(
   };
   if (!enough) return { ...common, verdict: 'Inconclusive', reason: 'insufficient_data' };
   if (p <= perTest) return { ...common, verdict: 'Fail', reason: 'regression_detected' };
-  if (minAttainablePValue > perTest) return { ...common, verdict: 'Inconclusive', reason: 'insufficient_data' };
+  if (minAttainablePValue > perTest)
+    return { ...common, verdict: 'Inconclusive', reason: 'insufficient_data' };
   return { ...common, verdict: 'Pass', reason: 'no_regression' };
 }

@@ -53,7 +53,8 @@ export function powerTerms(
   const rate = stableBad / stableTotal;
   const mu = new Array<number>(mixture.length).fill(0);
   const variance = new Array<number>(mixture.length).fill(0);
-  for (const iv of intervals) addPowerTerms(mu, variance, iv.canaryTotal, iv.stableTotal, rate, theta0, criticalEffect, mixture);
+  for (const iv of intervals)
+    addPowerTerms(mu, variance, iv.canaryTotal, iv.stableTotal, rate, theta0, criticalEffect, mixture);
   return { rate, mu, variance };
 }
 

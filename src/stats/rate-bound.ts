@@ -52,7 +52,9 @@ export function logRateMartingale(p0: number, x: number, n: number): number {
  */
 export function rateBounds(bad: number, requests: number, beta: number): RateBounds {
   if (!(Number.isFinite(bad) && bad >= 0 && Number.isFinite(requests) && requests >= 0 && bad <= requests)) {
-    throw new RangeError(`rateBounds needs 0 ≤ bad ≤ requests, finite; got ${String(bad)} / ${String(requests)}`);
+    throw new RangeError(
+      `rateBounds needs 0 ≤ bad ≤ requests, finite; got ${String(bad)} / ${String(requests)}`,
+    );
   }
   if (!(beta > 0 && beta < 1)) throw new RangeError(`beta must be in (0, 1), got ${String(beta)}`);
   if (requests === 0) return { lower: 0, upper: 1 };
@@ -90,7 +92,12 @@ export function rateBounds(bad: number, requests: number, beta: number): RateBou
   const lower = root(-1);
   const upper = root(1);
   // Never a bound narrower than the data allow: a failed iteration claims nothing.
-  if (!(Number.isFinite(lower) && Number.isFinite(upper) && lower <= bad / requests && upper >= bad / requests)) {
+  if (!(
+    Number.isFinite(lower) &&
+    Number.isFinite(upper) &&
+    lower <= bad / requests &&
+    upper >= bad / requests
+  )) {
     return { lower: 0, upper: 1 };
   }
   return { lower, upper: Math.min(1, upper) };

@@ -86,10 +86,14 @@ export function alphaForCheck(alpha: number, nChecks: number): number {
 }
 
 /** Sum in a fixed (sorted) order so the result does not depend on the order of the checks. */
-const stableSum = (values: readonly number[]): number => [...values].sort((a, b) => a - b).reduce((s, v) => s + v, 0);
+const stableSum = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b).reduce((s, v) => s + v, 0);
 
 /** Combines check verdicts into the card's verdict and score (rules in the module comment). */
-export function scorecard(checks: readonly ScorecardCheck[], options: ScorecardOptions = {}): ScorecardResult {
+export function scorecard(
+  checks: readonly ScorecardCheck[],
+  options: ScorecardOptions = {},
+): ScorecardResult {
   const failBelow = options.failBelow ?? DEFAULT_FAIL_BELOW;
   if (typeof failBelow !== 'number' || !(failBelow >= 0 && failBelow <= 100)) {
     throw new RangeError(`failBelow must be within [0, 100], got ${String(failBelow)}`);
@@ -100,7 +104,9 @@ export function scorecard(checks: readonly ScorecardCheck[], options: ScorecardO
       throw new RangeError(`checks[${i}].weight must be a finite number > 0, got ${String(w)}`);
     }
     if (c.verdict !== 'Pass' && c.verdict !== 'Fail' && c.verdict !== 'Inconclusive') {
-      throw new RangeError(`checks[${i}].verdict must be Pass, Fail or Inconclusive, got ${String(c.verdict)}`);
+      throw new RangeError(
+        `checks[${i}].verdict must be Pass, Fail or Inconclusive, got ${String(c.verdict)}`,
+      );
     }
     if (c.alpha !== undefined && !(c.alpha > 0 && c.alpha < 1)) {
       throw new RangeError(`checks[${i}].alpha must be in (0, 1), got ${String(c.alpha)}`);
@@ -109,11 +115,15 @@ export function scorecard(checks: readonly ScorecardCheck[], options: ScorecardO
   });
   const sorted = <T extends string>(v: T[]): T[] => v.sort();
   const failed = sorted(checks.filter((c) => c.verdict === 'Fail').map((c) => c.name));
-  const criticalFailed = sorted(checks.filter((c) => c.verdict === 'Fail' && c.critical === true).map((c) => c.name));
+  const criticalFailed = sorted(
+    checks.filter((c) => c.verdict === 'Fail' && c.critical === true).map((c) => c.name),
+  );
   const inconclusive = sorted(checks.filter((c) => c.verdict === 'Inconclusive').map((c) => c.name));
   const alphas = checks.map((c) => c.alpha);
   const familyWiseAlpha =
-    checks.length > 0 && alphas.every((a): a is number => a !== undefined) ? Math.min(1, stableSum(alphas)) : null;
+    checks.length > 0 && alphas.every((a): a is number => a !== undefined)
+      ? Math.min(1, stableSum(alphas))
+      : null;
 
   if (checks.length === 0) {
     return {
@@ -155,7 +165,12 @@ export function scorecard(checks: readonly ScorecardCheck[], options: ScorecardO
     };
   }
   if (failed.length === 0 && inconclusive.length === 0) {
-    return { ...base, verdict: 'Pass', reason: 'all_passed', summary: `Pass: all ${checks.length} checks passed` };
+    return {
+      ...base,
+      verdict: 'Pass',
+      reason: 'all_passed',
+      summary: `Pass: all ${checks.length} checks passed`,
+    };
   }
   if (failed.length > 0) {
     return {

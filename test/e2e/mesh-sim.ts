@@ -17,7 +17,14 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Kube, arr, at, rec, str, type Obj } from './lib/kube.js';
 import { rng } from '../support/random.js';
-import { ISTIO_BUCKETS_MS, REALISTIC, drawLatencyMs, isBehaviour, normal, type Behaviour } from './lib/shape.js';
+import {
+  ISTIO_BUCKETS_MS,
+  REALISTIC,
+  drawLatencyMs,
+  isBehaviour,
+  normal,
+  type Behaviour,
+} from './lib/shape.js';
 
 export type { Behaviour } from './lib/shape.js';
 
@@ -58,7 +65,6 @@ interface HistSeries {
   count: number;
 }
 
-
 export class MeshSimulator {
   private config: SimConfig = {
     rps: 1000,
@@ -67,7 +73,10 @@ export class MeshSimulator {
   };
   private readonly counters = new Map<string, Series>();
   private readonly hists = new Map<string, HistSeries>();
-  private readonly stats = { byRelease: {} as Record<string, { requests: number; errors: number }>, byPod: {} as Record<string, { requests: number; errors: number; release: string }> };
+  private readonly stats = {
+    byRelease: {} as Record<string, { requests: number; errors: number }>,
+    byPod: {} as Record<string, { requests: number; errors: number; release: string }>,
+  };
   private destinations: Destination[] = [];
   private readonly labelCache = new Map<string, readonly [string, string]>();
   private lastRefreshError = '';
@@ -111,10 +120,14 @@ export class MeshSimulator {
           const subset = str(at(leg, 'destination', 'subset')) ?? '';
           const weight = typeof leg['weight'] === 'number' ? leg['weight'] : legs.length === 1 ? 100 : 0;
           const svc = svcs.find((s) => str(at(s, 'metadata', 'name')) === host);
-          const selector: Record<string, string> = { ...(rec(at(svc, 'spec', 'selector')) as Record<string, string>) };
+          const selector: Record<string, string> = {
+            ...(rec(at(svc, 'spec', 'selector')) as Record<string, string>),
+          };
           if (subset !== '') {
             const dr = drs.find((d) => shortHost(str(at(d, 'spec', 'host')) ?? '') === host);
-            const sub = arr(at(dr, 'spec', 'subsets')).map(rec).find((s) => s['name'] === subset);
+            const sub = arr(at(dr, 'spec', 'subsets'))
+              .map(rec)
+              .find((s) => s['name'] === subset);
             Object.assign(selector, rec(sub?.['labels']) as Record<string, string>);
           }
           const targets = svc === undefined ? [] : ready.filter((p) => matches(p, selector)).map(toTarget);
@@ -126,7 +139,8 @@ export class MeshSimulator {
       const alive = new Set(pods.map((p) => str(at(p, 'metadata', 'name')) ?? ''));
       for (const [k, s] of this.counters) if (s.pod !== '' && !alive.has(s.pod)) this.counters.delete(k);
       for (const [k, h] of this.hists) if (h.pod !== '' && !alive.has(h.pod)) this.hists.delete(k);
-      for (const k of this.labelCache.keys()) if (!alive.has(k.split('|')[1] ?? '')) this.labelCache.delete(k);
+      for (const k of this.labelCache.keys())
+        if (!alive.has(k.split('|')[1] ?? '')) this.labelCache.delete(k);
       this.lastRefreshError = '';
     } catch (err) {
       // Keep the last known routing: a brief API hiccup must not stop the traffic.
@@ -212,11 +226,19 @@ export class MeshSimulator {
 
   exposition(): string {
     const out: string[] = [];
-    out.push('# HELP istio_requests_total Requests seen by the simulated sidecars.', '# TYPE istio_requests_total counter');
+    out.push(
+      '# HELP istio_requests_total Requests seen by the simulated sidecars.',
+      '# TYPE istio_requests_total counter',
+    );
     for (const s of this.counters.values()) out.push(`istio_requests_total{${s.labels}} ${s.value}`);
-    out.push('# HELP istio_request_duration_milliseconds Request duration seen by the simulated sidecars.', '# TYPE istio_request_duration_milliseconds histogram');
+    out.push(
+      '# HELP istio_request_duration_milliseconds Request duration seen by the simulated sidecars.',
+      '# TYPE istio_request_duration_milliseconds histogram',
+    );
     for (const h of this.hists.values()) {
-      BUCKETS.forEach((le, i) => out.push(`istio_request_duration_milliseconds_bucket{${h.labels},le="${le}"} ${h.buckets[i] ?? 0}`));
+      BUCKETS.forEach((le, i) =>
+        out.push(`istio_request_duration_milliseconds_bucket{${h.labels},le="${le}"} ${h.buckets[i] ?? 0}`),
+      );
       out.push(`istio_request_duration_milliseconds_bucket{${h.labels},le="+Inf"} ${h.count}`);
       out.push(`istio_request_duration_milliseconds_sum{${h.labels}} ${h.sum.toFixed(3)}`);
       out.push(`istio_request_duration_milliseconds_count{${h.labels}} ${h.count}`);
@@ -228,7 +250,12 @@ export class MeshSimulator {
     return {
       byRelease: this.stats.byRelease,
       byPod: this.stats.byPod,
-      destinations: this.destinations.map((d) => ({ host: d.host, subset: d.subset, weight: d.weight, pods: d.pods.map((p) => `${p.name} (${p.release})`) })),
+      destinations: this.destinations.map((d) => ({
+        host: d.host,
+        subset: d.subset,
+        weight: d.weight,
+        pods: d.pods.map((p) => `${p.name} (${p.release})`),
+      })),
       lastRefreshError: this.lastRefreshError,
     };
   }
@@ -258,7 +285,9 @@ function shortHost(host: string): string {
 function isReady(pod: Obj): boolean {
   if (at(pod, 'metadata', 'deletionTimestamp') !== undefined) return false;
   if (at(pod, 'status', 'phase') !== 'Running') return false;
-  return arr(at(pod, 'status', 'conditions')).some((c) => at(c, 'type') === 'Ready' && at(c, 'status') === 'True');
+  return arr(at(pod, 'status', 'conditions')).some(
+    (c) => at(c, 'type') === 'Ready' && at(c, 'status') === 'True',
+  );
 }
 
 function matches(pod: Obj, selector: Record<string, string>): boolean {
@@ -292,7 +321,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 export function parseConfig(v: unknown): SimConfig {
   const c = rec(v);
   if (typeof c['rps'] !== 'number' || !(c['rps'] >= 0)) throw new Error('rps must be a number ≥ 0');
-  if (!isBehaviour(c['default'])) throw new Error('default must be {errorRate, latencyMedianMs, latencySigma}');
+  if (!isBehaviour(c['default']))
+    throw new Error('default must be {errorRate, latencyMedianMs, latencySigma}');
   const versions: Record<string, Behaviour> = {};
   for (const [k, b] of Object.entries(rec(c['versions']))) {
     if (!isBehaviour(b)) throw new Error(`versions.${k} must be {errorRate, latencyMedianMs, latencySigma}`);
@@ -307,8 +337,16 @@ async function main(): Promise<void> {
     if (v === undefined || v === '') throw new Error(`mesh-sim: ${k} is required`);
     return v;
   };
-  const kube = new Kube({ server: env('E2E_KUBE_SERVER'), token: env('E2E_KUBE_TOKEN'), ca: readFileSync(env('E2E_KUBE_CA'), 'utf8') });
-  const sim = new MeshSimulator(kube, process.env['MESH_NAMESPACE'] ?? 'catalogo', Number(process.env['MESH_SEED'] ?? '1'));
+  const kube = new Kube({
+    server: env('E2E_KUBE_SERVER'),
+    token: env('E2E_KUBE_TOKEN'),
+    ca: readFileSync(env('E2E_KUBE_CA'), 'utf8'),
+  });
+  const sim = new MeshSimulator(
+    kube,
+    process.env['MESH_NAMESPACE'] ?? 'catalogo',
+    Number(process.env['MESH_SEED'] ?? '1'),
+  );
   const port = Number(env('MESH_PORT'));
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -346,7 +384,9 @@ async function main(): Promise<void> {
     if (now - lastLog > 10_000) {
       lastLog = now;
       const s = sim.snapshot();
-      console.log(`${new Date(now).toISOString()} routes ${JSON.stringify(s['destinations'])} totals ${JSON.stringify(s['byRelease'])}${s['lastRefreshError'] ? ` refresh error: ${String(s['lastRefreshError'])}` : ''}`);
+      console.log(
+        `${new Date(now).toISOString()} routes ${JSON.stringify(s['destinations'])} totals ${JSON.stringify(s['byRelease'])}${s['lastRefreshError'] ? ` refresh error: ${String(s['lastRefreshError'])}` : ''}`,
+      );
     }
   };
   let timer: NodeJS.Timeout | undefined;

@@ -73,11 +73,21 @@ for (let run = 0; run < runs; run++) {
   const look = (weight: number): void => {
     const nc = poisson((rps * weight * LOOK_SECONDS) / 100);
     const ns = poisson((rps * (100 - weight) * LOOK_SECONDS) / 100);
-    errors.push({ canaryTotal: nc, canaryBad: binomial(nc, canaryErrors), stableTotal: ns, stableBad: binomial(ns, stableErrors) });
+    errors.push({
+      canaryTotal: nc,
+      canaryBad: binomial(nc, canaryErrors),
+      stableTotal: ns,
+      stableBad: binomial(ns, stableErrors),
+    });
     const c100 = binomial(nc, canarySlow100);
     const s100 = binomial(ns, STABLE_SLOW_100);
     over100.push({ canaryTotal: nc, canaryBad: c100, stableTotal: ns, stableBad: s100 });
-    over250.push({ canaryTotal: nc, canaryBad: binomial(c100, canarySlow250 / canarySlow100), stableTotal: ns, stableBad: binomial(s100, STABLE_SLOW_250 / STABLE_SLOW_100) });
+    over250.push({
+      canaryTotal: nc,
+      canaryBad: binomial(c100, canarySlow250 / canarySlow100),
+      stableTotal: ns,
+      stableBad: binomial(s100, STABLE_SLOW_250 / STABLE_SLOW_100),
+    });
   };
   let outcome = 'promoted';
   plan: for (const step of PLAN) {
@@ -110,7 +120,12 @@ for (let run = 0; run < runs; run++) {
         why = '';
         break;
       }
-      why = [e.verdict === 'Pass' ? '' : `error-rate ${e.reason}`, l.verdict === 'Pass' ? '' : `latency ${l.reason}`].filter(Boolean).join(', ');
+      why = [
+        e.verdict === 'Pass' ? '' : `error-rate ${e.reason}`,
+        l.verdict === 'Pass' ? '' : `latency ${l.reason}`,
+      ]
+        .filter(Boolean)
+        .join(', ');
     }
     if (why !== '') {
       outcome = `inconclusive@${step.weight}% (${why})`;
@@ -119,5 +134,8 @@ for (let run = 0; run < runs; run++) {
   }
   outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
 }
-console.log(`${runs} runs at ${rps} requests/s, canary errors ${canaryErrors}, stable errors ${stableErrors}, canary slow ${canarySlow100} / ${canarySlow250}`);
-for (const [k, n] of [...outcomes].sort((a, b) => b[1] - a[1])) console.log(`  ${k.padEnd(60)} ${String(n).padStart(5)}  ${((100 * n) / runs).toFixed(2)}%`);
+console.log(
+  `${runs} runs at ${rps} requests/s, canary errors ${canaryErrors}, stable errors ${stableErrors}, canary slow ${canarySlow100} / ${canarySlow250}`,
+);
+for (const [k, n] of [...outcomes].sort((a, b) => b[1] - a[1]))
+  console.log(`  ${k.padEnd(60)} ${String(n).padStart(5)}  ${((100 * n) / runs).toFixed(2)}%`);

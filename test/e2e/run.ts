@@ -65,7 +65,9 @@ class Prometheus {
     const data = join(this.dir, 'data');
     rmSync(data, { recursive: true, force: true });
     this.runs++;
-    log(`${this.runs === 1 ? 'starting' : 'restarting (empty)'} Prometheus on ${this.url}, scraping the mesh simulator every 2s`);
+    log(
+      `${this.runs === 1 ? 'starting' : 'restarting (empty)'} Prometheus on ${this.url}, scraping the mesh simulator every 2s`,
+    );
     const proc = this.procs.start({
       name: 'prometheus',
       cmd: process.env['E2E_PROMETHEUS'] ?? 'prometheus',
@@ -78,7 +80,12 @@ class Prometheus {
       ],
     });
     this.proc = proc;
-    await waitFor('Prometheus /-/ready', 60_000, async () => ((await fetch(`${this.url}/-/ready`)).ok ? true : undefined), { alive: () => this.procs.assertAlive(proc) });
+    await waitFor(
+      'Prometheus /-/ready',
+      60_000,
+      async () => ((await fetch(`${this.url}/-/ready`)).ok ? true : undefined),
+      { alive: () => this.procs.assertAlive(proc) },
+    );
   }
 }
 
@@ -98,7 +105,12 @@ async function startMeshSim(procs: ProcessGroup, cluster: Cluster, port: number)
       MESH_SEED: process.env['E2E_SEED'] ?? '20261126',
     },
   });
-  await waitFor('the mesh simulator', 60_000, async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined), { alive: () => procs.assertAlive(proc) });
+  await waitFor(
+    'the mesh simulator',
+    60_000,
+    async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined),
+    { alive: () => procs.assertAlive(proc) },
+  );
   return proc;
 }
 
@@ -134,7 +146,12 @@ class Judge {
       },
     });
     this.proc = proc;
-    await waitFor('the judge /readyz', 60_000, async () => ((await fetch(`${this.url}/readyz`)).ok ? true : undefined), { alive: () => this.procs.assertAlive(proc), intervalMs: 300 });
+    await waitFor(
+      'the judge /readyz',
+      60_000,
+      async () => ((await fetch(`${this.url}/readyz`)).ok ? true : undefined),
+      { alive: () => this.procs.assertAlive(proc), intervalMs: 300 },
+    );
   }
 
   async stop(): Promise<void> {
@@ -151,7 +168,12 @@ class Judge {
  * intervals) plus what can only be known at run time — the judge's loopback URL and the token
  * Secret — in a generated kustomization on top of it.
  */
-async function writeRuntimeOverlay(cluster: Cluster, work: string, judgeUrl: string, token: string): Promise<string> {
+async function writeRuntimeOverlay(
+  cluster: Cluster,
+  work: string,
+  judgeUrl: string,
+  token: string,
+): Promise<string> {
   // E2E_OVERLAY: another kustomization to try instead (e.g. a template change before it is made).
   const base = resolve(process.env['E2E_OVERLAY'] ?? join(here, 'overlay'));
   const dir = join(work, 'overlay');
@@ -164,15 +186,20 @@ async function writeRuntimeOverlay(cluster: Cluster, work: string, judgeUrl: str
     const kind = obj['kind'];
     if (kind !== 'ClusterAnalysisTemplate' && kind !== 'AnalysisTemplate') continue;
     const name = (obj['metadata'] as { name?: string } | undefined)?.name ?? '';
-    const metrics = ((obj['spec'] as { metrics?: unknown[] } | undefined)?.metrics ?? []) as { provider?: { web?: { url?: string } } }[];
+    const metrics = ((obj['spec'] as { metrics?: unknown[] } | undefined)?.metrics ?? []) as {
+      provider?: { web?: { url?: string } };
+    }[];
     const ops: string[] = [];
     metrics.forEach((m, i) => {
       const url = m.provider?.web?.url;
       if (url === undefined || !url.includes('canary-judge')) return;
       const path = new URL(url).pathname;
-      ops.push(`      - op: replace\n        path: /spec/metrics/${i}/provider/web/url\n        value: ${judgeUrl}${path}`);
+      ops.push(
+        `      - op: replace\n        path: /spec/metrics/${i}/provider/web/url\n        value: ${judgeUrl}${path}`,
+      );
     });
-    if (ops.length > 0) patches.push(`  - target: {kind: ${String(kind)}, name: ${name}}\n    patch: |-\n${ops.join('\n')}`);
+    if (ops.length > 0)
+      patches.push(`  - target: {kind: ${String(kind)}, name: ${name}}\n    patch: |-\n${ops.join('\n')}`);
   }
   writeFileSync(
     join(dir, 'kustomization.yaml'),
@@ -192,7 +219,8 @@ async function writeRuntimeOverlay(cluster: Cluster, work: string, judgeUrl: str
       '',
     ].join('\n'),
   );
-  if (patches.length === 0) throw new Error('no analysis template calls the judge: nothing to point at the local judge');
+  if (patches.length === 0)
+    throw new Error('no analysis template calls the judge: nothing to point at the local judge');
   return dir;
 }
 
@@ -219,7 +247,13 @@ async function main(): Promise<number> {
   try {
     const cluster = await startCluster(
       procs,
-      { k8sBin: env('E2E_K8S_BIN'), kwokBin: env('E2E_KWOK_BIN'), kwokStages: env('E2E_KWOK_STAGES'), argoBin: env('E2E_ARGO_BIN'), etcdBin: env('E2E_ETCD_BIN') },
+      {
+        k8sBin: env('E2E_K8S_BIN'),
+        kwokBin: env('E2E_KWOK_BIN'),
+        kwokStages: env('E2E_KWOK_STAGES'),
+        argoBin: env('E2E_ARGO_BIN'),
+        etcdBin: env('E2E_ETCD_BIN'),
+      },
       work,
       { argo: env('E2E_ARGO_CRDS'), istio: env('E2E_ISTIO_CRDS') },
     );
@@ -248,7 +282,10 @@ async function main(): Promise<number> {
       argoPlugin: join(env('E2E_ARGO_BIN'), 'kubectl-argo-rollouts'),
     };
 
-    const wanted = (process.env['E2E_SCENARIOS'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const wanted = (process.env['E2E_SCENARIOS'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     for (const sc of SCENARIOS) {
       if (wanted.length > 0 && !wanted.includes(sc.name)) continue;
       const s0 = Date.now();
@@ -256,11 +293,18 @@ async function main(): Promise<number> {
       try {
         const details = await sc.run(ctx);
         results.push({ name: sc.name, ok: true, seconds: (Date.now() - s0) / 1000, details });
-        log(`=== scenario ${sc.name}: PASSED in ${((Date.now() - s0) / 1000).toFixed(0)}s — ${details.join('; ')}`);
+        log(
+          `=== scenario ${sc.name}: PASSED in ${((Date.now() - s0) / 1000).toFixed(0)}s — ${details.join('; ')}`,
+        );
       } catch (err) {
         if (stopping) break; // interrupted: the processes are being stopped, nothing to diagnose
         const msg = err instanceof Error ? err.message : String(err);
-        results.push({ name: sc.name, ok: false, seconds: (Date.now() - s0) / 1000, details: [firstLine(msg)] });
+        results.push({
+          name: sc.name,
+          ok: false,
+          seconds: (Date.now() - s0) / 1000,
+          details: [firstLine(msg)],
+        });
         log(`=== scenario ${sc.name}: FAILED after ${((Date.now() - s0) / 1000).toFixed(0)}s: ${msg}`);
         await printDiagnostics(ctx);
       }
@@ -276,7 +320,10 @@ async function main(): Promise<number> {
   const total = (Date.now() - t0) / 1000;
   writeFileSync(join(work, 'results.json'), JSON.stringify({ totalSeconds: total, results }, null, 2));
   console.log('\n=== end-to-end results ===');
-  for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(12)} ${r.seconds.toFixed(0).padStart(5)}s  ${r.details.join('; ')}`);
+  for (const r of results)
+    console.log(
+      `${r.ok ? 'PASS' : 'FAIL'}  ${r.name.padEnd(12)} ${r.seconds.toFixed(0).padStart(5)}s  ${r.details.join('; ')}`,
+    );
   console.log(`total ${total.toFixed(0)}s; logs in ${logDir}`);
   const ran = results.filter((r) => r.name !== 'setup');
   return results.every((r) => r.ok) && ran.length > 0 ? 0 : 1;
@@ -290,7 +337,11 @@ async function printDiagnostics(ctx: Ctx): Promise<void> {
   try {
     const { execFile } = await import('node:child_process');
     const out = await new Promise<string>((res) =>
-      execFile(ctx.argoPlugin, ['get', 'rollout', 'catalogo', '-n', 'catalogo', `--kubeconfig=${ctx.cluster.kubeconfig}`], (e, so, se) => res(`${so}${se}${e ? `\n(${e.message})` : ''}`)),
+      execFile(
+        ctx.argoPlugin,
+        ['get', 'rollout', 'catalogo', '-n', 'catalogo', `--kubeconfig=${ctx.cluster.kubeconfig}`],
+        (e, so, se) => res(`${so}${se}${e ? `\n(${e.message})` : ''}`),
+      ),
     );
     console.log(`\n--- kubectl argo rollouts get rollout catalogo ---\n${out}`);
     console.log(`--- rollout ---\n${describeRollout(await ctx.obs.rolloutView())}`);

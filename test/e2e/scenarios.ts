@@ -61,7 +61,11 @@ function check(cond: boolean, msg: string): asserts cond {
 }
 
 async function mesh(ctx: Ctx, config: SimConfig): Promise<void> {
-  const res = await fetch(`${ctx.meshUrl}/config`, { method: 'POST', body: JSON.stringify(config), headers: { 'Content-Type': 'application/json' } });
+  const res = await fetch(`${ctx.meshUrl}/config`, {
+    method: 'POST',
+    body: JSON.stringify(config),
+    headers: { 'Content-Type': 'application/json' },
+  });
   if (!res.ok) throw new Error(`mesh-sim config refused: ${await res.text()}`);
 }
 
@@ -76,8 +80,14 @@ function releaseStats(stats: Obj, release: string): { requests: number; errors: 
 
 function rollouts(ctx: Ctx, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile(ctx.argoPlugin, [...args, '-n', NS, `--kubeconfig=${ctx.cluster.kubeconfig}`], { timeout: 60_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`kubectl argo rollouts ${args.join(' ')}: ${stderr || err.message}`)) : resolve(stdout),
+    execFile(
+      ctx.argoPlugin,
+      [...args, '-n', NS, `--kubeconfig=${ctx.cluster.kubeconfig}`],
+      { timeout: 60_000 },
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`kubectl argo rollouts ${args.join(' ')}: ${stderr || err.message}`))
+          : resolve(stdout),
     ),
   );
 }
@@ -94,17 +104,30 @@ function rollouts(ctx: Ctx, args: readonly string[]): Promise<string> {
  */
 async function settle(ctx: Ctx, quietMs = 5000): Promise<void> {
   const version = async (): Promise<string> =>
-    String(at(await ctx.cluster.kube.getOrUndefined(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${ROLLOUT}`), 'metadata', 'resourceVersion') ?? '');
+    String(
+      at(
+        await ctx.cluster.kube.getOrUndefined(
+          `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${ROLLOUT}`,
+        ),
+        'metadata',
+        'resourceVersion',
+      ) ?? '',
+    );
   let last = await version();
   let since = Date.now();
-  await waitFor(`the Rollout to settle (no change for ${quietMs / 1000}s)`, 60_000, async () => {
-    const now = await version();
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    }
-    return Date.now() - since >= quietMs ? true : undefined;
-  }, { intervalMs: 500 });
+  await waitFor(
+    `the Rollout to settle (no change for ${quietMs / 1000}s)`,
+    60_000,
+    async () => {
+      const now = await version();
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      }
+      return Date.now() - since >= quietMs ? true : undefined;
+    },
+    { intervalMs: 500 },
+  );
 }
 
 /** An operator's `kubectl argo rollouts promote|abort`, sent once the controller has settled. */
@@ -118,14 +141,19 @@ async function steer(ctx: Ctx, verb: 'promote' | 'abort'): Promise<void> {
 async function reset(ctx: Ctx): Promise<void> {
   const kube = ctx.cluster.kube;
   await kube.delete(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${ROLLOUT}`);
-  await waitFor('the previous Rollout, its ReplicaSets, pods and AnalysisRuns to be gone', 120_000, async () => {
-    const left =
-      (await kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts`)).length +
-      (await kube.list(`/apis/apps/v1/namespaces/${NS}/replicasets`)).length +
-      (await kube.list(`/api/v1/namespaces/${NS}/pods`)).length +
-      (await kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns`)).length;
-    return left === 0 ? true : undefined;
-  }, { intervalMs: 1000 });
+  await waitFor(
+    'the previous Rollout, its ReplicaSets, pods and AnalysisRuns to be gone',
+    120_000,
+    async () => {
+      const left =
+        (await kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts`)).length +
+        (await kube.list(`/apis/apps/v1/namespaces/${NS}/replicasets`)).length +
+        (await kube.list(`/api/v1/namespaces/${NS}/pods`)).length +
+        (await kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns`)).length;
+      return left === 0 ? true : undefined;
+    },
+    { intervalMs: 1000 },
+  );
 }
 
 /** Applies the shipped manifests (through the overlay) and waits until v1.1 is Healthy. */
@@ -134,12 +162,22 @@ async function deployStable(ctx: Ctx, rps: number, stable: Behaviour = BASE): Pr
   await ctx.prometheus.restart();
   await mesh(ctx, { rps, default: stable, versions: {} });
   await ctx.cluster.kubectl(['apply', '-k', ctx.overlay]);
-  const v = await waitFor('catalogo v1.1 to be Healthy', 180_000, async () => {
-    const v = await ctx.obs.rolloutView();
-    const rs = v.replicaSets.find((r) => r.hash === v.stableHash);
-    return v.phase === 'Healthy' && rs !== undefined && rs.ready === rs.replicas && rs.replicas > 0 ? v : undefined;
-  }, { intervalMs: 1000, alive: () => ctx.procs.assertAlive(ctx.cluster.argoController) });
-  check(v.canaryWeight === 0 && v.stableWeight === 100, `before the release the VirtualService should be 100/0, is ${v.stableWeight}/${v.canaryWeight}`);
+  const v = await waitFor(
+    'catalogo v1.1 to be Healthy',
+    180_000,
+    async () => {
+      const v = await ctx.obs.rolloutView();
+      const rs = v.replicaSets.find((r) => r.hash === v.stableHash);
+      return v.phase === 'Healthy' && rs !== undefined && rs.ready === rs.replicas && rs.replicas > 0
+        ? v
+        : undefined;
+    },
+    { intervalMs: 1000, alive: () => ctx.procs.assertAlive(ctx.cluster.argoController) },
+  );
+  check(
+    v.canaryWeight === 0 && v.stableWeight === 100,
+    `before the release the VirtualService should be 100/0, is ${v.stableWeight}/${v.canaryWeight}`,
+  );
   return v;
 }
 
@@ -162,15 +200,19 @@ class WeightRecorder {
   readonly weights: number[] = [];
   private readonly stop: () => void;
   constructor(ctx: Ctx) {
-    this.stop = ctx.cluster.kube.watch(`/apis/networking.istio.io/v1/namespaces/${NS}/virtualservices?fieldSelector=metadata.name=${ROLLOUT}`, (_type, vs) => {
-      for (const route of arr(at(vs, 'spec', 'http'))) {
-        for (const leg of arr(at(route, 'route'))) {
-          if ((String(at(leg, 'destination', 'host') ?? '').split('.')[0] ?? '') !== 'catalogo-canary') continue;
-          const w = Number(at(leg, 'weight') ?? 0);
-          if (w > 0 && this.weights[this.weights.length - 1] !== w) this.weights.push(w);
+    this.stop = ctx.cluster.kube.watch(
+      `/apis/networking.istio.io/v1/namespaces/${NS}/virtualservices?fieldSelector=metadata.name=${ROLLOUT}`,
+      (_type, vs) => {
+        for (const route of arr(at(vs, 'spec', 'http'))) {
+          for (const leg of arr(at(route, 'route'))) {
+            if ((String(at(leg, 'destination', 'host') ?? '').split('.')[0] ?? '') !== 'catalogo-canary')
+              continue;
+            const w = Number(at(leg, 'weight') ?? 0);
+            if (w > 0 && this.weights[this.weights.length - 1] !== w) this.weights.push(w);
+          }
         }
-      }
-    });
+      },
+    );
   }
   close(): void {
     this.stop();
@@ -184,7 +226,13 @@ interface Timeline {
 }
 
 /** Polls the Rollout every second until `until` holds; logs every change; fails on timeout. */
-async function watch(ctx: Ctx, what: string, timeoutMs: number, until: (v: RolloutView, runs: RunView[]) => boolean, tl?: Timeline): Promise<{ v: RolloutView; runs: RunView[]; tl: Timeline }> {
+async function watch(
+  ctx: Ctx,
+  what: string,
+  timeoutMs: number,
+  until: (v: RolloutView, runs: RunView[]) => boolean,
+  tl?: Timeline,
+): Promise<{ v: RolloutView; runs: RunView[]; tl: Timeline }> {
   const timeline: Timeline = tl ?? { weights: [], lines: [], last: undefined };
   const deadline = Date.now() + timeoutMs;
   let lastLine = '';
@@ -199,15 +247,26 @@ async function watch(ctx: Ctx, what: string, timeoutMs: number, until: (v: Rollo
       timeline.lines.push(line);
       lastLine = line;
     }
-    const runLine = runs.map((r) => `${r.name.replace(/^catalogo-/, '')}:${r.phase || 'Pending'}(${r.metrics.map((m) => m.measurements.map((x) => x.phase[0] ?? '?').join('')).join('|')})`).join(' ');
+    const runLine = runs
+      .map(
+        (r) =>
+          `${r.name.replace(/^catalogo-/, '')}:${r.phase || 'Pending'}(${r.metrics.map((m) => m.measurements.map((x) => x.phase[0] ?? '?').join('')).join('|')})`,
+      )
+      .join(' ');
     if (runLine !== lastRuns) {
       log(`  runs: ${runLine}`);
       lastRuns = runLine;
     }
-    if (v.canaryWeight !== undefined && v.canaryWeight > 0 && timeline.weights[timeline.weights.length - 1] !== v.canaryWeight) timeline.weights.push(v.canaryWeight);
+    if (
+      v.canaryWeight !== undefined &&
+      v.canaryWeight > 0 &&
+      timeline.weights[timeline.weights.length - 1] !== v.canaryWeight
+    )
+      timeline.weights.push(v.canaryWeight);
     timeline.last = v;
     if (until(v, runs)) return { v, runs, tl: timeline };
-    if (Date.now() > deadline) throw new Failure(`timed out after ${timeoutMs / 1000}s waiting for ${what}; last state: ${line}`);
+    if (Date.now() > deadline)
+      throw new Failure(`timed out after ${timeoutMs / 1000}s waiting for ${what}; last state: ${line}`);
     await sleep(1000);
   }
 }
@@ -224,11 +283,19 @@ function analysisStepIndexes(v: RolloutView): number[] {
     .filter((i) => i >= 0);
 }
 
-const completed = (hash: string) => (v: RolloutView): boolean => v.phase === 'Healthy' && v.stableHash === hash && v.currentHash === hash && !v.aborted;
+const completed =
+  (hash: string) =>
+  (v: RolloutView): boolean =>
+    v.phase === 'Healthy' && v.stableHash === hash && v.currentHash === hash && !v.aborted;
 
 /** Waits until the Rollout has a canary ReplicaSet different from the stable one; returns its hash. */
 async function canaryHash(ctx: Ctx, stable: string): Promise<string> {
-  const { v } = await watch(ctx, 'the v1.2 ReplicaSet', 60_000, (v) => v.currentHash !== '' && v.currentHash !== stable);
+  const { v } = await watch(
+    ctx,
+    'the v1.2 ReplicaSet',
+    60_000,
+    (v) => v.currentHash !== '' && v.currentHash !== stable,
+  );
   return v.currentHash;
 }
 
@@ -246,7 +313,9 @@ function parseValue(value: string): { verdict: string; summary: string } {
   }
 }
 
-function allMeasurements(runs: readonly RunView[]): { run: RunView; phase: string; value: string; message: string; startedAt: string; finishedAt: string }[] {
+function allMeasurements(
+  runs: readonly RunView[],
+): { run: RunView; phase: string; value: string; message: string; startedAt: string; finishedAt: string }[] {
   return runs.flatMap((run) => run.metrics.flatMap((m) => m.measurements.map((x) => ({ run, ...x }))));
 }
 
@@ -273,7 +342,12 @@ function judgeSummaries(ctx: Ctx, verdict: string): Promise<string[]> {
 interface JudgeAnswer {
   readonly verdict: string;
   readonly summary: string;
-  readonly checks: readonly { readonly name: string; readonly type: string; readonly verdict: string; readonly summary?: string }[];
+  readonly checks: readonly {
+    readonly name: string;
+    readonly type: string;
+    readonly verdict: string;
+    readonly summary?: string;
+  }[];
 }
 
 /**
@@ -282,19 +356,33 @@ interface JudgeAnswer {
  * one-word value: which check failed and why.
  */
 async function replay(ctx: Ctx, runName: string, token: string): Promise<JudgeAnswer> {
-  const run = await ctx.cluster.kube.get(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns/${runName}`);
-  const args = new Map(arr(at(run, 'spec', 'args')).map((a) => [String(at(a, 'name')), String(at(a, 'value') ?? '')]));
-  const body = JSON.stringify(at(run, 'spec', 'metrics', 0, 'provider', 'web', 'jsonBody')).replace(/\{\{args\.([\w-]+)\}\}/g, (_m, name: string) =>
-    JSON.stringify(args.get(name) ?? '').slice(1, -1),
+  const run = await ctx.cluster.kube.get(
+    `/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns/${runName}`,
   );
-  const res = await fetch(`${ctx.judge.url}/api/v1/analyses`, { method: 'POST', body, headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` } });
+  const args = new Map(
+    arr(at(run, 'spec', 'args')).map((a) => [String(at(a, 'name')), String(at(a, 'value') ?? '')]),
+  );
+  const body = JSON.stringify(at(run, 'spec', 'metrics', 0, 'provider', 'web', 'jsonBody')).replace(
+    /\{\{args\.([\w-]+)\}\}/g,
+    (_m, name: string) => JSON.stringify(args.get(name) ?? '').slice(1, -1),
+  );
+  const res = await fetch(`${ctx.judge.url}/api/v1/analyses`, {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+  });
   const answer = (await res.json()) as JudgeAnswer;
   if (!res.ok) throw new Failure(`the judge refused the replayed request: ${JSON.stringify(answer)}`);
   return answer;
 }
 
 async function assertAbortedBackToStable(ctx: Ctx, what: string): Promise<RolloutView> {
-  const { v } = await watch(ctx, `${what}: VirtualService back to 100/0`, 60_000, (v) => v.aborted && v.canaryWeight === 0 && v.stableWeight === 100);
+  const { v } = await watch(
+    ctx,
+    `${what}: VirtualService back to 100/0`,
+    60_000,
+    (v) => v.aborted && v.canaryWeight === 0 && v.stableWeight === 100,
+  );
   check(v.phase === 'Degraded', `an aborted Rollout should be Degraded, is ${v.phase}`);
   return v;
 }
@@ -324,31 +412,63 @@ async function promotedAllTheWay(ctx: Ctx, stable: Behaviour, behaviour: Behavio
   const recorder = new WeightRecorder(ctx);
   const hash = await canaryHash(ctx, stableHash);
   // An Inconclusive step pauses the Rollout for a person: that ends the wait at once, as a failure.
-  const forPerson = (v: RolloutView): boolean => v.pauseReasons.some((r) => r.startsWith('InconclusiveAnalysis'));
-  const done = await watch(ctx, 'v1.2 to be promoted', 900_000, (v) => completed(hash)(v) || v.aborted || forPerson(v)).finally(() => recorder.close());
+  const forPerson = (v: RolloutView): boolean =>
+    v.pauseReasons.some((r) => r.startsWith('InconclusiveAnalysis'));
+  const done = await watch(
+    ctx,
+    'v1.2 to be promoted',
+    900_000,
+    (v) => completed(hash)(v) || v.aborted || forPerson(v),
+  ).finally(() => recorder.close());
   const v = done.v;
   check(!v.aborted, `the Rollout aborted: ${v.message}`);
-  check(!forPerson(v), `the Rollout paused for a person (${v.pauseReasons.join(', ')}) at ${v.canaryWeight ?? '?'}%; the last measurement said: ${allMeasurements(done.runs).at(-1)?.value ?? '(none)'}`);
+  check(
+    !forPerson(v),
+    `the Rollout paused for a person (${v.pauseReasons.join(', ')}) at ${v.canaryWeight ?? '?'}%; the last measurement said: ${allMeasurements(done.runs).at(-1)?.value ?? '(none)'}`,
+  );
   // The controller marks the Rollout Healthy first and terminates the background run just after
   // (a poll has seen the completed Rollout with its guard still Running): wait for every run to end.
-  const { runs } = await watch(ctx, 'every AnalysisRun to end', 60_000, (_v, rs) => rs.every((r) => r.phase !== '' && r.phase !== 'Pending' && r.phase !== 'Running'), done.tl);
+  const { runs } = await watch(
+    ctx,
+    'every AnalysisRun to end',
+    60_000,
+    (_v, rs) => rs.every((r) => r.phase !== '' && r.phase !== 'Pending' && r.phase !== 'Running'),
+    done.tl,
+  );
   // After the last step Argo sends 100% to the canary, then makes it the stable (weights 100/0).
   const expected = [...setWeights(v), 100];
   const seen = recorder.weights;
-  check(JSON.stringify(seen) === JSON.stringify(expected), `canary weights seen ${JSON.stringify(seen)}, steps say ${JSON.stringify(expected)}`);
+  check(
+    JSON.stringify(seen) === JSON.stringify(expected),
+    `canary weights seen ${JSON.stringify(seen)}, steps say ${JSON.stringify(expected)}`,
+  );
   const stepRuns = runs.filter((r) => r.type === 'Step');
-  check(stepRuns.length === analysisStepIndexes(v).length, `expected ${analysisStepIndexes(v).length} step AnalysisRuns, found ${stepRuns.length}`);
+  check(
+    stepRuns.length === analysisStepIndexes(v).length,
+    `expected ${analysisStepIndexes(v).length} step AnalysisRuns, found ${stepRuns.length}`,
+  );
   for (const r of runs) check(r.phase === 'Successful', `AnalysisRun ${r.name} is ${r.phase}: ${r.message}`);
   // Argo resets the VirtualService to 100/0 on the new stable a reconcile after it marks the
   // Rollout completed (seen: the completed Rollout polled while the route was still 0/100).
-  const settled = await watch(ctx, 'the VirtualService to be 100/0 on v1.2 after promotion', 60_000, (w) => w.canaryWeight === 0 && w.stableWeight === 100, done.tl);
+  const settled = await watch(
+    ctx,
+    'the VirtualService to be 100/0 on v1.2 after promotion',
+    60_000,
+    (w) => w.canaryWeight === 0 && w.stableWeight === 100,
+    done.tl,
+  );
   check(
     settled.v.canaryWeight === 0 && settled.v.stableWeight === 100,
     `after promotion the VirtualService should be 100/0 (stable = v1.2), is ${settled.v.stableWeight}/${settled.v.canaryWeight}`,
   );
-  const { v: end } = await watch(ctx, 'v1.1 to be scaled down', 180_000, (x) => x.replicaSets.filter((r) => r.hash !== hash).every((r) => r.replicas === 0));
+  const { v: end } = await watch(ctx, 'v1.1 to be scaled down', 180_000, (x) =>
+    x.replicaSets.filter((r) => r.hash !== hash).every((r) => r.replicas === 0),
+  );
   const newRs = end.replicaSets.find((r) => r.hash === hash);
-  check(newRs !== undefined && newRs.image.endsWith(':v1.2') && newRs.ready === newRs.replicas, 'v1.2 should be the stable ReplicaSet, fully ready');
+  check(
+    newRs !== undefined && newRs.image.endsWith(':v1.2') && newRs.ready === newRs.replicas,
+    'v1.2 should be the stable ReplicaSet, fully ready',
+  );
   const after = releaseStats(await meshStats(ctx), 'v1.2');
   const served = { requests: after.requests - before.requests, errors: after.errors - before.errors };
   const passes = allMeasurements(runs).filter((m) => m.phase === 'Successful').length;
@@ -384,13 +504,17 @@ const good: Scenario = {
 
 const clean: Scenario = {
   name: 'clean',
-  title: 'clean service: no 5xx at all on either side; the error-rate check passes through its floor and v1.2 reaches 100%',
+  title:
+    'clean service: no 5xx at all on either side; the error-rate check passes through its floor and v1.2 reaches 100%',
   async run(ctx) {
     // No errors anywhere: the error-rate count test has no events and never reaches power, so
     // every step gate can only Pass through the step's absolute tolerance (critical-increase).
     const none: Behaviour = { ...BASE, errorRate: 0 };
     const { runs, details, served } = await promotedAllTheWay(ctx, none, none);
-    check(served.requests > 0 && served.errors === 0, `v1.2 served ${served.errors} errors in ${served.requests} requests in a clean-service scenario`);
+    check(
+      served.requests > 0 && served.errors === 0,
+      `v1.2 served ${served.errors} errors in ${served.requests} requests in a clean-service scenario`,
+    );
     // Each gate's passing measurement says why the error-rate check passed: its rate bound is
     // within the step's tolerance (the judge's summary, as Argo stored it in the measurement).
     const gates = runs.filter((r) => r.type === 'Step');
@@ -398,7 +522,10 @@ const clean: Scenario = {
     for (const r of gates) {
       const pass = allMeasurements([r]).find((m) => m.phase === 'Successful');
       const value = parseValue(pass?.value ?? '');
-      check(value.verdict === 'Pass', `step AnalysisRun ${r.name} has no passing measurement with the judge's Pass: ${pass?.value ?? '(none)'}`);
+      check(
+        value.verdict === 'Pass',
+        `step AnalysisRun ${r.name} has no passing measurement with the judge's Pass: ${pass?.value ?? '(none)'}`,
+      );
       const part = checkPart(value.summary, 'error-rate');
       check(
         part !== undefined && part.includes('within tolerance'),
@@ -406,7 +533,11 @@ const clean: Scenario = {
       );
       parts.push(part);
     }
-    return [...details, `v1.2 served ${served.requests} requests, 0 errors; every gate's error-rate check within tolerance`, `judge (last gate): ${parts.at(-1) ?? ''}`];
+    return [
+      ...details,
+      `v1.2 served ${served.requests} requests, 0 errors; every gate's error-rate check within tolerance`,
+      `judge (last gate): ${parts.at(-1) ?? ''}`,
+    ];
   },
 };
 
@@ -416,29 +547,48 @@ const clean: Scenario = {
  * judge's summary), and the VirtualService is back to 100/0 on v1.1. `lastWeight` is the highest
  * canary weight the release may reach before the abort.
  */
-async function abortedByErrors(ctx: Ctx, errorRate: number, lastWeight: (steps: number[]) => number): Promise<string[]> {
+async function abortedByErrors(
+  ctx: Ctx,
+  errorRate: number,
+  lastWeight: (steps: number[]) => number,
+): Promise<string[]> {
   const v0 = await deployStable(ctx, RPS);
   await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': { ...BASE, errorRate } } });
   const before = releaseStats(await meshStats(ctx), 'v1.2');
   const recorder = new WeightRecorder(ctx);
   await release(ctx, v0, 'v1.2');
   await canaryHash(ctx, v0.stableHash);
-  const { v, runs } = await watch(ctx, 'the abort', 600_000, (v) => v.aborted || v.phase === 'Healthy').finally(() => recorder.close());
+  const { v, runs } = await watch(
+    ctx,
+    'the abort',
+    600_000,
+    (v) => v.aborted || v.phase === 'Healthy',
+  ).finally(() => recorder.close());
   const after = releaseStats(await meshStats(ctx), 'v1.2');
   const served = { requests: after.requests - before.requests, errors: after.errors - before.errors };
   check(v.aborted, `the Rollout was not aborted (phase ${v.phase})`);
   const limit = lastWeight(setWeights(v));
-  check(recorder.weights.every((w) => w <= limit), `the canary should never pass ${limit}%, weights seen ${JSON.stringify(recorder.weights)}`);
+  check(
+    recorder.weights.every((w) => w <= limit),
+    `the canary should never pass ${limit}%, weights seen ${JSON.stringify(recorder.weights)}`,
+  );
   const failed = runs.filter((r) => r.phase === 'Failed');
   check(failed.length > 0, `no AnalysisRun Failed: ${runs.map((r) => `${r.name}=${r.phase}`).join(', ')}`);
   const failing = allMeasurements(failed).filter((m) => m.phase === 'Failed');
   check(failing.length > 0, 'the Failed AnalysisRun has no Failed measurement');
-  check(failing.every((m) => parseValue(m.value).verdict === 'Fail'), `a Failed measurement without the judge's Fail verdict: ${failing.map((m) => m.value).join(', ')}`);
+  check(
+    failing.every((m) => parseValue(m.value).verdict === 'Fail'),
+    `a Failed measurement without the judge's Fail verdict: ${failing.map((m) => m.value).join(', ')}`,
+  );
   await assertAbortedBackToStable(ctx, 'bad release');
   const summaries = await judgeSummaries(ctx, 'Fail');
-  log(`v1.2 served ${served.requests} requests before the abort, ${served.errors} failed (${Math.round(served.errors - served.requests * BASE.errorRate)} more than at v1.1's rate)`);
+  log(
+    `v1.2 served ${served.requests} requests before the abort, ${served.errors} failed (${Math.round(served.errors - served.requests * BASE.errorRate)} more than at v1.1's rate)`,
+  );
   // Checked last, so that everything above is asserted even when this fails.
-  const carrying = failing.find((m) => summaries.some((s) => parseValue(m.value).summary === s || m.message.includes(s)));
+  const carrying = failing.find((m) =>
+    summaries.some((s) => parseValue(m.value).summary === s || m.message.includes(s)),
+  );
   check(
     carrying !== undefined,
     `the failed measurement should carry the judge's summary; it has value=${failing[0]?.value ?? ''} message="${failing[0]?.message ?? ''}", the judge said: ${summaries.at(-1) ?? '(nothing logged)'}`,
@@ -462,7 +612,8 @@ const BAD_ERROR_RATE = 0.02;
 
 const bad: Scenario = {
   name: 'bad',
-  title: 'bad release: v1.2 failing 2% of requests (20x v1.1, beyond the 1% gate\'s tolerance) is aborted at the first analysis',
+  title:
+    "bad release: v1.2 failing 2% of requests (20x v1.1, beyond the 1% gate's tolerance) is aborted at the first analysis",
   async run(ctx) {
     return abortedByErrors(ctx, BAD_ERROR_RATE, (steps) => steps[0] ?? 0);
   },
@@ -489,7 +640,13 @@ const slow: Scenario = {
     // A 4× slower tail, as before: median 1.2×, p99 4× v1.1's (≈ 646 ms instead of ≈ 162 ms), so
     // σ ≈ 1.12; ≈ 7% of its requests are slower than v1.1's 250 ms p99 edge instead of ≈ 0.11%.
     const median = BASE.latencyMedianMs * 1.2;
-    await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': { ...BASE, latencyMedianMs: median, latencySigma: sigmaFor(median, latencyP99Ms(BASE) * 4) } } });
+    await mesh(ctx, {
+      rps: RPS,
+      default: BASE,
+      versions: {
+        'v1.2': { ...BASE, latencyMedianMs: median, latencySigma: sigmaFor(median, latencyP99Ms(BASE) * 4) },
+      },
+    });
     const before = releaseStats(await meshStats(ctx), 'v1.2');
     await release(ctx, v0, 'v1.2');
     await canaryHash(ctx, v0.stableHash);
@@ -500,8 +657,14 @@ const slow: Scenario = {
     const answer = await replay(ctx, failed[0]?.name ?? '', ctx.judgeToken);
     const latency = answer.checks.filter((c) => c.type === 'latency');
     const errorRate = answer.checks.filter((c) => c.type === 'error-rate');
-    check(latency.length > 0 && latency.every((c) => c.verdict === 'Fail'), `the latency check should Fail; the judge says: ${answer.summary}`);
-    check(errorRate.every((c) => c.verdict !== 'Fail'), `the error-rate check should not Fail on a slow release; the judge says: ${answer.summary}`);
+    check(
+      latency.length > 0 && latency.every((c) => c.verdict === 'Fail'),
+      `the latency check should Fail; the judge says: ${answer.summary}`,
+    );
+    check(
+      errorRate.every((c) => c.verdict !== 'Fail'),
+      `the error-rate check should not Fail on a slow release; the judge says: ${answer.summary}`,
+    );
     const after = releaseStats(await meshStats(ctx), 'v1.2');
     const served = { requests: after.requests - before.requests, errors: after.errors - before.errors };
     check(served.requests > 0, 'v1.2 got no traffic');
@@ -519,8 +682,10 @@ const lowTraffic: Scenario = {
   title: 'low traffic: undecided analysis pauses the Rollout; promote resumes, abort rolls back',
   async run(ctx) {
     const rps = Number(process.env['E2E_LOW_RPS'] ?? '20');
-    const pausedInconclusive = (v: RolloutView): boolean => v.pauseReasons.some((r) => r.startsWith('InconclusiveAnalysis'));
-    const inconclusivePause = (v: RolloutView): boolean => pausedInconclusive(v) || v.aborted || v.phase === 'Healthy';
+    const pausedInconclusive = (v: RolloutView): boolean =>
+      v.pauseReasons.some((r) => r.startsWith('InconclusiveAnalysis'));
+    const inconclusivePause = (v: RolloutView): boolean =>
+      pausedInconclusive(v) || v.aborted || v.phase === 'Healthy';
     const details: string[] = [];
 
     // First run: promote.
@@ -529,15 +694,31 @@ const lowTraffic: Scenario = {
     await release(ctx, v0, 'v1.2');
     let hash = await canaryHash(ctx, v0.stableHash);
     let r = await watch(ctx, 'an Inconclusive pause', 600_000, inconclusivePause);
-    check(!r.v.aborted && r.v.phase !== 'Healthy', `expected an InconclusiveAnalysis pause, got ${describeRollout(r.v)}`);
-    check(r.runs.some((x) => x.phase === 'Inconclusive'), 'no AnalysisRun is Inconclusive');
+    check(
+      !r.v.aborted && r.v.phase !== 'Healthy',
+      `expected an InconclusiveAnalysis pause, got ${describeRollout(r.v)}`,
+    );
+    check(
+      r.runs.some((x) => x.phase === 'Inconclusive'),
+      'no AnalysisRun is Inconclusive',
+    );
     // The guard maps Inconclusive to Successful by design; what must never happen is a Pass.
-    check(allMeasurements(r.runs).every((m) => parseValue(m.value).verdict !== 'Pass'), 'the judge said Pass on too little traffic');
+    check(
+      allMeasurements(r.runs).every((m) => parseValue(m.value).verdict !== 'Pass'),
+      'the judge said Pass on too little traffic',
+    );
     const stepBefore = r.v.stepIndex ?? -1;
     const weightBefore = r.v.canaryWeight ?? 0;
     details.push(`paused Inconclusive at step ${stepBefore}, ${weightBefore}%`);
     await steer(ctx, 'promote');
-    r = await watch(ctx, 'the Rollout to resume after promote', 120_000, (v) => (v.stepIndex ?? -1) > stepBefore && (v.canaryWeight ?? 0) > weightBefore && !pausedInconclusive(v), r.tl);
+    r = await watch(
+      ctx,
+      'the Rollout to resume after promote',
+      120_000,
+      (v) =>
+        (v.stepIndex ?? -1) > stepBefore && (v.canaryWeight ?? 0) > weightBefore && !pausedInconclusive(v),
+      r.tl,
+    );
     check(!r.v.aborted, 'promote aborted the Rollout');
     details.push(`promote → step ${r.v.stepIndex}, ${r.v.canaryWeight}%`);
 
@@ -546,10 +727,16 @@ const lowTraffic: Scenario = {
     await release(ctx, v0, 'v1.2');
     hash = await canaryHash(ctx, v0.stableHash);
     r = await watch(ctx, 'an Inconclusive pause', 600_000, inconclusivePause);
-    check(!r.v.aborted && pausedInconclusive(r.v), `expected an InconclusiveAnalysis pause, got ${describeRollout(r.v)}`);
+    check(
+      !r.v.aborted && pausedInconclusive(r.v),
+      `expected an InconclusiveAnalysis pause, got ${describeRollout(r.v)}`,
+    );
     await steer(ctx, 'abort');
     const end = await assertAbortedBackToStable(ctx, 'abort after Inconclusive');
-    check(end.stableHash === v0.stableHash && end.stableHash !== hash, 'after abort v1.1 should still be stable');
+    check(
+      end.stableHash === v0.stableHash && end.stableHash !== hash,
+      'after abort v1.1 should still be stable',
+    );
     details.push('abort → 100/0 on v1.1');
     return details;
   },
@@ -557,7 +744,8 @@ const lowTraffic: Scenario = {
 
 const judgeDown: Scenario = {
   name: 'judge-down',
-  title: 'judge down: Errors within consecutiveErrorLimit are ridden out, a longer outage aborts, no Pass while down',
+  title:
+    'judge down: Errors within consecutiveErrorLimit are ridden out, a longer outage aborts, no Pass while down',
   async run(ctx) {
     const v0 = await deployStable(ctx, RPS);
     await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': BASE } });
@@ -570,7 +758,12 @@ const judgeDown: Scenario = {
       const limit = await errorLimit(ctx);
       await ctx.judge.stop();
       let from = Date.now();
-      const errs = await watch(ctx, 'Error measurements while the judge is down', 180_000, (_v, runs) => maxMetricErrors(runs) >= Math.min(2, limit));
+      const errs = await watch(
+        ctx,
+        'Error measurements while the judge is down',
+        180_000,
+        (_v, runs) => maxMetricErrors(runs) >= Math.min(2, limit),
+      );
       await ctx.judge.start();
       downWindows.push({ from, to: Date.now() });
       const shortErrors = maxMetricErrors(errs.runs);
@@ -578,18 +771,33 @@ const judgeDown: Scenario = {
       details.push(`short outage: ${shortErrors} Error measurement(s) (consecutiveErrorLimit ${limit})`);
       // The rollout must continue: the first analysis step's run ends Successful and the weight moves on.
       const firstWeight = setWeights(errs.v)[0] ?? 0;
-      const on = await watch(ctx, 'the Rollout to continue past the first analysis', 600_000, (v) => v.aborted || (v.canaryWeight ?? 0) > firstWeight, errs.tl);
+      const on = await watch(
+        ctx,
+        'the Rollout to continue past the first analysis',
+        600_000,
+        (v) => v.aborted || (v.canaryWeight ?? 0) > firstWeight,
+        errs.tl,
+      );
       check(!on.v.aborted, `the Rollout aborted after a short outage: ${on.v.message}`);
       details.push(`continued to ${on.v.canaryWeight}%`);
 
       // Long outage: stays down until the Rollout aborts.
       await ctx.judge.stop();
       from = Date.now();
-      const ab = await watch(ctx, 'the abort after a long outage', 60_000 + (limit + 3) * 15_000, (v) => v.aborted || v.phase === 'Healthy', on.tl);
+      const ab = await watch(
+        ctx,
+        'the abort after a long outage',
+        60_000 + (limit + 3) * 15_000,
+        (v) => v.aborted || v.phase === 'Healthy',
+        on.tl,
+      );
       const to = Date.now();
       downWindows.push({ from, to });
       check(ab.v.aborted, `the Rollout was not aborted by the outage (phase ${ab.v.phase})`);
-      check(ab.runs.some((r) => r.phase === 'Error'), `no AnalysisRun ended in Error: ${ab.runs.map((r) => `${r.name}=${r.phase}`).join(', ')}`);
+      check(
+        ab.runs.some((r) => r.phase === 'Error'),
+        `no AnalysisRun ended in Error: ${ab.runs.map((r) => `${r.name}=${r.phase}`).join(', ')}`,
+      );
       details.push(`long outage: aborted after ${((to - from) / 1000).toFixed(0)}s`);
       await assertAbortedBackToStable(ctx, 'judge down');
       // No Pass is recorded while the judge is down (1 s of slack for the timestamps' resolution).
@@ -597,7 +805,10 @@ const judgeDown: Scenario = {
       for (const m of allMeasurements(final)) {
         const t = Date.parse(m.startedAt);
         const inside = downWindows.some((w) => t > w.from + 1000 && t < w.to - 1000);
-        check(!(inside && m.phase === 'Successful'), `a Successful measurement at ${m.startedAt} while the judge was down (${m.run.name})`);
+        check(
+          !(inside && m.phase === 'Successful'),
+          `a Successful measurement at ${m.startedAt} while the judge was down (${m.run.name})`,
+        );
       }
       details.push(`${countErrors(final)} Error measurements in all, none Successful while down`);
       return details;
@@ -613,7 +824,10 @@ function countErrors(runs: readonly RunView[]): number {
 
 /** The most Error measurements of any one metric (consecutiveErrorLimit counts per metric). */
 function maxMetricErrors(runs: readonly RunView[]): number {
-  return Math.max(0, ...runs.flatMap((r) => r.metrics.map((m) => m.measurements.filter((x) => x.phase === 'Error').length)));
+  return Math.max(
+    0,
+    ...runs.flatMap((r) => r.metrics.map((m) => m.measurements.filter((x) => x.phase === 'Error').length)),
+  );
 }
 
 /** The smallest consecutiveErrorLimit of the Rollout's analysis templates (Argo's default is 4). */

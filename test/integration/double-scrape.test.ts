@@ -41,7 +41,8 @@ function scrapedTwice(text: string): string {
     if (!line.includes('namespace="healthy"')) continue;
     const moved = line.replaceAll('namespace="healthy"', 'namespace="twice"');
     copies.push(moved.replace('{', '{job="kubernetes-pods",instance="10.1.2.3:15020",'));
-    if (line.includes(`pod="catalogo-${CANARY_HASH}-`)) doubles.push(moved.replace('{', '{job="istio-podmonitor",instance="10.1.2.3:15090",'));
+    if (line.includes(`pod="catalogo-${CANARY_HASH}-`))
+      doubles.push(moved.replace('{', '{job="istio-podmonitor",instance="10.1.2.3:15090",'));
   }
   return out.filter((l) => l !== '').join('\n') + '\n';
 }
@@ -58,7 +59,9 @@ const request = (namespace: string) => ({
 
 beforeAll(async () => {
   t0 = Math.floor((Date.now() / 1000 - HOUR - 600) / 60) * 60;
-  prom = await startPrometheus({ backfill: scrapedTwice(openMetrics(combined(['healthy'], 7), t0, HOUR, 15)) });
+  prom = await startPrometheus({
+    backfill: scrapedTwice(openMetrics(combined(['healthy'], 7), t0, HOUR, 15)),
+  });
   judge = await startJudge(prom.url);
   undeduplicated = await startJudge(prom.url, { CANARY_JUDGE_SCRAPE_LABELS: 'none' });
 });

@@ -6,7 +6,12 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFaultPrometheus, CANARY_HASH, STABLE_HASH, type FaultPrometheus } from './harness/fault-prometheus.js';
+import {
+  startFaultPrometheus,
+  CANARY_HASH,
+  STABLE_HASH,
+  type FaultPrometheus,
+} from './harness/fault-prometheus.js';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
 
 let prom: FaultPrometheus;
@@ -48,15 +53,25 @@ describe('honest data', () => {
     const r = await judge.analyze(body());
     expect(r.status).toBe(200);
     expect(r.body.verdict).toBe('Fail');
-    expect(r.body.checks[0]).toMatchObject({ reason: 'regression_detected', canary: { requests: 30_000, bad: 300 }, stable: { requests: 270_000, bad: 1350 } });
+    expect(r.body.checks[0]).toMatchObject({
+      reason: 'regression_detected',
+      canary: { requests: 30_000, bad: 300 },
+      stable: { requests: 270_000, bad: 1350 },
+    });
   });
 });
 
 describe('duplicated or misplaced points are refused, never summed into a Pass', () => {
   it.each([
-    ['duplicate-timestamps', `Prometheus answered two points at t=${start + 60} in one series: duplicated data, refused`],
+    [
+      'duplicate-timestamps',
+      `Prometheus answered two points at t=${start + 60} in one series: duplicated data, refused`,
+    ],
     ['duplicate-series', 'Prometheus answered two series with the same labels {}: duplicated data, refused'],
-    ['off-grid', `Prometheus answered a point at t=${start + 90}, off the requested grid (${start + 60} to ${end} every 60s), refused`],
+    [
+      'off-grid',
+      `Prometheus answered a point at t=${start + 90}, off the requested grid (${start + 60} to ${end} every 60s), refused`,
+    ],
   ] as const)('%s: 502 when it is the only check', async (fault, message) => {
     prom.fault = fault;
     const r = await judge.analyze(body());
@@ -71,8 +86,16 @@ describe('duplicated or misplaced points are refused, never summed into a Pass',
       const r = await judge.analyze(body([errorRate, latency]));
       expect(r.status).toBe(200);
       expect(r.body.verdict).toBe('Inconclusive');
-      expect(r.body.checks[0]).toMatchObject({ name: 'error-rate', verdict: 'Inconclusive', reason: 'query_error', error: { code: 'prometheus_bad_response' } });
-      expect(r.body.checks[1]).toMatchObject({ name: 'latency', reason: expect.not.stringMatching(/query_error/) });
+      expect(r.body.checks[0]).toMatchObject({
+        name: 'error-rate',
+        verdict: 'Inconclusive',
+        reason: 'query_error',
+        error: { code: 'prometheus_bad_response' },
+      });
+      expect(r.body.checks[1]).toMatchObject({
+        name: 'latency',
+        reason: expect.not.stringMatching(/query_error/),
+      });
     },
   );
 });
@@ -91,13 +114,19 @@ describe('malformed answers are a 502, never a 500', () => {
 });
 
 describe('values that are no counts are invalid data', () => {
-  it.each(['huge-values', 'nan-values'] as const)('%s: every check Inconclusive invalid_data', async (fault) => {
-    prom.fault = fault;
-    const r = await judge.analyze(body([errorRate, latency]));
-    expect(r.status).toBe(200);
-    expect(r.body.verdict).toBe('Inconclusive');
-    expect(r.body.checks.map((c: { reason: string }) => c.reason)).toEqual(['invalid_data', 'invalid_data']);
-  });
+  it.each(['huge-values', 'nan-values'] as const)(
+    '%s: every check Inconclusive invalid_data',
+    async (fault) => {
+      prom.fault = fault;
+      const r = await judge.analyze(body([errorRate, latency]));
+      expect(r.status).toBe(200);
+      expect(r.body.verdict).toBe('Inconclusive');
+      expect(r.body.checks.map((c: { reason: string }) => c.reason)).toEqual([
+        'invalid_data',
+        'invalid_data',
+      ]);
+    },
+  );
 });
 
 describe('a huge or endless answer', () => {
@@ -130,7 +159,10 @@ describe('a huge or endless answer', () => {
 
   it('answers 504 at the deadline when the body drips in', async () => {
     prom.fault = 'drip';
-    const hurried = await startJudge(prom.url, { CANARY_JUDGE_ANALYSIS_DEADLINE: '1s', CANARY_JUDGE_ANALYSIS_QUEUE_WAIT: '500ms' });
+    const hurried = await startJudge(prom.url, {
+      CANARY_JUDGE_ANALYSIS_DEADLINE: '1s',
+      CANARY_JUDGE_ANALYSIS_QUEUE_WAIT: '500ms',
+    });
     try {
       const t0 = performance.now();
       const r = await hurried.analyze(body());
@@ -153,7 +185,9 @@ describe('redirects and upstream error bodies', () => {
       const r = await judge.analyze(body());
       expect(r.status).toBe(502);
       expect(r.body.error.code).toBe('prometheus_bad_response');
-      expect(r.body.error.message).toMatch(/^Prometheus answered a redirect \(HTTP 307\); redirects are not followed/);
+      expect(r.body.error.message).toMatch(
+        /^Prometheus answered a redirect \(HTTP 307\); redirects are not followed/,
+      );
       expect(other.hits).toEqual([]);
     } finally {
       await other.close();
@@ -164,14 +198,19 @@ describe('redirects and upstream error bodies', () => {
     prom.fault = 'echo-credentials';
     const r = await judge.analyze(body());
     expect(r.status).toBe(502);
-    expect(r.body).toEqual({ error: { code: 'prometheus_bad_response', message: 'Prometheus answered HTTP 500' } });
+    expect(r.body).toEqual({
+      error: { code: 'prometheus_bad_response', message: 'Prometheus answered HTTP 500' },
+    });
     const fresh = await startJudge(prom.url, { CANARY_JUDGE_PROMETHEUS_BEARER_TOKEN: TOKEN });
     try {
       const ready = await (await fetch(`${fresh.url}/readyz`)).text();
       expect(ready).not.toContain(TOKEN);
       expect(JSON.parse(ready)).toEqual({
         status: 'ready',
-        prometheus: { reachable: false, error: { code: 'prometheus_bad_response', message: 'Prometheus answered HTTP 500' } },
+        prometheus: {
+          reachable: false,
+          error: { code: 'prometheus_bad_response', message: 'Prometheus answered HTTP 500' },
+        },
       });
     } finally {
       await fresh.close();
@@ -185,7 +224,9 @@ describe('/readyz', () => {
     const fresh = await startJudge(prom.url);
     try {
       const before = prom.hits.filter((h) => h.path === '/api/v1/query').length;
-      const answers = await Promise.all(Array.from({ length: 200 }, () => fetch(`${fresh.url}/readyz`).then((r) => r.status)));
+      const answers = await Promise.all(
+        Array.from({ length: 200 }, () => fetch(`${fresh.url}/readyz`).then((r) => r.status)),
+      );
       expect(answers.every((s) => s === 200)).toBe(true);
       expect(prom.hits.filter((h) => h.path === '/api/v1/query').length - before).toBe(1);
     } finally {

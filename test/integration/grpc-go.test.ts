@@ -42,7 +42,9 @@ interface CallOutput {
 /** Runs the Go client with a request in proto3 JSON on stdin. */
 function call(request: unknown, token = TOKEN): Promise<CallOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn(judgecall, ['-addr', `127.0.0.1:${judge.service.grpcPort ?? 0}`, '-token', token], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(judgecall, ['-addr', `127.0.0.1:${judge.service.grpcPort ?? 0}`, '-token', token], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (b: Buffer) => (out += b.toString()));
@@ -59,7 +61,13 @@ function call(request: unknown, token = TOKEN): Promise<CallOutput> {
 const iso = (unix: number): string => new Date(unix * 1000).toISOString();
 
 /** The request as a Go plugin would build it, in proto3 JSON (the form docs/grpc.md shows). */
-function request(namespace: string, checks: unknown[] = [{ errorRate: { errorCodes: '5xx' } }, { name: 'latency', latency: { quantile: 0.99 } }]) {
+function request(
+  namespace: string,
+  checks: unknown[] = [
+    { errorRate: { errorCodes: '5xx' } },
+    { name: 'latency', latency: { quantile: 0.99 } },
+  ],
+) {
   return {
     rollout: { name: 'catalogo', namespace },
     selector: { podHash: { canary: CANARY_HASH, stable: STABLE_HASH } },
@@ -74,7 +82,17 @@ beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'canary-judge-grpc-go-'));
   await cp(join(root, 'test/integration/grpc-go'), tmp, { recursive: true });
   const env = { ...process.env, GOFLAGS: '-mod=readonly' };
-  await run('go', ['build', '-o', join(tmp, 'bin') + '/', 'google.golang.org/protobuf/cmd/protoc-gen-go', 'google.golang.org/grpc/cmd/protoc-gen-go-grpc'], { cwd: tmp, env });
+  await run(
+    'go',
+    [
+      'build',
+      '-o',
+      join(tmp, 'bin') + '/',
+      'google.golang.org/protobuf/cmd/protoc-gen-go',
+      'google.golang.org/grpc/cmd/protoc-gen-go-grpc',
+    ],
+    { cwd: tmp, env },
+  );
   await writeFile(
     join(tmp, 'buf.gen.yaml'),
     [
@@ -95,13 +113,28 @@ beforeAll(async () => {
     ].join('\n'),
   );
   // Only the judge's own contract: health comes from grpc-go, the real published one.
-  await run(join(root, 'node_modules/.bin/buf'), ['generate', 'proto', '--template', join(tmp, 'buf.gen.yaml'), '--path', 'proto/canary_judge', '--output', tmp], { cwd: root });
+  await run(
+    join(root, 'node_modules/.bin/buf'),
+    [
+      'generate',
+      'proto',
+      '--template',
+      join(tmp, 'buf.gen.yaml'),
+      '--path',
+      'proto/canary_judge',
+      '--output',
+      tmp,
+    ],
+    { cwd: root },
+  );
   judgecall = join(tmp, 'bin/judgecall');
   await run('go', ['build', '-o', judgecall, '.'], { cwd: tmp, env });
 
   const now = Math.floor(Date.now() / 1000);
   t0 = Math.floor((now - HOUR - 600) / 60) * 60;
-  prom = await startPrometheus({ backfill: openMetrics(combined(['healthy', 'error-3x'], 42), t0, HOUR, 15) });
+  prom = await startPrometheus({
+    backfill: openMetrics(combined(['healthy', 'error-3x'], 42), t0, HOUR, 15),
+  });
   judge = await startJudge(prom.url, { CANARY_JUDGE_AUTH_TOKEN: TOKEN });
 }, 600_000);
 
@@ -125,7 +158,10 @@ describe('a grpc-go client', () => {
         start: iso(t0),
         end: iso(t0 + HOUR),
         interval: '60s',
-        checks: [{ type: 'error-rate', errorCodes: '5xx' }, { type: 'latency', name: 'latency', quantile: 0.99 }],
+        checks: [
+          { type: 'error-rate', errorCodes: '5xx' },
+          { type: 'latency', name: 'latency', quantile: 0.99 },
+        ],
       },
       { Authorization: `Bearer ${TOKEN}` },
     );
@@ -148,7 +184,10 @@ describe('a grpc-go client', () => {
   it('gets a Pass for a healthy canary', async () => {
     const out = await call(request('healthy'));
     expect(out.verdict).toBe('VERDICT_PASS');
-    expect(out.response.checks.map((c: any) => c.reason)).toEqual(['REASON_NO_REGRESSION', 'REASON_NO_REGRESSION']);
+    expect(out.response.checks.map((c: any) => c.reason)).toEqual([
+      'REASON_NO_REGRESSION',
+      'REASON_NO_REGRESSION',
+    ]);
   });
 
   it('reads INVALID_ARGUMENT and the field from the trailers', async () => {
@@ -156,7 +195,10 @@ describe('a grpc-go client', () => {
     expect(out.ok).toBe(false);
     expect(out.code).toBe('InvalidArgument');
     expect(out.message).toBe('checks[0].alpha: alpha must be ≤ 0.5');
-    expect(out.trailer).toMatchObject({ 'canary-judge-error-code': 'invalid_request', 'canary-judge-error-field': 'checks[0].alpha' });
+    expect(out.trailer).toMatchObject({
+      'canary-judge-error-code': 'invalid_request',
+      'canary-judge-error-field': 'checks[0].alpha',
+    });
   });
 
   it('is refused without the token', async () => {

@@ -16,7 +16,11 @@ import {
   Verdict,
   type AnalyzeResponse,
 } from '../../src/gen/canary_judge/v1/judge.js';
-import { HealthCheckResponse_ServingStatus as Serving, HealthClient, type HealthCheckResponse } from '../../src/gen/grpc/health/v1/health.js';
+import {
+  HealthCheckResponse_ServingStatus as Serving,
+  HealthClient,
+  type HealthCheckResponse,
+} from '../../src/gen/grpc/health/v1/health.js';
 import { CODE_TRAILER, FIELD_TRAILER } from '../../src/server/grpc/index.js';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
 import { startPrometheus, type PrometheusHandle } from './harness/prometheus.js';
@@ -26,7 +30,11 @@ import { openMetrics } from './harness/simulation.js';
 const NAMES: ScenarioName[] = ['healthy', 'error-3x', 'no-canary'];
 const HOUR = 3600;
 const TOKEN = 'grpc-test-token-0123456789';
-const VERDICT_NAME: Record<string, Verdict> = { Pass: Verdict.VERDICT_PASS, Fail: Verdict.VERDICT_FAIL, Inconclusive: Verdict.VERDICT_INCONCLUSIVE };
+const VERDICT_NAME: Record<string, Verdict> = {
+  Pass: Verdict.VERDICT_PASS,
+  Fail: Verdict.VERDICT_FAIL,
+  Inconclusive: Verdict.VERDICT_INCONCLUSIVE,
+};
 
 let prom: PrometheusHandle;
 let judge: JudgeHandle;
@@ -57,7 +65,9 @@ function grpcRequest(namespace: string, minutes: number, checks?: Check[]): Anal
     interval: '60s',
     checks: checks ?? [
       Check.fromPartial({ kind: { $case: 'errorRate', value: {} } }),
-      Check.fromPartial({ kind: { $case: 'latency', value: { threshold: { $case: 'quantile', value: 0.99 } } } }),
+      Check.fromPartial({
+        kind: { $case: 'latency', value: { threshold: { $case: 'quantile', value: 0.99 } } },
+      }),
     ],
   });
 }
@@ -77,7 +87,12 @@ function connect(port: number): JudgeServiceClient {
 type Outcome = { ok: true; response: AnalyzeResponse } | { ok: false; error: ServiceError };
 
 /** One Analyze call; resolves with the response or the status, never throws. */
-function analyze(c: JudgeServiceClient, req: AnalyzeRequest, metadata = bearer(), deadlineMs = 30_000): Promise<Outcome> {
+function analyze(
+  c: JudgeServiceClient,
+  req: AnalyzeRequest,
+  metadata = bearer(),
+  deadlineMs = 30_000,
+): Promise<Outcome> {
   return new Promise((resolve) => {
     c.analyze(req, metadata, { deadline: Date.now() + deadlineMs }, (error, response) => {
       if (error !== null) resolve({ ok: false, error });
@@ -92,7 +107,12 @@ async function analyzeOk(req: AnalyzeRequest): Promise<AnalyzeResponse> {
   return r.response;
 }
 
-async function analyzeError(c: JudgeServiceClient, req: AnalyzeRequest, metadata?: Metadata, deadlineMs?: number): Promise<ServiceError> {
+async function analyzeError(
+  c: JudgeServiceClient,
+  req: AnalyzeRequest,
+  metadata?: Metadata,
+  deadlineMs?: number,
+): Promise<ServiceError> {
   const r = await analyze(c, req, metadata, deadlineMs);
   if (r.ok) throw new Error(`expected an error, got verdict ${Verdict[r.response.verdict]}`);
   return r.error;
@@ -151,7 +171,9 @@ describe('Analyze over gRPC', () => {
     expect(g.window?.start).toBe(http.body.window.start);
     expect(g.scorecard?.maxScore).toBe(http.body.scorecard.maxScore);
     expect(g.scorecard?.failBelow).toBe(http.body.scorecard.failBelow);
-    expect(Scorecard_Reason[g.scorecard?.reason ?? Scorecard_Reason.REASON_UNSPECIFIED]).toBe(`REASON_${String(http.body.scorecard.reason).toUpperCase()}`);
+    expect(Scorecard_Reason[g.scorecard?.reason ?? Scorecard_Reason.REASON_UNSPECIFIED]).toBe(
+      `REASON_${String(http.body.scorecard.reason).toUpperCase()}`,
+    );
     expect(g.checks).toHaveLength(http.body.checks.length);
     g.checks.forEach((c, i) => {
       const h = http.body.checks[i];
@@ -178,7 +200,9 @@ describe('Analyze over gRPC', () => {
   });
 
   it('refuses an invalid request with INVALID_ARGUMENT naming the proto field', async () => {
-    const bad = grpcRequest('healthy', 60, [Check.fromPartial({ alpha: 0.7, kind: { $case: 'errorRate', value: {} } })]);
+    const bad = grpcRequest('healthy', 60, [
+      Check.fromPartial({ alpha: 0.7, kind: { $case: 'errorRate', value: {} } }),
+    ]);
     const e = await analyzeError(client, bad);
     expect(e.code).toBe(status.INVALID_ARGUMENT);
     expect(e.details).toBe('checks[0].alpha: alpha must be ≤ 0.5');
@@ -186,7 +210,9 @@ describe('Analyze over gRPC', () => {
     expect(e.metadata.get(FIELD_TRAILER)).toEqual(['checks[0].alpha']);
 
     const injected = grpcRequest('healthy', 60);
-    injected.selector = { mode: { $case: 'service', value: { canary: 'x"} or vector(1) #', stable: 'catalogo-stable' } } };
+    injected.selector = {
+      mode: { $case: 'service', value: { canary: 'x"} or vector(1) #', stable: 'catalogo-stable' } },
+    };
     const e2 = await analyzeError(client, injected);
     expect(e2.code).toBe(status.INVALID_ARGUMENT);
     expect(e2.metadata.get(FIELD_TRAILER)).toEqual(['selector.service.canary']);
@@ -194,7 +220,10 @@ describe('Analyze over gRPC', () => {
 
   it('counts calls by method, status and verdict in /metrics', async () => {
     const text = await (await fetch(`${judge.url}/metrics`)).text();
-    const count = (labels: string): number => Number(new RegExp(`^canary_judge_grpc_requests_total\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const count = (labels: string): number =>
+      Number(
+        new RegExp(`^canary_judge_grpc_requests_total\\{${labels}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0,
+      );
     // Earlier tests in this file: three verdicts (Pass, Fail, Inconclusive), one more Fail, two refusals.
     expect(count('method="Analyze",code="OK",verdict="Fail"')).toBeGreaterThanOrEqual(2);
     expect(count('method="Analyze",code="OK",verdict="Pass"')).toBeGreaterThanOrEqual(1);
@@ -250,7 +279,10 @@ describe('Prometheus trouble over gRPC', () => {
   });
 
   it("stops the analysis when the client's own deadline passes", async () => {
-    const patient = await startJudge(prom.url, { CANARY_JUDGE_PROMETHEUS_TIMEOUT: '30s', CANARY_JUDGE_ANALYSIS_DEADLINE: '30s' });
+    const patient = await startJudge(prom.url, {
+      CANARY_JUDGE_PROMETHEUS_TIMEOUT: '30s',
+      CANARY_JUDGE_ANALYSIS_DEADLINE: '30s',
+    });
     extraJudges.push(patient);
     const c = connect(grpcPort(patient));
     prom.pause();
@@ -259,7 +291,8 @@ describe('Prometheus trouble over gRPC', () => {
       expect(e.code).toBe(status.DEADLINE_EXCEEDED);
       // The server saw the cancellation and let go of the analysis long before its own 30 s.
       const until = Date.now() + 3000;
-      while ((await inFlight(patient)) !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      while ((await inFlight(patient)) !== 0 && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 50));
       expect(await inFlight(patient)).toBe(0);
     } finally {
       prom.resume();

@@ -20,7 +20,14 @@ import {
   type ScenarioName,
 } from './harness/scenarios.js';
 
-const NAMES: ScenarioName[] = ['healthy', 'error-3x', 'slow-tail', 'no-canary', 'counter-reset', 'late-canary'];
+const NAMES: ScenarioName[] = [
+  'healthy',
+  'error-3x',
+  'slow-tail',
+  'no-canary',
+  'counter-reset',
+  'late-canary',
+];
 const HOUR = 3600;
 const SEED = 42;
 
@@ -94,7 +101,9 @@ describe('verdicts from a real Prometheus', () => {
     expect(er.effect.ratio).toBeGreaterThan(2.5);
     expect(er.effect.ratio).toBeLessThan(3.5);
     expect(er.evidence.eValue).toBeGreaterThanOrEqual(er.evidence.threshold);
-    expect(r.body.summary).toMatch(/^Fail error-rate: canary (2\.\d|3\.\d)% \(\d+\/\d+\) vs stable (0\.9\d|1\.\d)% \(\d+\/\d+\), ratio /);
+    expect(r.body.summary).toMatch(
+      /^Fail error-rate: canary (2\.\d|3\.\d)% \(\d+\/\d+\) vs stable (0\.9\d|1\.\d)% \(\d+\/\d+\), ratio /,
+    );
   });
 
   it('fails a canary whose slow tail grew by half, on the latency check only', async () => {
@@ -173,7 +182,11 @@ describe('verdicts from a real Prometheus', () => {
     expect(start).toBeGreaterThanOrEqual(t0 + 1200 - 120);
     expect(start).toBeLessThanOrEqual(t0 + 1200);
     const lat = r.body.checks.find((c: any) => c.type === 'latency');
-    expect(lat.threshold).toMatchObject({ source: 'stable-quantile', basis: 'stable-before-window', ms: 500 });
+    expect(lat.threshold).toMatchObject({
+      source: 'stable-quantile',
+      basis: 'stable-before-window',
+      ms: 500,
+    });
     expect(lat.queries[2]).toMatch(/\[1h\]\)\)\)$/);
     expect(r.body.verdict).toBe('Pass');
 
@@ -184,7 +197,9 @@ describe('verdicts from a real Prometheus', () => {
 
   it('counts Envoy response flags as errors on request, with a query Prometheus accepts', async () => {
     const plain = await judge.analyze(request('error-3x', 60, { checks: [{ type: 'error-rate' }] }));
-    const flags = await judge.analyze(request('error-3x', 60, { checks: [{ type: 'error-rate', responseFlags: 'UO,URX' }] }));
+    const flags = await judge.analyze(
+      request('error-3x', 60, { checks: [{ type: 'error-rate', responseFlags: 'UO,URX' }] }),
+    );
     expect(flags.status, JSON.stringify(flags.body)).toBe(200);
     const c = flags.body.checks[0];
     expect(c.responseFlags).toBe('UO,URX');
@@ -211,7 +226,10 @@ describe('Prometheus trouble', () => {
   it('answers 504 when Prometheus hangs, then recovers', async () => {
     // A real Prometheus, frozen with SIGSTOP: it accepts connections and never answers.
     const impatient = await startJudge(prom.url, { CANARY_JUDGE_PROMETHEUS_TIMEOUT: '300ms' });
-    const hurried = await startJudge(prom.url, { CANARY_JUDGE_PROMETHEUS_TIMEOUT: '5s', CANARY_JUDGE_ANALYSIS_DEADLINE: '300ms' });
+    const hurried = await startJudge(prom.url, {
+      CANARY_JUDGE_PROMETHEUS_TIMEOUT: '5s',
+      CANARY_JUDGE_ANALYSIS_DEADLINE: '300ms',
+    });
     prom.pause();
     try {
       const timeout = await impatient.analyze(request('healthy', 60));
@@ -236,7 +254,9 @@ describe('Prometheus trouble', () => {
     await prom.stop();
     const during = await judge.analyze(request('healthy', 60));
     expect(during.status).toBe(503);
-    expect(during.body).toEqual({ error: { code: 'prometheus_unavailable', message: expect.stringMatching(/unreachable/) } });
+    expect(during.body).toEqual({
+      error: { code: 'prometheus_unavailable', message: expect.stringMatching(/unreachable/) },
+    });
     const ready = await fetch(`${judge.url}/readyz`);
     expect(ready.status).toBe(200); // readiness reports the outage but does not fail on it
     expect(((await ready.json()) as any).prometheus.reachable).toBe(false);

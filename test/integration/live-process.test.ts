@@ -24,7 +24,13 @@ interface Proc {
 async function spawnJudge(env: Record<string, string>, waitReady = true): Promise<Proc> {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { PATH: process.env['PATH'] ?? '', CANARY_JUDGE_HOST: '127.0.0.1', CANARY_JUDGE_PORT: String(port), CANARY_JUDGE_GRPC_PORT: '0', ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      CANARY_JUDGE_HOST: '127.0.0.1',
+      CANARY_JUDGE_PORT: String(port),
+      CANARY_JUDGE_GRPC_PORT: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -60,14 +66,21 @@ function body(namespace: string) {
 }
 
 async function post(url: string, b: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${url}/api/v1/analyses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
+  const res = await fetch(`${url}/api/v1/analyses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(b),
+  });
   return { status: res.status, body: await res.json() };
 }
 
 beforeAll(async () => {
   exporter = await startExporter({ spec: combined(['healthy', 'error-3x'], 42, 10) });
   prom = await startPrometheus({ scrape: [exporter.target], scrapeInterval: '1s' });
-  await waitForSeries(prom.url, `istio_requests_total{destination_workload_namespace="error-3x", pod=~"catalogo-${CANARY_HASH}-.*"}`);
+  await waitForSeries(
+    prom.url,
+    `istio_requests_total{destination_workload_namespace="error-3x", pod=~"catalogo-${CANARY_HASH}-.*"}`,
+  );
 });
 
 afterAll(async () => {
@@ -79,7 +92,14 @@ afterAll(async () => {
 
 describe('the judge process on live scraped data', () => {
   it('refuses to start on a bad configuration, naming every problem', async () => {
-    const p = await spawnJudge({ CANARY_JUDGE_PROMETHEUS_URL: 'ftp://x', CANARY_JUDGE_QUERY_CONCURRENCY: 'lots', CANARY_JUDGE_LOG_LEVEL: 'loud' }, false);
+    const p = await spawnJudge(
+      {
+        CANARY_JUDGE_PROMETHEUS_URL: 'ftp://x',
+        CANARY_JUDGE_QUERY_CONCURRENCY: 'lots',
+        CANARY_JUDGE_LOG_LEVEL: 'loud',
+      },
+      false,
+    );
     expect(await p.exited).toBe(2);
     const out = p.output();
     expect(out).toContain('CANARY_JUDGE_PROMETHEUS_URL="ftp://x" must be an http:// or https:// URL');
@@ -115,7 +135,10 @@ describe('the judge process on live scraped data', () => {
     }
     expect(verdict).toBe('Fail');
     await new Promise((r) => setTimeout(r, 200)); // let the log line reach the pipe
-    const lines = p.output().split('\n').filter((l) => l.includes('"message":"analysis"') && l.includes('"verdict":"Fail"'));
+    const lines = p
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"message":"analysis"') && l.includes('"verdict":"Fail"'));
     expect(lines.length).toBeGreaterThan(0);
     const log = JSON.parse(lines[lines.length - 1] as string);
     expect(log).toMatchObject({ level: 'info', rollout: 'catalogo', namespace: 'error-3x', verdict: 'Fail' });
@@ -123,7 +146,9 @@ describe('the judge process on live scraped data', () => {
     expect(log.summary).toMatch(/^Fail error-rate: /);
 
     const metrics = await (await fetch(`${p.url}/metrics`)).text();
-    expect(metrics).toMatch(/canary_judge_http_requests_total\{endpoint="analyses",status="200",verdict="Fail"\} \d+/);
+    expect(metrics).toMatch(
+      /canary_judge_http_requests_total\{endpoint="analyses",status="200",verdict="Fail"\} \d+/,
+    );
     expect(metrics).toMatch(/canary_judge_build_info\{version="[^"]+",nodejs="[^"]+"\} 1/);
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
@@ -141,7 +166,11 @@ describe('the judge process on live scraped data', () => {
   });
 
   it('finishes an in-flight analysis on SIGTERM, then exits 0', async () => {
-    const p = await spawnJudge({ CANARY_JUDGE_PROMETHEUS_URL: prom.url, CANARY_JUDGE_PROMETHEUS_TIMEOUT: '20s', CANARY_JUDGE_ANALYSIS_DEADLINE: '20s' });
+    const p = await spawnJudge({
+      CANARY_JUDGE_PROMETHEUS_URL: prom.url,
+      CANARY_JUDGE_PROMETHEUS_TIMEOUT: '20s',
+      CANARY_JUDGE_ANALYSIS_DEADLINE: '20s',
+    });
     prom.pause(); // the analysis now waits on Prometheus
     try {
       const inFlight = post(p.url, body('healthy'));

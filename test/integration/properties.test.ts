@@ -10,7 +10,15 @@ import { Client, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnalyzeRequest, AnalyzeResponse, Check, Verdict } from '../../src/gen/canary_judge/v1/judge.js';
-import { CANARY_HASH, STABLE_HASH, honest, startFaultPrometheus, type FaultPrometheus, type Range, type Series } from './harness/fault-prometheus.js';
+import {
+  CANARY_HASH,
+  STABLE_HASH,
+  honest,
+  startFaultPrometheus,
+  type FaultPrometheus,
+  type Range,
+  type Series,
+} from './harness/fault-prometheus.js';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
 
 /** Identical releases with plenty of traffic: a Pass on honest data. */
@@ -40,7 +48,10 @@ function validBody(checks: unknown[]) {
 
 beforeAll(async () => {
   prom = await startFaultPrometheus();
-  judge = await startJudge(prom.url, { CANARY_JUDGE_ANALYSIS_DEADLINE: '3s', CANARY_JUDGE_ANALYSIS_QUEUE_WAIT: '1s' });
+  judge = await startJudge(prom.url, {
+    CANARY_JUDGE_ANALYSIS_DEADLINE: '3s',
+    CANARY_JUDGE_ANALYSIS_QUEUE_WAIT: '1s',
+  });
   grpc = new Client(`127.0.0.1:${judge.service.grpcPort}`, credentials.createInsecure());
 });
 
@@ -55,7 +66,21 @@ afterAll(async () => {
 const numberish = fc.oneof(
   fc.double(),
   fc.integer(),
-  fc.constantFrom('0.01', '0.5', '5e-324', '1e-320', '1e-6', 'NaN', 'Infinity', '-0', '1e308', '', '2', '0.8', '1.0000000001'),
+  fc.constantFrom(
+    '0.01',
+    '0.5',
+    '5e-324',
+    '1e-320',
+    '1e-6',
+    'NaN',
+    'Infinity',
+    '-0',
+    '1e308',
+    '',
+    '2',
+    '0.8',
+    '1.0000000001',
+  ),
   fc.string({ maxLength: 6 }),
   fc.constant(null),
   fc.boolean(),
@@ -87,10 +112,17 @@ const requestBody = fc.oneof(
     weight: 6,
     arbitrary: fc.record(
       {
-        rollout: fc.oneof(fc.constant({ name: 'catalogo', namespace: 'catalogo' }), fc.jsonValue({ maxDepth: 1 })),
+        rollout: fc.oneof(
+          fc.constant({ name: 'catalogo', namespace: 'catalogo' }),
+          fc.jsonValue({ maxDepth: 1 }),
+        ),
         selector: fc.oneof(
           fc.constant({ mode: 'pod-hash', canary: CANARY_HASH, stable: STABLE_HASH }),
-          fc.record({ mode: fc.constantFrom('pod-hash', 'service', 'version', 'x'), canary: fc.string({ maxLength: 12 }), stable: fc.string({ maxLength: 12 }) }),
+          fc.record({
+            mode: fc.constantFrom('pod-hash', 'service', 'version', 'x'),
+            canary: fc.string({ maxLength: 12 }),
+            stable: fc.string({ maxLength: 12 }),
+          }),
         ),
         start: fc.oneof(
           fc.constant(iso(start)),
@@ -98,8 +130,15 @@ const requestBody = fc.oneof(
           fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()),
           fc.string({ maxLength: 10 }),
         ),
-        end: fc.oneof(fc.constant(iso(end)), fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()), fc.string({ maxLength: 6 })),
-        interval: fc.oneof(fc.constantFrom('60s', '30s', '5s', '1h', '1m', '7s'), fc.string({ maxLength: 4 })),
+        end: fc.oneof(
+          fc.constant(iso(end)),
+          fc.date({ min: new Date(0), max: new Date(4e12), noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.string({ maxLength: 6 }),
+        ),
+        interval: fc.oneof(
+          fc.constantFrom('60s', '30s', '5s', '1h', '1m', '7s'),
+          fc.string({ maxLength: 4 }),
+        ),
         failBelow: numberish,
         checks: fc.array(check, { maxLength: 4 }),
       },
@@ -112,16 +151,35 @@ const requestBody = fc.oneof(
 
 /** Values that cannot be counts: each must keep the judge from passing. */
 const badValue = fc.constantFrom('NaN', '+Inf', '-Inf', '-1', '-0.5', '1e308', '9.1e15', 'abc', '', '0x10');
-const goodValue = fc.oneof(fc.nat({ max: 100_000 }).map(String), fc.double({ min: 0, max: 1e6, noNaN: true }).map((v) => String(v)));
+const goodValue = fc.oneof(
+  fc.nat({ max: 100_000 }).map(String),
+  fc.double({ min: 0, max: 1e6, noNaN: true }).map((v) => String(v)),
+);
 
 type Mutation =
   | { op: 'value'; target: number; point: number; value: string; bad: boolean }
-  | { op: 'duplicate-point' | 'shift-point' | 'duplicate-series' | 'null-series' | 'number-value'; target: number; point: number };
+  | {
+      op: 'duplicate-point' | 'shift-point' | 'duplicate-series' | 'null-series' | 'number-value';
+      target: number;
+      point: number;
+    };
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   // Not the stable's baseline before the window (target 6): see the known failure at the end.
-  fc.record({ op: fc.constant('value' as const), target: fc.nat().filter((t) => t % 7 !== 6), point: fc.nat(), value: badValue, bad: fc.constant(true) }),
-  fc.record({ op: fc.constant('value' as const), target: fc.nat(), point: fc.nat(), value: goodValue, bad: fc.constant(false) }),
+  fc.record({
+    op: fc.constant('value' as const),
+    target: fc.nat().filter((t) => t % 7 !== 6),
+    point: fc.nat(),
+    value: badValue,
+    bad: fc.constant(true),
+  }),
+  fc.record({
+    op: fc.constant('value' as const),
+    target: fc.nat(),
+    point: fc.nat(),
+    value: goodValue,
+    bad: fc.constant(false),
+  }),
   fc.record({
     op: fc.constantFrom('duplicate-point', 'shift-point', 'duplicate-series', 'null-series', 'number-value'),
     target: fc.nat(),
@@ -149,12 +207,24 @@ function corrupt(p: Plan, checks: readonly { type: string; quantile?: string }[]
   if (p.mode === 'honest') return false;
   if (p.mode !== 'mutated') return true;
   // Only the answers to queries the card actually makes reach the judge.
-  const asked = new Set(checks.flatMap((c) => (c.type === 'error-rate' ? [0, 1, 2, 3] : c.quantile === undefined ? [4, 5] : [4, 5, 6])));
+  const asked = new Set(
+    checks.flatMap((c) =>
+      c.type === 'error-rate' ? [0, 1, 2, 3] : c.quantile === undefined ? [4, 5] : [4, 5, 6],
+    ),
+  );
   return p.mutations.some((m) => asked.has(m.target % QUERY_KINDS.length) && (m.op !== 'value' || m.bad));
 }
 
 /** The judge's queries of one analysis, in a fixed order so that `target` picks one. */
-const QUERY_KINDS = ['canary requests', 'canary errors', 'stable requests', 'stable errors', 'canary buckets', 'stable buckets', 'baseline'];
+const QUERY_KINDS = [
+  'canary requests',
+  'canary errors',
+  'stable requests',
+  'stable errors',
+  'canary buckets',
+  'stable buckets',
+  'baseline',
+];
 function kindOf(query: string): number {
   const canary = query.includes(`-${CANARY_HASH}-`);
   if (query.includes('[1h]')) return 6;
@@ -201,9 +271,18 @@ function responderFor(p: Plan) {
     const series = honest(query, r, PASSING);
     switch (p.mode) {
       case 'honest':
-        return { status: 200, body: JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: series } }) };
+        return {
+          status: 200,
+          body: JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: series } }),
+        };
       case 'mutated':
-        return { status: 200, body: JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: apply(series, p.mutations, kindOf(query), r) } }) };
+        return {
+          status: 200,
+          body: JSON.stringify({
+            status: 'success',
+            data: { resultType: 'matrix', result: apply(series, p.mutations, kindOf(query), r) },
+          }),
+        };
       case 'json':
         return { status: 200, body: JSON.stringify(p.json) };
       case 'status':
@@ -214,11 +293,16 @@ function responderFor(p: Plan) {
 
 const CARD: { type: string; quantile?: string }[] = [
   { type: 'error-rate', alpha: '0.01', criticalEffect: '2', power: '0.8' } as { type: string },
-  { type: 'latency', quantile: '0.99', alpha: '0.01', criticalEffect: '2', power: '0.8' } as { type: string; quantile: string },
+  { type: 'latency', quantile: '0.99', alpha: '0.01', criticalEffect: '2', power: '0.8' } as {
+    type: string;
+    quantile: string;
+  },
 ];
 
 /** One raw Analyze call: any bytes in, the response or the status out. */
-function analyzeRaw(bytes: Uint8Array): Promise<{ error: ServiceError | null; response: AnalyzeResponse | undefined }> {
+function analyzeRaw(
+  bytes: Uint8Array,
+): Promise<{ error: ServiceError | null; response: AnalyzeResponse | undefined }> {
   return new Promise((resolve) => {
     grpc.makeUnaryRequest(
       '/canary_judge.v1.JudgeService/Analyze',
@@ -235,11 +319,19 @@ function analyzeRaw(bytes: Uint8Array): Promise<{ error: ServiceError | null; re
 function toProto(b: unknown): AnalyzeRequest {
   const o = (b ?? {}) as Record<string, any>;
   const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-  const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v)) ? Number(v) : undefined);
+  const num = (v: unknown): number | undefined =>
+    typeof v === 'number'
+      ? v
+      : typeof v === 'string' && v !== '' && !Number.isNaN(Number(v))
+        ? Number(v)
+        : undefined;
   const sel = o['selector'] ?? {};
   const mode = sel.mode === 'service' ? 'service' : sel.mode === 'version' ? 'version' : 'podHash';
   return AnalyzeRequest.fromPartial({
-    rollout: typeof o['rollout'] === 'object' && o['rollout'] !== null ? { name: str(o['rollout'].name), namespace: str(o['rollout'].namespace) } : undefined,
+    rollout:
+      typeof o['rollout'] === 'object' && o['rollout'] !== null
+        ? { name: str(o['rollout'].name), namespace: str(o['rollout'].namespace) }
+        : undefined,
     selector: { mode: { $case: mode, value: { canary: str(sel.canary), stable: str(sel.stable) } } },
     start: str(o['start']),
     end: str(o['end']),
@@ -250,11 +342,19 @@ function toProto(b: unknown): AnalyzeRequest {
         c['type'] === 'latency'
           ? {
               $case: 'latency',
-              value: { threshold: quantile !== undefined ? { $case: 'quantile', value: quantile } : { $case: 'thresholdMs', value: num(c['thresholdMs']) ?? 0 } },
+              value: {
+                threshold:
+                  quantile !== undefined
+                    ? { $case: 'quantile', value: quantile }
+                    : { $case: 'thresholdMs', value: num(c['thresholdMs']) ?? 0 },
+              },
             }
           : {
               $case: 'errorRate',
-              value: { errorCodes: str(c['errorCodes']), ...(typeof c['responseFlags'] === 'string' ? { responseFlags: c['responseFlags'] } : {}) },
+              value: {
+                errorCodes: str(c['errorCodes']),
+                ...(typeof c['responseFlags'] === 'string' ? { responseFlags: c['responseFlags'] } : {}),
+              },
             };
       return Check.fromPartial({
         name: str(c['name']),
@@ -343,7 +443,10 @@ describe('the judge under arbitrary requests and arbitrary Prometheus answers', 
     prom.respond = (query, r) => {
       const series = honest(query, r, PASSING);
       if (query.includes('[1h]')) (series[0] as Series).values[0] = [r.start, 'NaN'];
-      return { status: 200, body: JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: series } }) };
+      return {
+        status: 200,
+        body: JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: series } }),
+      };
     };
     const r = await judge.analyze(validBody(CARD.slice(1)));
     expect(r.status).toBe(200);

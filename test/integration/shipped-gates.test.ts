@@ -20,7 +20,14 @@ import { parse, parseAllDocuments } from 'yaml';
 import { REPO } from '../manifests/lib/files.js';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
 import { startPrometheus, type PrometheusHandle } from './harness/prometheus.js';
-import { CANARY_HASH, CANARY_SERVICE, CANARY_VERSION, STABLE_HASH, STABLE_SERVICE, STABLE_VERSION } from './harness/scenarios.js';
+import {
+  CANARY_HASH,
+  CANARY_SERVICE,
+  CANARY_VERSION,
+  STABLE_HASH,
+  STABLE_SERVICE,
+  STABLE_VERSION,
+} from './harness/scenarios.js';
 import { openMetrics, type LognormalLatency, type WorkloadSpec } from './harness/simulation.js';
 
 const RPS = 100;
@@ -33,24 +40,31 @@ type Obj = Record<string, any>;
 
 /** The scorecard template's body for one analysis step, with Argo's {{args.x}} substituted. */
 function gateBody(stepIndex: number, namespace: string): { body: Obj; maxWait: number } {
-  const template = parse(readFileSync(join(REPO, 'analysis-templates/canary-judge-scorecard.yaml'), 'utf8')) as Obj;
+  const template = parse(
+    readFileSync(join(REPO, 'analysis-templates/canary-judge-scorecard.yaml'), 'utf8'),
+  ) as Obj;
   const rollout = parseAllDocuments(readFileSync(join(REPO, 'rollouts/catalogo/rollout.yaml'), 'utf8'))
     .map((d) => d.toJS() as Obj)
     .find((d) => d['kind'] === 'Rollout') as Obj;
   const step = rollout['spec']['strategy']['canary']['steps'][stepIndex] as Obj;
   const values = new Map<string, string>();
-  for (const a of template['spec']['args'] as Obj[]) if (typeof a['value'] === 'string') values.set(a['name'], a['value']);
-  for (const a of step['analysis']['args'] as Obj[]) if (typeof a['value'] === 'string') values.set(a['name'], a['value']);
+  for (const a of template['spec']['args'] as Obj[])
+    if (typeof a['value'] === 'string') values.set(a['name'], a['value']);
+  for (const a of step['analysis']['args'] as Obj[])
+    if (typeof a['value'] === 'string') values.set(a['name'], a['value']);
   values.set('canary-hash', CANARY_HASH);
   values.set('stable-hash', STABLE_HASH);
   values.set('rollout-name', 'catalogo');
   values.set('rollout-namespace', namespace);
   const metric = (template['spec']['metrics'] as Obj[])[0] as Obj;
-  const text = JSON.stringify(metric['provider']['web']['jsonBody']).replace(/\{\{args\.([\w-]+)\}\}/g, (_m, name: string) => {
-    const v = values.get(name);
-    if (v === undefined) throw new Error(`step ${stepIndex}: no value for arg ${name}`);
-    return v;
-  });
+  const text = JSON.stringify(metric['provider']['web']['jsonBody']).replace(
+    /\{\{args\.([\w-]+)\}\}/g,
+    (_m, name: string) => {
+      const v = values.get(name);
+      if (v === undefined) throw new Error(`step ${stepIndex}: no value for arg ${name}`);
+      return v;
+    },
+  );
   return { body: JSON.parse(text) as Obj, maxWait: Number(values.get('max-wait')) };
 }
 
@@ -91,9 +105,24 @@ const SCENARIOS: readonly Scenario[] = [
   // critical-increase): 1% gate 5× or +1 pp, 5% gate 3× or +0.3 pp, 50% gate 1.5× or +0.1 pp.
   { name: 'gate-1-errors-30x', weight: 1, stable: SAME, canary: { ...SAME, errorRate: 0.03 } },
   { name: 'gate-5-errors-5x', weight: 5, stable: SAME, canary: { ...SAME, errorRate: 0.005 } },
-  { name: 'gate-50-errors-2x', weight: 50, stable: { ...SAME, errorRate: 0.005 }, canary: { ...SAME, errorRate: 0.01 } },
-  { name: 'gate-5-latency-2x', weight: 5, stable: SAME, canary: { ...SAME, latency: { ...SHAPE, medianMs: 80 } } },
-  { name: 'gate-5-tail-only', weight: 5, stable: SAME, canary: { ...SAME, latency: { ...SHAPE, tailShare: 0.03, tailAddMs: 300 } } },
+  {
+    name: 'gate-50-errors-2x',
+    weight: 50,
+    stable: { ...SAME, errorRate: 0.005 },
+    canary: { ...SAME, errorRate: 0.01 },
+  },
+  {
+    name: 'gate-5-latency-2x',
+    weight: 5,
+    stable: SAME,
+    canary: { ...SAME, latency: { ...SHAPE, medianMs: 80 } },
+  },
+  {
+    name: 'gate-5-tail-only',
+    weight: 5,
+    stable: SAME,
+    canary: { ...SAME, latency: { ...SHAPE, tailShare: 0.03, tailAddMs: 300 } },
+  },
 ];
 
 function workloads(s: Scenario): WorkloadSpec[] {
@@ -154,10 +183,14 @@ async function walkGate(s: Scenario): Promise<Walk> {
   const { body, maxWait } = gateBody(gateStep(s.weight), s.name);
   const answers: Obj[] = [];
   for (let minute = 1; minute <= maxWait; minute++) {
-    const res = await judge.analyze({ ...body, end: new Date((canaryStart + minute * 60) * 1000).toISOString() });
+    const res = await judge.analyze({
+      ...body,
+      end: new Date((canaryStart + minute * 60) * 1000).toISOString(),
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     answers.push(res.body as Obj);
-    if (res.body.verdict !== 'Inconclusive') return { minute, verdict: res.body.verdict, summary: res.body.summary, answers };
+    if (res.body.verdict !== 'Inconclusive')
+      return { minute, verdict: res.body.verdict, summary: res.body.summary, answers };
   }
   const last = answers[answers.length - 1] as Obj;
   return { minute: null, verdict: 'Inconclusive', summary: last['summary'], answers };
@@ -166,22 +199,28 @@ async function walkGate(s: Scenario): Promise<Walk> {
 const byName = (n: string): Scenario => SCENARIOS.find((s) => s.name === n) as Scenario;
 
 describe('each shipped gate on production-shaped data at 100 requests/s', () => {
-  it.each(['gate-1-identical', 'gate-5-identical', 'gate-50-identical'])('passes an identical release within its max-wait (%s)', async (name) => {
-    const w = await walkGate(byName(name));
-    expect(w.verdict, w.summary).toBe('Pass');
-    // Latency passes on the edge that holds the stable p99's share of requests.
-    const latency = (w.answers.at(-1)?.['checks'] as Obj[]).find((c) => c['type'] === 'latency') as Obj;
-    expect(latency['threshold']).toMatchObject({ ms: 250, lowMs: 100, basis: 'stable-before-window' });
-  });
+  it.each(['gate-1-identical', 'gate-5-identical', 'gate-50-identical'])(
+    'passes an identical release within its max-wait (%s)',
+    async (name) => {
+      const w = await walkGate(byName(name));
+      expect(w.verdict, w.summary).toBe('Pass');
+      // Latency passes on the edge that holds the stable p99's share of requests.
+      const latency = (w.answers.at(-1)?.['checks'] as Obj[]).find((c) => c['type'] === 'latency') as Obj;
+      expect(latency['threshold']).toMatchObject({ ms: 250, lowMs: 100, basis: 'stable-before-window' });
+    },
+  );
 
-  it.each(['gate-1-clean', 'gate-5-clean', 'gate-50-clean'])('passes a service with no errors at all through the floor (%s)', async (name) => {
-    const w = await walkGate(byName(name));
-    expect(w.verdict, w.summary).toBe('Pass');
-    const errors = (w.answers.at(-1)?.['checks'] as Obj[]).find((c) => c['type'] === 'error-rate') as Obj;
-    expect(errors['canary']['bad']).toBe(0);
-    expect(errors['floor']['met']).toBe(true);
-    expect(errors['summary']).toMatch(/within tolerance/);
-  });
+  it.each(['gate-1-clean', 'gate-5-clean', 'gate-50-clean'])(
+    'passes a service with no errors at all through the floor (%s)',
+    async (name) => {
+      const w = await walkGate(byName(name));
+      expect(w.verdict, w.summary).toBe('Pass');
+      const errors = (w.answers.at(-1)?.['checks'] as Obj[]).find((c) => c['type'] === 'error-rate') as Obj;
+      expect(errors['canary']['bad']).toBe(0);
+      expect(errors['floor']['met']).toBe(true);
+      expect(errors['summary']).toMatch(/within tolerance/);
+    },
+  );
 
   it('says how long an undecided gate still needs, in minutes at this traffic', async () => {
     const { body } = gateBody(gateStep(1), 'gate-1-clean');
@@ -202,7 +241,9 @@ describe('each shipped gate on production-shaped data at 100 requests/s', () => 
   ])('fails a regression before it ever passes (%s)', async (name, failing) => {
     const w = await walkGate(byName(name));
     expect(w.verdict, w.summary).toBe('Fail');
-    const failed = (w.answers.at(-1)?.['checks'] as Obj[]).filter((c) => c['verdict'] === 'Fail').map((c) => c['type']);
+    const failed = (w.answers.at(-1)?.['checks'] as Obj[])
+      .filter((c) => c['verdict'] === 'Fail')
+      .map((c) => c['type']);
     expect(failed).toContain(failing);
   });
 });

@@ -9,7 +9,12 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CANARY_HASH, STABLE_HASH, startFaultPrometheus, type FaultPrometheus } from './harness/fault-prometheus.js';
+import {
+  CANARY_HASH,
+  STABLE_HASH,
+  startFaultPrometheus,
+  type FaultPrometheus,
+} from './harness/fault-prometheus.js';
 import { freePort } from './harness/prometheus.js';
 
 const CLIENTS = 50;
@@ -36,7 +41,9 @@ const body = JSON.stringify({
   checks: [{ type: 'error-rate' }],
 });
 
-type Outcome = { kind: 'answered'; status: number; code?: string; connection: string | null; at: number } | { kind: 'refused'; cause: string; at: number };
+type Outcome =
+  | { kind: 'answered'; status: number; code?: string; connection: string | null; at: number }
+  | { kind: 'refused'; cause: string; at: number };
 
 function causeOf(e: unknown): string {
   let cur: unknown = e;
@@ -83,9 +90,19 @@ describe('SIGTERM during a 50-concurrent keep-alive load', () => {
     const client = async (): Promise<void> => {
       while (!stopped) {
         try {
-          const res = await fetch(`${url}/api/v1/analyses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const res = await fetch(`${url}/api/v1/analyses`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
           const json = (await res.json()) as { error?: { code?: string } };
-          outcomes.push({ kind: 'answered', status: res.status, ...(json.error?.code === undefined ? {} : { code: json.error.code }), connection: res.headers.get('connection'), at: performance.now() });
+          outcomes.push({
+            kind: 'answered',
+            status: res.status,
+            ...(json.error?.code === undefined ? {} : { code: json.error.code }),
+            connection: res.headers.get('connection'),
+            at: performance.now(),
+          });
         } catch (e) {
           outcomes.push({ kind: 'refused', cause: causeOf(e), at: performance.now() });
           // Once the listener is gone every new connection is refused: this client is done.
@@ -95,7 +112,8 @@ describe('SIGTERM during a 50-concurrent keep-alive load', () => {
     };
     const clients = Array.from({ length: CLIENTS }, () => client());
     // Load running: every client has had at least one answer, and keeps posting.
-    for (let i = 0; i < 300 && outcomes.filter((o) => o.kind === 'answered').length < 2 * CLIENTS; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 300 && outcomes.filter((o) => o.kind === 'answered').length < 2 * CLIENTS; i++)
+      await new Promise((r) => setTimeout(r, 50));
     const answeredBefore = outcomes.filter((o) => o.kind === 'answered' && o.status === 200).length;
     const sigterm = performance.now();
     child.kill('SIGTERM');
@@ -103,7 +121,9 @@ describe('SIGTERM during a 50-concurrent keep-alive load', () => {
     stopped = true;
     await Promise.all(clients);
 
-    const answers = outcomes.filter((o): o is Extract<Outcome, { kind: 'answered' }> => o.kind === 'answered');
+    const answers = outcomes.filter(
+      (o): o is Extract<Outcome, { kind: 'answered' }> => o.kind === 'answered',
+    );
     const lastAnswer = Math.max(...answers.map((o) => o.at));
     const afterTerm = answers.filter((o) => o.at > sigterm);
     const refused = outcomes.filter((o): o is Extract<Outcome, { kind: 'refused' }> => o.kind === 'refused');
@@ -111,7 +131,9 @@ describe('SIGTERM during a 50-concurrent keep-alive load', () => {
       answeredBeforeSigterm: answeredBefore,
       answeredAfterSigterm: afterTerm.length,
       closedAfterSigterm: afterTerm.filter((o) => o.connection === 'close').length,
-      statusesAfterSigterm: [...new Set(afterTerm.map((o) => `${o.status}${o.code === undefined ? '' : ` ${o.code}`}`))].sort(),
+      statusesAfterSigterm: [
+        ...new Set(afterTerm.map((o) => `${o.status}${o.code === undefined ? '' : ` ${o.code}`}`)),
+      ].sort(),
       refused: [...new Set(refused.map((o) => o.cause))].sort(),
       exitAfterSigtermMs: Math.round(exitAt - sigterm),
       exitAfterLastAnswerMs: Math.round(exitAt - lastAnswer),

@@ -13,7 +13,10 @@ import { analysesOf, placeholders, type AnalysisTemplate, type Rollout } from '.
 import { findObject, objectsOfKind, REPO, renderKustomization, type K8sObject } from './lib/files.js';
 
 interface Service extends K8sObject {
-  spec: { selector: Record<string, string>; ports: { name?: string; port: number; targetPort?: number | string }[] };
+  spec: {
+    selector: Record<string, string>;
+    ports: { name?: string; port: number; targetPort?: number | string }[];
+  };
 }
 interface VsDestination {
   destination: { host: string; subset?: string; port?: { number: number } };
@@ -81,7 +84,9 @@ describe('Rollout ↔ Services', () => {
       expect(selects(svc?.spec.selector ?? {}, podLabels()), `${name} selects the Rollout's pods`).toBe(true);
       for (const p of svc?.spec.ports ?? []) {
         const target = p.targetPort ?? p.port;
-        const found = containerPorts.some((cp) => (typeof target === 'number' ? cp.containerPort === target : cp.name === target));
+        const found = containerPorts.some((cp) =>
+          typeof target === 'number' ? cp.containerPort === target : cp.name === target,
+        );
         expect(found, `${name} port ${p.port} → targetPort ${target}`).toBe(true);
       }
     }
@@ -123,7 +128,9 @@ describe('Rollout ↔ Istio', () => {
         );
         expect(dests.every((d) => d.destination.subset === undefined)).toBe(true);
       } else {
-        expect(new Set(dests.map((d) => d.destination.subset))).toEqual(new Set([dr.stableSubsetName, dr.canarySubsetName]));
+        expect(new Set(dests.map((d) => d.destination.subset))).toEqual(
+          new Set([dr.stableSubsetName, dr.canarySubsetName]),
+        );
       }
     }
   });
@@ -131,7 +138,10 @@ describe('Rollout ↔ Istio', () => {
   it('weights of every route sum to 100, all on stable at rest', () => {
     const { vs, routes } = vsOf();
     for (const h of vs.spec.http.filter((x) => routes.includes(x.name ?? ''))) {
-      expect(h.route.reduce((s, d) => s + (d.weight ?? 0), 0), `route ${String(h.name)}`).toBe(100);
+      expect(
+        h.route.reduce((s, d) => s + (d.weight ?? 0), 0),
+        `route ${String(h.name)}`,
+      ).toBe(100);
       const stable = h.route.find((d) => shortHost(d.destination.host) === canary().stableService);
       expect(stable?.weight).toBe(100);
     }
@@ -167,7 +177,10 @@ describe('Rollout ↔ Istio', () => {
     for (const dr of objectsOfKind<DestinationRule>(catalogo, 'DestinationRule')) {
       const [svcName, svcNs] = dr.spec.host.split('.');
       expect(svcNs ?? dr.metadata.namespace).toBe(dr.metadata.namespace);
-      expect(findObject(catalogo, 'Service', svcName as string, dr.metadata.namespace), dr.spec.host).toBeDefined();
+      expect(
+        findObject(catalogo, 'Service', svcName as string, dr.metadata.namespace),
+        dr.spec.host,
+      ).toBeDefined();
     }
   });
 });
@@ -176,8 +189,14 @@ describe('Rollout steps', () => {
   const steps = () => canary().steps;
 
   it('walk 1 → 5 → 10 → 25 → 50 with an analysis after 1, 5 and 50, then promote', () => {
-    expect(steps().filter((s) => s.setWeight !== undefined).map((s) => s.setWeight)).toEqual([1, 5, 10, 25, 50]);
-    const kinds = steps().map((s) => (s.setWeight !== undefined ? `w${s.setWeight}` : s.analysis ? 'analysis' : 'pause'));
+    expect(
+      steps()
+        .filter((s) => s.setWeight !== undefined)
+        .map((s) => s.setWeight),
+    ).toEqual([1, 5, 10, 25, 50]);
+    const kinds = steps().map((s) =>
+      s.setWeight !== undefined ? `w${s.setWeight}` : s.analysis ? 'analysis' : 'pause',
+    );
     expect(kinds.join(' ')).toMatch(/^w1 analysis w5 analysis w10 .*w25 .*w50 analysis$/);
     // no indefinite pause: promotion to 100% is automatic once the last analysis passes
     expect(steps().every((s) => s.pause === undefined || s.pause.duration !== undefined)).toBe(true);
@@ -206,7 +225,8 @@ describe('Rollout ↔ analysis templates', () => {
     const analyses = analysesOf(rollout);
     expect(analyses.length).toBeGreaterThanOrEqual(4);
     for (const { where, analysis } of analyses) {
-      for (const ref of analysis.templates) expect(templateOf(ref), `${where}: ${ref.templateName}`).toBeDefined();
+      for (const ref of analysis.templates)
+        expect(templateOf(ref), `${where}: ${ref.templateName}`).toBeDefined();
     }
   });
 
@@ -216,8 +236,13 @@ describe('Rollout ↔ analysis templates', () => {
       const passed = (analysis.args ?? []).map((a) => a.name);
       const undeclared = passed.filter((p) => !declared.some((d) => d.name === p));
       expect(undeclared, `${where}: args Argo would drop silently`).toEqual([]);
-      const missing = declared.filter((d) => d.value === undefined && d.valueFrom === undefined && !passed.includes(d.name));
-      expect(missing.map((m) => m.name), `${where}: template args left without a value`).toEqual([]);
+      const missing = declared.filter(
+        (d) => d.value === undefined && d.valueFrom === undefined && !passed.includes(d.name),
+      );
+      expect(
+        missing.map((m) => m.name),
+        `${where}: template args left without a value`,
+      ).toEqual([]);
       expect(new Set(passed).size, `${where}: an arg passed twice`).toBe(passed.length);
     }
   });
@@ -267,12 +292,18 @@ describe('templates ↔ the judge deployment', () => {
     const target = svc.spec.ports[0]?.targetPort;
     expect(cports.some((p) => p.name === target || p.containerPort === target)).toBe(true);
     const np = objectsOfKind<
-      K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> }; ingress: { ports?: { port: string | number }[] }[] } }
+      K8sObject & {
+        spec: {
+          podSelector: { matchLabels: Record<string, string> };
+          ingress: { ports?: { port: string | number }[] }[];
+        };
+      }
     >(judge, 'NetworkPolicy');
     expect(np).toHaveLength(1);
     expect(selects(np[0]?.spec.podSelector.matchLabels ?? {}, labels)).toBe(true);
     for (const rule of np[0]?.spec.ingress ?? []) {
-      for (const p of rule.ports ?? []) expect(cports.some((c) => c.name === p.port || c.containerPort === p.port)).toBe(true);
+      for (const p of rule.ports ?? [])
+        expect(cports.some((c) => c.name === p.port || c.containerPort === p.port)).toBe(true);
     }
   });
 
@@ -304,7 +335,13 @@ describe('Argo CD Application', () => {
         spec: {
           source: { path: string };
           destination: { namespace: string };
-          ignoreDifferences?: { group?: string; kind: string; name?: string; jqPathExpressions?: string[]; jsonPointers?: string[] }[];
+          ignoreDifferences?: {
+            group?: string;
+            kind: string;
+            name?: string;
+            jqPathExpressions?: string[];
+            jsonPointers?: string[];
+          }[];
           syncPolicy?: { syncOptions?: string[] };
         };
       }
@@ -322,7 +359,10 @@ describe('Argo CD Application', () => {
   it('ignores the VirtualService weights the controller owns, and respects that when syncing', () => {
     const vsName = canary().trafficRouting.istio.virtualService?.name;
     const entry = app().spec.ignoreDifferences?.find(
-      (d) => d.group === 'networking.istio.io' && d.kind === 'VirtualService' && (d.name === undefined || d.name === vsName),
+      (d) =>
+        d.group === 'networking.istio.io' &&
+        d.kind === 'VirtualService' &&
+        (d.name === undefined || d.name === vsName),
     );
     expect(entry, 'ignoreDifferences for the VirtualService').toBeDefined();
     const paths = [...(entry?.jqPathExpressions ?? []), ...(entry?.jsonPointers ?? [])];
@@ -341,14 +381,20 @@ describe('metric plugin registration', () => {
     };
     expect(cm.kind).toBe('ConfigMap');
     expect(cm.metadata.name).toBe('argo-rollouts-config');
-    const plugins = parse(cm.data['metricProviderPlugins'] ?? '') as { name: string; location: string; sha256?: string }[];
+    const plugins = parse(cm.data['metricProviderPlugins'] ?? '') as {
+      name: string;
+      location: string;
+      sha256?: string;
+    }[];
     expect(Array.isArray(plugins) && plugins.length > 0).toBe(true);
     for (const p of plugins) {
       // the controller's own check (utils/config): <org>/<name>
       expect(p.name).toMatch(/^([a-zA-Z0-9-]+)\/{1}([a-zA-Z0-9_\-.]+)$/);
       expect(p.location).toMatch(/^(https?|file):\/\//);
       if (p.sha256 !== undefined) expect(p.sha256).toMatch(/^[0-9a-f]{64}$/);
-      expect(Object.keys(p).every((k) => ['name', 'location', 'sha256', 'args', 'headersFrom'].includes(k))).toBe(true);
+      expect(
+        Object.keys(p).every((k) => ['name', 'location', 'sha256', 'args', 'headersFrom'].includes(k)),
+      ).toBe(true);
     }
   });
 });

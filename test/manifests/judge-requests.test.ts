@@ -35,10 +35,13 @@ beforeAll(() => {
   rollout = renderKustomization('rollouts/catalogo').objects.find((o) => o.kind === 'Rollout') as Rollout;
   templates = renderKustomization('analysis-templates').objects as AnalysisTemplate[];
   // The token Secret is created by the user, in the shape of the shipped example.
-  secrets = [parse(readFileSync(join(REPO, 'rollouts/catalogo/judge-token-secret.example.yaml'), 'utf8')) as K8sObject];
+  secrets = [
+    parse(readFileSync(join(REPO, 'rollouts/catalogo/judge-token-secret.example.yaml'), 'utf8')) as K8sObject,
+  ];
 });
 
-const judgeTemplates = () => templates.filter((t) => t.spec.metrics.some((m) => m.provider.web !== undefined));
+const judgeTemplates = () =>
+  templates.filter((t) => t.spec.metrics.some((m) => m.provider.web !== undefined));
 
 interface Sent {
   readonly where: string;
@@ -54,7 +57,8 @@ function resolvedAnalyses(): Sent[] {
       const t = findObject<AnalysisTemplate>(templates, 'ClusterAnalysisTemplate', ref.templateName);
       if (t === undefined) throw new Error(`${where}: no template ${ref.templateName}`);
       const args = resolveArgs(mergeArgs(t.spec.args ?? [], analysis.args ?? []), { rollout, secrets });
-      for (const m of t.spec.metrics) out.push({ where, template: t.metadata.name, metric: substitute(m, args) });
+      for (const m of t.spec.metrics)
+        out.push({ where, template: t.metadata.name, metric: substitute(m, args) });
     }
   }
   return out;
@@ -76,8 +80,15 @@ describe('requests the catalogo Rollout makes the judge receive', () => {
     for (const s of resolvedAnalyses()) {
       const parsed = parseAnalysisRequest(s.metric.provider.web?.jsonBody);
       if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-      expect(parsed.value.rollout).toEqual({ name: rollout.metadata.name, namespace: rollout.metadata.namespace });
-      expect(parsed.value.selector).toEqual({ mode: 'pod-hash', canary: SAMPLE_HASHES.Latest, stable: SAMPLE_HASHES.Stable });
+      expect(parsed.value.rollout).toEqual({
+        name: rollout.metadata.name,
+        namespace: rollout.metadata.namespace,
+      });
+      expect(parsed.value.selector).toEqual({
+        mode: 'pod-hash',
+        canary: SAMPLE_HASHES.Latest,
+        stable: SAMPLE_HASHES.Stable,
+      });
       expect(parsed.value.checks.map((c) => c.type).sort()).toEqual(['error-rate', 'latency']);
     }
   });
@@ -118,7 +129,12 @@ describe('requests the catalogo Rollout makes the judge receive', () => {
         return JSON.stringify({
           start: v.start,
           interval: v.interval,
-          checks: v.checks.map((c) => ({ ...c, criticalEffect: undefined, criticalIncrease: undefined, power: undefined })),
+          checks: v.checks.map((c) => ({
+            ...c,
+            criticalEffect: undefined,
+            criticalIncrease: undefined,
+            power: undefined,
+          })),
         });
       }),
     );
@@ -146,7 +162,11 @@ describe('requests the catalogo Rollout makes the judge receive', () => {
 
 describe('judge templates', () => {
   it('are all here: error rate, latency, scorecard, guard', () => {
-    expect(judgeTemplates().map((t) => t.metadata.name).sort()).toEqual([
+    expect(
+      judgeTemplates()
+        .map((t) => t.metadata.name)
+        .sort(),
+    ).toEqual([
       'canary-judge-error-rate',
       'canary-judge-guard',
       'canary-judge-latency',
@@ -223,7 +243,10 @@ describe('the check itself catches broken templates', () => {
   };
   const send = (t: AnalysisTemplate, extra: { name: string; value: string }[] = []) => {
     const step = analysesOf(rollout).find((a) => a.where.startsWith('steps'));
-    const args = resolveArgs(mergeArgs(t.spec.args ?? [], [...(step?.analysis.args ?? []), ...extra]), { rollout, secrets });
+    const args = resolveArgs(mergeArgs(t.spec.args ?? [], [...(step?.analysis.args ?? []), ...extra]), {
+      rollout,
+      secrets,
+    });
     return parseAnalysisRequest(substitute(t.spec.metrics[0] as Metric, args).provider.web?.jsonBody);
   };
 

@@ -10,7 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { kubectlArgoRollouts, kustomizationDirs, readYamlFile, renderKustomization, type K8sObject } from './lib/files.js';
+import {
+  kubectlArgoRollouts,
+  kustomizationDirs,
+  readYamlFile,
+  renderKustomization,
+  type K8sObject,
+} from './lib/files.js';
 
 const dirs = kustomizationDirs();
 const ALLOWED_KEYS = new Set(['apiVersion', 'kind', 'resources', 'patches']);
@@ -57,7 +63,10 @@ describe('kubectl argo rollouts lint', () => {
     const file = join(tmp, `${name}.yaml`);
     writeFileSync(file, text);
     try {
-      const out = execFileSync(lint, ['lint', '-f', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = execFileSync(lint, ['lint', '-f', file], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       return { ok: true, output: out };
     } catch (e) {
       const err = e as { stdout?: string; stderr?: string };
@@ -82,7 +91,8 @@ describe('kubectl argo rollouts lint', () => {
     const vs = objects.find((o) => o.kind === 'VirtualService') as K8sObject & {
       spec: { http: { route: { destination: { host: string } }[] }[] };
     };
-    for (const r of vs.spec.http[0]?.route ?? []) r.destination.host = r.destination.host.replace('-canary', '-preview');
+    for (const r of vs.spec.http[0]?.route ?? [])
+      r.destination.host = r.destination.host.replace('-canary', '-preview');
     const r = run('broken-route', lintInput(objects));
     expect(r.ok).toBe(false);
     expect(r.output).toContain("Canary Service 'catalogo-canary' not found in route");

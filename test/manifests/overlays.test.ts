@@ -11,15 +11,27 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseAnalysisRequest } from '../../src/judge/request.js';
-import { analysesOf, mergeArgs, resolveArgs, substitute, type AnalysisTemplate, type Rollout } from './lib/argo.js';
+import {
+  analysesOf,
+  mergeArgs,
+  resolveArgs,
+  substitute,
+  type AnalysisTemplate,
+  type Rollout,
+} from './lib/argo.js';
 import { findObject, REPO, renderKustomization, type K8sObject } from './lib/files.js';
 
 const DIR = 'test/manifests/fixtures/fast-loopback';
 
 describe('fast-loopback overlay', () => {
-  const shipped = [...renderKustomization('rollouts/catalogo').objects, ...renderKustomization('analysis-templates').objects];
+  const shipped = [
+    ...renderKustomization('rollouts/catalogo').objects,
+    ...renderKustomization('analysis-templates').objects,
+  ];
   const overlay = renderKustomization(DIR).objects;
-  const secrets = [parse(readFileSync(join(REPO, 'rollouts/catalogo/judge-token-secret.example.yaml'), 'utf8')) as K8sObject];
+  const secrets = [
+    parse(readFileSync(join(REPO, 'rollouts/catalogo/judge-token-secret.example.yaml'), 'utf8')) as K8sObject,
+  ];
 
   it('holds the same objects as the shipped kustomizations', () => {
     const ids = (os: readonly K8sObject[]) => os.map((o) => `${o.kind}/${o.metadata.name}`).sort();
@@ -40,7 +52,9 @@ describe('fast-loopback overlay', () => {
   it('shortens only the plain pauses of the Rollout', () => {
     const before = findObject<Rollout>(shipped, 'Rollout', 'catalogo') as Rollout;
     const after = findObject<Rollout>(overlay, 'Rollout', 'catalogo') as Rollout;
-    const pauses = after.spec.strategy.canary.steps.filter((s) => s.pause !== undefined).map((s) => s.pause?.duration);
+    const pauses = after.spec.strategy.canary.steps
+      .filter((s) => s.pause !== undefined)
+      .map((s) => s.pause?.duration);
     expect(pauses).toEqual(['20s', '20s']);
     const strip = (r: Rollout) => {
       const c = structuredClone(r);
@@ -54,7 +68,11 @@ describe('fast-loopback overlay', () => {
     const rollout = findObject<Rollout>(overlay, 'Rollout', 'catalogo') as Rollout;
     for (const { where, analysis } of analysesOf(rollout)) {
       for (const ref of analysis.templates) {
-        const t = findObject<AnalysisTemplate>(overlay, 'ClusterAnalysisTemplate', ref.templateName) as AnalysisTemplate;
+        const t = findObject<AnalysisTemplate>(
+          overlay,
+          'ClusterAnalysisTemplate',
+          ref.templateName,
+        ) as AnalysisTemplate;
         const args = resolveArgs(mergeArgs(t.spec.args ?? [], analysis.args ?? []), { rollout, secrets });
         for (const m of t.spec.metrics) {
           const parsed = parseAnalysisRequest(substitute(m, args).provider.web?.jsonBody);

@@ -49,8 +49,17 @@ beforeAll(() => {
 describe('YAML files', () => {
   it('finds the shipped manifests', () => {
     expect(files.length).toBeGreaterThan(15);
-    for (const dir of ['rollouts/catalogo/', 'rollouts/argocd/', 'analysis-templates/', 'deploy/canary-judge/', 'plugins/']) {
-      expect(files.some((f) => f.startsWith(dir)), dir).toBe(true);
+    for (const dir of [
+      'rollouts/catalogo/',
+      'rollouts/argocd/',
+      'analysis-templates/',
+      'deploy/canary-judge/',
+      'plugins/',
+    ]) {
+      expect(
+        files.some((f) => f.startsWith(dir)),
+        dir,
+      ).toBe(true);
     }
   });
 
@@ -58,7 +67,8 @@ describe('YAML files', () => {
     const f = readYamlFile(path);
     expect(f.docs.length).toBeGreaterThan(0);
     if (!isKustomization(path)) {
-      for (const [i, d] of f.docs.entries()) expect(isK8sObject(d), `${path} document ${i} is a Kubernetes object`).toBe(true);
+      for (const [i, d] of f.docs.entries())
+        expect(isK8sObject(d), `${path} document ${i} is a Kubernetes object`).toBe(true);
     }
   });
 });
@@ -105,10 +115,17 @@ describe('the validator itself', () => {
   });
 
   it('flags a misspelt field inside the Rollout pod template (built-in PodSpec in a CRD)', () => {
-    const o = rollout() as K8sObject & { spec: { template: { spec: { containers: Record<string, unknown>[] } } } };
+    const o = rollout() as K8sObject & {
+      spec: { template: { spec: { containers: Record<string, unknown>[] } } };
+    };
     const c = o.spec.template.spec.containers[0] as Record<string, unknown>;
     c['readinesProbe'] = c['readinessProbe'];
-    expect(registry.validate(o).map((p) => p.message).join('\n')).toContain('unknown field "readinesProbe"');
+    expect(
+      registry
+        .validate(o)
+        .map((p) => p.message)
+        .join('\n'),
+    ).toContain('unknown field "readinesProbe"');
   });
 
   it('flags an unknown metadata field of a custom resource (checked as ObjectMeta)', () => {
@@ -128,7 +145,9 @@ describe('the validator itself', () => {
   });
 
   it('flags an unknown field of a built-in kind (Deployment)', () => {
-    const dep = objectsOfFile('deploy/canary-judge/base/deployment.yaml')[0] as K8sObject & { spec: Record<string, unknown> };
+    const dep = objectsOfFile('deploy/canary-judge/base/deployment.yaml')[0] as K8sObject & {
+      spec: Record<string, unknown>;
+    };
     dep.spec['replica'] = 2;
     expect(registry.validate(dep).map((p) => p.path)).toContain('/spec/replica');
   });
@@ -143,14 +162,18 @@ describe('the validator itself', () => {
   });
 
   it('refuses a kind it has no schema for instead of passing it', () => {
-    expect(() => registry.validate({ apiVersion: 'example.com/v1', kind: 'Thing', metadata: { name: 'x' } })).toThrow(
-      /no schema/,
-    );
+    expect(() =>
+      registry.validate({ apiVersion: 'example.com/v1', kind: 'Thing', metadata: { name: 'x' } }),
+    ).toThrow(/no schema/);
   });
 
   it('refuses an Istio version the CRD does not serve', () => {
     expect(() =>
-      registry.validate({ apiVersion: 'networking.istio.io/v2', kind: 'VirtualService', metadata: { name: 'x' } }),
+      registry.validate({
+        apiVersion: 'networking.istio.io/v2',
+        kind: 'VirtualService',
+        metadata: { name: 'x' },
+      }),
     ).toThrow(/no schema|not served/);
   });
 });

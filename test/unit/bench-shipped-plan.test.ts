@@ -17,8 +17,10 @@ const clean = (rps: number, p: number): Scenario => ({
 });
 
 describe('shipped Rollout plan', () => {
-  it('reads gates, pauses and each gate\'s parameters from the shipped files', () => {
-    expect(plan.stages.map((s) => (s.kind === 'gate' ? ['gate', s.weight] : ['pause', s.weight, s.minutes]))).toEqual([
+  it("reads gates, pauses and each gate's parameters from the shipped files", () => {
+    expect(
+      plan.stages.map((s) => (s.kind === 'gate' ? ['gate', s.weight] : ['pause', s.weight, s.minutes])),
+    ).toEqual([
       ['gate', 1],
       ['gate', 5],
       ['pause', 10, 10],
@@ -42,7 +44,13 @@ describe('shipped Rollout plan', () => {
     for (const s of plan.stages) {
       if (s.kind !== 'gate') continue;
       expect(s.card.latency).toEqual(s.card.errorRate);
-      expect(s.card.errorRate).toMatchObject({ alpha: 0.005, margin: 0, power: 0.8, critical: true, weight: 1 });
+      expect(s.card.errorRate).toMatchObject({
+        alpha: 0.005,
+        margin: 0,
+        power: 0.8,
+        critical: true,
+        weight: 1,
+      });
       expect(s.card.latencyQuantile).toBe(0.99);
       expect(s.card.errorRate.criticalIncrease).toBeGreaterThanOrEqual(0);
     }
@@ -62,7 +70,11 @@ describe('a simulated rollout through the shipped plan', () => {
   });
 
   it('rolls a 2x slower release back early, on the latency check', () => {
-    const r = simulateRollout(plan, prepare({ ...clean(1000, 0.001), latency: { kind: 'slower', factor: 2 } }), new Rng(3, 1));
+    const r = simulateRollout(
+      plan,
+      prepare({ ...clean(1000, 0.001), latency: { kind: 'slower', factor: 2 } }),
+      new Rng(3, 1),
+    );
     expect(r.decision).toBe('rollback');
     expect(r.failedBy).toBe('latency');
     expect(r.minute).toBeLessThanOrEqual(5);
@@ -79,7 +91,10 @@ describe('a simulated rollout through the shipped plan', () => {
 
   it('judges the gate at its start and every minute, the guard once a minute from step 1', () => {
     const looks: [number, 'gate' | 'guard'][] = [];
-    simulateRollout(plan, prepare(clean(2, 0.001)), new Rng(3, 2), { guard: 'exact', onLook: (m, who) => looks.push([m, who]) });
+    simulateRollout(plan, prepare(clean(2, 0.001)), new Rng(3, 2), {
+      guard: 'exact',
+      onLook: (m, who) => looks.push([m, who]),
+    });
     const gateMinutes = looks.filter(([, w]) => w === 'gate').map(([m]) => m);
     const guardMinutes = looks.filter(([, w]) => w === 'guard').map(([m]) => m);
     expect(gateMinutes.slice(0, 3)).toEqual([0, 1, 2]);
@@ -91,12 +106,20 @@ describe('a simulated rollout through the shipped plan', () => {
   });
 
   it('gives the same outcome with the guard shared with the gates as with its own card judged every minute', () => {
-    for (const [i, sc] of [clean(1000, 0.001), { ...clean(100, 0.005), pCanary: 0.01 }, { ...clean(1000, 0.001), latency: { kind: 'tail', share: 0.03, extraMs: 300 } }].entries()) {
+    for (const [i, sc] of [
+      clean(1000, 0.001),
+      { ...clean(100, 0.005), pCanary: 0.01 },
+      { ...clean(1000, 0.001), latency: { kind: 'tail', share: 0.03, extraMs: 300 } },
+    ].entries()) {
       const prep = prepare(sc as Scenario);
       const exact = simulateRollout(plan, prep, new Rng(11, i), { guard: 'exact' });
       const shared = simulateRollout(plan, prep, new Rng(11, i), { guard: 'shared', verifyEvery: 1 });
       expect(shared.guardMismatches).toBe(0);
-      expect({ ...shared, failedIn: null, guardVerified: 0 }).toEqual({ ...exact, failedIn: null, guardVerified: 0 });
+      expect({ ...shared, failedIn: null, guardVerified: 0 }).toEqual({
+        ...exact,
+        failedIn: null,
+        guardVerified: 0,
+      });
     }
   });
 });

@@ -5,19 +5,29 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../bench/lib/random.js';
 import { buildGrid, cellSeed } from '../../bench/lib/shipped-grid.js';
-import { BUCKETS, ISTIO_LE_LABELS, bucketProbabilities, drawInterval, shareSlowerThan } from '../../bench/lib/shipped-traffic.js';
+import {
+  BUCKETS,
+  ISTIO_LE_LABELS,
+  bucketProbabilities,
+  drawInterval,
+  shareSlowerThan,
+} from '../../bench/lib/shipped-traffic.js';
 
 const shape = { medianMs: 40, sigma: 0.6 };
 
 describe('latency shapes in Istio buckets', () => {
-  it('has Istio\'s default bounds, +Inf last', () => {
+  it("has Istio's default bounds, +Inf last", () => {
     expect(ISTIO_LE_LABELS).toHaveLength(20);
     expect(ISTIO_LE_LABELS.slice(6, 10)).toEqual(['100', '250', '500', '1000']);
     expect(ISTIO_LE_LABELS[19]).toBe('+Inf');
   });
 
   it('gives probabilities that sum to 1 for every change', () => {
-    for (const change of [{ kind: 'none' }, { kind: 'slower', factor: 2 }, { kind: 'tail', share: 0.03, extraMs: 300 }] as const) {
+    for (const change of [
+      { kind: 'none' },
+      { kind: 'slower', factor: 2 },
+      { kind: 'tail', share: 0.03, extraMs: 300 },
+    ] as const) {
       const p = bucketProbabilities(shape, change);
       expect(p).toHaveLength(BUCKETS);
       expect(p.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 12);
@@ -28,14 +38,20 @@ describe('latency shapes in Istio buckets', () => {
   it('puts 0.11% of 40 ms / σ 0.6 requests above 250 ms, and a 3% +300 ms tail above it', () => {
     expect(shareSlowerThan(250, shape, { kind: 'none' })).toBeCloseTo(0.00113, 5);
     // Every delayed request is over 300 ms, so above 250 ms: 3% plus the rest's own tail.
-    expect(shareSlowerThan(250, shape, { kind: 'tail', share: 0.03, extraMs: 300 })).toBeCloseTo(0.03 + 0.97 * 0.00113, 5);
+    expect(shareSlowerThan(250, shape, { kind: 'tail', share: 0.03, extraMs: 300 })).toBeCloseTo(
+      0.03 + 0.97 * 0.00113,
+      5,
+    );
     // Twice slower everywhere: the share above 500 ms is the stable's above 250 ms.
-    expect(shareSlowerThan(500, shape, { kind: 'slower', factor: 2 })).toBeCloseTo(shareSlowerThan(250, shape, { kind: 'none' }), 12);
+    expect(shareSlowerThan(500, shape, { kind: 'slower', factor: 2 })).toBeCloseTo(
+      shareSlowerThan(250, shape, { kind: 'none' }),
+      12,
+    );
   });
 });
 
 describe('one interval of traffic', () => {
-  it('draws cumulative bucket counts whose total and errors have the model\'s means', () => {
+  it("draws cumulative bucket counts whose total and errors have the model's means", () => {
     const rng = new Rng(5, 0);
     const probs = bucketProbabilities(shape, { kind: 'none' });
     const out = new Array<number>(BUCKETS).fill(0);

@@ -24,7 +24,12 @@ describe('configuration from the environment', () => {
       host: '0.0.0.0',
       port: 8080,
       authToken: undefined,
-      prometheus: { url: 'http://prometheus.monitoring:9090', timeoutMs: 5000, headers: {}, maxResponseBytes: 8 * 1024 * 1024 },
+      prometheus: {
+        url: 'http://prometheus.monitoring:9090',
+        timeoutMs: 5000,
+        headers: {},
+        maxResponseBytes: 8 * 1024 * 1024,
+      },
       admission: { maxInFlight: 16, maxQueued: 64, queueWaitMs: 2000 },
       deadlineMs: 8000,
       queryConcurrency: 4,
@@ -39,11 +44,10 @@ describe('configuration from the environment', () => {
   });
 
   it('reads the scrape labels to deduplicate on, none to turn it off, and refuses identity labels', () => {
-    expect(loadConfig({ ...URL_ENV, CANARY_JUDGE_SCRAPE_LABELS: 'job, instance,prometheus_replica' }).mesh.scrapeLabels).toEqual([
-      'job',
-      'instance',
-      'prometheus_replica',
-    ]);
+    expect(
+      loadConfig({ ...URL_ENV, CANARY_JUDGE_SCRAPE_LABELS: 'job, instance,prometheus_replica' }).mesh
+        .scrapeLabels,
+    ).toEqual(['job', 'instance', 'prometheus_replica']);
     expect(loadConfig({ ...URL_ENV, CANARY_JUDGE_SCRAPE_LABELS: 'none' }).mesh.scrapeLabels).toEqual([]);
     expect(problems({ ...URL_ENV, CANARY_JUDGE_SCRAPE_LABELS: 'job,pod' })).toEqual([
       'CANARY_JUDGE_SCRAPE_LABELS: "pod" tells series apart, not scrapes; merging on it would lose counts',
@@ -67,7 +71,9 @@ describe('configuration from the environment', () => {
   });
 
   it('requires the Prometheus URL', () => {
-    expect(problems({})).toContain('CANARY_JUDGE_PROMETHEUS_URL is required (e.g. http://prometheus.monitoring:9090)');
+    expect(problems({})).toContain(
+      'CANARY_JUDGE_PROMETHEUS_URL is required (e.g. http://prometheus.monitoring:9090)',
+    );
   });
 
   it('reports every problem at once, one line each', () => {
@@ -93,11 +99,15 @@ describe('configuration from the environment', () => {
     ];
     expect([...p].sort()).toEqual([...expected].sort());
     // The message of the thrown error lists them all.
-    expect(() => loadConfig({ CANARY_JUDGE_PROMETHEUS_URL: 'x', CANARY_JUDGE_PORT: 'y' })).toThrow(/invalid configuration:\n {2}- .*\n {2}- /);
+    expect(() => loadConfig({ CANARY_JUDGE_PROMETHEUS_URL: 'x', CANARY_JUDGE_PORT: 'y' })).toThrow(
+      /invalid configuration:\n {2}- .*\n {2}- /,
+    );
   });
 
   it('refuses credentials in the URL and a non-http scheme', () => {
-    expect(problems({ CANARY_JUDGE_PROMETHEUS_URL: 'http://u:p@prom:9090' })[0]).toMatch(/must not carry credentials/);
+    expect(problems({ CANARY_JUDGE_PROMETHEUS_URL: 'http://u:p@prom:9090' })[0]).toMatch(
+      /must not carry credentials/,
+    );
     expect(problems({ CANARY_JUDGE_PROMETHEUS_URL: 'ftp://prom' })[0]).toMatch(/http:\/\/ or https:\/\//);
   });
 
@@ -108,35 +118,66 @@ describe('configuration from the environment', () => {
       CANARY_JUDGE_PROMETHEUS_TENANT: 'team-a',
       CANARY_JUDGE_PROMETHEUS_HEADERS: '{"X-Extra":"1"}',
     });
-    expect(c.prometheus.headers).toEqual({ Authorization: 'Bearer tok', 'X-Scope-OrgID': 'team-a', 'X-Extra': '1' });
-    const d = loadConfig({ ...URL_ENV, CANARY_JUDGE_PROMETHEUS_TENANT: 't', CANARY_JUDGE_PROMETHEUS_TENANT_HEADER: 'X-Tenant' });
+    expect(c.prometheus.headers).toEqual({
+      Authorization: 'Bearer tok',
+      'X-Scope-OrgID': 'team-a',
+      'X-Extra': '1',
+    });
+    const d = loadConfig({
+      ...URL_ENV,
+      CANARY_JUDGE_PROMETHEUS_TENANT: 't',
+      CANARY_JUDGE_PROMETHEUS_TENANT_HEADER: 'X-Tenant',
+    });
     expect(d.prometheus.headers).toEqual({ 'X-Tenant': 't' });
   });
 
   it('builds basic auth from a username and a password file', () => {
     const c = loadConfig(
-      { ...URL_ENV, CANARY_JUDGE_PROMETHEUS_USERNAME: 'judge', CANARY_JUDGE_PROMETHEUS_PASSWORD_FILE: '/secrets/pw' },
+      {
+        ...URL_ENV,
+        CANARY_JUDGE_PROMETHEUS_USERNAME: 'judge',
+        CANARY_JUDGE_PROMETHEUS_PASSWORD_FILE: '/secrets/pw',
+      },
       (p) => (p === '/secrets/pw' ? 's3cret\n' : ''),
     );
-    expect(c.prometheus.headers['Authorization']).toBe(`Basic ${Buffer.from('judge:s3cret').toString('base64')}`);
+    expect(c.prometheus.headers['Authorization']).toBe(
+      `Basic ${Buffer.from('judge:s3cret').toString('base64')}`,
+    );
   });
 
   it('refuses conflicting or incomplete credentials', () => {
-    expect(problems({ ...URL_ENV, CANARY_JUDGE_PROMETHEUS_BEARER_TOKEN: 't', CANARY_JUDGE_PROMETHEUS_USERNAME: 'u' })[0]).toMatch(/not both/);
+    expect(
+      problems({
+        ...URL_ENV,
+        CANARY_JUDGE_PROMETHEUS_BEARER_TOKEN: 't',
+        CANARY_JUDGE_PROMETHEUS_USERNAME: 'u',
+      })[0],
+    ).toMatch(/not both/);
     expect(problems({ ...URL_ENV, CANARY_JUDGE_PROMETHEUS_USERNAME: 'u' })[0]).toMatch(/go together/);
-    expect(problems({ ...URL_ENV, CANARY_JUDGE_AUTH_TOKEN: 'x', CANARY_JUDGE_AUTH_TOKEN_FILE: '/t' })[0]).toMatch(/both set/);
-    expect(problems({ ...URL_ENV, CANARY_JUDGE_AUTH_TOKEN_FILE: '/missing' })[0]).toMatch(/cannot read \/missing \(ENOENT\)/);
+    expect(
+      problems({ ...URL_ENV, CANARY_JUDGE_AUTH_TOKEN: 'x', CANARY_JUDGE_AUTH_TOKEN_FILE: '/t' })[0],
+    ).toMatch(/both set/);
+    expect(problems({ ...URL_ENV, CANARY_JUDGE_AUTH_TOKEN_FILE: '/missing' })[0]).toMatch(
+      /cannot read \/missing \(ENOENT\)/,
+    );
     expect(problems({ ...URL_ENV, CANARY_JUDGE_AUTH_TOKEN: 'short' })[0]).toMatch(/at least 16/);
   });
 
   it('refuses malformed extra headers', () => {
     expect(problems({ ...URL_ENV, CANARY_JUDGE_PROMETHEUS_HEADERS: 'X-A: 1' })[0]).toMatch(/JSON object/);
-    expect(problems({ ...URL_ENV, CANARY_JUDGE_PROMETHEUS_HEADERS: '{"bad header":"1"}' })[0]).toMatch(/valid name/);
-    expect(problems({ ...URL_ENV, CANARY_JUDGE_PROMETHEUS_HEADERS: '{"X-A":"1\\r\\nX-B: 2"}' })[0]).toMatch(/one-line/);
+    expect(problems({ ...URL_ENV, CANARY_JUDGE_PROMETHEUS_HEADERS: '{"bad header":"1"}' })[0]).toMatch(
+      /valid name/,
+    );
+    expect(problems({ ...URL_ENV, CANARY_JUDGE_PROMETHEUS_HEADERS: '{"X-A":"1\\r\\nX-B: 2"}' })[0]).toMatch(
+      /one-line/,
+    );
   });
 
   it('reads the judge token from a file', () => {
-    const c = loadConfig({ ...URL_ENV, CANARY_JUDGE_AUTH_TOKEN_FILE: '/t' }, () => 'a-token-of-sixteen-chars\n');
+    const c = loadConfig(
+      { ...URL_ENV, CANARY_JUDGE_AUTH_TOKEN_FILE: '/t' },
+      () => 'a-token-of-sixteen-chars\n',
+    );
     expect(c.authToken).toBe('a-token-of-sixteen-chars');
   });
 

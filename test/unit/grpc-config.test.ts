@@ -3,7 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/index.js';
 
-const env = (port?: string) => ({ CANARY_JUDGE_PROMETHEUS_URL: 'http://prometheus:9090', CANARY_JUDGE_GRPC_PORT: port });
+const env = (port?: string) => ({
+  CANARY_JUDGE_PROMETHEUS_URL: 'http://prometheus:9090',
+  CANARY_JUDGE_GRPC_PORT: port,
+});
 
 describe('gRPC listen port', () => {
   it.each([
@@ -18,6 +21,8 @@ describe('gRPC listen port', () => {
 
   it.each(['nope', '70000', '-1', '90 90'])('refuses %j, saying what it takes', (raw) => {
     expect(() => loadConfig(env(raw))).toThrow(ConfigError);
-    expect(() => loadConfig(env(raw))).toThrow(/CANARY_JUDGE_GRPC_PORT=".*" must be a port \(0-65535, 0 = any free port\) or off/);
+    expect(() => loadConfig(env(raw))).toThrow(
+      /CANARY_JUDGE_GRPC_PORT=".*" must be a port \(0-65535, 0 = any free port\) or off/,
+    );
   });
 });

@@ -48,8 +48,14 @@ describe('generated gRPC code', () => {
       const a = committed.split('\n');
       const b = fresh.split('\n');
       const line = a.findIndex((l, i) => l !== b[i]);
-      const where = line === -1 ? `${a.length} vs ${b.length} lines` : `line ${line + 1}: ${JSON.stringify(a[line])} vs ${JSON.stringify(b[line])}`;
-      expect(committed === fresh, `src/gen/${f} differs from what proto/ generates (${where}); run scripts/gen-proto.sh`).toBe(true);
+      const where =
+        line === -1
+          ? `${a.length} vs ${b.length} lines`
+          : `line ${line + 1}: ${JSON.stringify(a[line])} vs ${JSON.stringify(b[line])}`;
+      expect(
+        committed === fresh,
+        `src/gen/${f} differs from what proto/ generates (${where}); run scripts/gen-proto.sh`,
+      ).toBe(true);
     }
   });
 });

@@ -20,7 +20,18 @@ import {
   Window_StartSource,
 } from '../../src/gen/canary_judge/v1/judge.js';
 import type { AnalysisResult, CheckResult } from '../../src/judge/index.js';
-import { CODE_TRAILER, FIELD_TRAILER, GRPC_STATUS, REASON, SCORECARD_REASON, toAnalyzeResponse, toProtoFieldError, toRequestBody, toStatus, VERDICT } from '../../src/server/grpc/index.js';
+import {
+  CODE_TRAILER,
+  FIELD_TRAILER,
+  GRPC_STATUS,
+  REASON,
+  SCORECARD_REASON,
+  toAnalyzeResponse,
+  toProtoFieldError,
+  toRequestBody,
+  toStatus,
+  VERDICT,
+} from '../../src/server/grpc/index.js';
 import { parseAnalysisRequest } from '../../src/judge/request.js';
 
 const valid = (): AnalyzeRequest =>
@@ -44,7 +55,9 @@ describe('proto request → the HTTP schema', () => {
     const m = wire(
       AnalyzeRequest.fromPartial({
         rollout: { name: 'catalogo', namespace: 'shop' },
-        selector: { mode: { $case: 'service', value: { canary: 'catalogo-canary', stable: 'catalogo-stable' } } },
+        selector: {
+          mode: { $case: 'service', value: { canary: 'catalogo-canary', stable: 'catalogo-stable' } },
+        },
         start: '2026-01-02T15:04:05Z',
         end: '2026-01-02T16:04:05Z',
         interval: '30s',
@@ -60,8 +73,13 @@ describe('proto request → the HTTP schema', () => {
             critical: false,
             kind: { $case: 'errorRate', value: { errorCodes: '5xx,429', responseFlags: 'UO,URX' } },
           }),
-          Check.fromPartial({ kind: { $case: 'latency', value: { threshold: { $case: 'quantile', value: 0.99 } } } }),
-          Check.fromPartial({ name: 'slo', kind: { $case: 'latency', value: { threshold: { $case: 'thresholdMs', value: 250 } } } }),
+          Check.fromPartial({
+            kind: { $case: 'latency', value: { threshold: { $case: 'quantile', value: 0.99 } } },
+          }),
+          Check.fromPartial({
+            name: 'slo',
+            kind: { $case: 'latency', value: { threshold: { $case: 'thresholdMs', value: 250 } } },
+          }),
         ],
       }),
     );
@@ -73,7 +91,18 @@ describe('proto request → the HTTP schema', () => {
       interval: '30s',
       failBelow: '60',
       checks: [
-        { type: 'error-rate', name: 'errors', alpha: '0.005', margin: '0', criticalEffect: '1.5', power: '0.9', weight: '2', critical: 'false', errorCodes: '5xx,429', responseFlags: 'UO,URX' },
+        {
+          type: 'error-rate',
+          name: 'errors',
+          alpha: '0.005',
+          margin: '0',
+          criticalEffect: '1.5',
+          power: '0.9',
+          weight: '2',
+          critical: 'false',
+          errorCodes: '5xx,429',
+          responseFlags: 'UO,URX',
+        },
         { type: 'latency', quantile: 0.99 },
         { type: 'latency', name: 'slo', thresholdMs: 250 },
       ],
@@ -116,18 +145,41 @@ describe('proto request → the HTTP schema', () => {
   });
 
   it.each<[string, (m: AnalyzeRequest) => void, string, RegExp]>([
-    ['a bad rollout name', (m) => (m.rollout = { name: 'Catalogo', namespace: 'catalogo' }), 'rollout.name', /DNS-1123 subdomain/],
+    [
+      'a bad rollout name',
+      (m) => (m.rollout = { name: 'Catalogo', namespace: 'catalogo' }),
+      'rollout.name',
+      /DNS-1123 subdomain/,
+    ],
     ['no rollout', (m) => (m.rollout = undefined), 'rollout', /^rollout is required$/],
     ['no selector', (m) => (m.selector = undefined), 'selector', /^selector is required$/],
-    ['a selector with no mode', (m) => (m.selector = { mode: undefined }), 'selector.mode', /one of podHash, service or version/],
+    [
+      'a selector with no mode',
+      (m) => (m.selector = { mode: undefined }),
+      'selector.mode',
+      /one of podHash, service or version/,
+    ],
     [
       'a service name with an injection',
-      (m) => (m.selector = { mode: { $case: 'service', value: { canary: 'x"} or vector(1) #', stable: 'catalogo-stable' } } }),
+      (m) =>
+        (m.selector = {
+          mode: { $case: 'service', value: { canary: 'x"} or vector(1) #', stable: 'catalogo-stable' } },
+        }),
       'selector.service.canary',
       /DNS-1123 label/,
     ],
-    ['equal canary and stable', (m) => (m.selector = { mode: { $case: 'version', value: { canary: 'v1', stable: 'v1' } } }), 'selector.version.canary', /must differ/],
-    ['a check with no kind', (m) => (m.checks = [{ name: '', kind: undefined }]), 'checks[0].kind', /one of errorRate or latency/],
+    [
+      'equal canary and stable',
+      (m) => (m.selector = { mode: { $case: 'version', value: { canary: 'v1', stable: 'v1' } } }),
+      'selector.version.canary',
+      /must differ/,
+    ],
+    [
+      'a check with no kind',
+      (m) => (m.checks = [{ name: '', kind: undefined }]),
+      'checks[0].kind',
+      /one of errorRate or latency/,
+    ],
     [
       'a latency check with no threshold',
       (m) => (m.checks = [{ name: '', kind: { $case: 'latency', value: { threshold: undefined } } }]),
@@ -140,11 +192,32 @@ describe('proto request → the HTTP schema', () => {
       'checks[0].errorRate.errorCodes',
       /comma-separated/,
     ],
-    ['a NaN alpha', (m) => (m.checks = [{ name: '', alpha: Number.NaN, kind: { $case: 'errorRate', value: { errorCodes: '' } } }]), 'checks[0].alpha', /^checks\[0\]\.alpha must be a finite number$/],
-    ['alpha above 0.5', (m) => (m.checks = [{ name: '', alpha: 0.6, kind: { $case: 'errorRate', value: { errorCodes: '' } } }]), 'checks[0].alpha', /≤ 0\.5/],
+    [
+      'a NaN alpha',
+      (m) =>
+        (m.checks = [
+          { name: '', alpha: Number.NaN, kind: { $case: 'errorRate', value: { errorCodes: '' } } },
+        ]),
+      'checks[0].alpha',
+      /^checks\[0\]\.alpha must be a finite number$/,
+    ],
+    [
+      'alpha above 0.5',
+      (m) => (m.checks = [{ name: '', alpha: 0.6, kind: { $case: 'errorRate', value: { errorCodes: '' } } }]),
+      'checks[0].alpha',
+      /≤ 0\.5/,
+    ],
     [
       'a critical effect within the margin',
-      (m) => (m.checks = [{ name: '', margin: 0.5, criticalEffect: 1.4, kind: { $case: 'errorRate', value: { errorCodes: '' } } }]),
+      (m) =>
+        (m.checks = [
+          {
+            name: '',
+            margin: 0.5,
+            criticalEffect: 1.4,
+            kind: { $case: 'errorRate', value: { errorCodes: '' } },
+          },
+        ]),
       'checks[0].criticalEffect',
       /greater than 1 \+ margin/,
     ],
@@ -177,7 +250,13 @@ const RESULT: AnalysisResult = {
   judge: 'canary-judge/0.1.0',
   rollout: { name: 'catalogo', namespace: 'catalogo' },
   selector: { mode: 'pod-hash', canary: '6b7f9c8d5', stable: '5d4c7b9f8' },
-  window: { start: '2026-01-02T15:00:00.000Z', end: '2026-01-02T16:00:00.000Z', interval: '60s', intervals: 60, startSource: 'explicit' },
+  window: {
+    start: '2026-01-02T15:00:00.000Z',
+    end: '2026-01-02T16:00:00.000Z',
+    interval: '60s',
+    intervals: 60,
+    startSource: 'explicit',
+  },
   checks: [
     {
       name: 'error-rate',
@@ -185,7 +264,15 @@ const RESULT: AnalysisResult = {
       verdict: 'Fail',
       reason: 'regression_detected',
       summary: 'error-rate: canary 3.1% (31/1000) vs stable 1.0% (200/20000)',
-      params: { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, criticalIncrease: 0, weight: 1, critical: true },
+      params: {
+        alpha: 0.01,
+        margin: 0,
+        criticalEffect: 2,
+        power: 0.8,
+        criticalIncrease: 0,
+        weight: 1,
+        critical: true,
+      },
       canary: { requests: 1000.25, bad: 31, rate: 0.030992 },
       stable: { requests: 20000, bad: 200, rate: 0.01 },
       effect: { ratio: 3.1, lower: 2.05, upper: 4.52, confidence: 0.95 },
@@ -201,7 +288,15 @@ const RESULT: AnalysisResult = {
       verdict: 'Inconclusive',
       reason: 'no_canary_traffic',
       summary: 'latency: no canary requests',
-      params: { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, criticalIncrease: 0, weight: 1, critical: true },
+      params: {
+        alpha: 0.01,
+        margin: 0,
+        criticalEffect: 2,
+        power: 0.8,
+        criticalIncrease: 0,
+        weight: 1,
+        critical: true,
+      },
       canary: { requests: 0, bad: 0, rate: null },
       stable: { requests: 20000, bad: 210, rate: 0.0105 },
       effect: { ratio: null, lower: null, upper: null, confidence: 0.95 },
@@ -218,7 +313,15 @@ const RESULT: AnalysisResult = {
       verdict: 'Inconclusive',
       reason: 'query_error',
       summary: 'custom: query error',
-      params: { alpha: 0.005, margin: 0.1, criticalEffect: 2, power: 0.8, criticalIncrease: 0, weight: 0.5, critical: false },
+      params: {
+        alpha: 0.005,
+        margin: 0.1,
+        criticalEffect: 2,
+        power: 0.8,
+        criticalIncrease: 0,
+        weight: 0.5,
+        critical: false,
+      },
       canary: null,
       stable: null,
       effect: null,
@@ -241,10 +344,24 @@ describe('result → proto response', () => {
     expect(r.score).toBe(37.5);
     expect(r.summary).toBe(RESULT.summary);
     expect(r.judge).toBe('canary-judge/0.1.0');
-    expect(r.selector?.mode).toEqual({ $case: 'podHash', value: { canary: '6b7f9c8d5', stable: '5d4c7b9f8' } });
-    expect(r.window).toEqual({ start: '2026-01-02T15:00:00.000Z', end: '2026-01-02T16:00:00.000Z', interval: '60s', intervals: 60, startSource: Window_StartSource.START_SOURCE_EXPLICIT });
+    expect(r.selector?.mode).toEqual({
+      $case: 'podHash',
+      value: { canary: '6b7f9c8d5', stable: '5d4c7b9f8' },
+    });
+    expect(r.window).toEqual({
+      start: '2026-01-02T15:00:00.000Z',
+      end: '2026-01-02T16:00:00.000Z',
+      interval: '60s',
+      intervals: 60,
+      startSource: Window_StartSource.START_SOURCE_EXPLICIT,
+    });
     expect(r.timing).toEqual({ totalMs: 12.345, prometheusMs: 9.87, queries: 6 });
-    expect(r.scorecard).toEqual({ reason: Scorecard_Reason.REASON_CRITICAL_FAILURE, maxScore: 37.5, failBelow: 75, familyWiseAlpha: 0.025 });
+    expect(r.scorecard).toEqual({
+      reason: Scorecard_Reason.REASON_CRITICAL_FAILURE,
+      maxScore: 37.5,
+      failBelow: 75,
+      familyWiseAlpha: 0.025,
+    });
   });
 
   it('keeps every number of a check, bit for bit', () => {
@@ -281,7 +398,14 @@ describe('result → proto response', () => {
           reason: 'insufficient_data',
           floor,
           settleMinutes: null,
-          threshold: { ms: 250, source: 'stable-quantile', quantile: 0.99, lowMs: 100, decidingMs: 100, basis: 'stable-before-window' },
+          threshold: {
+            ms: 250,
+            source: 'stable-quantile',
+            quantile: 0.99,
+            lowMs: 100,
+            decidingMs: 100,
+            basis: 'stable-before-window',
+          },
           edges: [edge(100, 60), edge(250, 2)],
         },
       ],
@@ -290,7 +414,11 @@ describe('result → proto response', () => {
     expect(c?.floor).toEqual(floor);
     // More than a day: the settle message is there, its minutes unset.
     expect(c?.settle).toEqual({});
-    expect(c?.threshold).toMatchObject({ lowMs: 100, decidingMs: 100, basis: LatencyThreshold_Basis.BASIS_STABLE_BEFORE_WINDOW });
+    expect(c?.threshold).toMatchObject({
+      lowMs: 100,
+      decidingMs: 100,
+      basis: LatencyThreshold_Basis.BASIS_STABLE_BEFORE_WINDOW,
+    });
     expect(c?.edges.map((e) => [e.ms, e.canary?.bad])).toEqual([
       [100, 60],
       [250, 2],
@@ -319,7 +447,10 @@ describe('result → proto response', () => {
     expect(failed?.effect).toBeUndefined();
     expect(failed?.evidence).toBeUndefined();
     expect(failed?.power).toBeUndefined();
-    expect(failed?.error).toEqual({ code: 'prometheus_bad_response', message: 'Prometheus answered status "error"' });
+    expect(failed?.error).toEqual({
+      code: 'prometheus_bad_response',
+      message: 'Prometheus answered status "error"',
+    });
 
     const noWindow = toAnalyzeResponse({ ...RESULT, window: { ...RESULT.window, start: null } });
     expect(AnalyzeResponse.decode(AnalyzeResponse.encode(noWindow).finish()).window?.start).toBeUndefined();

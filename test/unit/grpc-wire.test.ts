@@ -21,7 +21,8 @@ function protoFields(): Record<string, Record<number, string>> {
   const out: Record<string, Record<number, string>> = {};
   for (const m of text.matchAll(/^message (\w+) \{([\s\S]*?)^\}/gm)) {
     const fields: Record<number, string> = {};
-    for (const f of (m[2] as string).matchAll(/^\s*(?:optional |repeated )?([\w.]+) \w+ = (\d+);/gm)) fields[Number(f[2])] = f[1] as string;
+    for (const f of (m[2] as string).matchAll(/^\s*(?:optional |repeated )?([\w.]+) \w+ = (\d+);/gm))
+      fields[Number(f[2])] = f[1] as string;
     out[m[1] as string] = fields;
   }
   return out;
@@ -46,7 +47,10 @@ const full = AnalyzeRequest.fromPartial({
       criticalIncrease: 0.001,
       kind: { $case: 'errorRate', value: { errorCodes: '5xx', responseFlags: 'UO' } },
     }),
-    Check.fromPartial({ name: 'latency', kind: { $case: 'latency', value: { threshold: { $case: 'quantile', value: 0.99 } } } }),
+    Check.fromPartial({
+      name: 'latency',
+      kind: { $case: 'latency', value: { threshold: { $case: 'quantile', value: 0.99 } } },
+    }),
   ],
 });
 const bytes = (m: AnalyzeRequest): Uint8Array => AnalyzeRequest.encode(m).finish();
@@ -58,7 +62,9 @@ describe('the request field table', () => {
   it('matches every request message of the .proto file, field by field', () => {
     const proto = protoFields();
     for (const [message, fields] of Object.entries(REQUEST_FIELDS)) {
-      const expected = Object.fromEntries(Object.entries(fields).map(([n, k]: [string, FieldKind]) => [n, k]));
+      const expected = Object.fromEntries(
+        Object.entries(fields).map(([n, k]: [string, FieldKind]) => [n, k]),
+      );
       expect({ message, fields: proto[message] }).toEqual({ message, fields: expected });
     }
   });
@@ -72,9 +78,21 @@ describe('wireProblem', () => {
   it.each<[string, Uint8Array, string]>([
     ['an unknown top-level field', withField(bytes(full), 12, 0, [1]), 'unknown field 12 in AnalyzeRequest'],
     // checks (6, length 2) holding field 9 (varint 1), which Check does not have.
-    ['an unknown field inside a check', Uint8Array.from([6 * 8 + 2, 2, 9 * 8 + 0, 1]), 'unknown field 9 in AnalyzeRequest.6'],
-    ['a known field with the wrong wire type', Uint8Array.from([3 * 8 + 0, 1]), 'field 3 of AnalyzeRequest has wire type 0, expected 2'],
-    ['a length running past the end', Uint8Array.from([3 * 8 + 2, 50, 65]), 'field 3 of AnalyzeRequest runs past the end of the message'],
+    [
+      'an unknown field inside a check',
+      Uint8Array.from([6 * 8 + 2, 2, 9 * 8 + 0, 1]),
+      'unknown field 9 in AnalyzeRequest.6',
+    ],
+    [
+      'a known field with the wrong wire type',
+      Uint8Array.from([3 * 8 + 0, 1]),
+      'field 3 of AnalyzeRequest has wire type 0, expected 2',
+    ],
+    [
+      'a length running past the end',
+      Uint8Array.from([3 * 8 + 2, 50, 65]),
+      'field 3 of AnalyzeRequest runs past the end of the message',
+    ],
     ['a truncated varint', Uint8Array.from([0x80]), 'truncated varint'],
   ])('refuses %s', (_what, b, problem) => {
     expect(wireProblem(b)).toBe(problem);
@@ -90,7 +108,13 @@ const result: AnalysisResult = {
   judge: 'canary-judge/test',
   rollout: { name: 'catalogo', namespace: 'catalogo' },
   selector: { mode: 'pod-hash', canary: '6b7f9c8d5', stable: '5d4c7b9f8' },
-  window: { start: null, end: '2026-01-01T01:00:00.000Z', interval: '60s', intervals: 0, startSource: 'explicit' },
+  window: {
+    start: null,
+    end: '2026-01-01T01:00:00.000Z',
+    interval: '60s',
+    intervals: 0,
+    startSource: 'explicit',
+  },
   checks: [],
   timing: { totalMs: 1, prometheusMs: 0, queries: 0 },
 };
@@ -106,7 +130,12 @@ beforeAll(async () => {
       return result;
     },
   };
-  server = await startGrpcServer({ judge, logger: createLogger({ level: 'error', silent: true }), host: '127.0.0.1', port: 0 });
+  server = await startGrpcServer({
+    judge,
+    logger: createLogger({ level: 'error', silent: true }),
+    host: '127.0.0.1',
+    port: 0,
+  });
   client = new Client(`127.0.0.1:${server.port}`, credentials.createInsecure());
 });
 
@@ -147,7 +176,12 @@ describe('Analyze with bytes that are not an AnalyzeRequest', () => {
   it('still takes a request with every field, response flags included', async () => {
     const { error } = await call(bytes(AnalyzeRequest.fromPartial({ ...full, start: '', end: '' })));
     expect(error).toBeNull();
-    expect(seen[seen.length - 1]).toMatchObject({ checks: [{ type: 'error-rate', responseFlags: 'UO', critical: true }, { type: 'latency', quantile: 0.99 }] });
+    expect(seen[seen.length - 1]).toMatchObject({
+      checks: [
+        { type: 'error-rate', responseFlags: 'UO', critical: true },
+        { type: 'latency', quantile: 0.99 },
+      ],
+    });
   });
 });
 
@@ -156,7 +190,13 @@ describe('admission over gRPC', () => {
     let release: (() => void) | undefined;
     const gated: Judge = { analyze: () => new Promise((resolve) => (release = () => resolve(result))) };
     const admission = createAdmission({ maxInFlight: 1, maxQueued: 0, queueWaitMs: 0 });
-    const s = await startGrpcServer({ judge: gated, logger: createLogger({ level: 'error', silent: true }), host: '127.0.0.1', port: 0, admission });
+    const s = await startGrpcServer({
+      judge: gated,
+      logger: createLogger({ level: 'error', silent: true }),
+      host: '127.0.0.1',
+      port: 0,
+      admission,
+    });
     const c = new Client(`127.0.0.1:${s.port}`, credentials.createInsecure());
     const once = (): Promise<ServiceError | null> =>
       new Promise((resolve) => {

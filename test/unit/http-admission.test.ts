@@ -25,7 +25,13 @@ const result = {
   judge: 'canary-judge/test',
   rollout: { name: 'catalogo', namespace: 'catalogo' },
   selector: { mode: 'pod-hash', canary: '6b7f9c8d5', stable: '5d4c7b9f8' },
-  window: { start: null, end: '2026-01-01T00:30:00.000Z', interval: '60s', intervals: 0, startSource: 'canary-first-sample' },
+  window: {
+    start: null,
+    end: '2026-01-01T00:30:00.000Z',
+    interval: '60s',
+    intervals: 0,
+    startSource: 'canary-first-sample',
+  },
   checks: [],
   timing: { totalMs: 1, prometheusMs: 0, queries: 1 },
 } satisfies AnalysisResult;
@@ -49,7 +55,11 @@ function gatedJudge() {
   };
 }
 
-function appWith(judge: Judge, admission = createAdmission({ maxInFlight: 2, maxQueued: 1, queueWaitMs: 5_000 }), deadlineMs = 10_000) {
+function appWith(
+  judge: Judge,
+  admission = createAdmission({ maxInFlight: 2, maxQueued: 1, queueWaitMs: 5_000 }),
+  deadlineMs = 10_000,
+) {
   return createApp({
     judge,
     prometheus: { ping: async () => ({ reachable: true, latencyMs: 1 }) },
@@ -69,13 +79,20 @@ describe('admission control', () => {
     const g = gatedJudge();
     const admission = createAdmission({ maxInFlight: 2, maxQueued: 1, queueWaitMs: 5_000 });
     const a = appWith(g.judge, admission);
-    const inFlight = [0, 1, 2].map(() => request(a).post('/api/v1/analyses').send(body).then((r) => r));
+    const inFlight = [0, 1, 2].map(() =>
+      request(a)
+        .post('/api/v1/analyses')
+        .send(body)
+        .then((r) => r),
+    );
     await until(() => admission.inFlight === 2 && admission.queued === 1);
     expect(g.started()).toBe(2);
     const refused = await request(a).post('/api/v1/analyses').send(body);
     expect(refused.status).toBe(503);
     expect(refused.body.error.code).toBe('overloaded');
-    expect(refused.body.error.message).toBe('the judge is computing 2 analyses and 1 are waiting; retry shortly');
+    expect(refused.body.error.message).toBe(
+      'the judge is computing 2 analyses and 1 are waiting; retry shortly',
+    );
     // Refused before the body is read or validated: a refusal must cost next to nothing.
     const unread = await request(a).post('/api/v1/analyses').send('{"not": "an analysis"');
     expect([unread.status, unread.body.error.code]).toEqual([503, 'overloaded']);
@@ -92,11 +109,17 @@ describe('admission control', () => {
     const g = gatedJudge();
     const admission = createAdmission({ maxInFlight: 1, maxQueued: 4, queueWaitMs: 50 });
     const a = appWith(g.judge, admission);
-    const first = request(a).post('/api/v1/analyses').send(body).then((r) => r);
+    const first = request(a)
+      .post('/api/v1/analyses')
+      .send(body)
+      .then((r) => r);
     await until(() => admission.inFlight === 1);
     const waited = await request(a).post('/api/v1/analyses').send(body);
     expect(waited.status).toBe(503);
-    expect(waited.body.error).toEqual({ code: 'overloaded', message: 'no analysis slot freed within 50 ms; retry shortly' });
+    expect(waited.body.error).toEqual({
+      code: 'overloaded',
+      message: 'no analysis slot freed within 50 ms; retry shortly',
+    });
     g.releaseAll();
     expect((await first).status).toBe(200);
   });
@@ -111,7 +134,10 @@ describe('the deadline, end to end', () => {
     const res = await request(a).post('/api/v1/analyses').send(body);
     const elapsed = performance.now() - t0;
     expect(res.status).toBe(504);
-    expect(res.body.error).toEqual({ code: 'deadline_exceeded', message: 'the analysis took longer than its 100 ms deadline' });
+    expect(res.body.error).toEqual({
+      code: 'deadline_exceeded',
+      message: 'the analysis took longer than its 100 ms deadline',
+    });
     // The deadline plus the grace for a judge that does not stop (generous bound: CI machines).
     expect(elapsed).toBeLessThan(2_000);
     expect(admission.inFlight).toBe(1);
@@ -131,7 +157,9 @@ describe('the deadline, end to end', () => {
           });
         }),
     };
-    const res = await request(appWith(judge, undefined, 80)).post('/api/v1/analyses').send(body);
+    const res = await request(appWith(judge, undefined, 80))
+      .post('/api/v1/analyses')
+      .send(body);
     expect(res.status).toBe(504);
     expect(reason).toMatchObject({ code: 'deadline_exceeded' });
   });

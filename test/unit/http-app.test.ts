@@ -21,17 +21,26 @@ const body = {
 const result: AnalysisResult = {
   verdict: 'Fail',
   score: 0,
-  summary: 'Fail error-rate: canary 3.1% (31/1000) vs stable 1.0% (990/99000), ratio 3.1 [2.2, 4.3], e=412 ≥ 100 → regression',
+  summary:
+    'Fail error-rate: canary 3.1% (31/1000) vs stable 1.0% (990/99000), ratio 3.1 [2.2, 4.3], e=412 ≥ 100 → regression',
   judge: 'canary-judge/test',
   rollout: { name: 'catalogo', namespace: 'catalogo' },
   selector: { mode: 'pod-hash', canary: '6b7f9c8d5', stable: '5d4c7b9f8' },
-  window: { start: '2026-01-01T00:00:00.000Z', end: '2026-01-01T00:30:00.000Z', interval: '60s', intervals: 30, startSource: 'canary-first-sample' },
+  window: {
+    start: '2026-01-01T00:00:00.000Z',
+    end: '2026-01-01T00:30:00.000Z',
+    interval: '60s',
+    intervals: 30,
+    startSource: 'canary-first-sample',
+  },
   scorecard: { reason: 'critical_failure', maxScore: 0, failBelow: 75, familyWiseAlpha: 0.01 },
   checks: [],
   timing: { totalMs: 3, prometheusMs: 2, queries: 4 },
 };
 
-function app(overrides: Partial<AppOptions> & { analyze?: Judge['analyze']; ping?: () => Promise<Reachability> } = {}) {
+function app(
+  overrides: Partial<AppOptions> & { analyze?: Judge['analyze']; ping?: () => Promise<Reachability> } = {},
+) {
   const metrics = createMetrics('test', { processMetrics: false });
   const seen: unknown[] = [];
   const judge: Judge = overrides.analyze
@@ -60,12 +69,19 @@ describe('POST /api/v1/analyses', () => {
     expect(res.body.summary).toMatch(/^Fail error-rate/);
     expect(res.headers['content-type']).toMatch(/application\/json/);
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-    expect(seen[0]).toMatchObject({ checks: [{ type: 'error-rate', alpha: 0.01 }], interval: { seconds: 60 } });
+    expect(seen[0]).toMatchObject({
+      checks: [{ type: 'error-rate', alpha: 0.01 }],
+      interval: { seconds: 60 },
+    });
   });
 
   it('parses a JSON body sent without a JSON content type (as Argo may send it)', async () => {
     const { a } = app();
-    await request(a).post('/api/v1/analyses').set('Content-Type', 'text/plain').send(JSON.stringify(body)).expect(200);
+    await request(a)
+      .post('/api/v1/analyses')
+      .set('Content-Type', 'text/plain')
+      .send(JSON.stringify(body))
+      .expect(200);
   });
 
   it('keeps a well-formed X-Request-Id from the caller', async () => {
@@ -80,7 +96,13 @@ describe('POST /api/v1/analyses', () => {
       .post('/api/v1/analyses')
       .send({ ...body, checks: [{ type: 'error-rate', alpha: 'lots' }] })
       .expect(400);
-    expect(res.body).toEqual({ error: { code: 'invalid_request', message: 'checks[0].alpha must be a number or a numeric string', field: 'checks[0].alpha' } });
+    expect(res.body).toEqual({
+      error: {
+        code: 'invalid_request',
+        message: 'checks[0].alpha must be a number or a numeric string',
+        field: 'checks[0].alpha',
+      },
+    });
     expect(seen).toHaveLength(0);
   });
 
@@ -96,7 +118,10 @@ describe('POST /api/v1/analyses', () => {
 
   it('lists every problem when there are several', async () => {
     const { a } = app();
-    const res = await request(a).post('/api/v1/analyses').send({ rollout: { name: 'x' }, checks: [] }).expect(400);
+    const res = await request(a)
+      .post('/api/v1/analyses')
+      .send({ rollout: { name: 'x' }, checks: [] })
+      .expect(400);
     expect(res.body.error.details.map((d: { field: string }) => d.field)).toEqual(
       expect.arrayContaining(['rollout.namespace', 'selector', 'checks']),
     );
@@ -104,26 +129,38 @@ describe('POST /api/v1/analyses', () => {
 
   it('answers 400 JSON for a body that is not JSON', async () => {
     const { a } = app();
-    const res = await request(a).post('/api/v1/analyses').set('Content-Type', 'application/json').send('{"rollout":').expect(400);
-    expect(res.body).toEqual({ error: { code: 'invalid_request', message: 'the request body is not valid JSON', field: 'body' } });
+    const res = await request(a)
+      .post('/api/v1/analyses')
+      .set('Content-Type', 'application/json')
+      .send('{"rollout":')
+      .expect(400);
+    expect(res.body).toEqual({
+      error: { code: 'invalid_request', message: 'the request body is not valid JSON', field: 'body' },
+    });
   });
 
   it('answers 413 JSON for a body over 64 KiB', async () => {
     const { a } = app();
-    const res = await request(a).post('/api/v1/analyses').send({ ...body, pad: 'x'.repeat(70_000) }).expect(413);
+    const res = await request(a)
+      .post('/api/v1/analyses')
+      .send({ ...body, pad: 'x'.repeat(70_000) })
+      .expect(413);
     expect(res.body.error.code).toBe('payload_too_large');
   });
 
-  it.each(ERROR_CODES.filter((c) => c !== 'invalid_request'))('maps a judge error %s to its status with a JSON body', async (code: ErrorCode) => {
-    const { a } = app({
-      analyze: async () => {
-        throw new JudgeError(code, `boom ${code}`);
-      },
-    });
-    const res = await request(a).post('/api/v1/analyses').send(body);
-    expect(res.status).toBe(HTTP_STATUS[code]);
-    expect(res.body).toEqual({ error: { code, message: `boom ${code}` } });
-  });
+  it.each(ERROR_CODES.filter((c) => c !== 'invalid_request'))(
+    'maps a judge error %s to its status with a JSON body',
+    async (code: ErrorCode) => {
+      const { a } = app({
+        analyze: async () => {
+          throw new JudgeError(code, `boom ${code}`);
+        },
+      });
+      const res = await request(a).post('/api/v1/analyses').send(body);
+      expect(res.status).toBe(HTTP_STATUS[code]);
+      expect(res.body).toEqual({ error: { code, message: `boom ${code}` } });
+    },
+  );
 
   it('answers 500 JSON without a stack trace for an unexpected exception', async () => {
     const { a } = app({
@@ -174,9 +211,14 @@ describe('bearer token', () => {
 
 describe('probes, metrics and unknown paths', () => {
   it('reports Prometheus reachability in /readyz without failing on it', async () => {
-    const { a } = app({ ping: async () => ({ reachable: false, error: { code: 'prometheus_unavailable', message: 'down' } }) });
+    const { a } = app({
+      ping: async () => ({ reachable: false, error: { code: 'prometheus_unavailable', message: 'down' } }),
+    });
     const res = await request(a).get('/readyz').expect(200);
-    expect(res.body).toEqual({ status: 'ready', prometheus: { reachable: false, error: { code: 'prometheus_unavailable', message: 'down' } } });
+    expect(res.body).toEqual({
+      status: 'ready',
+      prometheus: { reachable: false, error: { code: 'prometheus_unavailable', message: 'down' } },
+    });
   });
 
   it('fails /readyz while shutting down, so the Service stops sending traffic', async () => {
@@ -190,8 +232,12 @@ describe('probes, metrics and unknown paths', () => {
     await request(a).post('/api/v1/analyses').send(body).expect(200);
     await request(a).post('/api/v1/analyses').send({}).expect(400);
     const res = await request(a).get('/metrics').expect(200);
-    expect(res.text).toContain('canary_judge_http_requests_total{endpoint="analyses",status="200",verdict="Fail"} 1');
-    expect(res.text).toContain('canary_judge_http_requests_total{endpoint="analyses",status="400",verdict="none"} 1');
+    expect(res.text).toContain(
+      'canary_judge_http_requests_total{endpoint="analyses",status="200",verdict="Fail"} 1',
+    );
+    expect(res.text).toContain(
+      'canary_judge_http_requests_total{endpoint="analyses",status="400",verdict="none"} 1',
+    );
     expect(res.text).toMatch(/canary_judge_build_info\{version="test",nodejs="[\d.]+"\} 1/);
     expect(res.text).toContain('canary_judge_analysis_duration_seconds_bucket');
   });

@@ -39,15 +39,28 @@ function parse(answer: string): { status: number; contentType: string | undefine
   const [head = '', body = ''] = answer.split('\r\n\r\n');
   const lines = head.split('\r\n');
   const status = Number(lines[0]?.split(' ')[1]);
-  const contentType = lines.find((l) => l.toLowerCase().startsWith('content-type:'))?.slice(13).trim();
+  const contentType = lines
+    .find((l) => l.toLowerCase().startsWith('content-type:'))
+    ?.slice(13)
+    .trim();
   return { status, contentType, body: JSON.parse(body) };
 }
 
 describe('errors raised by the HTTP parser', () => {
   it.each([
     ['a malformed request line', 'GARBAGE\r\n\r\n', 400, 'the request is not valid HTTP'],
-    ['a NUL byte in a header', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n', 400, 'the request is not valid HTTP'],
-    ['headers larger than the limit', `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'the request headers are too large'],
+    [
+      'a NUL byte in a header',
+      'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n',
+      400,
+      'the request is not valid HTTP',
+    ],
+    [
+      'headers larger than the limit',
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+      'the request headers are too large',
+    ],
   ])('answers %s with JSON', async (_what, bytes, status, message) => {
     const r = parse(await raw(bytes));
     expect(r.status).toBe(status);

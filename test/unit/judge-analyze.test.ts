@@ -34,12 +34,18 @@ const series = (values: number[], range: RangeSpec, labels: Record<string, strin
 });
 
 /** A store answering per query: 1000 requests/interval per side, 1% errors, 2% over 250 ms. */
-function fakeProm(answer?: (q: string, r: RangeSpec) => Series[] | Promise<Series[]>): PrometheusClient & { maxInFlight: number; calls: string[] } {
+function fakeProm(
+  answer?: (q: string, r: RangeSpec) => Series[] | Promise<Series[]>,
+): PrometheusClient & { maxInFlight: number; calls: string[] } {
   let inFlight = 0;
   const p = {
     maxInFlight: 0,
     calls: [] as string[],
-    async queryRange(q: string, r: RangeSpec, o: { signal?: AbortSignal; onSpan?: (a: number, b: number) => void } = {}) {
+    async queryRange(
+      q: string,
+      r: RangeSpec,
+      o: { signal?: AbortSignal; onSpan?: (a: number, b: number) => void } = {},
+    ) {
       p.calls.push(q);
       inFlight++;
       p.maxInFlight = Math.max(p.maxInFlight, inFlight);
@@ -68,7 +74,13 @@ function fakeProm(answer?: (q: string, r: RangeSpec) => Series[] | Promise<Serie
   return p;
 }
 
-const config = { deadlineMs: 2000, queryConcurrency: 2, lookbackSeconds: 86400, mesh: ISTIO_NAMES, durationUnit: 'milliseconds' as const };
+const config = {
+  deadlineMs: 2000,
+  queryConcurrency: 2,
+  lookbackSeconds: 86400,
+  mesh: ISTIO_NAMES,
+  durationUnit: 'milliseconds' as const,
+};
 
 describe('judge', () => {
   it('computes every check over the window and reports the queries and timing', async () => {
@@ -94,12 +106,17 @@ describe('judge', () => {
   it('turns one check whose queries Prometheus rejects into an error entry, never a Pass', async () => {
     const base = fakeProm();
     const prom = fakeProm((q, r) => {
-      if (q.includes('_bucket')) throw new JudgeError('prometheus_bad_response', 'Prometheus answered HTTP 422 (execution): boom');
+      if (q.includes('_bucket'))
+        throw new JudgeError('prometheus_bad_response', 'Prometheus answered HTTP 422 (execution): boom');
       return base.queryRange(q, r);
     });
     const r = await createJudge({ prometheus: prom, config, name: 't' }).analyze(req());
     const lat = r.checks.find((c) => c.type === 'latency');
-    expect(lat).toMatchObject({ verdict: 'Inconclusive', reason: 'query_error', error: { code: 'prometheus_bad_response' } });
+    expect(lat).toMatchObject({
+      verdict: 'Inconclusive',
+      reason: 'query_error',
+      error: { code: 'prometheus_bad_response' },
+    });
     expect(lat?.summary).toMatch(/^latency: Prometheus answered HTTP 422/);
     expect(r.checks.find((c) => c.type === 'error-rate')?.reason).not.toBe('query_error');
     expect(r.verdict).not.toBe('Pass');
@@ -109,14 +126,18 @@ describe('judge', () => {
     const prom = fakeProm(() => {
       throw new JudgeError('prometheus_bad_response', 'bad');
     });
-    await expect(createJudge({ prometheus: prom, config, name: 't' }).analyze(req())).rejects.toMatchObject({ code: 'prometheus_bad_response' });
+    await expect(createJudge({ prometheus: prom, config, name: 't' }).analyze(req())).rejects.toMatchObject({
+      code: 'prometheus_bad_response',
+    });
   });
 
   it('fails the whole analysis when Prometheus is unavailable, so Argo retries', async () => {
     const prom = fakeProm(() => {
       throw new JudgeError('prometheus_unavailable', 'Prometheus is unreachable (ECONNREFUSED)');
     });
-    await expect(createJudge({ prometheus: prom, config, name: 't' }).analyze(req())).rejects.toMatchObject({ code: 'prometheus_unavailable' });
+    await expect(createJudge({ prometheus: prom, config, name: 't' }).analyze(req())).rejects.toMatchObject({
+      code: 'prometheus_unavailable',
+    });
   });
 
   it('stops the other queries at the first timeout instead of waiting for each', async () => {
@@ -126,13 +147,18 @@ describe('judge', () => {
         new Promise((resolve, reject) => {
           if (first) {
             first = false;
-            setTimeout(() => reject(new JudgeError('prometheus_timeout', 'Prometheus did not answer within 20 ms')), 20);
+            setTimeout(
+              () => reject(new JudgeError('prometheus_timeout', 'Prometheus did not answer within 20 ms')),
+              20,
+            );
           } else setTimeout(() => resolve([]), 1500);
         }),
     );
     // The fake honours the abort only after its own delay, so measure through a real signal check.
     const started = performance.now();
-    await expect(createJudge({ prometheus: prom, config: { ...config, deadlineMs: 5000 }, name: 't' }).analyze(req())).rejects.toMatchObject({
+    await expect(
+      createJudge({ prometheus: prom, config: { ...config, deadlineMs: 5000 }, name: 't' }).analyze(req()),
+    ).rejects.toMatchObject({
       code: 'prometheus_timeout',
     });
     // Queued queries never start once the analysis gave up (pool of 2, 6 queries).
@@ -142,7 +168,9 @@ describe('judge', () => {
 
   it('answers deadline_exceeded when the analysis outlives its deadline', async () => {
     const prom = fakeProm(() => new Promise((res) => setTimeout(() => res([]), 200)));
-    await expect(createJudge({ prometheus: prom, config: { ...config, deadlineMs: 50 }, name: 't' }).analyze(req())).rejects.toMatchObject({
+    await expect(
+      createJudge({ prometheus: prom, config: { ...config, deadlineMs: 50 }, name: 't' }).analyze(req()),
+    ).rejects.toMatchObject({
       code: 'deadline_exceeded',
     });
   });
@@ -155,7 +183,11 @@ describe('judge', () => {
     const nan = await createJudge({
       prometheus: fakeProm((q, r) => {
         const n = (r.end - r.start) / r.step + 1;
-        if (q.includes('_bucket')) return [series(new Array(n).fill(Number.NaN), r, { le: '250' }), series(new Array(n).fill(1000), r, { le: '+Inf' })];
+        if (q.includes('_bucket'))
+          return [
+            series(new Array(n).fill(Number.NaN), r, { le: '250' }),
+            series(new Array(n).fill(1000), r, { le: '+Inf' }),
+          ];
         return [series(new Array(n).fill(Number.NaN), r)];
       }),
       config,
@@ -171,11 +203,20 @@ describe('judge', () => {
       if (q.includes('istio_requests_total{') && !q.includes('increase(')) {
         // The canary's counter exists from T0 + 600 on.
         const n = (r.end - r.start) / r.step + 1;
-        return [{ labels: {}, samples: Array.from({ length: n }, (_, i) => ({ t: r.start + i * r.step, v: 1 })).filter((s) => s.t >= T0 + 600) }];
+        return [
+          {
+            labels: {},
+            samples: Array.from({ length: n }, (_, i) => ({ t: r.start + i * r.step, v: 1 })).filter(
+              (s) => s.t >= T0 + 600,
+            ),
+          },
+        ];
       }
       return [];
     });
-    const r = await createJudge({ prometheus: prom, config, name: 't', now: () => now }).analyze(req({ start: 'canary-first-sample', end: undefined }));
+    const r = await createJudge({ prometheus: prom, config, name: 't', now: () => now }).analyze(
+      req({ start: 'canary-first-sample', end: undefined }),
+    );
     expect(r.window.start).toBe(new Date((T0 + 540) * 1000).toISOString());
     expect(r.window.startSource).toBe('canary-first-sample');
     expect(r.window.intervals).toBe(51);
@@ -195,11 +236,17 @@ describe('judge', () => {
       }
       if (q.includes('_bucket')) {
         const n = (r.end - r.start) / r.step + 1;
-        return [series(new Array(n).fill(980), r, { le: '250' }), series(new Array(n).fill(995), r, { le: '1000' }), series(new Array(n).fill(1000), r, { le: '+Inf' })];
+        return [
+          series(new Array(n).fill(980), r, { le: '250' }),
+          series(new Array(n).fill(995), r, { le: '1000' }),
+          series(new Array(n).fill(1000), r, { le: '+Inf' }),
+        ];
       }
       return base.queryRange(q, r);
     });
-    const r = await createJudge({ prometheus: prom, config, name: 't' }).analyze(req({ checks: [{ type: 'latency', quantile: 0.99 }] }));
+    const r = await createJudge({ prometheus: prom, config, name: 't' }).analyze(
+      req({ checks: [{ type: 'latency', quantile: 0.99 }] }),
+    );
     // 10% of the baseline is slower than 250 ms, 0.5% slower than 1000 ms: both edges are tested.
     expect(r.checks[0]?.threshold).toMatchObject({ ms: 1000, lowMs: 250, basis: 'stable-before-window' });
     expect(r.checks[0]?.edges?.map((e) => [e.ms, e.canary.bad])).toEqual([
@@ -217,7 +264,9 @@ describe('judge', () => {
 
   it('never queries twice the same series within one analysis', async () => {
     const prom = fakeProm();
-    await createJudge({ prometheus: prom, config, name: 't' }).analyze(req({ checks: [{ type: 'error-rate' }, { type: 'error-rate', name: 'strict', alpha: 0.001 }] }));
+    await createJudge({ prometheus: prom, config, name: 't' }).analyze(
+      req({ checks: [{ type: 'error-rate' }, { type: 'error-rate', name: 'strict', alpha: 0.001 }] }),
+    );
     expect(prom.calls).toHaveLength(4);
   });
 });
@@ -226,7 +275,12 @@ describe('series to counts', () => {
   const r: RangeSpec = { start: 60, end: 180, step: 60 };
 
   it('aligns sides by timestamp, a missing error series meaning no errors', () => {
-    const counts = errorRateIntervals([series([100, 100, 100], r)], [], [series([0, 1000, 1000], r)], [series([5, 6], { ...r, start: 120 })]);
+    const counts = errorRateIntervals(
+      [series([100, 100, 100], r)],
+      [],
+      [series([0, 1000, 1000], r)],
+      [series([5, 6], { ...r, start: 120 })],
+    );
     expect(counts).toEqual([
       { canaryTotal: 100, canaryBad: 0, stableTotal: 0, stableBad: 0 },
       { canaryTotal: 100, canaryBad: 0, stableTotal: 1000, stableBad: 5 },
@@ -244,14 +298,40 @@ describe('series to counts', () => {
 
   it('refuses a latency threshold above every bucket edge rather than guessing', () => {
     const c = [series([90], r, { le: '100' }), series([100], r, { le: '+Inf' })];
-    const o = evaluateLatency({ canaryBuckets: c, stableBuckets: c }, { thresholdMs: 5000 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, criticalIncrease: 0, weight: 1, critical: true }, 'milliseconds');
+    const o = evaluateLatency(
+      { canaryBuckets: c, stableBuckets: c },
+      { thresholdMs: 5000 },
+      {
+        alpha: 0.01,
+        margin: 0,
+        criticalEffect: 2,
+        power: 0.8,
+        criticalIncrease: 0,
+        weight: 1,
+        critical: true,
+      },
+      'milliseconds',
+    );
     expect(o.result.reason).toBe('invalid_data');
     expect(o.note).toMatch(/no histogram bucket edge/);
   });
 
   it('converts thresholds for histograms in seconds', () => {
     const c = [series([90], r, { le: '0.25' }), series([100], r, { le: '+Inf' })];
-    const o = evaluateLatency({ canaryBuckets: c, stableBuckets: c }, { thresholdMs: 250 }, { alpha: 0.01, margin: 0, criticalEffect: 2, power: 0.8, criticalIncrease: 0, weight: 1, critical: true }, 'seconds');
+    const o = evaluateLatency(
+      { canaryBuckets: c, stableBuckets: c },
+      { thresholdMs: 250 },
+      {
+        alpha: 0.01,
+        margin: 0,
+        criticalEffect: 2,
+        power: 0.8,
+        criticalIncrease: 0,
+        weight: 1,
+        critical: true,
+      },
+      'seconds',
+    );
     expect(o.threshold.ms).toBe(250);
     expect(o.result.canary).toEqual({ requests: 100, bad: 10, rate: 0.1 });
   });
@@ -278,7 +358,13 @@ describe('query pool', () => {
   });
 
   it('measures the time during which at least one query ran', () => {
-    expect(unionLength([[0, 10], [5, 15], [20, 30]])).toBe(25);
+    expect(
+      unionLength([
+        [0, 10],
+        [5, 15],
+        [20, 30],
+      ]),
+    ).toBe(25);
     expect(unionLength([])).toBe(0);
   });
 });

@@ -34,23 +34,39 @@ describe('one-line summaries', () => {
     expect(checkSummary('error-rate', 'no_regression', pass)).toBe(
       'error-rate: canary 0.96% (48/5000) vs stable 1.0% (990/99000), ratio 0.96 [0.72, 1.3], e=0.0123 below 100, power 0.91 ≥ 0.8 for 2× → no regression',
     );
-    const early = { ...pass, verdict: 'Inconclusive' as const, reason: 'insufficient_data' as const, power: { ...pass.power, achieved: 0.31 } };
-    expect(checkSummary('error-rate', 'insufficient_data', early)).toMatch(/power 0\.31 below 0\.8 for 2× → not enough data yet$/);
+    const early = {
+      ...pass,
+      verdict: 'Inconclusive' as const,
+      reason: 'insufficient_data' as const,
+      power: { ...pass.power, achieved: 0.31 },
+    };
+    expect(checkSummary('error-rate', 'insufficient_data', early)).toMatch(
+      /power 0\.31 below 0\.8 for 2× → not enough data yet$/,
+    );
   });
 
   it('says no traffic plainly, and an unbounded interval as ∞', () => {
-    const none: CountTestResult = { ...fail, verdict: 'Inconclusive', reason: 'no_canary_traffic', canary: { requests: 0, bad: 0, rate: null } };
-    expect(checkSummary('latency', 'no_canary_traffic', none, { what: 'over 500ms' })).toBe('latency over 500ms: canary 0 req, stable 99000 req → no canary traffic');
+    const none: CountTestResult = {
+      ...fail,
+      verdict: 'Inconclusive',
+      reason: 'no_canary_traffic',
+      canary: { requests: 0, bad: 0, rate: null },
+    };
+    expect(checkSummary('latency', 'no_canary_traffic', none, { what: 'over 500ms' })).toBe(
+      'latency over 500ms: canary 0 req, stable 99000 req → no canary traffic',
+    );
     const open = { ...fail, effect: { ...fail.effect, upper: null } };
     expect(checkSummary('x', 'regression_detected', open)).toContain('[2.2, ∞]');
   });
 
   it('names the latency threshold and where it came from', () => {
-    expect(latencyWhat({ ms: 500, source: 'stable-quantile', quantile: 0.99 })).toBe('over 500ms (stable p99 edge)');
-    // Two edges: say which is which, and whose counts follow.
-    expect(latencyWhat({ ms: 250, source: 'stable-quantile', quantile: 0.99, lowMs: 100, decidingMs: 100 })).toBe(
-      "over 100ms (edges 100ms, exceeded by ≥ 1% of stable requests, and 250ms, the stable p99's)",
+    expect(latencyWhat({ ms: 500, source: 'stable-quantile', quantile: 0.99 })).toBe(
+      'over 500ms (stable p99 edge)',
     );
+    // Two edges: say which is which, and whose counts follow.
+    expect(
+      latencyWhat({ ms: 250, source: 'stable-quantile', quantile: 0.99, lowMs: 100, decidingMs: 100 }),
+    ).toBe("over 100ms (edges 100ms, exceeded by ≥ 1% of stable requests, and 250ms, the stable p99's)");
     expect(latencyWhat({ ms: 2500, source: 'slo', requestedMs: 2000 })).toBe('over 2.5s');
   });
 

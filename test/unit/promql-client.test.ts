@@ -8,24 +8,84 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPrometheusClient, parseMatrix, validateRangeAnswer, type Series } from '../../src/prometheus/client.js';
+import {
+  createPrometheusClient,
+  parseMatrix,
+  validateRangeAnswer,
+  type Series,
+} from '../../src/prometheus/client.js';
 
 let server: Server;
 let base: string;
 const seenHeaders: Record<string, string | string[] | undefined>[] = [];
 
 const ANSWERS: Record<string, [number, string]> = {
-  '/ok/api/v1/query_range': [200, JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [{ metric: { le: '+Inf' }, values: [[60, '1.5'], [120, 'NaN'], [180, '+Inf']] }] } })],
-  '/e500/api/v1/query_range': [500, JSON.stringify({ status: 'error', errorType: 'internal', error: 'oops' })],
+  '/ok/api/v1/query_range': [
+    200,
+    JSON.stringify({
+      status: 'success',
+      data: {
+        resultType: 'matrix',
+        result: [
+          {
+            metric: { le: '+Inf' },
+            values: [
+              [60, '1.5'],
+              [120, 'NaN'],
+              [180, '+Inf'],
+            ],
+          },
+        ],
+      },
+    }),
+  ],
+  '/e500/api/v1/query_range': [
+    500,
+    JSON.stringify({ status: 'error', errorType: 'internal', error: 'oops' }),
+  ],
   '/e503/api/v1/query_range': [503, 'Service Unavailable'],
-  '/e422/api/v1/query_range': [422, JSON.stringify({ status: 'error', errorType: 'execution', error: 'many-to-many matching not allowed' })],
-  '/etimeout/api/v1/query_range': [503, JSON.stringify({ status: 'error', errorType: 'timeout', error: 'query timed out in expression evaluation' })],
+  '/e422/api/v1/query_range': [
+    422,
+    JSON.stringify({ status: 'error', errorType: 'execution', error: 'many-to-many matching not allowed' }),
+  ],
+  '/etimeout/api/v1/query_range': [
+    503,
+    JSON.stringify({
+      status: 'error',
+      errorType: 'timeout',
+      error: 'query timed out in expression evaluation',
+    }),
+  ],
   '/garbage/api/v1/query_range': [200, '<html>proxy login</html>'],
-  '/vector/api/v1/query_range': [200, JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } })],
-  '/dup/api/v1/query_range': [200, JSON.stringify({ status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values: [[60, '1'], [60, '1'], [120, '2']] }] } })],
+  '/vector/api/v1/query_range': [
+    200,
+    JSON.stringify({ status: 'success', data: { resultType: 'vector', result: [] } }),
+  ],
+  '/dup/api/v1/query_range': [
+    200,
+    JSON.stringify({
+      status: 'success',
+      data: {
+        resultType: 'matrix',
+        result: [
+          {
+            metric: {},
+            values: [
+              [60, '1'],
+              [60, '1'],
+              [120, '2'],
+            ],
+          },
+        ],
+      },
+    }),
+  ],
   '/leak/api/v1/query_range': [502, '<html>upstream said: Authorization: Bearer s3cr3t-token-value</html>'],
   '/leak/api/v1/query': [502, '<html>upstream said: Authorization: Bearer s3cr3t-token-value</html>'],
-  '/leakjson/api/v1/query_range': [400, JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'bad header Bearer s3cr3t-token-value' })],
+  '/leakjson/api/v1/query_range': [
+    400,
+    JSON.stringify({ status: 'error', errorType: 'bad_data', error: 'bad header Bearer s3cr3t-token-value' }),
+  ],
 };
 
 beforeAll(async () => {
@@ -71,14 +131,30 @@ const client = (path: string, timeoutMs = 2000, maxResponseBytes?: number) =>
     ...(maxResponseBytes === undefined ? {} : { maxResponseBytes }),
   });
 const leaky = (path: string) =>
-  createPrometheusClient({ url: `${base}${path}`, timeoutMs: 2000, headers: { Authorization: 'Bearer s3cr3t-token-value' } });
+  createPrometheusClient({
+    url: `${base}${path}`,
+    timeoutMs: 2000,
+    headers: { Authorization: 'Bearer s3cr3t-token-value' },
+  });
 const matrix = (result: unknown) => ({ status: 'success', data: { resultType: 'matrix', result } });
-const series = (labels: Record<string, string>, points: [number, number][]): Series => ({ labels, samples: points.map(([t, v]) => ({ t, v })) });
+const series = (labels: Record<string, string>, points: [number, number][]): Series => ({
+  labels,
+  samples: points.map(([t, v]) => ({ t, v })),
+});
 
 describe('Prometheus client', () => {
   it('parses a matrix, keeping NaN and +Inf for the judge to refuse, and sends the configured headers', async () => {
     const s = await client('/ok').queryRange('up', range);
-    expect(s).toEqual([{ labels: { le: '+Inf' }, samples: [{ t: 60, v: 1.5 }, { t: 120, v: Number.NaN }, { t: 180, v: Number.POSITIVE_INFINITY }] }]);
+    expect(s).toEqual([
+      {
+        labels: { le: '+Inf' },
+        samples: [
+          { t: 60, v: 1.5 },
+          { t: 120, v: Number.NaN },
+          { t: 180, v: Number.POSITIVE_INFINITY },
+        ],
+      },
+    ]);
     const h = seenHeaders[seenHeaders.length - 1];
     expect(h?.['authorization']).toBe('Bearer t');
     expect(h?.['x-scope-orgid']).toBe('team-a');
@@ -93,7 +169,10 @@ describe('Prometheus client', () => {
     ['/garbage', 'prometheus_bad_response', /not JSON/],
     ['/vector', 'prometheus_bad_response', /expected matrix/],
   ])('maps %s to %s', async (path, code, message) => {
-    await expect(client(path).queryRange('up', range)).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
+    await expect(client(path).queryRange('up', range)).rejects.toMatchObject({
+      code,
+      message: expect.stringMatching(message),
+    });
   });
 
   it('maps a refused connection to prometheus_unavailable', async () => {
@@ -103,13 +182,20 @@ describe('Prometheus client', () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
     const c = createPrometheusClient({ url: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
-    await expect(c.queryRange('up', range)).rejects.toMatchObject({ code: 'prometheus_unavailable', message: expect.stringMatching(/ECONNREFUSED/) });
+    await expect(c.queryRange('up', range)).rejects.toMatchObject({
+      code: 'prometheus_unavailable',
+      message: expect.stringMatching(/ECONNREFUSED/),
+    });
     expect(await c.ping()).toMatchObject({ reachable: false, error: { code: 'prometheus_unavailable' } });
   });
 
   it('maps its own timeout to prometheus_timeout and the caller abort to deadline_exceeded', async () => {
-    await expect(client('/slow', 100).queryRange('up', range)).rejects.toMatchObject({ code: 'prometheus_timeout' });
-    await expect(client('/slow', 5000).queryRange('up', range, { signal: AbortSignal.timeout(100) })).rejects.toMatchObject({ code: 'deadline_exceeded' });
+    await expect(client('/slow', 100).queryRange('up', range)).rejects.toMatchObject({
+      code: 'prometheus_timeout',
+    });
+    await expect(
+      client('/slow', 5000).queryRange('up', range, { signal: AbortSignal.timeout(100) }),
+    ).rejects.toMatchObject({ code: 'deadline_exceeded' });
   });
 
   it('refuses an answer with two points at one time instead of summing them', async () => {
@@ -122,23 +208,37 @@ describe('Prometheus client', () => {
   it('does not follow a redirect, which would resend the query and the credentials elsewhere', async () => {
     await expect(client('/redirect').queryRange('up', range)).rejects.toMatchObject({
       code: 'prometheus_bad_response',
-      message: expect.stringMatching(/^Prometheus answered a redirect \(HTTP 307\); redirects are not followed/),
+      message: expect.stringMatching(
+        /^Prometheus answered a redirect \(HTTP 307\); redirects are not followed/,
+      ),
     });
   });
 
   it('abandons an answer larger than the cap as it streams in', async () => {
-    await expect(client('/huge', 5000, 256 * 1024).queryRange('up', { start: 60, end: 60, step: 60 })).rejects.toMatchObject({
+    await expect(
+      client('/huge', 5000, 256 * 1024).queryRange('up', { start: 60, end: 60, step: 60 }),
+    ).rejects.toMatchObject({
       code: 'prometheus_bad_response',
       message: expect.stringMatching(/more than 262144 bytes/),
     });
   });
 
   it('never repeats a non-API error body, and masks the credentials in an API error', async () => {
-    const e1 = await leaky('/leak').queryRange('up', range).catch((e: unknown) => e);
+    const e1 = await leaky('/leak')
+      .queryRange('up', range)
+      .catch((e: unknown) => e);
     expect(e1).toMatchObject({ code: 'prometheus_bad_response', message: 'Prometheus answered HTTP 502' });
-    const e2 = await leaky('/leakjson').queryRange('up', range).catch((e: unknown) => e);
-    expect(e2).toMatchObject({ code: 'prometheus_bad_response', message: 'Prometheus answered HTTP 400 (bad_data): bad header ***' });
-    expect(await leaky('/leak').ping()).toEqual({ reachable: false, error: { code: 'prometheus_bad_response', message: 'Prometheus answered HTTP 502' } });
+    const e2 = await leaky('/leakjson')
+      .queryRange('up', range)
+      .catch((e: unknown) => e);
+    expect(e2).toMatchObject({
+      code: 'prometheus_bad_response',
+      message: 'Prometheus answered HTTP 400 (bad_data): bad header ***',
+    });
+    expect(await leaky('/leak').ping()).toEqual({
+      reachable: false,
+      error: { code: 'prometheus_bad_response', message: 'Prometheus answered HTTP 502' },
+    });
   });
 
   it.each([
@@ -155,15 +255,46 @@ describe('Prometheus client', () => {
 
   it('reads every float Prometheus writes, and nothing Number() would take besides', () => {
     const values = ['0', '1', '-0', '+1', '.5', '5.', '1.5e+3', '2E-2', '0e5', '0.25', 'NaN', '+Inf', '-Inf'];
-    const read = parseMatrix(matrix([{ metric: {}, values: values.map((v, i) => [60 * (i + 1), v]) }]))[0]?.samples.map((p) => p.v);
-    expect(read).toEqual([0, 1, -0, 1, 0.5, 5, 1500, 0.02, 0, 0.25, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+    const read = parseMatrix(
+      matrix([{ metric: {}, values: values.map((v, i) => [60 * (i + 1), v]) }]),
+    )[0]?.samples.map((p) => p.v);
+    expect(read).toEqual([
+      0,
+      1,
+      -0,
+      1,
+      0.5,
+      5,
+      1500,
+      0.02,
+      0,
+      0.25,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    ]);
     for (const bad of [' 1', '1 ', '0x1f', '0b1', '0o7', '-0x1', 'Infinity', '-Infinity', '1e', '1_0', '']) {
-      expect(() => parseMatrix(matrix([{ metric: {}, values: [[60, bad]] }])), bad).toThrow(/malformed sample/);
+      expect(() => parseMatrix(matrix([{ metric: {}, values: [[60, bad]] }])), bad).toThrow(
+        /malformed sample/,
+      );
     }
   });
 
   it('reads values too large to be counts as NaN, for the judge to refuse as invalid data', () => {
-    expect(parseMatrix(matrix([{ metric: {}, values: [[60, '1e308'], [120, '-1e300'], [180, '9007199254740992']] }]))).toEqual([
+    expect(
+      parseMatrix(
+        matrix([
+          {
+            metric: {},
+            values: [
+              [60, '1e308'],
+              [120, '-1e300'],
+              [180, '9007199254740992'],
+            ],
+          },
+        ]),
+      ),
+    ).toEqual([
       series({}, [
         [60, Number.NaN],
         [120, Number.NaN],
@@ -175,23 +306,73 @@ describe('Prometheus client', () => {
   describe('range answers are checked against the requested grid', () => {
     const grid = { start: 120, end: 300, step: 60 };
     it('accepts points on the grid, gaps included', () => {
-      expect(() => validateRangeAnswer([series({}, [[120, 1], [240, 2], [300, 3]])], grid)).not.toThrow();
-      expect(() => validateRangeAnswer([series({ le: '1' }, [[120, 1]]), series({ le: '+Inf' }, [[120, 1]])], grid)).not.toThrow();
+      expect(() =>
+        validateRangeAnswer(
+          [
+            series({}, [
+              [120, 1],
+              [240, 2],
+              [300, 3],
+            ]),
+          ],
+          grid,
+        ),
+      ).not.toThrow();
+      expect(() =>
+        validateRangeAnswer([series({ le: '1' }, [[120, 1]]), series({ le: '+Inf' }, [[120, 1]])], grid),
+      ).not.toThrow();
     });
     it.each<[string, Series[], RegExp]>([
-      ['a duplicate timestamp', [series({}, [[120, 1], [180, 1], [180, 1]])], /two points at t=180/],
-      ['a point off the grid', [series({}, [[120, 1], [150, 1]])], /t=150, off the requested grid/],
+      [
+        'a duplicate timestamp',
+        [
+          series({}, [
+            [120, 1],
+            [180, 1],
+            [180, 1],
+          ]),
+        ],
+        /two points at t=180/,
+      ],
+      [
+        'a point off the grid',
+        [
+          series({}, [
+            [120, 1],
+            [150, 1],
+          ]),
+        ],
+        /t=150, off the requested grid/,
+      ],
       ['a point before the start', [series({}, [[60, 1]])], /t=60, off the requested grid/],
       ['a point after the end', [series({}, [[360, 1]])], /t=360, off the requested grid/],
-      ['points out of order', [series({}, [[240, 1], [180, 1]])], /out of time order/],
-      ['two series with the same labels', [series({ le: '1' }, [[120, 1]]), series({ le: '1' }, [[180, 1]])], /two series with the same labels \{le="1"\}/],
+      [
+        'points out of order',
+        [
+          series({}, [
+            [240, 1],
+            [180, 1],
+          ]),
+        ],
+        /out of time order/,
+      ],
+      [
+        'two series with the same labels',
+        [series({ le: '1' }, [[120, 1]]), series({ le: '1' }, [[180, 1]])],
+        /two series with the same labels \{le="1"\}/,
+      ],
     ])('refuses %s', (_what, answer, message) => {
       expect(() => validateRangeAnswer(answer, grid)).toThrow(message);
     });
   });
 
   it('refuses malformed series', () => {
-    expect(() => parseMatrix({ status: 'success', data: { resultType: 'matrix', result: [{ metric: {}, values: [['x', '1']] }] } })).toThrow(/malformed sample/);
+    expect(() =>
+      parseMatrix({
+        status: 'success',
+        data: { resultType: 'matrix', result: [{ metric: {}, values: [['x', '1']] }] },
+      }),
+    ).toThrow(/malformed sample/);
     expect(() => parseMatrix({ status: 'error' })).toThrow(/status "error"/);
     expect(() => parseMatrix(null)).toThrow(/non-object/);
   });

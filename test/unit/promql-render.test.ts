@@ -11,7 +11,12 @@ import {
   type MeshNames,
 } from '../../src/prometheus/promql.js';
 
-const side = (mode: 'pod-hash' | 'service' | 'version', value: string, rollout = 'catalogo', namespace = 'shop') => ({
+const side = (
+  mode: 'pod-hash' | 'service' | 'version',
+  value: string,
+  rollout = 'catalogo',
+  namespace = 'shop',
+) => ({
   mode,
   rollout,
   namespace,
@@ -55,7 +60,13 @@ describe('PromQL rendering', () => {
 
   it('adds requests with an error response flag, without counting a request twice', () => {
     const selector = renderSelector(side('service', 'catalogo-canary'), ISTIO_NAMES);
-    expect(renderQuery('errorsWithFlags', { selector, interval: '60s', errorCodes: '5xx', responseFlags: 'UO,URX' }, ISTIO_NAMES)).toBe(
+    expect(
+      renderQuery(
+        'errorsWithFlags',
+        { selector, interval: '60s', errorCodes: '5xx', responseFlags: 'UO,URX' },
+        ISTIO_NAMES,
+      ),
+    ).toBe(
       'sum(max without (job, instance) (increase(istio_requests_total{reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary", response_code=~"5.."}[60s])' +
         ' or increase(istio_requests_total{reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary", response_code!~"5..", response_flags=~"UO|URX"}[60s])))',
     );
@@ -85,19 +96,25 @@ describe('PromQL rendering', () => {
   });
 
   it('escapes regex metacharacters of a dotted rollout name inside the pod pattern', () => {
-    expect(renderSelector(side('pod-hash', 'abc12', 'web.v2'), ISTIO_NAMES)).toContain('pod=~"web\\\\.v2-abc12-[a-z0-9]+"');
+    expect(renderSelector(side('pod-hash', 'abc12', 'web.v2'), ISTIO_NAMES)).toContain(
+      'pod=~"web\\\\.v2-abc12-[a-z0-9]+"',
+    );
   });
 
   it('quotes label values so that quotes and backslashes cannot close the string', () => {
     expect(quote('abc"} or vector(1) #')).toBe('"abc\\"} or vector(1) #"');
     expect(quote('a\\b\nc')).toBe('"a\\\\b\\nc"');
-    expect(regexEscape('a.b*c(d)[e]{f}|g+h?^$\\')).toBe('a\\.b\\*c\\(d\\)\\[e\\]\\{f\\}\\|g\\+h\\?\\^\\$\\\\');
+    expect(regexEscape('a.b*c(d)[e]{f}|g+h?^$\\')).toBe(
+      'a\\.b\\*c\\(d\\)\\[e\\]\\{f\\}\\|g\\+h\\?\\^\\$\\\\',
+    );
   });
 
   it('fails on a missing template variable instead of rendering a broken query', () => {
     expect(() => render('sum({{metric}}{{{selector}}})', { metric: 'x' })).toThrow(TemplateError);
     expect(() => render('sum({{metric}}{{{selector}}})', { metric: 'x' })).toThrow(/"selector" is missing/);
-    expect(() => renderQuery('errors', { selector: 'a="b"', interval: '60s' }, ISTIO_NAMES)).toThrow(/codePattern/);
+    expect(() => renderQuery('errors', { selector: 'a="b"', interval: '60s' }, ISTIO_NAMES)).toThrow(
+      /codePattern/,
+    );
   });
 
   it('turns status classes into a response-code regex', () => {

@@ -16,7 +16,9 @@ interface Row {
   estimate: number;
 }
 const rows = (
-  JSON.parse(readFileSync(new URL('../fixtures/stats/count-reference/count-reference.json', import.meta.url), 'utf8')) as {
+  JSON.parse(
+    readFileSync(new URL('../fixtures/stats/count-reference/count-reference.json', import.meta.url), 'utf8'),
+  ) as {
     kayentaShiftExact: Row[];
   }
 ).kayentaShiftExact;

@@ -22,9 +22,13 @@ function expectRel(a: number | null, b: number | null, rel = 1e-9): void {
  */
 function intervalArb(realistic: boolean): fc.Arbitrary<IntervalCounts> {
   const total = (max: number) =>
-    realistic ? fc.oneof(fc.constant(0), fc.double({ min: 0.01, max, noNaN: true })) : fc.double({ min: 0, max, noNaN: true });
+    realistic
+      ? fc.oneof(fc.constant(0), fc.double({ min: 0.01, max, noNaN: true }))
+      : fc.double({ min: 0, max, noNaN: true });
   const frac = (max: number) =>
-    realistic ? fc.oneof(fc.constant(0), fc.double({ min: 1e-4, max, noNaN: true })) : fc.double({ min: 0, max, noNaN: true });
+    realistic
+      ? fc.oneof(fc.constant(0), fc.double({ min: 1e-4, max, noNaN: true }))
+      : fc.double({ min: 0, max, noNaN: true });
   return fc
     .record({
       canaryTotal: total(5000),
@@ -32,14 +36,12 @@ function intervalArb(realistic: boolean): fc.Arbitrary<IntervalCounts> {
       stableTotal: total(50000),
       stableFrac: frac(0.05),
     })
-    .map(
-      (r): IntervalCounts => ({
-        canaryTotal: r.canaryTotal,
-        canaryBad: r.canaryTotal * r.canaryFrac,
-        stableTotal: r.stableTotal,
-        stableBad: r.stableTotal * r.stableFrac,
-      }),
-    );
+    .map((r): IntervalCounts => ({
+      canaryTotal: r.canaryTotal,
+      canaryBad: r.canaryTotal * r.canaryFrac,
+      stableTotal: r.stableTotal,
+      stableBad: r.stableTotal * r.stableFrac,
+    }));
 }
 const history = fc.array(intervalArb(true), { minLength: 1, maxLength: 40 });
 const anyHistory = fc.array(intervalArb(false), { minLength: 1, maxLength: 40 });
@@ -69,17 +71,23 @@ describe('count test properties', () => {
 
   it('more canary errors never lower the evidence and never give a better verdict', () => {
     fc.assert(
-      fc.property(history, params, fc.nat(), fc.double({ min: 0, max: 1, noNaN: true }), (iv, p, at, extra) => {
-        const i = at % iv.length;
-        const worse = iv.map((v, j) =>
-          j === i ? { ...v, canaryBad: v.canaryBad + extra * (v.canaryTotal - v.canaryBad) } : v,
-        );
-        const a = decideCounts(iv, p);
-        const b = decideCounts(worse, p);
-        expect(b.evidence.pValue).toBeLessThanOrEqual(a.evidence.pValue * (1 + 1e-9) + 1e-300);
-        expect(b.evidence.eValue).toBeGreaterThanOrEqual(a.evidence.eValue * (1 - 1e-9));
-        expect(rank[b.verdict]).toBeLessThanOrEqual(rank[a.verdict]);
-      }),
+      fc.property(
+        history,
+        params,
+        fc.nat(),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (iv, p, at, extra) => {
+          const i = at % iv.length;
+          const worse = iv.map((v, j) =>
+            j === i ? { ...v, canaryBad: v.canaryBad + extra * (v.canaryTotal - v.canaryBad) } : v,
+          );
+          const a = decideCounts(iv, p);
+          const b = decideCounts(worse, p);
+          expect(b.evidence.pValue).toBeLessThanOrEqual(a.evidence.pValue * (1 + 1e-9) + 1e-300);
+          expect(b.evidence.eValue).toBeGreaterThanOrEqual(a.evidence.eValue * (1 - 1e-9));
+          expect(rank[b.verdict]).toBeLessThanOrEqual(rank[a.verdict]);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -99,7 +107,11 @@ describe('count test properties', () => {
   it('keeps its ratio evidence invariant to scaling every request total (only the floor reads absolute rates)', () => {
     fc.assert(
       fc.property(history, params, fc.double({ min: 1, max: 1000, noNaN: true }), (iv, p, c) => {
-        const scaled = iv.map((v) => ({ ...v, canaryTotal: v.canaryTotal * c, stableTotal: v.stableTotal * c }));
+        const scaled = iv.map((v) => ({
+          ...v,
+          canaryTotal: v.canaryTotal * c,
+          stableTotal: v.stableTotal * c,
+        }));
         const a = decideCounts(iv, p);
         const b = decideCounts(scaled, p);
         // Fail rests on the conditional e-process alone; Pass may also come from the floor,
@@ -117,20 +129,27 @@ describe('count test properties', () => {
 
   it('does not depend on how the same history is split when shares are constant (conditional model)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 2000 }), fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 50 }), (n, xc, xs) => {
-        const q = 0.2;
-        const one = [{ canaryTotal: n * q * 2, canaryBad: xc * 2, stableTotal: n * (1 - q) * 2, stableBad: xs * 2 }];
-        const two = [
-          { canaryTotal: n * q, canaryBad: xc, stableTotal: n * (1 - q), stableBad: xs },
-          { canaryTotal: n * q, canaryBad: xc, stableTotal: n * (1 - q), stableBad: xs },
-        ];
-        const a = decideCounts(one, DEFAULT_COUNT_TEST_PARAMS);
-        const b = decideCounts(two, DEFAULT_COUNT_TEST_PARAMS);
-        // Same final e-value; the split history may only have a larger running maximum.
-        expectRel(b.evidence.eValue, a.evidence.eValue, 1e-9);
-        expect(b.evidence.pValue).toBeLessThanOrEqual(a.evidence.pValue * (1 + 1e-9));
-        expect(Math.abs(b.power.achieved - a.power.achieved)).toBeLessThanOrEqual(1e-9);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 2000 }),
+        fc.integer({ min: 0, max: 50 }),
+        fc.integer({ min: 0, max: 50 }),
+        (n, xc, xs) => {
+          const q = 0.2;
+          const one = [
+            { canaryTotal: n * q * 2, canaryBad: xc * 2, stableTotal: n * (1 - q) * 2, stableBad: xs * 2 },
+          ];
+          const two = [
+            { canaryTotal: n * q, canaryBad: xc, stableTotal: n * (1 - q), stableBad: xs },
+            { canaryTotal: n * q, canaryBad: xc, stableTotal: n * (1 - q), stableBad: xs },
+          ];
+          const a = decideCounts(one, DEFAULT_COUNT_TEST_PARAMS);
+          const b = decideCounts(two, DEFAULT_COUNT_TEST_PARAMS);
+          // Same final e-value; the split history may only have a larger running maximum.
+          expectRel(b.evidence.eValue, a.evidence.eValue, 1e-9);
+          expect(b.evidence.pValue).toBeLessThanOrEqual(a.evidence.pValue * (1 + 1e-9));
+          expect(Math.abs(b.power.achieved - a.power.achieved)).toBeLessThanOrEqual(1e-9);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -168,7 +187,12 @@ describe('effect interval properties', () => {
     fc.assert(
       fc.property(pooled, (c) => {
         const a = rateRatio(c);
-        const b = rateRatio({ canaryTotal: c.stableTotal, canaryBad: c.stableBad, stableTotal: c.canaryTotal, stableBad: c.canaryBad });
+        const b = rateRatio({
+          canaryTotal: c.stableTotal,
+          canaryBad: c.stableBad,
+          stableTotal: c.canaryTotal,
+          stableBad: c.canaryBad,
+        });
         expectRel(b.ratio, 1 / (a.ratio as number), 1e-9);
         expectRel((b.lower as number) * (a.upper as number), 1, 1e-7);
         expectRel((b.upper as number) * (a.lower as number), 1, 1e-7);

@@ -8,7 +8,12 @@ import { decideCounts } from '../../src/stats/count-test.js';
 import { clopperPearson, rateRatio } from '../../src/stats/effect.js';
 import { countTestPower } from '../../src/stats/power.js';
 import { runEProcess, type MixtureComponent } from '../../src/stats/sequential.js';
-import { betaQuantile, normalCdf, normalQuantile, regularizedIncompleteBeta } from '../../src/stats/special-functions.js';
+import {
+  betaQuantile,
+  normalCdf,
+  normalQuantile,
+  regularizedIncompleteBeta,
+} from '../../src/stats/special-functions.js';
 import type { IntervalCounts } from '../../src/stats/types.js';
 
 interface Case {
@@ -43,7 +48,9 @@ function close(actual: number | null, expected: number | null, rel: number, abs 
     return;
   }
   expect(actual).not.toBeNull();
-  expect(Math.abs((actual as number) - expected)).toBeLessThanOrEqual(Math.max(abs, rel * Math.abs(expected)));
+  expect(Math.abs((actual as number) - expected)).toBeLessThanOrEqual(
+    Math.max(abs, rel * Math.abs(expected)),
+  );
 }
 
 describe('special functions match scipy', () => {
@@ -77,7 +84,12 @@ describe('e-process, power and effect match the independent computation', () => 
     trace.logE.forEach((v, i) => close(v, c.logE[i] as number, 1e-9, 1e-9));
     close(trace.logMax, c.logMax, 1e-9, 1e-9);
     for (const [crit, p] of Object.entries(c.power)) {
-      close(countTestPower(c.intervals, theta0, Number(crit), fixture.alpha, fixture.mixture), p, 1e-9, 1e-12);
+      close(
+        countTestPower(c.intervals, theta0, Number(crit), fixture.alpha, fixture.mixture),
+        p,
+        1e-9,
+        1e-12,
+      );
     }
     const nc = c.intervals.reduce((s, v) => s + v.canaryTotal, 0);
     const ns = c.intervals.reduce((s, v) => s + v.stableTotal, 0);
@@ -89,7 +101,11 @@ describe('e-process, power and effect match the independent computation', () => 
     close(eff.upper, c.effect95.upper, 1e-8, 1e-12);
 
     // And end to end through decideCounts, with the fixture's mixture.
-    const r = decideCounts(c.intervals, { alpha: fixture.alpha, margin: c.margin, criticalEffect: 2, power: 0.8 }, { mixture: fixture.mixture });
+    const r = decideCounts(
+      c.intervals,
+      { alpha: fixture.alpha, margin: c.margin, criticalEffect: 2, power: 0.8 },
+      { mixture: fixture.mixture },
+    );
     close(r.evidence.pValue, c.pValue, 1e-9, 1e-300);
     expect(r.verdict === 'Fail').toBe(c.logMax >= Math.log(1 / fixture.alpha));
   });

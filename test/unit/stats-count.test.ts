@@ -43,7 +43,10 @@ describe('edge cases come before any statistics', () => {
     ['+Infinity', Number.POSITIVE_INFINITY],
     ['-Infinity', Number.NEGATIVE_INFINITY],
   ])('refuses %s counts as invalid_data, also when the rest would fail the canary', (_, bad) => {
-    const iv = [...history(10, 0.1, 0.01, 10), { canaryTotal: 10, canaryBad: bad, stableTotal: 10, stableBad: 0 }];
+    const iv = [
+      ...history(10, 0.1, 0.01, 10),
+      { canaryTotal: 10, canaryBad: bad, stableTotal: 10, stableBad: 0 },
+    ];
     const r = decideCounts(iv, P);
     expect([r.verdict, r.reason]).toEqual(['Inconclusive', 'invalid_data']);
     expect(Number.isFinite(r.evidence.eValue)).toBe(true);
@@ -59,7 +62,12 @@ describe('edge cases come before any statistics', () => {
     expect(r.reason).toBe('insufficient_data');
   });
   it('caps bad counts above the total (increase() extrapolation) so a fully failing canary still fails', () => {
-    const iv = Array.from({ length: 5 }, () => ({ canaryTotal: 60, canaryBad: 61.3, stableTotal: 5940, stableBad: 30 }));
+    const iv = Array.from({ length: 5 }, () => ({
+      canaryTotal: 60,
+      canaryBad: 61.3,
+      stableTotal: 5940,
+      stableBad: 30,
+    }));
     const r = decideCounts(iv, P);
     expect(r.verdict).toBe('Fail');
     expect(r.canary.bad).toBe(300);
@@ -154,7 +162,10 @@ describe('verdicts', () => {
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });
   it('counts only intervals where both sides served traffic', () => {
-    const r = decideCounts([{ canaryTotal: 0, canaryBad: 0, stableTotal: 10, stableBad: 0 }, ...history(3, 0.1, 0.01, 1)], P);
+    const r = decideCounts(
+      [{ canaryTotal: 0, canaryBad: 0, stableTotal: 10, stableBad: 0 }, ...history(3, 0.1, 0.01, 1)],
+      P,
+    );
     expect(r.intervals).toBe(3);
   });
 });

@@ -23,7 +23,10 @@ interface PromCase {
 }
 
 const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/stats/histogram/prometheus-histogram-quantile.json', import.meta.url), 'utf8'),
+  readFileSync(
+    new URL('../fixtures/stats/histogram/prometheus-histogram-quantile.json', import.meta.url),
+    'utf8',
+  ),
 ) as { source: string; cases: PromCase[] };
 
 /** Prometheus parses le with strconv.ParseFloat; the fixture only uses decimals and "+Inf". */
@@ -58,16 +61,51 @@ describe('histogramQuantile matches a real Prometheus histogram_quantile', () =>
 
 describe('histogramQuantile input handling', () => {
   it('refuses q outside [0, 1] and NaN q instead of answering ±Inf', () => {
-    const h = b([[1, 1], [Infinity, 2]]);
+    const h = b([
+      [1, 1],
+      [Infinity, 2],
+    ]);
     expect(() => histogramQuantile(-0.1, h)).toThrow(RangeError);
     expect(() => histogramQuantile(1.1, h)).toThrow(RangeError);
     expect(() => histogramQuantile(Number.NaN, h)).toThrow(RangeError);
   });
   it('refuses NaN, negative and infinite counts and NaN bounds', () => {
-    expect(() => histogramQuantile(0.5, b([[1, Number.NaN], [Infinity, 2]]))).toThrow(/count/);
-    expect(() => histogramQuantile(0.5, b([[1, -1], [Infinity, 2]]))).toThrow(/count/);
-    expect(() => histogramQuantile(0.5, b([[1, Infinity], [Infinity, 2]]))).toThrow(/count/);
-    expect(() => histogramQuantile(0.5, b([[Number.NaN, 1], [Infinity, 2]]))).toThrow(/le/);
+    expect(() =>
+      histogramQuantile(
+        0.5,
+        b([
+          [1, Number.NaN],
+          [Infinity, 2],
+        ]),
+      ),
+    ).toThrow(/count/);
+    expect(() =>
+      histogramQuantile(
+        0.5,
+        b([
+          [1, -1],
+          [Infinity, 2],
+        ]),
+      ),
+    ).toThrow(/count/);
+    expect(() =>
+      histogramQuantile(
+        0.5,
+        b([
+          [1, Infinity],
+          [Infinity, 2],
+        ]),
+      ),
+    ).toThrow(/count/);
+    expect(() =>
+      histogramQuantile(
+        0.5,
+        b([
+          [Number.NaN, 1],
+          [Infinity, 2],
+        ]),
+      ),
+    ).toThrow(/le/);
   });
   it('answers null for no buckets at all', () => {
     expect(histogramQuantile(0.5, [])).toBeNull();
@@ -80,7 +118,10 @@ describe('histogramQuantile input handling', () => {
         fc.integer(),
         (incs, q, seed) => {
           let cum = 0;
-          const h = incs.map((inc, i) => ({ le: i === incs.length - 1 ? Infinity : (i + 1) * 10, count: (cum += inc) }));
+          const h = incs.map((inc, i) => ({
+            le: i === incs.length - 1 ? Infinity : (i + 1) * 10,
+            count: (cum += inc),
+          }));
           const shuffled = [...h].sort((x, y) => ((x.le * 7919 + seed) % 13) - ((y.le * 7919 + seed) % 13));
           expect(histogramQuantile(q, shuffled)).toBe(histogramQuantile(q, h));
         },
@@ -95,7 +136,10 @@ describe('histogramQuantile input handling', () => {
         fc.double({ min: 0.0001, max: 1, noNaN: true }),
         (incs, q1, q2) => {
           let cum = 0;
-          const h = incs.map((inc, i) => ({ le: i === incs.length - 1 ? Infinity : (i + 1) * 10, count: (cum += inc) }));
+          const h = incs.map((inc, i) => ({
+            le: i === incs.length - 1 ? Infinity : (i + 1) * 10,
+            count: (cum += inc),
+          }));
           const [lo, hi] = q1 <= q2 ? [q1, q2] : [q2, q1];
           const a = histogramQuantile(lo, h);
           const c = histogramQuantile(hi, h);
@@ -107,7 +151,13 @@ describe('histogramQuantile input handling', () => {
 });
 
 describe('countAbove / thresholdEdge', () => {
-  const h = b([[100, 50], [250, 80], [500, 95], [1000, 99], [Infinity, 100]]);
+  const h = b([
+    [100, 50],
+    [250, 80],
+    [500, 95],
+    [1000, 99],
+    [Infinity, 100],
+  ]);
   it('counts exactly above a threshold that is a bucket edge', () => {
     expect(countAbove(250, h)).toEqual({ edge: 250, above: 20, total: 100 });
   });
@@ -120,11 +170,28 @@ describe('countAbove / thresholdEdge', () => {
   });
   it('treats an empty histogram as no requests and refuses one without +Inf', () => {
     expect(countAbove(250, [])).toEqual({ edge: null, above: null, total: 0 });
-    expect(() => countAbove(250, b([[250, 3], [500, 4]]))).toThrow(/\+Inf/);
+    expect(() =>
+      countAbove(
+        250,
+        b([
+          [250, 3],
+          [500, 4],
+        ]),
+      ),
+    ).toThrow(/\+Inf/);
   });
   it('applies the merge and monotonicity fix before counting', () => {
     // +Inf glitched below le=500: lifted to 95, so nothing counts as above 500.
-    expect(countAbove(500, b([[250, 80], [500, 95], [Infinity, 90]]))).toEqual({ edge: 500, above: 0, total: 95 });
+    expect(
+      countAbove(
+        500,
+        b([
+          [250, 80],
+          [500, 95],
+          [Infinity, 90],
+        ]),
+      ),
+    ).toEqual({ edge: 500, above: 0, total: 95 });
   });
   it('refuses a non-finite threshold', () => {
     expect(() => thresholdEdge(Number.NaN, h)).toThrow(RangeError);
@@ -133,7 +200,13 @@ describe('countAbove / thresholdEdge', () => {
 });
 
 describe('thresholdFromStableQuantile', () => {
-  const h = b([[100, 50], [250, 80], [500, 95], [1000, 99], [Infinity, 100]]);
+  const h = b([
+    [100, 50],
+    [250, 80],
+    [500, 95],
+    [1000, 99],
+    [Infinity, 100],
+  ]);
   it('takes the edge of the bucket the quantile falls in', () => {
     expect(thresholdFromStableQuantile(0.9, h)).toEqual({ quantile: histogramQuantile(0.9, h), edge: 500 });
     expect(thresholdFromStableQuantile(0.99, h)?.edge).toBe(1000);
@@ -146,7 +219,15 @@ describe('thresholdFromStableQuantile', () => {
   });
   it('is null without a usable stable histogram, and refuses q of 0 or 1', () => {
     expect(thresholdFromStableQuantile(0.9, [])).toBeNull();
-    expect(thresholdFromStableQuantile(0.9, b([[100, 0], [Infinity, 0]]))).toBeNull();
+    expect(
+      thresholdFromStableQuantile(
+        0.9,
+        b([
+          [100, 0],
+          [Infinity, 0],
+        ]),
+      ),
+    ).toBeNull();
     expect(() => thresholdFromStableQuantile(1, h)).toThrow(RangeError);
     expect(() => thresholdFromStableQuantile(0, h)).toThrow(RangeError);
   });
@@ -157,7 +238,10 @@ describe('thresholdFromStableQuantile', () => {
         fc.double({ min: 0.01, max: 0.999, noNaN: true }),
         (incs, q) => {
           let cum = 0;
-          const s = incs.map((inc, i) => ({ le: i === incs.length - 1 ? Infinity : 2 ** i, count: (cum += inc) }));
+          const s = incs.map((inc, i) => ({
+            le: i === incs.length - 1 ? Infinity : 2 ** i,
+            count: (cum += inc),
+          }));
           const t = thresholdFromStableQuantile(q, s);
           if (t === null) return;
           expect(t.edge).toBeGreaterThanOrEqual(t.quantile - 1e-9 * t.edge);
@@ -172,8 +256,26 @@ describe('latencyIntervalCounts and sumHistograms', () => {
   it('turns per-interval histograms into IntervalCounts at the edge', () => {
     const counts = latencyIntervalCounts(
       [
-        { canary: b([[250, 9], [500, 10], [Infinity, 12]]), stable: b([[250, 90], [500, 99], [Infinity, 100]]) },
-        { canary: [], stable: b([[250, 5], [500, 5], [Infinity, 5]]) },
+        {
+          canary: b([
+            [250, 9],
+            [500, 10],
+            [Infinity, 12],
+          ]),
+          stable: b([
+            [250, 90],
+            [500, 99],
+            [Infinity, 100],
+          ]),
+        },
+        {
+          canary: [],
+          stable: b([
+            [250, 5],
+            [500, 5],
+            [Infinity, 5],
+          ]),
+        },
       ],
       500,
     );
@@ -184,13 +286,30 @@ describe('latencyIntervalCounts and sumHistograms', () => {
   });
   it('refuses an interval whose histogram lacks the edge, naming it', () => {
     expect(() =>
-      latencyIntervalCounts([{ canary: b([[250, 1], [Infinity, 2]]), stable: b([[500, 1], [Infinity, 2]]) }], 500),
+      latencyIntervalCounts(
+        [
+          {
+            canary: b([
+              [250, 1],
+              [Infinity, 2],
+            ]),
+            stable: b([
+              [500, 1],
+              [Infinity, 2],
+            ]),
+          },
+        ],
+        500,
+      ),
     ).toThrow(/intervals\[0\]\.canary/);
   });
   it('bad never exceeds total and both are ≥ 0 for any (even glitched) histogram', () => {
     fc.assert(
       fc.property(fc.array(fc.nat(1000), { minLength: 3, maxLength: 8 }), (counts) => {
-        const h = counts.map((c, i) => ({ le: i === counts.length - 1 ? Infinity : (i + 1) * 100, count: c }));
+        const h = counts.map((c, i) => ({
+          le: i === counts.length - 1 ? Infinity : (i + 1) * 100,
+          count: c,
+        }));
         const [r] = latencyIntervalCounts([{ canary: h, stable: h }], 100);
         expect(r?.canaryBad).toBeGreaterThanOrEqual(0);
         expect(r?.canaryBad).toBeLessThanOrEqual(r?.canaryTotal ?? -1);
@@ -198,15 +317,54 @@ describe('latencyIntervalCounts and sumHistograms', () => {
     );
   });
   it('sums bucket by bucket, as sum by (le)', () => {
-    expect(sumHistograms([b([[1, 1], [Infinity, 2]]), b([[Infinity, 5], [1, 3]])])).toEqual(b([[1, 4], [Infinity, 7]]));
-    expect(histogramTotal(sumHistograms([b([[1, 1], [Infinity, 2]]), []]))).toBe(2);
+    expect(
+      sumHistograms([
+        b([
+          [1, 1],
+          [Infinity, 2],
+        ]),
+        b([
+          [Infinity, 5],
+          [1, 3],
+        ]),
+      ]),
+    ).toEqual(
+      b([
+        [1, 4],
+        [Infinity, 7],
+      ]),
+    );
+    expect(
+      histogramTotal(
+        sumHistograms([
+          b([
+            [1, 1],
+            [Infinity, 2],
+          ]),
+          [],
+        ]),
+      ),
+    ).toBe(2);
   });
 });
 
 interface ScipyCi {
   source: string;
-  binomial: { kind: 'cdf' | 'sf' | 'ppf' | 'isf'; n: number; p: number; k?: number; prob?: number; value: number }[];
-  orderStatisticCi: { n: number; q: number; confidence: number; lowerRank: number | null; upperRank: number | null }[];
+  binomial: {
+    kind: 'cdf' | 'sf' | 'ppf' | 'isf';
+    n: number;
+    p: number;
+    k?: number;
+    prob?: number;
+    value: number;
+  }[];
+  orderStatisticCi: {
+    n: number;
+    q: number;
+    confidence: number;
+    lowerRank: number | null;
+    upperRank: number | null;
+  }[];
 }
 const scipyCi = JSON.parse(
   readFileSync(new URL('../fixtures/stats/histogram/quantile-interval-scipy.json', import.meta.url), 'utf8'),
@@ -217,7 +375,6 @@ const unitHistogram = (n: number): HistogramBucket[] => [
   ...Array.from({ length: n }, (_, i) => ({ le: i + 1, count: i + 1 })),
   { le: Infinity, count: n },
 ];
-
 
 /** Relative 5e-9: the shared incomplete beta goes through log Γ of ~n, so it loses digits as n grows (≈1e-9 at n = 1e6). */
 const expectRel = (got: number, want: number, ctx: string): void => {
@@ -272,7 +429,10 @@ describe('histogramQuantileInterval', () => {
         fc.constantFrom(0.8, 0.9, 0.95, 0.99),
         (incs, q, conf) => {
           let cum = 0;
-          const h = incs.map((inc, i) => ({ le: i === incs.length - 1 ? Infinity : 5 * (i + 1), count: (cum += inc) }));
+          const h = incs.map((inc, i) => ({
+            le: i === incs.length - 1 ? Infinity : 5 * (i + 1),
+            count: (cum += inc),
+          }));
           const r = histogramQuantileInterval(q, h, conf);
           if (r === null) return;
           if (r.lower !== null) {
@@ -289,7 +449,15 @@ describe('histogramQuantileInterval', () => {
   });
   it('is null without a usable histogram and refuses q of 0 or 1 or a bad confidence', () => {
     expect(histogramQuantileInterval(0.5, [])).toBeNull();
-    expect(histogramQuantileInterval(0.5, b([[1, 0.4], [Infinity, 0.4]]))).toBeNull();
+    expect(
+      histogramQuantileInterval(
+        0.5,
+        b([
+          [1, 0.4],
+          [Infinity, 0.4],
+        ]),
+      ),
+    ).toBeNull();
     expect(() => histogramQuantileInterval(1, unitHistogram(5))).toThrow(RangeError);
     expect(() => histogramQuantileInterval(0.5, unitHistogram(5), 1)).toThrow(RangeError);
   });

@@ -28,7 +28,6 @@ const rel = (got: number, want: number, tol: number, ctx: string): void => {
   expect(Math.abs(got - want), ctx).toBeLessThanOrEqual(tol * Math.max(Math.abs(want), 1e-300));
 };
 
-
 describe(`mannWhitneyU against scipy (${fx.source})`, () => {
   it('exact p-values equal mannwhitneyu(method="exact") without ties', () => {
     expect(fx.exactNoTies.length).toBeGreaterThan(10);
@@ -164,7 +163,7 @@ describe('mannWhitneyU behaviour', () => {
 });
 
 describe('hodgesLehmann', () => {
-  it('matches the estimate and the interval obtained by inverting scipy\'s test', () => {
+  it("matches the estimate and the interval obtained by inverting scipy's test", () => {
     let exact = 0;
     for (const c of fx.shift) {
       for (const iv of c.intervals) {
@@ -182,8 +181,12 @@ describe('hodgesLehmann', () => {
     const r = hodgesLehmann([10, 20, 30, 40], [1, 2, 3, 4], { confidence: 0.95, method: 'asymptotic' });
     expect(r).toMatchObject({ lower: 6, upper: 39, estimate: 22.5 });
   });
-  it('is exactly the difference for two constant series (the limit of Kayenta\'s added noise)', () => {
-    expect(hodgesLehmann([5, 5, 5], [2, 2], { method: 'asymptotic' })).toMatchObject({ estimate: 3, lower: 3, upper: 3 });
+  it("is exactly the difference for two constant series (the limit of Kayenta's added noise)", () => {
+    expect(hodgesLehmann([5, 5, 5], [2, 2], { method: 'asymptotic' })).toMatchObject({
+      estimate: 3,
+      lower: 3,
+      upper: 3,
+    });
   });
   it('shifts with the data: adding c to the canary adds c to estimate and bounds', () => {
     fc.assert(
@@ -195,7 +198,11 @@ describe('hodgesLehmann', () => {
         (x, y, c, method) => {
           // A fixed method: under 'auto' the shift can create or remove ties and switch methods.
           const a = hodgesLehmann(x, y, { method });
-          const b = hodgesLehmann(x.map((v) => v + c), y, { method });
+          const b = hodgesLehmann(
+            x.map((v) => v + c),
+            y,
+            { method },
+          );
           expect(b.estimate).toBeCloseTo(a.estimate + c, 9);
           expect(b.lower).toBeCloseTo(a.lower + c, 9);
           expect(b.upper).toBeCloseTo(a.upper + c, 9);
@@ -211,10 +218,19 @@ interface KayentaSuite {
   source: string;
   tolerance: number;
   confidence: number;
-  cases: { name: string; canary: number[]; stable: number[]; direction: 'increase' | 'decrease' | 'either'; label: string }[];
+  cases: {
+    name: string;
+    canary: number[];
+    stable: number[];
+    direction: 'increase' | 'decrease' | 'either';
+    label: string;
+  }[];
 }
 const kayentaSuite = JSON.parse(
-  readFileSync(new URL('../fixtures/stats/mann-whitney/kayenta-classifier-suite.json', import.meta.url), 'utf8'),
+  readFileSync(
+    new URL('../fixtures/stats/mann-whitney/kayenta-classifier-suite.json', import.meta.url),
+    'utf8',
+  ),
 ) as KayentaSuite;
 
 describe("gaugeCheck rule 'kayenta' reproduces Kayenta's own classifier test cases", () => {
@@ -228,7 +244,8 @@ describe("gaugeCheck rule 'kayenta' reproduces Kayenta's own classifier test cas
         minSamples: 1,
       });
       expect(r.label).toBe(c.label);
-      const verdict = c.label === 'High' || c.label === 'Low' ? 'Fail' : c.label === 'Pass' ? 'Pass' : 'Inconclusive';
+      const verdict =
+        c.label === 'High' || c.label === 'Low' ? 'Fail' : c.label === 'Pass' ? 'Pass' : 'Inconclusive';
       expect(r.verdict).toBe(verdict);
     });
   }
@@ -237,12 +254,19 @@ describe("gaugeCheck rule 'kayenta' reproduces Kayenta's own classifier test cas
 describe('gaugeCheck', () => {
   const r = rng(3);
   const noise = (n: number, mean: number, sd: number): number[] =>
-    Array.from({ length: n }, () => mean + sd * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()));
+    Array.from(
+      { length: n },
+      () => mean + sd * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()),
+    );
   const stable = noise(30, 100, 5);
 
   it('fails a canary using 30% more CPU, with either rule', () => {
     const canary = noise(30, 130, 5);
-    expect(gaugeCheck(canary, stable)).toMatchObject({ verdict: 'Fail', reason: 'regression_detected', label: 'High' });
+    expect(gaugeCheck(canary, stable)).toMatchObject({
+      verdict: 'Fail',
+      reason: 'regression_detected',
+      label: 'High',
+    });
     expect(gaugeCheck(canary, stable, { rule: 'kayenta' })).toMatchObject({ verdict: 'Fail', label: 'High' });
   });
   it('passes an identical distribution with enough points', () => {
@@ -254,13 +278,21 @@ describe('gaugeCheck', () => {
   it('does not fail a decrease when only increases are bad; does with direction either/decrease', () => {
     const canary = noise(30, 70, 5);
     expect(gaugeCheck(canary, stable, { direction: 'increase' }).verdict).toBe('Pass');
-    expect(gaugeCheck(canary, stable, { direction: 'decrease' })).toMatchObject({ verdict: 'Fail', label: 'Low' });
-    expect(gaugeCheck(canary, stable, { direction: 'either', rule: 'kayenta' })).toMatchObject({ verdict: 'Fail', label: 'Low' });
+    expect(gaugeCheck(canary, stable, { direction: 'decrease' })).toMatchObject({
+      verdict: 'Fail',
+      label: 'Low',
+    });
+    expect(gaugeCheck(canary, stable, { direction: 'either', rule: 'kayenta' })).toMatchObject({
+      verdict: 'Fail',
+      label: 'Low',
+    });
   });
   it('is Inconclusive below the minimum sample size, whatever the data say', () => {
     const res = gaugeCheck(noise(5, 300, 1), stable, { minSamples: 10 });
     expect(res).toMatchObject({ verdict: 'Inconclusive', reason: 'insufficient_data' });
-    expect(gaugeCheck(noise(5, 100, 5), stable, { minSamples: 10, rule: 'kayenta' }).verdict).toBe('Inconclusive');
+    expect(gaugeCheck(noise(5, 100, 5), stable, { minSamples: 10, rule: 'kayenta' }).verdict).toBe(
+      'Inconclusive',
+    );
   });
   it('never passes when the sample sizes could not reach α at all', () => {
     // 3 vs 3 points: the most extreme split has p = 1/20 > 0.01.
@@ -269,28 +301,53 @@ describe('gaugeCheck', () => {
     expect(res.minAttainablePValue).toBeCloseTo(0.05, 12);
   });
   it('answers Nodata / Inconclusive for an empty side and invalid_data for infinities', () => {
-    expect(gaugeCheck([], stable)).toMatchObject({ verdict: 'Inconclusive', reason: 'no_canary_traffic', label: 'Nodata' });
-    expect(gaugeCheck(stable, [])).toMatchObject({ verdict: 'Inconclusive', reason: 'no_stable_traffic', label: 'Nodata' });
-    expect(gaugeCheck([1, Infinity], stable)).toMatchObject({ verdict: 'Inconclusive', reason: 'invalid_data' });
+    expect(gaugeCheck([], stable)).toMatchObject({
+      verdict: 'Inconclusive',
+      reason: 'no_canary_traffic',
+      label: 'Nodata',
+    });
+    expect(gaugeCheck(stable, [])).toMatchObject({
+      verdict: 'Inconclusive',
+      reason: 'no_stable_traffic',
+      label: 'Nodata',
+    });
+    expect(gaugeCheck([1, Infinity], stable)).toMatchObject({
+      verdict: 'Inconclusive',
+      reason: 'invalid_data',
+    });
   });
   it('drops NaN points by default (Kayenta) and refuses them on request', () => {
     const canary = [...noise(30, 130, 5), Number.NaN];
     expect(gaugeCheck(canary, stable).canary.n).toBe(30);
-    expect(gaugeCheck(canary, stable, { nan: 'refuse' })).toMatchObject({ verdict: 'Inconclusive', reason: 'invalid_data' });
-    expect(gaugeCheck([Number.NaN, Number.NaN], stable)).toMatchObject({ verdict: 'Inconclusive', reason: 'no_canary_traffic' });
+    expect(gaugeCheck(canary, stable, { nan: 'refuse' })).toMatchObject({
+      verdict: 'Inconclusive',
+      reason: 'invalid_data',
+    });
+    expect(gaugeCheck([Number.NaN, Number.NaN], stable)).toMatchObject({
+      verdict: 'Inconclusive',
+      reason: 'no_canary_traffic',
+    });
   });
   it('Kayenta: identical data and a single shared value pass before any statistics', () => {
     const same = noise(12, 50, 2);
-    expect(gaugeCheck([...same].reverse(), same, { rule: 'kayenta' })).toMatchObject({ verdict: 'Pass', label: 'Pass' });
+    expect(gaugeCheck([...same].reverse(), same, { rule: 'kayenta' })).toMatchObject({
+      verdict: 'Pass',
+      label: 'Pass',
+    });
     expect(gaugeCheck(Array(12).fill(4), Array(15).fill(4), { rule: 'kayenta' }).label).toBe('Pass');
   });
   it('Kayenta: two constant but different series are High (noise-free limit), not an error', () => {
-    expect(gaugeCheck(Array(12).fill(5), Array(12).fill(4), { rule: 'kayenta' })).toMatchObject({ label: 'High', verdict: 'Fail' });
+    expect(gaugeCheck(Array(12).fill(5), Array(12).fill(4), { rule: 'kayenta' })).toMatchObject({
+      label: 'High',
+      verdict: 'Fail',
+    });
   });
   it('Kayenta: the effect-size threshold on the mean ratio can veto High', () => {
     const canary = noise(30, 110, 2);
     expect(gaugeCheck(canary, stable, { rule: 'kayenta' }).label).toBe('High');
-    expect(gaugeCheck(canary, stable, { rule: 'kayenta', effectSize: { low: 0.8, high: 1.2 } }).label).toBe('Pass');
+    expect(gaugeCheck(canary, stable, { rule: 'kayenta', effectSize: { low: 0.8, high: 1.2 } }).label).toBe(
+      'Pass',
+    );
   });
   it('test rule: a shift inside the margin does not fail', () => {
     const canary = noise(40, 103, 1);
@@ -306,7 +363,11 @@ describe('gaugeCheck', () => {
         fc.integer({ min: 1, max: 20 }),
         (x, y, add) => {
           const before = gaugeCheck(x, y, { alpha: 0.05 }).verdict;
-          const after = gaugeCheck(x.map((v) => v + add), y, { alpha: 0.05 }).verdict;
+          const after = gaugeCheck(
+            x.map((v) => v + add),
+            y,
+            { alpha: 0.05 },
+          ).verdict;
           if (before === 'Fail') expect(after).toBe('Fail');
         },
       ),

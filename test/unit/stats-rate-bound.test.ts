@@ -66,27 +66,32 @@ describe('rate bounds', () => {
     { p: 0.002, perLook: 300 },
     { p: 0.02, perLook: 60 },
     { p: 0.0005, perLook: 3000 },
-  ])('cover a rate of $p at every one of 120 looks together in ≥ 1 − β of runs ($perLook requests a look)', ({ p, perLook }) => {
-    const beta = 0.1;
-    const runs = 1000;
-    const rng = new Rng(20261130, Math.round(p * 1e6));
-    let missed = 0;
-    for (let i = 0; i < runs; i++) {
-      let n = 0;
-      let x = 0;
-      for (let t = 0; t < 120; t++) {
-        const m = rng.poisson(perLook);
-        n += m;
-        x += rng.binomial(m, p);
-        const b = rateBounds(x, n, beta);
-        if (p < b.lower || p > b.upper) {
-          missed++;
-          break;
+  ])(
+    'cover a rate of $p at every one of 120 looks together in ≥ 1 − β of runs ($perLook requests a look)',
+    ({ p, perLook }) => {
+      const beta = 0.1;
+      const runs = 1000;
+      const rng = new Rng(20261130, Math.round(p * 1e6));
+      let missed = 0;
+      for (let i = 0; i < runs; i++) {
+        let n = 0;
+        let x = 0;
+        for (let t = 0; t < 120; t++) {
+          const m = rng.poisson(perLook);
+          n += m;
+          x += rng.binomial(m, p);
+          const b = rateBounds(x, n, beta);
+          if (p < b.lower || p > b.upper) {
+            missed++;
+            break;
+          }
         }
       }
-    }
-    expect(upperBound(missed, runs, 0.95), `${missed} of ${runs} runs left the bounds`).toBeLessThanOrEqual(beta);
-  });
+      expect(upperBound(missed, runs, 0.95), `${missed} of ${runs} runs left the bounds`).toBeLessThanOrEqual(
+        beta,
+      );
+    },
+  );
 });
 
 describe('the floor', () => {
@@ -94,23 +99,42 @@ describe('the floor', () => {
 
   it('passes a clean service (no bad requests on either side) once the canary exposure rules out the tolerance', () => {
     const minute: IntervalCounts = { canaryTotal: 60, canaryBad: 0, stableTotal: 5940, stableBad: 0 };
-    const early = decideCounts(Array.from({ length: 3 }, () => minute), params);
+    const early = decideCounts(
+      Array.from({ length: 3 }, () => minute),
+      params,
+    );
     expect(early.verdict).toBe('Inconclusive');
     expect(early.reason).toBe('insufficient_data');
     expect(early.settleIntervals).toBeGreaterThan(0);
-    const later = decideCounts(Array.from({ length: 15 }, () => minute), params);
+    const later = decideCounts(
+      Array.from({ length: 15 }, () => minute),
+      params,
+    );
     expect(later.verdict).toBe('Pass');
     expect(later.power.achieved).toBe(0);
     expect(later.floor?.met).toBe(true);
     // The estimate made early was about right: it settles within a few minutes of it.
     const settleAt = 3 + (early.settleIntervals as number);
-    expect(decideCounts(Array.from({ length: settleAt }, () => minute), params).verdict).toBe('Pass');
-    expect(decideCounts(Array.from({ length: settleAt - 2 }, () => minute), params).verdict).toBe('Inconclusive');
+    expect(
+      decideCounts(
+        Array.from({ length: settleAt }, () => minute),
+        params,
+      ).verdict,
+    ).toBe('Pass');
+    expect(
+      decideCounts(
+        Array.from({ length: settleAt - 2 }, () => minute),
+        params,
+      ).verdict,
+    ).toBe('Inconclusive');
   });
 
   it('never passes a clean canary without a tolerance beside the ratio', () => {
     const minute: IntervalCounts = { canaryTotal: 600, canaryBad: 0, stableTotal: 5400, stableBad: 0 };
-    const r = decideCounts(Array.from({ length: 60 }, () => minute), { ...params, criticalIncrease: 0 });
+    const r = decideCounts(
+      Array.from({ length: 60 }, () => minute),
+      { ...params, criticalIncrease: 0 },
+    );
     expect(r.verdict).toBe('Inconclusive');
     expect(r.settleIntervals).toBeNull();
   });
@@ -126,26 +150,32 @@ describe('the floor', () => {
     // Tolerance max(5 × stable, stable + 1 pp): the absolute part decides, then the ratio.
     { name: 'clean stable, canary at +1 pp', pStable: 0, pCanary: 0.01, canaryPerLook: 60 },
     { name: '0.4% stable, canary at 5×', pStable: 0.004, pCanary: 0.02, canaryPerLook: 300 },
-  ])('passes a canary at its tolerance ($name) in at most β of rollouts', ({ pStable, pCanary, canaryPerLook }) => {
-    expect(pCanary).toBeCloseTo(Math.max(5 * pStable, pStable + 0.01), 12);
-    const beta = 0.05;
-    const runs = 1000;
-    const rng = new Rng(20261130, Math.round(pCanary * 1e5));
-    let passed = 0;
-    for (let i = 0; i < runs; i++) {
-      let canary = { requests: 0, bad: 0 };
-      let stable = { requests: 0, bad: 0 };
-      for (let t = 0; t < 120; t++) {
-        const nc = rng.poisson(canaryPerLook);
-        const ns = rng.poisson(canaryPerLook * 20);
-        canary = { requests: canary.requests + nc, bad: canary.bad + rng.binomial(nc, pCanary) };
-        stable = { requests: stable.requests + ns, bad: stable.bad + rng.binomial(ns, pStable) };
-        if (toleranceFloor(canary, stable, 5, 0.01, beta).met) {
-          passed++;
-          break;
+  ])(
+    'passes a canary at its tolerance ($name) in at most β of rollouts',
+    ({ pStable, pCanary, canaryPerLook }) => {
+      expect(pCanary).toBeCloseTo(Math.max(5 * pStable, pStable + 0.01), 12);
+      const beta = 0.05;
+      const runs = 1000;
+      const rng = new Rng(20261130, Math.round(pCanary * 1e5));
+      let passed = 0;
+      for (let i = 0; i < runs; i++) {
+        let canary = { requests: 0, bad: 0 };
+        let stable = { requests: 0, bad: 0 };
+        for (let t = 0; t < 120; t++) {
+          const nc = rng.poisson(canaryPerLook);
+          const ns = rng.poisson(canaryPerLook * 20);
+          canary = { requests: canary.requests + nc, bad: canary.bad + rng.binomial(nc, pCanary) };
+          stable = { requests: stable.requests + ns, bad: stable.bad + rng.binomial(ns, pStable) };
+          if (toleranceFloor(canary, stable, 5, 0.01, beta).met) {
+            passed++;
+            break;
+          }
         }
       }
-    }
-    expect(upperBound(passed, runs, 0.95), `${passed} of ${runs} rollouts passed at tolerance`).toBeLessThanOrEqual(beta);
-  });
+      expect(
+        upperBound(passed, runs, 0.95),
+        `${passed} of ${runs} rollouts passed at tolerance`,
+      ).toBeLessThanOrEqual(beta);
+    },
+  );
 });

@@ -1,7 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { gaugeCheck } from '../../src/stats/mann-whitney.js';
-import { alphaForCheck, DEFAULT_FAIL_BELOW, scorecard, type ScorecardCheck } from '../../src/stats/scorecard.js';
+import {
+  alphaForCheck,
+  DEFAULT_FAIL_BELOW,
+  scorecard,
+  type ScorecardCheck,
+} from '../../src/stats/scorecard.js';
 import type { Verdict } from '../../src/stats/types.js';
 
 const check = (name: string, verdict: Verdict, extra: Partial<ScorecardCheck> = {}): ScorecardCheck => ({
@@ -40,7 +45,12 @@ describe('scorecard rules', () => {
   it('a non-critical Fail lowers the score; the card fails once the reachable score is below the threshold', () => {
     const four = ['a', 'b', 'c', 'd'];
     const oneFail = scorecard(four.map((n) => check(n, n === 'a' ? 'Fail' : 'Pass')));
-    expect(oneFail).toMatchObject({ verdict: 'Inconclusive', reason: 'checks_failed', score: 75, maxScore: 75 });
+    expect(oneFail).toMatchObject({
+      verdict: 'Inconclusive',
+      reason: 'checks_failed',
+      score: 75,
+      maxScore: 75,
+    });
     const twoFail = scorecard(four.map((n) => check(n, n === 'a' || n === 'b' ? 'Fail' : 'Pass')));
     expect(twoFail).toMatchObject({ verdict: 'Fail', reason: 'score_below_threshold', score: 50 });
     expect(DEFAULT_FAIL_BELOW).toBe(75);
@@ -48,7 +58,12 @@ describe('scorecard rules', () => {
   it('failBelow 100 makes every Fail fail the card; 0 leaves it to critical checks', () => {
     const cs = [check('a', 'Fail'), check('b', 'Pass'), check('c', 'Pass')];
     expect(scorecard(cs, { failBelow: 100 }).verdict).toBe('Fail');
-    expect(scorecard(cs.map((c) => ({ ...c, verdict: 'Fail' as const })), { failBelow: 0 }).verdict).toBe('Inconclusive');
+    expect(
+      scorecard(
+        cs.map((c) => ({ ...c, verdict: 'Fail' as const })),
+        { failBelow: 0 },
+      ).verdict,
+    ).toBe('Inconclusive');
   });
   it('an Inconclusive check never makes the card Fail, and never lets it Pass', () => {
     const r = scorecard([check('a', 'Inconclusive', { weight: 100 }), check('b', 'Pass')]);
@@ -92,45 +107,58 @@ describe('alphaForCheck', () => {
 describe('scorecard properties', () => {
   it('a worse check never raises the score, the reachable score, or the verdict', () => {
     fc.assert(
-      fc.property(fc.array(arbCheck, { minLength: 1, maxLength: 8 }), fc.nat(), fc.double({ min: 0, max: 100, noNaN: true }), (cs, i, failBelow) => {
-        const j = i % cs.length;
-        const c = cs[j] as ScorecardCheck;
-        const worse: Verdict = c.verdict === 'Pass' ? 'Inconclusive' : 'Fail';
-        const worsened = cs.map((x, k) => (k === j ? { ...x, verdict: worse } : x));
-        const a = scorecard(cs, { failBelow });
-        const b = scorecard(worsened, { failBelow });
-        expect(b.score).toBeLessThanOrEqual(a.score);
-        expect(b.maxScore).toBeLessThanOrEqual(a.maxScore);
-        expect(rank[b.verdict]).toBeLessThanOrEqual(rank[a.verdict]);
-      }),
+      fc.property(
+        fc.array(arbCheck, { minLength: 1, maxLength: 8 }),
+        fc.nat(),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        (cs, i, failBelow) => {
+          const j = i % cs.length;
+          const c = cs[j] as ScorecardCheck;
+          const worse: Verdict = c.verdict === 'Pass' ? 'Inconclusive' : 'Fail';
+          const worsened = cs.map((x, k) => (k === j ? { ...x, verdict: worse } : x));
+          const a = scorecard(cs, { failBelow });
+          const b = scorecard(worsened, { failBelow });
+          expect(b.score).toBeLessThanOrEqual(a.score);
+          expect(b.maxScore).toBeLessThanOrEqual(a.maxScore);
+          expect(rank[b.verdict]).toBeLessThanOrEqual(rank[a.verdict]);
+        },
+      ),
     );
   });
   it('permuting the checks changes neither verdict nor score', () => {
     fc.assert(
-      fc.property(fc.array(arbCheck, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { minLength: 8, maxLength: 8 }), (cs, keys) => {
-        const permuted = cs
-          .map((c, i) => ({ c, k: keys[i] ?? 0 }))
-          .sort((a, b) => a.k - b.k)
-          .map((x) => x.c);
-        const a = scorecard(cs);
-        const b = scorecard(permuted);
-        expect(b.verdict).toBe(a.verdict);
-        expect(b.reason).toBe(a.reason);
-        expect(b.score).toBe(a.score);
-        expect(b.maxScore).toBe(a.maxScore);
-      }),
+      fc.property(
+        fc.array(arbCheck, { minLength: 1, maxLength: 8 }),
+        fc.array(fc.nat(), { minLength: 8, maxLength: 8 }),
+        (cs, keys) => {
+          const permuted = cs
+            .map((c, i) => ({ c, k: keys[i] ?? 0 }))
+            .sort((a, b) => a.k - b.k)
+            .map((x) => x.c);
+          const a = scorecard(cs);
+          const b = scorecard(permuted);
+          expect(b.verdict).toBe(a.verdict);
+          expect(b.reason).toBe(a.reason);
+          expect(b.score).toBe(a.score);
+          expect(b.maxScore).toBe(a.maxScore);
+        },
+      ),
     );
   });
   it('Pass only when every check passed; Fail only when some check failed', () => {
     fc.assert(
-      fc.property(fc.array(arbCheck, { maxLength: 8 }), fc.double({ min: 0, max: 100, noNaN: true }), (cs, failBelow) => {
-        const r = scorecard(cs, { failBelow });
-        if (r.verdict === 'Pass') expect(cs.every((c) => c.verdict === 'Pass')).toBe(true);
-        if (r.verdict === 'Fail') expect(cs.some((c) => c.verdict === 'Fail')).toBe(true);
-        expect(r.score).toBeGreaterThanOrEqual(0);
-        expect(r.score).toBeLessThanOrEqual(r.maxScore);
-        expect(r.maxScore).toBeLessThanOrEqual(100);
-      }),
+      fc.property(
+        fc.array(arbCheck, { maxLength: 8 }),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        (cs, failBelow) => {
+          const r = scorecard(cs, { failBelow });
+          if (r.verdict === 'Pass') expect(cs.every((c) => c.verdict === 'Pass')).toBe(true);
+          if (r.verdict === 'Fail') expect(cs.some((c) => c.verdict === 'Fail')).toBe(true);
+          expect(r.score).toBeGreaterThanOrEqual(0);
+          expect(r.score).toBeLessThanOrEqual(r.maxScore);
+          expect(r.maxScore).toBeLessThanOrEqual(100);
+        },
+      ),
     );
   });
 });

@@ -41,12 +41,15 @@ describe('false Fail rate under H0 with a look every minute over a 1→50% rollo
     { rps: 20, ratio: 1, margin: 0, n: 1000 },
     // The least favourable null: canary exactly (1 + margin) × worse than stable.
     { rps: 100, ratio: 1.1, margin: 0.1, n: 1000 },
-  ])('R=$rps ratio=$ratio margin=$margin: ≤ α with 95% confidence over $n rollouts', ({ rps, ratio, margin, n }) => {
-    const params: CountTestParams = { alpha, margin, criticalEffect: 2, power: 0.8 };
-    const fails = falseFails(n, rps, ratio, params, 20261126 + rps);
-    const bound = upperBound(fails, n, 0.95);
-    expect(bound, `${fails} false Fails in ${n} rollouts`).toBeLessThanOrEqual(alpha);
-  });
+  ])(
+    'R=$rps ratio=$ratio margin=$margin: ≤ α with 95% confidence over $n rollouts',
+    ({ rps, ratio, margin, n }) => {
+      const params: CountTestParams = { alpha, margin, criticalEffect: 2, power: 0.8 };
+      const fails = falseFails(n, rps, ratio, params, 20261126 + rps);
+      const bound = upperBound(fails, n, 0.95);
+      expect(bound, `${fails} false Fails in ${n} rollouts`).toBeLessThanOrEqual(alpha);
+    },
+  );
 });
 
 describe('reported power is not optimistic', () => {
@@ -62,7 +65,13 @@ describe('reported power is not optimistic', () => {
       let failed = 0;
       let powerSum = 0;
       for (let i = 0; i < n; i++) {
-        const rollout = simulateErrorRollout(new Rng(7, i), { steps, stepMinutes }, 100, 0.005, criticalEffect);
+        const rollout = simulateErrorRollout(
+          new Rng(7, i),
+          { steps, stepMinutes },
+          100,
+          0.005,
+          criticalEffect,
+        );
         const r = decideCounts(rollout.minutes, params);
         powerSum += r.power.achieved;
         if (r.verdict === 'Fail') failed++;
@@ -78,10 +87,22 @@ describe('reported power is not optimistic', () => {
 });
 
 /** Share of rollouts whose single `minutes`-look step gate reaches Pass before any Fail. */
-function gatePasses(n: number, ratio: number, params: CountTestParams, minutes: number, seed: number): number {
+function gatePasses(
+  n: number,
+  ratio: number,
+  params: CountTestParams,
+  minutes: number,
+  seed: number,
+): number {
   let passes = 0;
   for (let i = 0; i < n; i++) {
-    const rollout = simulateErrorRollout(new Rng(seed, i), { steps: [1], stepMinutes: minutes }, 100, 0.005, ratio);
+    const rollout = simulateErrorRollout(
+      new Rng(seed, i),
+      { steps: [1], stepMinutes: minutes },
+      100,
+      0.005,
+      ratio,
+    );
     const history: IntervalCounts[] = [];
     for (const m of rollout.minutes) {
       history.push(m);

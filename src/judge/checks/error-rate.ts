@@ -45,7 +45,12 @@ export function errorRateIntervals(
 /** The engine's decision on the four answers (also what the benchmark calls at every look). */
 export function evaluateErrorRate(data: QueryAnswers<Query>, params: CheckParams): CountTestResult {
   return decideCounts(
-    errorRateIntervals(data.canaryRequests ?? [], data.canaryErrors ?? [], data.stableRequests ?? [], data.stableErrors ?? []),
+    errorRateIntervals(
+      data.canaryRequests ?? [],
+      data.canaryErrors ?? [],
+      data.stableRequests ?? [],
+      data.stableErrors ?? [],
+    ),
     params,
   );
 }
@@ -58,11 +63,21 @@ export const errorRate: CheckKind<ErrorRateCheckRequest, Query> = {
     const errors = (selector: string): string =>
       c.responseFlags === undefined
         ? renderQuery('errors', { selector, interval, errorCodes }, m)
-        : renderQuery('errorsWithFlags', { selector, interval, errorCodes, responseFlags: c.responseFlags }, m);
+        : renderQuery(
+            'errorsWithFlags',
+            { selector, interval, errorCodes, responseFlags: c.responseFlags },
+            m,
+          );
     return {
-      canaryRequests: { promql: renderQuery('requests', { selector: ctx.canarySelector, interval }, m), range: 'window' },
+      canaryRequests: {
+        promql: renderQuery('requests', { selector: ctx.canarySelector, interval }, m),
+        range: 'window',
+      },
       canaryErrors: { promql: errors(ctx.canarySelector), range: 'window' },
-      stableRequests: { promql: renderQuery('requests', { selector: ctx.stableSelector, interval }, m), range: 'window' },
+      stableRequests: {
+        promql: renderQuery('requests', { selector: ctx.stableSelector, interval }, m),
+        range: 'window',
+      },
       stableErrors: { promql: errors(ctx.stableSelector), range: 'window' },
     };
   },
@@ -70,7 +85,9 @@ export const errorRate: CheckKind<ErrorRateCheckRequest, Query> = {
     const result = evaluateErrorRate(answers, params);
     return {
       result,
-      summary: checkSummary(c.name ?? c.type, result.reason, result, { intervalSeconds: ctx.intervalSeconds }),
+      summary: checkSummary(c.name ?? c.type, result.reason, result, {
+        intervalSeconds: ctx.intervalSeconds,
+      }),
       details: {
         errorCodes: c.errorCodes ?? DEFAULT_ERROR_CODES,
         ...(c.responseFlags === undefined ? {} : { responseFlags: c.responseFlags }),

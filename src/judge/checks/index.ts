@@ -20,7 +20,15 @@ export function kindOf(c: CheckRequest): CheckKind<CheckRequest, string> {
   return CHECK_KINDS[c.type] as CheckKind<CheckRequest, string>;
 }
 
-export type { CheckContext, CheckKind, CheckOutcome, PlannedQuery, QueryAnswers, QueryPlan, QueryRange } from './kind.js';
+export type {
+  CheckContext,
+  CheckKind,
+  CheckOutcome,
+  PlannedQuery,
+  QueryAnswers,
+  QueryPlan,
+  QueryRange,
+} from './kind.js';
 export { errorRateIntervals, evaluateErrorRate } from './error-rate.js';
 export { evaluateLatency, type LatencyOutcome, type LatencySpec } from './latency.js';
 export { checkSummary, latencyWhat } from './summary.js';

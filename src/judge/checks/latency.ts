@@ -69,10 +69,14 @@ function estimates(buckets: readonly HistogramBucket[], unit: DurationUnit): Qua
 
 /** The engine's answer for data that cannot be counted (NaN, no usable edge): invalid_data. */
 function invalid(params: CheckParams): CountTestResult {
-  return decideCounts([{ canaryTotal: Number.NaN, canaryBad: Number.NaN, stableTotal: Number.NaN, stableBad: Number.NaN }], params);
+  return decideCounts(
+    [{ canaryTotal: Number.NaN, canaryBad: Number.NaN, stableTotal: Number.NaN, stableBad: Number.NaN }],
+    params,
+  );
 }
 
-const totalOf = (h: readonly HistogramBucket[]): number => h.find((b) => b.le === Number.POSITIVE_INFINITY)?.count ?? 0;
+const totalOf = (h: readonly HistogramBucket[]): number =>
+  h.find((b) => b.le === Number.POSITIVE_INFINITY)?.count ?? 0;
 
 /**
  * Series → thresholds → per-interval counts → the engine's decision (also what the benchmark
@@ -93,7 +97,12 @@ export function evaluateLatency(
       : { ms: null, source: 'stable-quantile', quantile: spec.quantile, stableQuantileMs: null };
   const emptyQ: QuantileEstimates = { p50: null, p95: null, p99: null };
   if (hasInvalidBuckets(canary.values()) || hasInvalidBuckets(stable.values())) {
-    return { result: invalid(params), threshold: base, quantiles: { canary: emptyQ, stable: emptyQ }, note: 'NaN or negative bucket counts' };
+    return {
+      result: invalid(params),
+      threshold: base,
+      quantiles: { canary: emptyQ, stable: emptyQ },
+      note: 'NaN or negative bucket counts',
+    };
   }
   const times = [...new Set([...canary.keys(), ...stable.keys()])].sort((a, b) => a - b);
   const intervals = times.map((t) => ({ canary: canary.get(t) ?? [], stable: stable.get(t) ?? [] }));
@@ -103,7 +112,12 @@ export function evaluateLatency(
 
   // With no traffic on a side, let the engine say so (its edge-case guards come first).
   if (!(totalOf(canaryAll) > 0) || !(totalOf(stableAll) > 0)) {
-    const counts = intervals.map((i) => ({ canaryTotal: totalOf(i.canary), canaryBad: 0, stableTotal: totalOf(i.stable), stableBad: 0 }));
+    const counts = intervals.map((i) => ({
+      canaryTotal: totalOf(i.canary),
+      canaryBad: 0,
+      stableTotal: totalOf(i.stable),
+      stableBad: 0,
+    }));
     return { result: decideCounts(counts, params), threshold: base, quantiles };
   }
 
@@ -116,7 +130,12 @@ export function evaluateLatency(
     const baselinePoints = [...histogramsByTime(data.stableBaseline ?? []).values()];
     if (hasInvalidBuckets(baselinePoints)) {
       const t: LatencyThreshold = { ...base, basis: 'stable-before-window' };
-      return { result: invalid(params), threshold: t, quantiles, note: "NaN or negative bucket counts in the stable's hour before the window" };
+      return {
+        result: invalid(params),
+        threshold: t,
+        quantiles,
+        note: "NaN or negative bucket counts in the stable's hour before the window",
+      };
     }
     const baseline = sumHistograms(baselinePoints);
     const useBaseline = totalOf(baseline) * (1 - q) >= MIN_TAIL_FOR_BASELINE;
@@ -137,14 +156,24 @@ export function evaluateLatency(
     threshold = { ms: edge === null ? null : toMs(edge, unit), source: 'slo', requestedMs: spec.thresholdMs };
   }
   if (edges.length === 0) {
-    return { result: invalid(params), threshold, quantiles, note: 'no histogram bucket edge at or above the threshold' };
+    return {
+      result: invalid(params),
+      threshold,
+      quantiles,
+      note: 'no histogram bucket edge at or above the threshold',
+    };
   }
   let perEdge: IntervalCounts[][];
   try {
     perEdge = latencyIntervalCountsAt(intervals, edges);
   } catch (err) {
     // A side whose buckets lack the edge (different bucket layouts): refuse rather than guess.
-    return { result: invalid(params), threshold, quantiles, note: err instanceof Error ? err.message : String(err) };
+    return {
+      result: invalid(params),
+      threshold,
+      quantiles,
+      note: err instanceof Error ? err.message : String(err),
+    };
   }
   const result = decideThresholds(perEdge, params);
   if (edges.length === 1) return { result, threshold, quantiles };
@@ -160,11 +189,19 @@ function specOf(c: LatencyCheckRequest): LatencySpec {
 export const latency: CheckKind<LatencyCheckRequest, Query> = {
   plan(c, ctx) {
     const m = ctx.mesh;
-    const buckets = (selector: string, interval: string): string => renderQuery('latencyBuckets', { selector, interval }, m);
+    const buckets = (selector: string, interval: string): string =>
+      renderQuery('latencyBuckets', { selector, interval }, m);
     return {
       canaryBuckets: { promql: buckets(ctx.canarySelector, ctx.interval), range: 'window' },
       stableBuckets: { promql: buckets(ctx.stableSelector, ctx.interval), range: 'window' },
-      ...(c.quantile === undefined ? {} : { stableBaseline: { promql: buckets(ctx.stableSelector, BASELINE_RANGE), range: 'baseline' as const } }),
+      ...(c.quantile === undefined
+        ? {}
+        : {
+            stableBaseline: {
+              promql: buckets(ctx.stableSelector, BASELINE_RANGE),
+              range: 'baseline' as const,
+            },
+          }),
     };
   },
   evaluate(c, answers, params, ctx) {
@@ -181,4 +218,3 @@ export const latency: CheckKind<LatencyCheckRequest, Query> = {
     };
   },
 };
-

@@ -38,7 +38,8 @@ export function histogramsByTime(series: readonly Series[]): Map<number, Histogr
 /** True when some bucket count is not a finite count or some bound is not a number. */
 export function hasInvalidBuckets(histograms: Iterable<readonly HistogramBucket[]>): boolean {
   for (const buckets of histograms) {
-    for (const b of buckets) if (!(Number.isFinite(b.count) && b.count >= 0) || Number.isNaN(b.le)) return true;
+    for (const b of buckets)
+      if (!(Number.isFinite(b.count) && b.count >= 0) || Number.isNaN(b.le)) return true;
   }
   return false;
 }

@@ -35,7 +35,12 @@ function settleText(intervals: number | null | undefined, intervalSeconds: numbe
 }
 
 /** One line explaining a check's verdict with its numbers. */
-export function checkSummary(name: string, reason: CheckReason, r: CountTestResult | null, extra: SummaryExtra = {}): string {
+export function checkSummary(
+  name: string,
+  reason: CheckReason,
+  r: CountTestResult | null,
+  extra: SummaryExtra = {},
+): string {
   const head = extra.what === undefined ? name : `${name} ${extra.what}`;
   if (r === null) return `${head}: ${extra.note ?? 'query failed'} → ${VERDICT_TAIL[reason]}`;
   if (reason === 'no_canary_traffic' || reason === 'no_stable_traffic' || reason === 'invalid_data') {
@@ -67,7 +72,10 @@ export function checkSummary(name: string, reason: CheckReason, r: CountTestResu
 
 /** "over 250ms (stable p99 edge)", "over 100ms (edges 100ms, exceeded by ≥ 1% …, and 250ms, the stable p99's)", … */
 export function latencyWhat(t: LatencyThreshold): string {
-  if (t.ms === null) return t.source === 'slo' ? `over ${fmtMs(t.requestedMs ?? null)}` : `over stable p${(t.quantile ?? 0) * 100}`;
+  if (t.ms === null)
+    return t.source === 'slo'
+      ? `over ${fmtMs(t.requestedMs ?? null)}`
+      : `over stable p${(t.quantile ?? 0) * 100}`;
   if (t.source === 'slo') return `over ${fmtMs(t.ms)}`;
   const q = Number(((t.quantile ?? 0) * 100).toPrecision(4));
   if (t.lowMs !== undefined && t.lowMs !== null && t.lowMs !== t.ms) {

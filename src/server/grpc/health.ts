@@ -25,10 +25,17 @@ export function createHealth(services: readonly string[]): HealthState {
   let serving = true;
   const watchers = new Set<ServerWritableStream<HealthCheckRequest, HealthCheckResponse>>();
   const current = (service: string): ServingStatus =>
-    !known.has(service) ? ServingStatus.SERVICE_UNKNOWN : serving ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    !known.has(service)
+      ? ServingStatus.SERVICE_UNKNOWN
+      : serving
+        ? ServingStatus.SERVING
+        : ServingStatus.NOT_SERVING;
 
   const implementation: HealthServer = {
-    check(call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: sendUnaryData<HealthCheckResponse>) {
+    check(
+      call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+      callback: sendUnaryData<HealthCheckResponse>,
+    ) {
       const s = current(call.request.service);
       if (s === ServingStatus.SERVICE_UNKNOWN) {
         callback({ code: status.NOT_FOUND, details: `unknown service "${call.request.service}"` });

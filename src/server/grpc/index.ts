@@ -1,3 +1,12 @@
 export * from './server.js';
 export * from './status.js';
-export { toAnalyzeResponse, toProtoField, toProtoFieldError, toRequestBody, VERDICT, REASON, CHECK_TYPE, SCORECARD_REASON } from './mapping.js';
+export {
+  toAnalyzeResponse,
+  toProtoField,
+  toProtoFieldError,
+  toRequestBody,
+  VERDICT,
+  REASON,
+  CHECK_TYPE,
+  SCORECARD_REASON,
+} from './mapping.js';

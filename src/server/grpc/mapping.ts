@@ -5,7 +5,15 @@
  * Every closed union of the result has an exhaustive table to its proto enum.
  */
 
-import type { AnalysisResult, AnalysisWindow, CheckReason, CheckResult, CheckType, LatencyThreshold, QuantileEstimates } from '../../judge/index.js';
+import type {
+  AnalysisResult,
+  AnalysisWindow,
+  CheckReason,
+  CheckResult,
+  CheckType,
+  LatencyThreshold,
+  QuantileEstimates,
+} from '../../judge/index.js';
 import type { EffectEstimate, ScorecardReason, SideSummary, Verdict } from '../../stats/index.js';
 import type { SelectorMode } from '../../judge/request.js';
 import {
@@ -124,7 +132,9 @@ export function toRequestBody(m: AnalyzeRequest): Record<string, unknown> {
   if (m.selector !== undefined) {
     const mode = m.selector.mode;
     body['selector'] =
-      mode === undefined ? {} : { mode: SELECTOR_MODE[mode.$case], canary: mode.value.canary, stable: mode.value.stable };
+      mode === undefined
+        ? {}
+        : { mode: SELECTOR_MODE[mode.$case], canary: mode.value.canary, stable: mode.value.stable };
   }
   const start = text(m.start);
   const end = text(m.end);
@@ -176,13 +186,19 @@ export function toProtoField(field: string, m: AnalyzeRequest): string {
  */
 export function toProtoFieldError(field: string, message: string, m: AnalyzeRequest): ProtoFieldError {
   const at = toProtoField(field, m);
-  if ((field === 'rollout' && m.rollout === undefined) || (field === 'selector' && m.selector === undefined)) {
+  if (
+    (field === 'rollout' && m.rollout === undefined) ||
+    (field === 'selector' && m.selector === undefined)
+  ) {
     return { field, message: `${field} is required` };
   }
-  if (field === 'selector.mode') return { field, message: 'selector must set one of podHash, service or version' };
-  if (/^checks\[\d+\]\.type$/.test(field)) return { field: at, message: 'a check must set one of errorRate or latency' };
+  if (field === 'selector.mode')
+    return { field, message: 'selector must set one of podHash, service or version' };
+  if (/^checks\[\d+\]\.type$/.test(field))
+    return { field: at, message: 'a check must set one of errorRate or latency' };
   // A NaN or infinite double is the only way a proto number can fail the schema's type check.
-  if (message.endsWith('must be a number or a numeric string')) return { field: at, message: `${at} must be a finite number` };
+  if (message.endsWith('must be a number or a numeric string'))
+    return { field: at, message: `${at} must be a finite number` };
   return { field: at, message };
 }
 
@@ -206,7 +222,12 @@ const THRESHOLD_BASIS: Readonly<Record<NonNullable<LatencyThreshold['basis']>, P
 };
 
 function effectOf(e: EffectEstimate): PbCheckResult['effect'] {
-  return { ...opt('ratio', e.ratio), ...opt('lower', e.lower), ...opt('upper', e.upper), confidence: e.confidence };
+  return {
+    ...opt('ratio', e.ratio),
+    ...opt('lower', e.lower),
+    ...opt('upper', e.upper),
+    confidence: e.confidence,
+  };
 }
 
 function checkResult(c: CheckResult): PbCheckResult {
@@ -239,7 +260,10 @@ function checkResult(c: CheckResult): PbCheckResult {
             ...opt('lowMs', t.lowMs),
             ...opt('decidingMs', t.decidingMs),
           },
-    quantiles: c.quantiles === undefined ? undefined : { canary: quantiles(c.quantiles.canary), stable: quantiles(c.quantiles.stable) },
+    quantiles:
+      c.quantiles === undefined
+        ? undefined
+        : { canary: quantiles(c.quantiles.canary), stable: quantiles(c.quantiles.stable) },
     error: c.error === undefined ? undefined : { code: c.error.code, message: c.error.message },
     queries: [...c.queries],
     floor: c.floor === undefined ? undefined : { ...c.floor },

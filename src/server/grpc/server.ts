@@ -12,13 +12,24 @@ import { JudgeError, isJudgeError } from '../../errors.js';
 import type { Judge } from '../../judge/index.js';
 import type { Logger } from '../../observability/logger.js';
 import { LABEL_VERDICT, NO_VERDICT, type Metrics } from '../../observability/metrics.js';
-import { AnalyzeRequest as PbAnalyzeRequest, JudgeServiceService, type JudgeServiceServer } from '../../gen/canary_judge/v1/judge.js';
+import {
+  AnalyzeRequest as PbAnalyzeRequest,
+  JudgeServiceService,
+  type JudgeServiceServer,
+} from '../../gen/canary_judge/v1/judge.js';
 import { HealthService } from '../../gen/grpc/health/v1/health.js';
 import { parseAnalysisRequest } from '../../judge/request.js';
 import { runObservedAnalysis } from '../observed-analysis.js';
 import type { Admission } from '../admission.js';
 import { createHealth } from './health.js';
-import { VERDICT, toAnalyzeResponse, toProtoFieldError, toRequestBody, type AnalyzeRequest, type AnalyzeResponse } from './mapping.js';
+import {
+  VERDICT,
+  toAnalyzeResponse,
+  toProtoFieldError,
+  toRequestBody,
+  type AnalyzeRequest,
+  type AnalyzeResponse,
+} from './mapping.js';
 import { toStatus } from './status.js';
 import { wireProblem } from './wire.js';
 
@@ -70,17 +81,22 @@ const JUDGE_SERVICE = {
     ...JudgeServiceService.analyze,
     requestDeserialize(bytes: Buffer): AnalyzeRequest {
       const problem = wireProblem(bytes);
-      if (problem !== undefined) return Object.assign(PbAnalyzeRequest.fromPartial({}), { [UNDECODABLE]: problem });
+      if (problem !== undefined)
+        return Object.assign(PbAnalyzeRequest.fromPartial({}), { [UNDECODABLE]: problem });
       try {
         return PbAnalyzeRequest.decode(bytes);
       } catch (e) {
-        return Object.assign(PbAnalyzeRequest.fromPartial({}), { [UNDECODABLE]: e instanceof Error ? e.message : String(e) });
+        return Object.assign(PbAnalyzeRequest.fromPartial({}), {
+          [UNDECODABLE]: e instanceof Error ? e.message : String(e),
+        });
       }
     },
   },
 } as const;
 
-const VERDICT_NAME: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(VERDICT).map(([name, v]) => [v, name]));
+const VERDICT_NAME: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(VERDICT).map(([name, v]) => [v, name]),
+);
 
 function verdictName(v: number): string {
   return VERDICT_NAME[v] ?? NO_VERDICT;
@@ -116,14 +132,23 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
   };
 
   const judgeService: JudgeServiceServer = {
-    analyze(call: ServerUnaryCall<AnalyzeRequest, AnalyzeResponse>, callback: sendUnaryData<AnalyzeResponse>) {
+    analyze(
+      call: ServerUnaryCall<AnalyzeRequest, AnalyzeResponse>,
+      callback: sendUnaryData<AnalyzeResponse>,
+    ) {
       void analyze(call).then(
         (response) => {
-          requests?.inc({ method: 'Analyze', code: status[status.OK], verdict: verdictName(response.verdict) });
+          requests?.inc({
+            method: 'Analyze',
+            code: status[status.OK],
+            verdict: verdictName(response.verdict),
+          });
           callback(null, response);
         },
         (e: unknown) => {
-          const s = toStatus(isJudgeError(e) ? e : new JudgeError('internal', 'internal error', { cause: e }));
+          const s = toStatus(
+            isJudgeError(e) ? e : new JudgeError('internal', 'internal error', { cause: e }),
+          );
           requests?.inc({ method: 'Analyze', code: status[s.code], verdict: NO_VERDICT });
           callback(s);
         },
@@ -133,11 +158,17 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
 
   async function analyze(call: ServerUnaryCall<AnalyzeRequest, AnalyzeResponse>): Promise<AnalyzeResponse> {
     const peer = call.getPeer();
-    if (!authorized(call)) throw new JudgeError('unauthorized', 'a valid bearer token is required in the authorization metadata');
-    if (shuttingDown) throw new JudgeError('shutting_down', 'the judge is shutting down; retry on another replica');
+    if (!authorized(call))
+      throw new JudgeError('unauthorized', 'a valid bearer token is required in the authorization metadata');
+    if (shuttingDown)
+      throw new JudgeError('shutting_down', 'the judge is shutting down; retry on another replica');
     const undecodable = (call.request as Received)[UNDECODABLE];
     if (undecodable !== undefined) {
-      throw new JudgeError('invalid_request', `the request is not a valid canary_judge.v1.AnalyzeRequest: ${undecodable}`, { field: 'request' });
+      throw new JudgeError(
+        'invalid_request',
+        `the request is not a valid canary_judge.v1.AnalyzeRequest: ${undecodable}`,
+        { field: 'request' },
+      );
     }
     const parsed = parseAnalysisRequest(toRequestBody(call.request));
     if (!parsed.ok) {
@@ -149,7 +180,11 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     const r = parsed.value;
     const abort = new AbortController();
     // The client's deadline passing, or the client going away, cancels the call: stop querying.
-    call.on('cancelled', () => abort.abort(new JudgeError('deadline_exceeded', 'the client cancelled the call or its deadline passed')));
+    call.on('cancelled', () =>
+      abort.abort(
+        new JudgeError('deadline_exceeded', 'the client cancelled the call or its deadline passed'),
+      ),
+    );
     const result = await runObservedAnalysis(o, r, abort.signal, { transport: 'grpc', peer });
     return toAnalyzeResponse(result);
   }

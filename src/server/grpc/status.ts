@@ -34,6 +34,9 @@ export function toStatus(err: JudgeError): Pick<StatusObject, 'code' | 'details'
   const metadata = new Metadata();
   metadata.set(CODE_TRAILER, err.code);
   if (err.field !== undefined) metadata.set(FIELD_TRAILER, err.field);
-  const details = err.field === undefined || err.message.startsWith(err.field) ? err.message : `${err.field}: ${err.message}`;
+  const details =
+    err.field === undefined || err.message.startsWith(err.field)
+      ? err.message
+      : `${err.field}: ${err.message}`;
   return { code: GRPC_STATUS[err.code], details, metadata };
 }

@@ -10,14 +10,34 @@
 /** Scalar kinds used by the request messages, or the name of a message. */
 export type FieldKind = 'string' | 'double' | 'bool' | RequestMessage;
 
-export type RequestMessage = 'AnalyzeRequest' | 'Rollout' | 'Selector' | 'SidePair' | 'Check' | 'ErrorRateCheck' | 'LatencyCheck';
+export type RequestMessage =
+  'AnalyzeRequest' | 'Rollout' | 'Selector' | 'SidePair' | 'Check' | 'ErrorRateCheck' | 'LatencyCheck';
 
 export const REQUEST_FIELDS: Readonly<Record<RequestMessage, Readonly<Record<number, FieldKind>>>> = {
-  AnalyzeRequest: { 1: 'Rollout', 2: 'Selector', 3: 'string', 4: 'string', 5: 'string', 6: 'Check', 7: 'double' },
+  AnalyzeRequest: {
+    1: 'Rollout',
+    2: 'Selector',
+    3: 'string',
+    4: 'string',
+    5: 'string',
+    6: 'Check',
+    7: 'double',
+  },
   Rollout: { 1: 'string', 2: 'string' },
   Selector: { 1: 'SidePair', 2: 'SidePair', 3: 'SidePair' },
   SidePair: { 1: 'string', 2: 'string' },
-  Check: { 1: 'string', 2: 'double', 3: 'double', 4: 'double', 5: 'double', 6: 'double', 7: 'bool', 8: 'double', 10: 'ErrorRateCheck', 11: 'LatencyCheck' },
+  Check: {
+    1: 'string',
+    2: 'double',
+    3: 'double',
+    4: 'double',
+    5: 'double',
+    6: 'double',
+    7: 'bool',
+    8: 'double',
+    10: 'ErrorRateCheck',
+    11: 'LatencyCheck',
+  },
   ErrorRateCheck: { 1: 'string', 2: 'string' },
   LatencyCheck: { 1: 'double', 2: 'double' },
 };
@@ -55,7 +75,8 @@ function walk(b: Uint8Array, start: number, end: number, message: RequestMessage
     const kind = fields[field];
     if (field === 0) throw new WireError(`field number 0 in ${path}`);
     if (kind === undefined) throw new WireError(`unknown field ${field} in ${path}`);
-    if (wire !== wireTypeOf(kind)) throw new WireError(`field ${field} of ${path} has wire type ${wire}, expected ${wireTypeOf(kind)}`);
+    if (wire !== wireTypeOf(kind))
+      throw new WireError(`field ${field} of ${path} has wire type ${wire}, expected ${wireTypeOf(kind)}`);
     switch (wire) {
       case 0:
         pos = varint(b, pos)[1];

@@ -92,12 +92,24 @@ export function createApp(o: AppOptions): express.Express {
     const l = locals(res);
     l.requestId = given !== undefined && REQUEST_ID.test(given) ? given : randomUUID();
     l.endpoint =
-      req.path === ANALYSES_PATH ? 'analyses' : req.path === '/healthz' ? 'healthz' : req.path === '/readyz' ? 'readyz' : req.path === '/metrics' ? 'metrics' : 'other';
+      req.path === ANALYSES_PATH
+        ? 'analyses'
+        : req.path === '/healthz'
+          ? 'healthz'
+          : req.path === '/readyz'
+            ? 'readyz'
+            : req.path === '/metrics'
+              ? 'metrics'
+              : 'other';
     l.verdict = NO_VERDICT;
     res.setHeader('X-Request-Id', l.requestId);
     closeIfShuttingDown(res);
     res.on('finish', () => {
-      o.metrics.httpRequests.inc({ endpoint: l.endpoint, status: String(res.statusCode), verdict: l.verdict });
+      o.metrics.httpRequests.inc({
+        endpoint: l.endpoint,
+        status: String(res.statusCode),
+        verdict: l.verdict,
+      });
     });
     next();
   });
@@ -147,14 +159,19 @@ export function createApp(o: AppOptions): express.Express {
     async (req, res) => {
       const l = locals(res);
       if (o.isShuttingDown?.() === true) {
-        sendError(res, new JudgeError('shutting_down', 'the judge is shutting down; retry on another replica'));
+        sendError(
+          res,
+          new JudgeError('shutting_down', 'the judge is shutting down; retry on another replica'),
+        );
         return;
       }
       const parsed = parseAnalysisRequest(req.body);
       if (!parsed.ok) {
         const first = parsed.errors[0] ?? { field: 'body', message: 'invalid request' };
         const body = new JudgeError('invalid_request', first.message, { field: first.field }).toBody();
-        res.status(400).json(parsed.errors.length > 1 ? { error: { ...body.error, details: parsed.errors } } : body);
+        res
+          .status(400)
+          .json(parsed.errors.length > 1 ? { error: { ...body.error, details: parsed.errors } } : body);
         o.logger.info('analysis refused', { requestId: l.requestId, errors: parsed.errors });
         return;
       }
@@ -184,12 +201,15 @@ export function createApp(o: AppOptions): express.Express {
     const e = err as { type?: string; status?: number; message?: string };
     let je: JudgeError;
     if (isJudgeError(err)) je = err;
-    else if (e.type === 'entity.too.large') je = new JudgeError('payload_too_large', 'the request body is larger than 64 KiB');
-    else if (e.type === 'entity.parse.failed') je = new JudgeError('invalid_request', 'the request body is not valid JSON', { field: 'body' });
+    else if (e.type === 'entity.too.large')
+      je = new JudgeError('payload_too_large', 'the request body is larger than 64 KiB');
+    else if (e.type === 'entity.parse.failed')
+      je = new JudgeError('invalid_request', 'the request body is not valid JSON', { field: 'body' });
     else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       je = new JudgeError('invalid_request', e.message ?? 'bad request', { field: 'body' });
     } else je = new JudgeError('internal', 'internal error');
-    if (je.code === 'internal') o.logger.error('unhandled error', { requestId: locals(res).requestId, error: String(err) });
+    if (je.code === 'internal')
+      o.logger.error('unhandled error', { requestId: locals(res).requestId, error: String(err) });
     if (!res.headersSent) sendError(res, je);
   });
 

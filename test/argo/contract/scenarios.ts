@@ -43,11 +43,16 @@ export interface ContractScenario {
 
 function lowData(): WorkloadSpec[] {
   return scenarioWorkloads('healthy', 'low-data').map((w) =>
-    w.rollout === ROLLOUT && w.hash === CANARY_HASH ? { ...w, rps: LOW_DATA_RPS, from: HOUR - LOW_DATA_SECONDS } : w,
+    w.rollout === ROLLOUT && w.hash === CANARY_HASH
+      ? { ...w, rps: LOW_DATA_RPS, from: HOUR - LOW_DATA_SECONDS }
+      : w,
   );
 }
 
-export function contractData(nowUnix: number, seed = 42): { openMetrics: string; scenarios: Record<string, ContractScenario> } {
+export function contractData(
+  nowUnix: number,
+  seed = 42,
+): { openMetrics: string; scenarios: Record<string, ContractScenario> } {
   const workloads = [
     ...scenarioWorkloads('healthy', 'healthy'),
     ...lowData(),

@@ -26,7 +26,10 @@ export interface Cluster {
   readonly token: string;
   readonly caFile: string;
   readonly kube: Kube;
-  readonly kubectl: (args: readonly string[], opts?: { input?: string; timeoutMs?: number }) => Promise<string>;
+  readonly kubectl: (
+    args: readonly string[],
+    opts?: { input?: string; timeoutMs?: number },
+  ) => Promise<string>;
   readonly argoController: Proc;
 }
 
@@ -41,14 +44,64 @@ async function openssl(args: readonly string[], cwd: string): Promise<void> {
 /** A CA, the API server's serving certificate for 127.0.0.1, and the service-account key pair. */
 async function makePki(dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=canary-judge-e2e-ca'], dir);
+  await openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=canary-judge-e2e-ca',
+    ],
+    dir,
+  );
   writeFileSync(
     join(dir, 'server.ext'),
     'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n' +
       'extendedKeyUsage=serverAuth\n',
   );
-  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'apiserver.key', '-out', 'apiserver.csr', '-subj', '/CN=kube-apiserver'], dir);
-  await openssl(['x509', '-req', '-in', 'apiserver.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'apiserver.crt', '-days', '2', '-extfile', 'server.ext'], dir);
+  await openssl(
+    [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'apiserver.key',
+      '-out',
+      'apiserver.csr',
+      '-subj',
+      '/CN=kube-apiserver',
+    ],
+    dir,
+  );
+  await openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'apiserver.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'apiserver.crt',
+      '-days',
+      '2',
+      '-extfile',
+      'server.ext',
+    ],
+    dir,
+  );
   await openssl(['genrsa', '-out', 'sa.key', '2048'], dir);
   await openssl(['rsa', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
 }
@@ -63,18 +116,26 @@ async function httpOk(url: string, expect?: RegExp): Promise<true | undefined> {
 async function insecureHealthz(port: number): Promise<true | undefined> {
   const { request } = await import('node:https');
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false, timeout: 3000 }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'ok' ? true : undefined));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/healthz', rejectUnauthorized: false, timeout: 3000 },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve(res.statusCode === 200 && body.trim() === 'ok' ? true : undefined));
+      },
+    );
     req.on('error', () => resolve(undefined));
     req.on('timeout', () => req.destroy());
     req.end();
   });
 }
 
-export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: string, crds: { argo: string; istio: string }): Promise<Cluster> {
+export async function startCluster(
+  procs: ProcessGroup,
+  tools: ToolDirs,
+  work: string,
+  crds: { argo: string; istio: string },
+): Promise<Cluster> {
   const pki = join(work, 'pki');
   await makePki(pki);
   const token = `e2e-${randomBytes(16).toString('hex')}`;
@@ -101,7 +162,12 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
       '--log-level=warn',
     ],
   });
-  await waitFor('etcd /health', 30_000, () => httpOk(`http://127.0.0.1:${etcdClient}/health`, /"health":\s*"true"/), { alive: () => procs.assertAlive(etcd) });
+  await waitFor(
+    'etcd /health',
+    30_000,
+    () => httpOk(`http://127.0.0.1:${etcdClient}/health`, /"health":\s*"true"/),
+    { alive: () => procs.assertAlive(etcd) },
+  );
 
   // kube-apiserver
   const apiPort = await freePort();
@@ -132,13 +198,21 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
     ],
   });
   const kube = new Kube({ server, token, ca });
-  await waitFor('kube-apiserver /readyz', 120_000, async () => ((await kube.request('GET', '/readyz'))['raw'] === 'ok' ? true : undefined), {
-    alive: () => procs.assertAlive(apiserver),
-    intervalMs: 1000,
-  });
+  await waitFor(
+    'kube-apiserver /readyz',
+    120_000,
+    async () => ((await kube.request('GET', '/readyz'))['raw'] === 'ok' ? true : undefined),
+    {
+      alive: () => procs.assertAlive(apiserver),
+      intervalMs: 1000,
+    },
+  );
   const version = await kube.get('/version');
-  log(`kube-apiserver ready: ${String(version['gitVersion'])} (major ${String(version['major'])}, minor ${String(version['minor'])})`);
-  if (version['major'] === '' || version['minor'] === '') throw new Error('/version has no major/minor: the version ldflags did not apply');
+  log(
+    `kube-apiserver ready: ${String(version['gitVersion'])} (major ${String(version['major'])}, minor ${String(version['minor'])})`,
+  );
+  if (version['major'] === '' || version['minor'] === '')
+    throw new Error('/version has no major/minor: the version ldflags did not apply');
 
   const kubeconfig = join(work, 'kubeconfig');
   writeFileSync(
@@ -163,8 +237,14 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
     ].join('\n'),
   );
   const kubectlBin = join(tools.k8sBin, 'kubectl');
-  const kubectl = async (args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> => {
-    const child = execFile(kubectlBin, [`--kubeconfig=${kubeconfig}`, ...args], { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20 });
+  const kubectl = async (
+    args: readonly string[],
+    opts: { input?: string; timeoutMs?: number } = {},
+  ): Promise<string> => {
+    const child = execFile(kubectlBin, [`--kubeconfig=${kubeconfig}`, ...args], {
+      timeout: opts.timeoutMs ?? 60_000,
+      maxBuffer: 64 << 20,
+    });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     else child.stdin?.end();
     let out = '';
@@ -198,7 +278,10 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
       '--v=1',
     ],
   });
-  await waitFor('kube-controller-manager /healthz', 60_000, () => insecureHealthz(cmPort), { alive: () => procs.assertAlive(cm), intervalMs: 1000 });
+  await waitFor('kube-controller-manager /healthz', 60_000, () => insecureHealthz(cmPort), {
+    alive: () => procs.assertAlive(cm),
+    intervalMs: 1000,
+  });
 
   // kube-scheduler
   const schedPort = await freePort();
@@ -217,7 +300,10 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
       '--v=1',
     ],
   });
-  await waitFor('kube-scheduler /healthz', 60_000, () => insecureHealthz(schedPort), { alive: () => procs.assertAlive(sched), intervalMs: 1000 });
+  await waitFor('kube-scheduler /healthz', 60_000, () => insecureHealthz(schedPort), {
+    alive: () => procs.assertAlive(sched),
+    intervalMs: 1000,
+  });
 
   // KWOK and its fake node
   const kwokPort = await freePort();
@@ -246,7 +332,12 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
       metadata: {
         name: 'kwok-node-0',
         annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'kwok.x-k8s.io/node': 'fake' },
-        labels: { 'kubernetes.io/hostname': 'kwok-node-0', 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', type: 'kwok' },
+        labels: {
+          'kubernetes.io/hostname': 'kwok-node-0',
+          'kubernetes.io/os': 'linux',
+          'kubernetes.io/arch': 'amd64',
+          type: 'kwok',
+        },
       },
       status: {
         allocatable: { cpu: '64', memory: '256Gi', pods: '250' },
@@ -255,21 +346,43 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
       },
     }),
   });
-  await waitFor('the fake node to be Ready', 60_000, async () => {
-    const node = await kube.get('/api/v1/nodes/kwok-node-0');
-    return arr(at(node, 'status', 'conditions')).some((c) => at(c, 'type') === 'Ready' && at(c, 'status') === 'True') ? true : undefined;
-  }, { alive: () => procs.assertAlive(kwok), intervalMs: 1000 });
+  await waitFor(
+    'the fake node to be Ready',
+    60_000,
+    async () => {
+      const node = await kube.get('/api/v1/nodes/kwok-node-0');
+      return arr(at(node, 'status', 'conditions')).some(
+        (c) => at(c, 'type') === 'Ready' && at(c, 'status') === 'True',
+      )
+        ? true
+        : undefined;
+    },
+    { alive: () => procs.assertAlive(kwok), intervalMs: 1000 },
+  );
   // The API server taints a new node not-ready; the node-lifecycle controller (not run here: it
   // would also evict fake pods) lifts it once the node is Ready, so do that one step by hand.
-  await kubectl(['taint', 'nodes', 'kwok-node-0', 'node.kubernetes.io/not-ready:NoSchedule-']).catch((err: unknown) => {
-    if (!String(err).includes('not found')) throw err;
-  });
+  await kubectl(['taint', 'nodes', 'kwok-node-0', 'node.kubernetes.io/not-ready:NoSchedule-']).catch(
+    (err: unknown) => {
+      if (!String(err).includes('not found')) throw err;
+    },
+  );
 
   // CRDs (server-side apply: Istio's CRDs are too large for the last-applied annotation)
   log('applying the Argo Rollouts and Istio CRDs');
   await kubectl(['apply', '--server-side', '--force-conflicts', '-k', crds.argo]);
   await kubectl(['apply', '--server-side', '--force-conflicts', '-f', crds.istio]);
-  await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/rollouts.argoproj.io', 'crd/analysisruns.argoproj.io', 'crd/analysistemplates.argoproj.io', 'crd/clusteranalysistemplates.argoproj.io', 'crd/experiments.argoproj.io', 'crd/virtualservices.networking.istio.io', 'crd/destinationrules.networking.istio.io']);
+  await kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/rollouts.argoproj.io',
+    'crd/analysisruns.argoproj.io',
+    'crd/analysistemplates.argoproj.io',
+    'crd/clusteranalysistemplates.argoproj.io',
+    'crd/experiments.argoproj.io',
+    'crd/virtualservices.networking.istio.io',
+    'crd/destinationrules.networking.istio.io',
+  ]);
 
   // Argo Rollouts controller, out of cluster
   const [metricsPort, healthzPort] = [await freePort(), await freePort()];
@@ -288,9 +401,14 @@ export async function startCluster(procs: ProcessGroup, tools: ToolDirs, work: s
     ],
     env: { POD_NAMESPACE: 'argo-rollouts' },
   });
-  await waitFor('the Argo Rollouts controller /healthz', 60_000, () => httpOk(`http://127.0.0.1:${healthzPort}/healthz`), {
-    alive: () => procs.assertAlive(argoController),
-    intervalMs: 1000,
-  });
+  await waitFor(
+    'the Argo Rollouts controller /healthz',
+    60_000,
+    () => httpOk(`http://127.0.0.1:${healthzPort}/healthz`),
+    {
+      alive: () => procs.assertAlive(argoController),
+      intervalMs: 1000,
+    },
+  );
   return { kubeconfig, server, token, caFile, kube, kubectl, argoController };
 }

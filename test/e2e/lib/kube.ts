@@ -23,7 +23,12 @@ export type Obj = Record<string, unknown>;
 export class Kube {
   constructor(private readonly access: KubeAccess) {}
 
-  async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Obj> {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<Obj> {
     const url = new URL(path, this.access.server);
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise<Obj>((resolve, reject) => {
@@ -36,7 +41,9 @@ export class Kube {
           headers: {
             Authorization: `Bearer ${this.access.token}`,
             Accept: 'application/json',
-            ...(payload === undefined ? {} : { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }),
+            ...(payload === undefined
+              ? {}
+              : { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }),
           },
         },
         (res) => {
@@ -78,29 +85,37 @@ export class Kube {
       const url = new URL(path, this.access.server);
       url.searchParams.set('watch', '1');
       if (resourceVersion !== '') url.searchParams.set('resourceVersion', resourceVersion);
-      const req = request(url, { method: 'GET', ca: this.access.ca, headers: { Authorization: `Bearer ${this.access.token}`, Accept: 'application/json' } }, (res) => {
-        let buf = '';
-        res.on('data', (c: Buffer) => {
-          buf += c.toString('utf8');
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl);
-            buf = buf.slice(nl + 1);
-            if (line.trim() === '') continue;
-            try {
-              const ev = JSON.parse(line) as { type?: string; object?: Obj };
-              const rv = at(ev.object, 'metadata', 'resourceVersion');
-              if (ev.type === 'ERROR') resourceVersion = '';
-              else if (typeof rv === 'string') resourceVersion = rv;
-              if (ev.type !== undefined && ev.object !== undefined) onEvent(ev.type, ev.object);
-            } catch {
-              // a partial or foreign line: ignore
+      const req = request(
+        url,
+        {
+          method: 'GET',
+          ca: this.access.ca,
+          headers: { Authorization: `Bearer ${this.access.token}`, Accept: 'application/json' },
+        },
+        (res) => {
+          let buf = '';
+          res.on('data', (c: Buffer) => {
+            buf += c.toString('utf8');
+            let nl: number;
+            while ((nl = buf.indexOf('\n')) >= 0) {
+              const line = buf.slice(0, nl);
+              buf = buf.slice(nl + 1);
+              if (line.trim() === '') continue;
+              try {
+                const ev = JSON.parse(line) as { type?: string; object?: Obj };
+                const rv = at(ev.object, 'metadata', 'resourceVersion');
+                if (ev.type === 'ERROR') resourceVersion = '';
+                else if (typeof rv === 'string') resourceVersion = rv;
+                if (ev.type !== undefined && ev.object !== undefined) onEvent(ev.type, ev.object);
+              } catch {
+                // a partial or foreign line: ignore
+              }
             }
-          }
-        });
-        res.on('end', () => setTimeout(connect, 200));
-        res.on('error', () => setTimeout(connect, 500));
-      });
+          });
+          res.on('end', () => setTimeout(connect, 200));
+          res.on('error', () => setTimeout(connect, 500));
+        },
+      );
       req.on('error', () => setTimeout(connect, 500));
       req.end();
       current = req;
@@ -131,7 +146,12 @@ export class Kube {
   }
 
   patch(path: string, body: unknown, type: 'merge' | 'json' = 'merge'): Promise<Obj> {
-    return this.request('PATCH', path, body, type === 'merge' ? 'application/merge-patch+json' : 'application/json-patch+json');
+    return this.request(
+      'PATCH',
+      path,
+      body,
+      type === 'merge' ? 'application/merge-patch+json' : 'application/json-patch+json',
+    );
   }
 
   async delete(path: string): Promise<void> {

@@ -17,7 +17,12 @@ export interface RunView {
   readonly type: string; // Step | Background
   readonly stepIndex: string;
   readonly created: string;
-  readonly metrics: { readonly name: string; readonly phase: string; readonly message: string; readonly measurements: readonly Measurement[] }[];
+  readonly metrics: {
+    readonly name: string;
+    readonly phase: string;
+    readonly message: string;
+    readonly measurements: readonly Measurement[];
+  }[];
 }
 
 export interface RolloutView {
@@ -32,7 +37,12 @@ export interface RolloutView {
   readonly pauseReasons: readonly string[];
   readonly canaryWeight: number | undefined;
   readonly stableWeight: number | undefined;
-  readonly replicaSets: readonly { readonly hash: string; readonly image: string; readonly replicas: number; readonly ready: number }[];
+  readonly replicaSets: readonly {
+    readonly hash: string;
+    readonly image: string;
+    readonly replicas: number;
+    readonly ready: number;
+  }[];
   readonly raw: Obj | undefined;
 }
 
@@ -45,14 +55,18 @@ export class Observer {
 
   async rolloutView(): Promise<RolloutView> {
     const ns = this.namespace;
-    const ro = await this.kube.getOrUndefined(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts/${this.rollout}`);
+    const ro = await this.kube.getOrUndefined(
+      `/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts/${this.rollout}`,
+    );
     const canarySpec = rec(at(ro, 'spec', 'strategy', 'canary'));
     const canarySvc = str(canarySpec['canaryService']) ?? '';
     const stableSvc = str(canarySpec['stableService']) ?? '';
     const vsName = str(at(canarySpec, 'trafficRouting', 'istio', 'virtualService', 'name')) ?? this.rollout;
     let canaryWeight: number | undefined;
     let stableWeight: number | undefined;
-    const vs = await this.kube.getOrUndefined(`/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices/${vsName}`);
+    const vs = await this.kube.getOrUndefined(
+      `/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices/${vsName}`,
+    );
     for (const route of arr(at(vs, 'spec', 'http'))) {
       for (const leg of arr(at(route, 'route'))) {
         const host = (str(at(leg, 'destination', 'host')) ?? '').split('.')[0];
@@ -64,7 +78,11 @@ export class Observer {
     }
     const rss = await this.kube.list(`/apis/apps/v1/namespaces/${ns}/replicasets`);
     const replicaSets = rss
-      .filter((rs) => arr(at(rs, 'metadata', 'ownerReferences')).some((o) => at(o, 'kind') === 'Rollout' && at(o, 'name') === this.rollout))
+      .filter((rs) =>
+        arr(at(rs, 'metadata', 'ownerReferences')).some(
+          (o) => at(o, 'kind') === 'Rollout' && at(o, 'name') === this.rollout,
+        ),
+      )
       .map((rs) => ({
         hash: str(at(rs, 'metadata', 'labels', 'rollouts-pod-template-hash')) ?? '',
         image: str(at(rs, 'spec', 'template', 'spec', 'containers', 0, 'image')) ?? '',
@@ -90,7 +108,9 @@ export class Observer {
   }
 
   async runs(): Promise<RunView[]> {
-    const items = await this.kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${this.namespace}/analysisruns`);
+    const items = await this.kube.list(
+      `/apis/argoproj.io/v1alpha1/namespaces/${this.namespace}/analysisruns`,
+    );
     return items
       .map((r) => ({
         name: str(at(r, 'metadata', 'name')) ?? '',
@@ -119,11 +139,15 @@ export class Observer {
 export function describeRuns(runs: readonly RunView[]): string {
   const lines: string[] = [];
   for (const r of runs) {
-    lines.push(`  AnalysisRun ${r.name} [${r.type || '?'}${r.stepIndex ? ` step ${r.stepIndex}` : ''}] ${r.phase}${r.message ? `: ${r.message}` : ''}`);
+    lines.push(
+      `  AnalysisRun ${r.name} [${r.type || '?'}${r.stepIndex ? ` step ${r.stepIndex}` : ''}] ${r.phase}${r.message ? `: ${r.message}` : ''}`,
+    );
     for (const m of r.metrics) {
       lines.push(`    metric ${m.name}: ${m.phase}${m.message ? ` (${m.message})` : ''}`);
       for (const x of m.measurements) {
-        lines.push(`      ${x.startedAt.slice(11, 19)} ${x.phase.padEnd(12)} ${x.value}${x.message ? ` — ${x.message}` : ''}`);
+        lines.push(
+          `      ${x.startedAt.slice(11, 19)} ${x.phase.padEnd(12)} ${x.value}${x.message ? ` — ${x.message}` : ''}`,
+        );
       }
     }
   }

@@ -87,7 +87,10 @@ export class ProcessGroup {
 
   logTails(lines = 25): string {
     return this.procs
-      .map((p) => `----- ${p.name} (pid ${p.pid}${p.exited ? `, exited ${String(p.exitCode)}` : ''}) ${p.log}\n${tail(p.log, lines)}`)
+      .map(
+        (p) =>
+          `----- ${p.name} (pid ${p.pid}${p.exited ? `, exited ${String(p.exitCode)}` : ''}) ${p.log}\n${tail(p.log, lines)}`,
+      )
       .join('\n');
   }
 }
@@ -133,7 +136,9 @@ export async function waitFor<T>(
       lastError = err instanceof Error ? err.message : String(err);
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}`,
+      );
     }
     await sleep(opts.intervalMs ?? 500);
   }

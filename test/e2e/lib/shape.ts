@@ -22,7 +22,8 @@ export const REALISTIC: Behaviour = { errorRate: 0.001, latencyMedianMs: 40, lat
 
 /** Istio's default buckets of istio_request_duration_milliseconds. */
 export const ISTIO_BUCKETS_MS: readonly number[] = [
-  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
+  3600000,
 ];
 
 /** The standard normal's 0.99 quantile. */
@@ -55,8 +56,13 @@ export function isBehaviour(v: unknown): v is Behaviour {
   if (typeof v !== 'object' || v === null) return false;
   const b = v as Record<string, unknown>;
   return (
-    typeof b['errorRate'] === 'number' && b['errorRate'] >= 0 && b['errorRate'] <= 1 &&
-    typeof b['latencyMedianMs'] === 'number' && b['latencyMedianMs'] > 0 &&
-    typeof b['latencySigma'] === 'number' && b['latencySigma'] >= 0 && b['latencySigma'] <= 5
+    typeof b['errorRate'] === 'number' &&
+    b['errorRate'] >= 0 &&
+    b['errorRate'] <= 1 &&
+    typeof b['latencyMedianMs'] === 'number' &&
+    b['latencyMedianMs'] > 0 &&
+    typeof b['latencySigma'] === 'number' &&
+    b['latencySigma'] >= 0 &&
+    b['latencySigma'] <= 5
   );
 }

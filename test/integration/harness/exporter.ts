@@ -16,7 +16,13 @@
 import { createServer, type Server } from 'node:http';
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { CANARY_HASH, STABLE_HASH, isScenarioName, scenarioWorkloads, type ScenarioName } from './scenarios.js';
+import {
+  CANARY_HASH,
+  STABLE_HASH,
+  isScenarioName,
+  scenarioWorkloads,
+  type ScenarioName,
+} from './scenarios.js';
 import { Simulation, exposition, type ScenarioSpec } from './simulation.js';
 
 export interface ExporterOptions {
@@ -66,12 +72,23 @@ export async function startExporter(options: ExporterOptions): Promise<ExporterH
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         try {
-          const c = JSON.parse(body) as { namespace?: string; side?: string; rps?: number; errorRate?: number; slowFraction?: number };
+          const c = JSON.parse(body) as {
+            namespace?: string;
+            side?: string;
+            rps?: number;
+            errorRate?: number;
+            slowFraction?: number;
+          };
           const hash = c.side === 'canary' ? CANARY_HASH : c.side === 'stable' ? STABLE_HASH : undefined;
           if (hash === undefined) throw new Error('side must be canary or stable');
           let n = 0;
           options.spec.workloads.forEach((w, i) => {
-            if (w.hash !== hash || w.rollout !== 'catalogo' || (c.namespace !== undefined && w.namespace !== c.namespace)) return;
+            if (
+              w.hash !== hash ||
+              w.rollout !== 'catalogo' ||
+              (c.namespace !== undefined && w.namespace !== c.namespace)
+            )
+              return;
             const live = sim.workload(i);
             if (typeof c.rps === 'number') live.rps = c.rps;
             if (typeof c.errorRate === 'number') live.errorRate = c.errorRate;

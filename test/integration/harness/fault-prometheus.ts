@@ -23,7 +23,10 @@ export const TRAFFIC = {
 } as const;
 
 /** Traffic for honest answers; {@link TRAFFIC} unless a test sets its own. */
-export type Traffic = { readonly canary: { requests: number; errors: number }; readonly stable: { requests: number; errors: number } };
+export type Traffic = {
+  readonly canary: { requests: number; errors: number };
+  readonly stable: { requests: number; errors: number };
+};
 
 /** Cumulative share of requests at or below each bucket edge (ms), the same on both sides. */
 const BUCKETS: readonly [string, number][] = [
@@ -69,7 +72,11 @@ export interface Hit {
 }
 
 /** A whole answer, status and raw body, for tests that generate their own (property tests). */
-export type Responder = (query: string, range: Range, honestSeries: Series[]) => { status: number; body: string };
+export type Responder = (
+  query: string,
+  range: Range,
+  honestSeries: Series[],
+) => { status: number; body: string };
 
 export interface FaultPrometheus {
   readonly url: string;
@@ -125,18 +132,21 @@ export function honest(query: string, r: Range, traffic: Traffic = TRAFFIC): Ser
   return [{ metric: {}, values: t.map((x) => [x, String(n * scale)]) }];
 }
 
-const isCanaryRequests = (q: string): boolean => side(q) === 'canary' && q.includes('increase(') && !q.includes('response_code') && !q.includes('_bucket');
+const isCanaryRequests = (q: string): boolean =>
+  side(q) === 'canary' && q.includes('increase(') && !q.includes('response_code') && !q.includes('_bucket');
 
 function faulty(fault: Fault, query: string, r: Range): unknown {
   const series = honest(query, r);
   switch (fault) {
     case 'duplicate-timestamps':
-      if (isCanaryRequests(query)) return series.map((s) => ({ ...s, values: s.values.flatMap((v) => [v, v]) }));
+      if (isCanaryRequests(query))
+        return series.map((s) => ({ ...s, values: s.values.flatMap((v) => [v, v]) }));
       return series;
     case 'duplicate-series':
       return isCanaryRequests(query) ? [...series, ...series] : series;
     case 'off-grid':
-      if (isCanaryRequests(query)) return series.map((s) => ({ ...s, values: s.values.map(([t, v]) => [t + r.step / 2, v]) }));
+      if (isCanaryRequests(query))
+        return series.map((s) => ({ ...s, values: s.values.map(([t, v]) => [t + r.step / 2, v]) }));
       return series;
     case 'null-result':
       return [null];
@@ -171,7 +181,12 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 export async function startFaultPrometheus(): Promise<FaultPrometheus> {
   const hits: Hit[] = [];
   const huge = { maxWritten: 0, aborted: 0 };
-  const state = { fault: 'none' as Fault, redirectTo: 'http://127.0.0.1:1', respond: undefined as Responder | undefined, delayMs: 0 };
+  const state = {
+    fault: 'none' as Fault,
+    redirectTo: 'http://127.0.0.1:1',
+    respond: undefined as Responder | undefined,
+    delayMs: 0,
+  };
   const server: Server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     void (async () => {
       const form = await readForm(req);
@@ -187,21 +202,33 @@ export async function startFaultPrometheus(): Promise<FaultPrometheus> {
       }
       if (fault === 'echo-credentials') {
         res.writeHead(500, { 'Content-Type': 'text/html' });
-        res.end(`<html><body>upstream error; request headers: Authorization: ${req.headers['authorization'] ?? ''}</body></html>`);
+        res.end(
+          `<html><body>upstream error; request headers: Authorization: ${req.headers['authorization'] ?? ''}</body></html>`,
+        );
         return;
       }
       if (path === '/api/v1/query') {
-        json(res, 200, { status: 'success', data: { resultType: 'vector', result: [{ metric: {}, value: [Date.now() / 1000, '1'] }] } });
+        json(res, 200, {
+          status: 'success',
+          data: { resultType: 'vector', result: [{ metric: {}, value: [Date.now() / 1000, '1'] }] },
+        });
         return;
       }
       if (path !== '/api/v1/query_range') {
         json(res, 404, { status: 'error', errorType: 'not_found', error: 'no such path' });
         return;
       }
-      const r = { start: Number(form.get('start')), end: Number(form.get('end')), step: Number(form.get('step')) };
+      const r = {
+        start: Number(form.get('start')),
+        end: Number(form.get('end')),
+        step: Number(form.get('step')),
+      };
       if (state.respond !== undefined) {
         const a = state.respond(query, r, honest(query, r));
-        res.writeHead(a.status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(a.body) });
+        res.writeHead(a.status, {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(a.body),
+        });
         res.end(a.body);
         return;
       }
@@ -215,7 +242,8 @@ export async function startFaultPrometheus(): Promise<FaultPrometheus> {
         res.write('{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[');
         for (let sent = 0; sent < 100 * 1024 * 1024 && !res.destroyed; sent += chunk.length) {
           huge.maxWritten = Math.max(huge.maxWritten, sent + chunk.length);
-          if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+          if (!res.write(chunk))
+            await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
         }
         if (!res.destroyed) res.end(`[${r.start},"1"]]}]}}`);
         return;

@@ -71,7 +71,9 @@ export async function backfill(openMetricsText: string, dataDir: string): Promis
   const file = join(dataDir, 'backfill.om');
   await writeFile(file, openMetricsText);
   try {
-    await run(PROMTOOL_BIN, ['tsdb', 'create-blocks-from', 'openmetrics', file, dataDir], { maxBuffer: 64 * 1024 * 1024 });
+    await run(PROMTOOL_BIN, ['tsdb', 'create-blocks-from', 'openmetrics', file, dataDir], {
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } finally {
     await rm(file, { force: true });
   }

@@ -54,7 +54,13 @@ export function scenarioWorkloads(name: ScenarioName, namespace: string = name, 
   const s = SCENARIOS[name];
   const stable = { ...BASE_STABLE, ...s.stable };
   const canary = { ...BASE_CANARY, ...s.canary };
-  const side = (o: SideOptions, hash: string, version: string, service: string, pods: number): WorkloadSpec => ({
+  const side = (
+    o: SideOptions,
+    hash: string,
+    version: string,
+    service: string,
+    pods: number,
+  ): WorkloadSpec => ({
     rollout: ROLLOUT,
     namespace,
     hash,

@@ -13,7 +13,8 @@ import { rng } from '../../support/random.js';
 
 /** Istio's default duration buckets (milliseconds). */
 export const ISTIO_BUCKETS_MS = [
-  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
+  3600000,
 ] as const;
 
 /** Latency of a normal request: bucket upper bounds and probabilities (ms). */
@@ -97,7 +98,6 @@ export function seedFor(seed: number, name: string): number {
   return h;
 }
 
-
 function poisson(lambda: number, r: () => number): number {
   if (lambda <= 0) return 0;
   if (lambda > 50) {
@@ -151,7 +151,11 @@ export interface Sample {
   readonly value: number;
 }
 
-export const CALLER = { workload: 'frontend', namespace: 'frontend', pod: 'frontend-7c9d5b6f4-x2x4z' } as const;
+export const CALLER = {
+  workload: 'frontend',
+  namespace: 'frontend',
+  pod: 'frontend-7c9d5b6f4-x2x4z',
+} as const;
 
 export class Simulation {
   /** Seconds simulated so far. */
@@ -245,7 +249,9 @@ export class Simulation {
       const keys = [
         'istio_requests_total' + labelText({ ...base, response_code: '200' }),
         'istio_requests_total' + labelText({ ...base, response_code: '503' }),
-        ...[...ISTIO_BUCKETS_MS.map(String), '+Inf'].map((le) => 'istio_request_duration_milliseconds_bucket' + labelText({ ...base, le })),
+        ...[...ISTIO_BUCKETS_MS.map(String), '+Inf'].map(
+          (le) => 'istio_request_duration_milliseconds_bucket' + labelText({ ...base, le }),
+        ),
         'istio_request_duration_milliseconds_sum' + labelText(base),
         'istio_request_duration_milliseconds_count' + labelText(base),
       ];
@@ -297,7 +303,9 @@ export class Simulation {
 }
 
 function labelText(labels: Readonly<Record<string, string>>): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  const parts = Object.entries(labels).map(
+    ([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+  );
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
 }
 
@@ -318,7 +326,12 @@ export function exposition(sim: Simulation): string {
  * from `startUnix` for `durationSec`, sampled every `scrapeEverySec` as a scrape would.
  * Samples are grouped by family and series, timestamps ascending, as the format requires.
  */
-export function openMetrics(spec: ScenarioSpec, startUnix: number, durationSec: number, scrapeEverySec = 15): string {
+export function openMetrics(
+  spec: ScenarioSpec,
+  startUnix: number,
+  durationSec: number,
+  scrapeEverySec = 15,
+): string {
   const sim = new Simulation(spec);
   const series = new Map<string, { family: string; lines: string[] }>();
   for (let s = 0; s <= durationSec; s++) {
@@ -328,7 +341,9 @@ export function openMetrics(spec: ScenarioSpec, startUnix: number, durationSec: 
     for (const [key, smp] of sim.series()) {
       let e = series.get(key);
       if (e === undefined) {
-        const family = smp.name.startsWith('istio_requests') ? 'istio_requests' : 'istio_request_duration_milliseconds';
+        const family = smp.name.startsWith('istio_requests')
+          ? 'istio_requests'
+          : 'istio_request_duration_milliseconds';
         series.set(key, (e = { family, lines: [] }));
       }
       e.lines.push(`${key} ${smp.value} ${ts}`);

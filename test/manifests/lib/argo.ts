@@ -77,7 +77,9 @@ export interface Rollout extends K8sObject {
     selector: { matchLabels: Record<string, string> };
     template: {
       metadata: { labels: Record<string, string> };
-      spec: { containers: { name: string; image: string; ports?: { name?: string; containerPort: number }[] }[] };
+      spec: {
+        containers: { name: string; image: string; ports?: { name?: string; containerPort: number }[] }[];
+      };
     };
     strategy: {
       canary: {
@@ -108,8 +110,13 @@ export interface ResolveContext {
 }
 
 function fieldRef(obj: K8sObject, path: string): string {
-  const m = /^metadata\.(name|namespace|uid)$/.exec(path) ?? /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(path);
-  if (m === null) throw new Error(`fieldRef ${path}: this offline check knows only metadata.name/namespace/labels/annotations`);
+  const m =
+    /^metadata\.(name|namespace|uid)$/.exec(path) ??
+    /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(path);
+  if (m === null)
+    throw new Error(
+      `fieldRef ${path}: this offline check knows only metadata.name/namespace/labels/annotations`,
+    );
   if (m[2] !== undefined) {
     const map = obj.metadata[m[1] as 'labels' | 'annotations'] as Record<string, string> | undefined;
     const v = map?.[m[2]];
@@ -121,12 +128,21 @@ function fieldRef(obj: K8sObject, path: string): string {
   return v;
 }
 
-function secretValue(secrets: readonly K8sObject[], ns: string | undefined, name: string, key: string): string {
-  const s = secrets.find((o) => o.kind === 'Secret' && o.metadata.name === name && o.metadata.namespace === ns);
+function secretValue(
+  secrets: readonly K8sObject[],
+  ns: string | undefined,
+  name: string,
+  key: string,
+): string {
+  const s = secrets.find(
+    (o) => o.kind === 'Secret' && o.metadata.name === name && o.metadata.namespace === ns,
+  );
   if (s === undefined) throw new Error(`secretKeyRef: no Secret ${ns}/${name}`);
   const stringData = s['stringData'] as Record<string, string> | undefined;
   const data = s['data'] as Record<string, string> | undefined;
-  const v = stringData?.[key] ?? (data?.[key] !== undefined ? Buffer.from(data[key], 'base64').toString('utf8') : undefined);
+  const v =
+    stringData?.[key] ??
+    (data?.[key] !== undefined ? Buffer.from(data[key], 'base64').toString('utf8') : undefined);
   if (v === undefined) throw new Error(`secretKeyRef: Secret ${ns}/${name} has no key ${key}`);
   return v;
 }
@@ -146,7 +162,8 @@ export function mergeArgs(templateArgs: readonly Arg[], incoming: readonly Arg[]
     }
   }
   for (const a of merged) {
-    if (a.value === undefined && a.valueFrom === undefined) throw new Error(`args.${a.name} was not resolved`);
+    if (a.value === undefined && a.valueFrom === undefined)
+      throw new Error(`args.${a.name} was not resolved`);
   }
   return merged;
 }
@@ -156,10 +173,16 @@ export function resolveArgs(args: readonly Arg[], ctx: ResolveContext): Map<stri
   for (const a of args) {
     let v: string;
     if (a.value !== undefined) v = a.value;
-    else if (a.valueFrom?.podTemplateHashValue !== undefined) v = SAMPLE_HASHES[a.valueFrom.podTemplateHashValue];
+    else if (a.valueFrom?.podTemplateHashValue !== undefined)
+      v = SAMPLE_HASHES[a.valueFrom.podTemplateHashValue];
     else if (a.valueFrom?.fieldRef !== undefined) v = fieldRef(ctx.rollout, a.valueFrom.fieldRef.fieldPath);
     else if (a.valueFrom?.secretKeyRef !== undefined) {
-      v = secretValue(ctx.secrets, ctx.rollout.metadata.namespace, a.valueFrom.secretKeyRef.name, a.valueFrom.secretKeyRef.key);
+      v = secretValue(
+        ctx.secrets,
+        ctx.rollout.metadata.namespace,
+        a.valueFrom.secretKeyRef.name,
+        a.valueFrom.secretKeyRef.key,
+      );
     } else throw new Error(`args.${a.name}: no value and no supported valueFrom`);
     out.set(a.name, v);
   }
@@ -169,7 +192,8 @@ export function resolveArgs(args: readonly Arg[], ctx: ResolveContext): Map<stri
 /** Every `{{args.x}}` name a metric uses. */
 export function placeholders(metric: unknown): Set<string> {
   const names = new Set<string>();
-  for (const m of JSON.stringify(metric).matchAll(/\{\{\s*args\.([^}\s]+)\s*\}\}/g)) names.add(m[1] as string);
+  for (const m of JSON.stringify(metric).matchAll(/\{\{\s*args\.([^}\s]+)\s*\}\}/g))
+    names.add(m[1] as string);
   return names;
 }
 
@@ -177,7 +201,8 @@ export function placeholders(metric: unknown): Set<string> {
 export function substitute(metric: Metric, values: ReadonlyMap<string, string>): Metric {
   const text = JSON.stringify(metric).replace(/\{\{([^}]*)\}\}/g, (_, tag: string) => {
     const name = tag.trim();
-    if (!name.startsWith('args.') || !values.has(name.slice(5))) throw new Error(`failed to resolve {{${tag}}}`);
+    if (!name.startsWith('args.') || !values.has(name.slice(5)))
+      throw new Error(`failed to resolve {{${tag}}}`);
     return JSON.stringify(values.get(name.slice(5))).slice(1, -1);
   });
   return JSON.parse(text) as Metric;

@@ -89,7 +89,9 @@ export function isK8sObject(v: unknown): v is K8sObject {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   const md = o['metadata'] as Record<string, unknown> | undefined;
-  return typeof o['apiVersion'] === 'string' && typeof o['kind'] === 'string' && typeof md?.['name'] === 'string';
+  return (
+    typeof o['apiVersion'] === 'string' && typeof o['kind'] === 'string' && typeof md?.['name'] === 'string'
+  );
 }
 
 /** Directories (relative to the repo) holding a kustomization.yaml. */
@@ -129,7 +131,8 @@ export function renderKustomization(dir: string): { text: string; objects: K8sOb
   }
   const docs = parseYamlText(text, `kustomize build ${dir}`);
   const objects = docs.filter(isK8sObject);
-  if (objects.length !== docs.length) throw new Error(`kustomize build ${dir}: a document is not a Kubernetes object`);
+  if (objects.length !== docs.length)
+    throw new Error(`kustomize build ${dir}: a document is not a Kubernetes object`);
   return { text, objects };
 }
 
@@ -146,7 +149,10 @@ export function kubectlArgoRollouts(): string {
   return join(argoBinDir, 'kubectl-argo-rollouts');
 }
 
-export function objectsOfKind<T extends K8sObject = K8sObject>(objects: readonly K8sObject[], kind: string): T[] {
+export function objectsOfKind<T extends K8sObject = K8sObject>(
+  objects: readonly K8sObject[],
+  kind: string,
+): T[] {
   return objects.filter((o) => o.kind === kind) as T[];
 }
 
@@ -157,6 +163,9 @@ export function findObject<T extends K8sObject = K8sObject>(
   namespace?: string,
 ): T | undefined {
   return objects.find(
-    (o) => o.kind === kind && o.metadata.name === name && (namespace === undefined || o.metadata.namespace === namespace),
+    (o) =>
+      o.kind === kind &&
+      o.metadata.name === name &&
+      (namespace === undefined || o.metadata.namespace === namespace),
   ) as T | undefined;
 }

@@ -60,10 +60,19 @@ export function strictify(node: unknown, opts: { bareObjectsClosed: boolean }): 
   const preserve = node['x-kubernetes-preserve-unknown-fields'] === true;
   const hasProps = isObj(node['properties']);
   const bareObject = node['type'] === 'object' && !hasProps && !('additionalProperties' in node);
-  if (!preserve && !('additionalProperties' in node) && (hasProps || (opts.bareObjectsClosed && bareObject))) {
+  if (
+    !preserve &&
+    !('additionalProperties' in node) &&
+    (hasProps || (opts.bareObjectsClosed && bareObject))
+  ) {
     if (node['x-kubernetes-embedded-resource'] === true) {
       const props = (out['properties'] ?? {}) as Schema;
-      out['properties'] = { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...props };
+      out['properties'] = {
+        apiVersion: { type: 'string' },
+        kind: { type: 'string' },
+        metadata: { type: 'object' },
+        ...props,
+      };
     }
     out['additionalProperties'] = false;
   }
@@ -75,7 +84,8 @@ function newAjv(): Ajv {
   const addFormats = addFormatsModule as unknown as (a: Ajv) => Ajv;
   addFormats(ajv);
   // Kubernetes' numeric and opaque formats: the JSON type already says what matters.
-  for (const f of ['int32', 'int64', 'float', 'double', 'byte', 'int-or-string', 'quantity']) ajv.addFormat(f, true);
+  for (const f of ['int32', 'int64', 'float', 'double', 'byte', 'int-or-string', 'quantity'])
+    ajv.addFormat(f, true);
   return ajv;
 }
 
@@ -154,11 +164,15 @@ export class SchemaRegistry {
       } catch {
         throw new Error(`no Kubernetes OpenAPI document for ${apiVersion} (${file})`);
       }
-      const schemas = strictify(doc.components.schemas, { bareObjectsClosed: false }) as Record<string, Schema>;
+      const schemas = strictify(doc.components.schemas, { bareObjectsClosed: false }) as Record<
+        string,
+        Schema
+      >;
       this.ajv.addSchema({ $id: file, components: { schemas } });
       this.openapiDocsLoaded.add(file);
       for (const [name, s] of Object.entries(doc.components.schemas)) {
-        const gvks = s['x-kubernetes-group-version-kind'] as { group: string; version: string; kind: string }[] | undefined;
+        const gvks = s['x-kubernetes-group-version-kind'] as
+          { group: string; version: string; kind: string }[] | undefined;
         for (const g of gvks ?? []) {
           const av = g.group === '' ? g.version : `${g.group}/${g.version}`;
           const key = gvkKey(av, g.kind);
@@ -215,7 +229,8 @@ export class SchemaRegistry {
       }
       if (!v(o)) problems.push(...describe(v.errors));
       const meta = this.metaValidator();
-      if (!meta(o.metadata)) problems.push(...describe(meta.errors).map((p) => ({ ...p, path: `/metadata${p.path}` })));
+      if (!meta(o.metadata))
+        problems.push(...describe(meta.errors).map((p) => ({ ...p, path: `/metadata${p.path}` })));
     } else {
       const v = this.validators.get(key) as ValidateFunction;
       if (!v(o)) problems.push(...describe(v.errors));
