@@ -1,28 +1,20 @@
 /**
- * The analysis request: the judge's own model of what it is asked, parsed once at the edge
- * (HTTP body, or the gRPC message turned into the same shape) into typed values. It lives in the
- * domain so that nothing under src/judge, src/prometheus or src/stats depends on a transport.
+ * The analysis request: the judge's own model of what it is asked, with typed values (numbers
+ * are numbers, booleans are booleans). Each transport turns its input into this shape and
+ * validates it here, so both accept exactly the same analyses: the HTTP layer first applies its
+ * one coercion (Argo substitutes template args as JSON strings, see
+ * src/server/http/request-body.ts), gRPC builds the object from the proto message
+ * (src/server/grpc/mapping.ts). It lives in the domain so that nothing under src/judge,
+ * src/prometheus or src/stats depends on a transport.
  *
- * Argo Rollouts substitutes `{{args.*}}` into a `jsonBody` as JSON strings, so every number may
- * arrive as `"0.01"` and every boolean as `"true"`: both forms are accepted, but only strictly
- * numeric (boolean) strings. Label values end up inside PromQL, so each is checked against what
- * Kubernetes itself allows for that kind of value; anything else is refused here, before any
- * query is built. Unknown keys are refused too, so a typo in a template fails loudly.
+ * Label values end up inside PromQL, so each is checked against what Kubernetes itself allows
+ * for that kind of value; anything else is refused here, before any query is built. Unknown keys
+ * are refused too, so a typo in a template fails loudly.
  */
 
 import { z } from 'zod';
 
-const NUMERIC_STRING = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-/** A number, or a string that is exactly a decimal number ("0.01", "2", "1e-3"). */
-function numeric<T extends z.ZodType<number>>(inner: T) {
-  return z.preprocess((v) => (typeof v === 'string' && NUMERIC_STRING.test(v) ? Number(v) : v), inner);
-}
-
-const bool = z.preprocess(
-  (v) => (v === 'true' ? true : v === 'false' ? false : v),
-  z.boolean({ error: 'expected true or false' }),
-);
+const bool = z.boolean({ error: 'expected true or false' });
 
 /** DNS-1123 label: Kubernetes namespaces and Service names. */
 const DNS1123_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -116,31 +108,33 @@ const commonCheckFields = {
     .optional(),
   // The floor keeps α / (number of checks) a normal float whose 1/α the engine can use as a
   // threshold: 5e-324 split in two is 0, and 1e-320 gives an infinite threshold.
-  alpha: numeric(
-    z.number().min(MIN_ALPHA, { error: 'alpha must be ≥ 1e-6' }).max(0.5, { error: 'alpha must be ≤ 0.5' }),
-  ).optional(),
-  margin: numeric(
-    z.number().min(0, { error: 'margin must be ≥ 0' }).max(10, { error: 'margin must be ≤ 10' }),
-  ).optional(),
-  criticalEffect: numeric(
-    z
-      .number()
-      .gt(1, { error: 'criticalEffect must be > 1 (a rate ratio)' })
-      .max(1000, { error: 'criticalEffect must be ≤ 1000' }),
-  ).optional(),
+  alpha: z
+    .number()
+    .min(MIN_ALPHA, { error: 'alpha must be ≥ 1e-6' })
+    .max(0.5, { error: 'alpha must be ≤ 0.5' })
+    .optional(),
+  margin: z
+    .number()
+    .min(0, { error: 'margin must be ≥ 0' })
+    .max(10, { error: 'margin must be ≤ 10' })
+    .optional(),
+  criticalEffect: z
+    .number()
+    .gt(1, { error: 'criticalEffect must be > 1 (a rate ratio)' })
+    .max(1000, { error: 'criticalEffect must be ≤ 1000' })
+    .optional(),
   /** Absolute increase of the bad-request rate a Pass must rule out (0.001 = +0.1 pp), [0, 1). */
-  criticalIncrease: numeric(
-    z
-      .number()
-      .min(0, { error: 'criticalIncrease must be ≥ 0' })
-      .lt(1, { error: 'criticalIncrease must be < 1 (a rate)' }),
-  ).optional(),
-  power: numeric(
-    z.number().gt(0, { error: 'power must be > 0' }).lt(1, { error: 'power must be < 1' }),
-  ).optional(),
-  weight: numeric(
-    z.number().gt(0, { error: 'weight must be > 0' }).max(1000, { error: 'weight must be ≤ 1000' }),
-  ).optional(),
+  criticalIncrease: z
+    .number()
+    .min(0, { error: 'criticalIncrease must be ≥ 0' })
+    .lt(1, { error: 'criticalIncrease must be < 1 (a rate)' })
+    .optional(),
+  power: z.number().gt(0, { error: 'power must be > 0' }).lt(1, { error: 'power must be < 1' }).optional(),
+  weight: z
+    .number()
+    .gt(0, { error: 'weight must be > 0' })
+    .max(1000, { error: 'weight must be ≤ 1000' })
+    .optional(),
   critical: bool.optional(),
 };
 
@@ -151,11 +145,9 @@ const errorRateCheck = z.strictObject({
     .string()
     .transform((s) => s.replace(/\s+/g, ''))
     .pipe(
-      z
-        .string()
-        .regex(ERROR_CODES, {
-          error: 'errorCodes must be a comma-separated list like 5xx,429 (0 for resets)',
-        }),
+      z.string().regex(ERROR_CODES, {
+        error: 'errorCodes must be a comma-separated list like 5xx,429 (0 for resets)',
+      }),
     )
     .optional(),
   /** Envoy response flags that also count as errors whatever the code, e.g. "UO,URX". */
@@ -163,11 +155,9 @@ const errorRateCheck = z.strictObject({
     .string()
     .transform((s) => s.replace(/\s+/g, ''))
     .pipe(
-      z
-        .string()
-        .regex(RESPONSE_FLAGS, {
-          error: 'responseFlags must be a comma-separated list of Envoy flags like UO,URX',
-        }),
+      z.string().regex(RESPONSE_FLAGS, {
+        error: 'responseFlags must be a comma-separated list of Envoy flags like UO,URX',
+      }),
     )
     .optional(),
 });
@@ -176,15 +166,16 @@ const latencyCheck = z
   .strictObject({
     type: z.literal('latency'),
     ...commonCheckFields,
-    thresholdMs: numeric(
-      z
-        .number()
-        .gt(0, { error: 'thresholdMs must be > 0' })
-        .max(3_600_000, { error: 'thresholdMs must be ≤ 3600000' }),
-    ).optional(),
-    quantile: numeric(
-      z.number().min(0.5, { error: 'quantile must be ≥ 0.5' }).lt(1, { error: 'quantile must be < 1' }),
-    ).optional(),
+    thresholdMs: z
+      .number()
+      .gt(0, { error: 'thresholdMs must be > 0' })
+      .max(3_600_000, { error: 'thresholdMs must be ≤ 3600000' })
+      .optional(),
+    quantile: z
+      .number()
+      .min(0.5, { error: 'quantile must be ≥ 0.5' })
+      .lt(1, { error: 'quantile must be < 1' })
+      .optional(),
   })
   .superRefine((c, ctx) => {
     if ((c.thresholdMs === undefined) === (c.quantile === undefined)) {
@@ -223,9 +214,11 @@ export const analysisRequestSchema = z
     end: timestamp('end').optional(),
     interval: durationSchema.default({ text: '60s', seconds: 60 }),
     /** Scorecard: the analysis Fails when the best reachable score is below this (default 75). */
-    failBelow: numeric(
-      z.number().min(0, { error: 'failBelow must be ≥ 0' }).max(100, { error: 'failBelow must be ≤ 100' }),
-    ).optional(),
+    failBelow: z
+      .number()
+      .min(0, { error: 'failBelow must be ≥ 0' })
+      .max(100, { error: 'failBelow must be ≤ 100' })
+      .optional(),
     checks: z
       .array(checkSchema)
       .min(1, { error: 'at least one check is required' })
@@ -285,17 +278,33 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** Parses an analysis request body; never throws. */
-export function parseAnalysisRequest(body: unknown): ParseResult {
-  const r = analysisRequestSchema.safeParse(body);
+/**
+ * How a transport names its own forms of a value in messages: a number over HTTP may be a JSON
+ * number or a numeric string, a proto double is any double but NaN and ±Infinity.
+ */
+export interface RequestWording {
+  /** Completes "`<field>` must be …" when a number has the wrong type, e.g. "a finite number". */
+  readonly number: string;
+}
+
+export const DOMAIN_WORDING: RequestWording = { number: 'a finite number' };
+
+/**
+ * Validates a request in the judge's model (typed values, as a transport built them); never
+ * throws. Field paths are the model's (`checks[0].alpha`); `body` for the request itself.
+ */
+export function parseAnalysisRequest(input: unknown, wording: RequestWording = DOMAIN_WORDING): ParseResult {
+  const r = analysisRequestSchema.safeParse(input);
   if (r.success) return { ok: true, value: r.data };
   const errors = r.error.issues.map((issue) => {
     let path = formatPath(issue.path);
     let message = issue.message;
-    if (issue.code === 'invalid_type' && issue.expected === 'number') {
-      message = `${path} must be a number or a numeric string`;
-    } else if (issue.code === 'invalid_type' && path === '') {
+    if (issue.code === 'invalid_type' && path === '') {
       message = 'the request body must be a JSON object';
+    } else if (issue.code === 'invalid_type' && issue.expected === 'number') {
+      message = `${path} must be ${wording.number}`;
+    } else if (issue.code === 'invalid_type' && REQUIRED.has(path) && isMissing(input, issue.path)) {
+      message = `${path} is required`;
     }
     if (issue.code === 'unrecognized_keys') {
       const keys = issue.keys;
@@ -305,4 +314,16 @@ export function parseAnalysisRequest(body: unknown): ParseResult {
     return { field: path === '' ? 'body' : path, message };
   });
   return { ok: false, errors };
+}
+
+/** Top-level fields without a default. */
+const REQUIRED: ReadonlySet<string> = new Set(['rollout', 'selector', 'checks']);
+
+function isMissing(input: unknown, path: readonly PropertyKey[]): boolean {
+  let v: unknown = input;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return true;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v === undefined;
 }

@@ -1,6 +1,7 @@
 /** What an analysis answers: one result per check and the combined verdict. */
 
 import type { ErrorCode } from '../errors.js';
+import type { SelectorMode } from './request.js';
 import type {
   CountTestParams,
   EdgeResult,
@@ -109,7 +110,7 @@ export interface AnalysisResult {
   readonly summary: string;
   readonly judge: string;
   readonly rollout: { readonly name: string; readonly namespace: string };
-  readonly selector: { readonly mode: string; readonly canary: string; readonly stable: string };
+  readonly selector: { readonly mode: SelectorMode; readonly canary: string; readonly stable: string };
   readonly window: AnalysisWindow;
   /** How the checks were combined (src/stats/scorecard.ts). */
   readonly scorecard?: {

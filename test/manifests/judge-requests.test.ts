@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseAnalysisRequest } from '../../src/judge/request.js';
+import { parseRequestBody as parseAnalysisRequest } from '../../src/server/http/request-body.js';
 import {
   analysesOf,
   durationSeconds,

@@ -1,6 +1,6 @@
 /**
- * The gRPC mapping: a proto request goes through the HTTP schema (same defaults, same rules,
- * field paths renamed to the proto message), results come back with every number and null
+ * The gRPC mapping: a proto request becomes the judge's request model and goes through the same
+ * schema as an HTTP body (same defaults, same rules, field paths renamed to the proto message), results come back with every number and null
  * intact through the wire encoding, and every error code has its status.
  */
 
@@ -28,11 +28,12 @@ import {
   SCORECARD_REASON,
   toAnalyzeResponse,
   toProtoFieldError,
-  toRequestBody,
+  toRequestModel,
   toStatus,
   VERDICT,
 } from '../../src/server/grpc/index.js';
 import { parseAnalysisRequest } from '../../src/judge/request.js';
+import { parseRequestBody } from '../../src/server/http/request-body.js';
 
 const valid = (): AnalyzeRequest =>
   AnalyzeRequest.fromPartial({
@@ -45,12 +46,12 @@ const valid = (): AnalyzeRequest =>
 const wire = (m: AnalyzeRequest): AnalyzeRequest => AnalyzeRequest.decode(AnalyzeRequest.encode(m).finish());
 
 function errorsOf(m: AnalyzeRequest): { field: string; message: string }[] {
-  const parsed = parseAnalysisRequest(toRequestBody(m));
+  const parsed = parseAnalysisRequest(toRequestModel(m));
   if (parsed.ok) throw new Error('expected the request to be refused');
   return parsed.errors.map((e) => toProtoFieldError(e.field, e.message, m));
 }
 
-describe('proto request → the HTTP schema', () => {
+describe('proto request → the request model', () => {
   it('parses a full request exactly as the equivalent HTTP body', () => {
     const m = wire(
       AnalyzeRequest.fromPartial({
@@ -107,9 +108,9 @@ describe('proto request → the HTTP schema', () => {
         { type: 'latency', name: 'slo', thresholdMs: 250 },
       ],
     };
-    const fromProto = parseAnalysisRequest(toRequestBody(m));
+    const fromProto = parseAnalysisRequest(toRequestModel(m));
     expect(fromProto.ok).toBe(true);
-    expect(fromProto).toEqual(parseAnalysisRequest(http));
+    expect(fromProto).toEqual(parseRequestBody(http));
     // margin 0 and critical false are values, not "unset": proto3 optional keeps them.
     if (fromProto.ok) {
       expect(fromProto.value.checks[0]).toMatchObject({ margin: 0, critical: false });
@@ -118,9 +119,9 @@ describe('proto request → the HTTP schema', () => {
   });
 
   it('leaves unset fields to the same defaults as HTTP', () => {
-    const parsed = parseAnalysisRequest(toRequestBody(wire(valid())));
+    const parsed = parseAnalysisRequest(toRequestModel(wire(valid())));
     expect(parsed).toEqual(
-      parseAnalysisRequest({
+      parseRequestBody({
         rollout: { name: 'catalogo', namespace: 'catalogo' },
         selector: { mode: 'pod-hash', canary: '6b7f9c8d5', stable: '5d4c7b9f8' },
         checks: [{ type: 'error-rate' }],
@@ -140,7 +141,7 @@ describe('proto request → the HTTP schema', () => {
   ] as const)('maps selector %s to mode %s', ($case, mode, canary, stable) => {
     const m = valid();
     m.selector = { mode: { $case, value: { canary, stable } } };
-    const parsed = parseAnalysisRequest(toRequestBody(wire(m)));
+    const parsed = parseAnalysisRequest(toRequestModel(wire(m)));
     expect(parsed.ok && parsed.value.selector).toEqual({ mode, canary, stable });
   });
 

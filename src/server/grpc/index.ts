@@ -4,7 +4,7 @@ export {
   toAnalyzeResponse,
   toProtoField,
   toProtoFieldError,
-  toRequestBody,
+  toRequestModel,
   VERDICT,
   REASON,
   CHECK_TYPE,

@@ -1,8 +1,9 @@
 /**
- * Proto messages ↔ the judge's types. A request is turned into the HTTP body's plain shape and
- * validated by the HTTP schema, so both transports accept exactly the same analyses with the
- * same messages; field paths are then renamed to where the field lives in the proto message.
- * Every closed union of the result has an exhaustive table to its proto enum.
+ * Proto messages ↔ the judge's types. A request becomes the judge's request model (typed values,
+ * src/judge/request.ts) and is validated by the same schema as an HTTP body, so both transports
+ * accept exactly the same analyses; an error's field path is then renamed to where the field
+ * lives in the proto message. Every closed union of the result has an exhaustive table to its
+ * proto enum.
  */
 
 import type {
@@ -99,39 +100,39 @@ function text(s: string): string | undefined {
   return s === '' ? undefined : s;
 }
 
-function checkBody(c: PbCheck): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  if (c.kind !== undefined) body['type'] = CHECK_KIND[c.kind.$case];
-  if (c.name !== '') body['name'] = c.name;
-  if (c.alpha !== undefined) body['alpha'] = c.alpha;
-  if (c.margin !== undefined) body['margin'] = c.margin;
-  if (c.criticalEffect !== undefined) body['criticalEffect'] = c.criticalEffect;
-  if (c.criticalIncrease !== undefined) body['criticalIncrease'] = c.criticalIncrease;
-  if (c.power !== undefined) body['power'] = c.power;
-  if (c.weight !== undefined) body['weight'] = c.weight;
-  if (c.critical !== undefined) body['critical'] = c.critical;
+function checkInput(c: PbCheck): Record<string, unknown> {
+  const check: Record<string, unknown> = {};
+  if (c.kind !== undefined) check['type'] = CHECK_KIND[c.kind.$case];
+  if (c.name !== '') check['name'] = c.name;
+  if (c.alpha !== undefined) check['alpha'] = c.alpha;
+  if (c.margin !== undefined) check['margin'] = c.margin;
+  if (c.criticalEffect !== undefined) check['criticalEffect'] = c.criticalEffect;
+  if (c.criticalIncrease !== undefined) check['criticalIncrease'] = c.criticalIncrease;
+  if (c.power !== undefined) check['power'] = c.power;
+  if (c.weight !== undefined) check['weight'] = c.weight;
+  if (c.critical !== undefined) check['critical'] = c.critical;
   if (c.kind?.$case === 'errorRate') {
     const codes = text(c.kind.value.errorCodes);
-    if (codes !== undefined) body['errorCodes'] = codes;
-    if (c.kind.value.responseFlags !== undefined) body['responseFlags'] = c.kind.value.responseFlags;
+    if (codes !== undefined) check['errorCodes'] = codes;
+    if (c.kind.value.responseFlags !== undefined) check['responseFlags'] = c.kind.value.responseFlags;
   } else if (c.kind?.$case === 'latency') {
     const t = c.kind.value.threshold;
-    if (t?.$case === 'thresholdMs') body['thresholdMs'] = t.value;
-    else if (t?.$case === 'quantile') body['quantile'] = t.value;
+    if (t?.$case === 'thresholdMs') check['thresholdMs'] = t.value;
+    else if (t?.$case === 'quantile') check['quantile'] = t.value;
   }
-  return body;
+  return check;
 }
 
 /**
- * The request as the HTTP API's JSON body, for `parseAnalysisRequest`. Unset messages and
- * oneofs are left out, so the schema reports them as missing exactly as it would over HTTP.
+ * The request in the judge's model, for `parseAnalysisRequest`. Unset messages and oneofs are
+ * left out, so the schema reports them as missing exactly as it would for an HTTP body.
  */
-export function toRequestBody(m: AnalyzeRequest): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  if (m.rollout !== undefined) body['rollout'] = { name: m.rollout.name, namespace: m.rollout.namespace };
+export function toRequestModel(m: AnalyzeRequest): Record<string, unknown> {
+  const model: Record<string, unknown> = {};
+  if (m.rollout !== undefined) model['rollout'] = { name: m.rollout.name, namespace: m.rollout.namespace };
   if (m.selector !== undefined) {
     const mode = m.selector.mode;
-    body['selector'] =
+    model['selector'] =
       mode === undefined
         ? {}
         : { mode: SELECTOR_MODE[mode.$case], canary: mode.value.canary, stable: mode.value.stable };
@@ -139,12 +140,12 @@ export function toRequestBody(m: AnalyzeRequest): Record<string, unknown> {
   const start = text(m.start);
   const end = text(m.end);
   const interval = text(m.interval);
-  if (start !== undefined) body['start'] = start;
-  if (end !== undefined) body['end'] = end;
-  if (interval !== undefined) body['interval'] = interval;
-  body['checks'] = m.checks.map(checkBody);
-  if (m.failBelow !== undefined) body['failBelow'] = m.failBelow;
-  return body;
+  if (start !== undefined) model['start'] = start;
+  if (end !== undefined) model['end'] = end;
+  if (interval !== undefined) model['interval'] = interval;
+  model['checks'] = m.checks.map(checkInput);
+  if (m.failBelow !== undefined) model['failBelow'] = m.failBelow;
+  return model;
 }
 
 export interface ProtoFieldError {
@@ -153,10 +154,18 @@ export interface ProtoFieldError {
   readonly message: string;
 }
 
+/** Model fields that live inside a oneof case of the proto message. */
+const CHECK_ONEOF_FIELD: Readonly<Record<string, string>> = {
+  errorCodes: 'errorRate.errorCodes',
+  responseFlags: 'errorRate.responseFlags',
+  thresholdMs: 'latency.thresholdMs',
+  quantile: 'latency.quantile',
+};
+
 /**
- * Renames a field path of the HTTP body (`checks[0].errorCodes`) to the proto message's
- * (`checks[0].errorRate.errorCodes`). Most names are the same, since the HTTP body uses the
- * proto JSON names; only the oneofs differ.
+ * Renames a field path of the model (`checks[0].errorCodes`) to the proto message's
+ * (`checks[0].errorRate.errorCodes`). Most names are the same, since the model uses the proto
+ * JSON names; only the oneofs differ.
  */
 export function toProtoField(field: string, m: AnalyzeRequest): string {
   if (field === 'body') return 'request';
@@ -165,40 +174,24 @@ export function toProtoField(field: string, m: AnalyzeRequest): string {
     const c = m.selector?.mode?.$case;
     return c === undefined ? field : `selector.${c}.${side[1] as string}`;
   }
-  const check = /^(checks\[\d+\])\.(type|errorCodes|responseFlags|thresholdMs|quantile)$/.exec(field);
+  const check = /^(checks\[\d+\])\.(\w+)$/.exec(field);
   if (check === null) return field;
-  const at = check[1] as string;
-  switch (check[2]) {
-    case 'type':
-      return `${at}.kind`;
-    case 'errorCodes':
-      return `${at}.errorRate.errorCodes`;
-    case 'responseFlags':
-      return `${at}.errorRate.responseFlags`;
-    default:
-      return `${at}.latency.${check[2] as string}`;
-  }
+  const [, at, key] = check as unknown as [string, string, string];
+  if (key === 'type') return `${at}.kind`;
+  const inCase = CHECK_ONEOF_FIELD[key];
+  return inCase === undefined ? field : `${at}.${inCase}`;
 }
 
 /**
- * A schema error in the proto message's terms: the path renamed, and the few messages that
- * speak of HTTP-only things (JSON strings, the `mode`/`type` keys) said in proto terms.
+ * A schema error in the proto message's terms: the path renamed, and the two model keys that
+ * are oneofs in the proto (`selector.mode`, a check's `type`) said as the oneof to set.
  */
 export function toProtoFieldError(field: string, message: string, m: AnalyzeRequest): ProtoFieldError {
   const at = toProtoField(field, m);
-  if (
-    (field === 'rollout' && m.rollout === undefined) ||
-    (field === 'selector' && m.selector === undefined)
-  ) {
-    return { field, message: `${field} is required` };
-  }
   if (field === 'selector.mode')
     return { field, message: 'selector must set one of podHash, service or version' };
-  if (/^checks\[\d+\]\.type$/.test(field))
+  if (at.endsWith('.kind') && /^checks\[\d+\]\.kind$/.test(at))
     return { field: at, message: 'a check must set one of errorRate or latency' };
-  // A NaN or infinite double is the only way a proto number can fail the schema's type check.
-  if (message.endsWith('must be a number or a numeric string'))
-    return { field: at, message: `${at} must be a finite number` };
   return { field: at, message };
 }
 
@@ -280,15 +273,10 @@ function checkResult(c: CheckResult): PbCheckResult {
   });
 }
 
-function isSelectorMode(s: string): s is SelectorMode {
-  return Object.hasOwn(SELECTOR_CASE, s);
-}
-
 /** The judge's result as the proto response: the same numbers, nulls as unset fields. */
 export function toAnalyzeResponse(r: AnalysisResult): AnalyzeResponse {
   const mode = r.selector.mode;
   const card = r.scorecard;
-  if (!isSelectorMode(mode)) throw new Error(`unknown selector mode in a result: ${mode}`);
   const pair = { canary: r.selector.canary, stable: r.selector.stable };
   return AnalyzeResponse.fromPartial({
     verdict: VERDICT[r.verdict],

@@ -1,7 +1,7 @@
 /**
  * The gRPC transport: `canary_judge.v1.JudgeService/Analyze` and `grpc.health.v1.Health`, a thin
- * layer over the same judge as the HTTP API. The request goes through the HTTP schema (see
- * mapping.ts), errors become statuses through one exhaustive table (status.ts), and an analysis
+ * layer over the same judge as the HTTP API. The request becomes the judge's request model and
+ * is validated by the same schema as an HTTP body (see mapping.ts), errors become statuses through one exhaustive table (status.ts), and an analysis
  * that could not be computed never answers a verdict.
  */
 
@@ -26,7 +26,7 @@ import {
   VERDICT,
   toAnalyzeResponse,
   toProtoFieldError,
-  toRequestBody,
+  toRequestModel,
   type AnalyzeRequest,
   type AnalyzeResponse,
 } from './mapping.js';
@@ -170,7 +170,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
         { field: 'request' },
       );
     }
-    const parsed = parseAnalysisRequest(toRequestBody(call.request));
+    const parsed = parseAnalysisRequest(toRequestModel(call.request));
     if (!parsed.ok) {
       const errors = parsed.errors.map((e) => toProtoFieldError(e.field, e.message, call.request));
       const first = errors[0] ?? { field: 'request', message: 'invalid request' };

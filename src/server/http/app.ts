@@ -12,7 +12,7 @@ import type { Judge } from '../../judge/index.js';
 import type { PrometheusClient } from '../../prometheus/client.js';
 import type { Logger } from '../../observability/logger.js';
 import { NO_VERDICT, type Metrics } from '../../observability/metrics.js';
-import { parseAnalysisRequest } from '../../judge/request.js';
+import { parseRequestBody } from './request-body.js';
 import { runObservedAnalysis } from '../observed-analysis.js';
 import type { Admission } from '../admission.js';
 
@@ -165,7 +165,7 @@ export function createApp(o: AppOptions): express.Express {
         );
         return;
       }
-      const parsed = parseAnalysisRequest(req.body);
+      const parsed = parseRequestBody(req.body);
       if (!parsed.ok) {
         const first = parsed.errors[0] ?? { field: 'body', message: 'invalid request' };
         const body = new JudgeError('invalid_request', first.message, { field: first.field }).toBody();

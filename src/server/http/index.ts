@@ -1,3 +1,3 @@
 export * from './app.js';
-export * from '../../judge/request.js';
+export * from './request-body.js';
 export * from './client-errors.js';

@@ -1,0 +1,82 @@
+/**
+ * The HTTP body → the judge's request model (src/judge/request.ts). Argo Rollouts substitutes
+ * `{{args.*}}` into a `jsonBody` as JSON strings, so a number may arrive as `"0.01"` and a
+ * boolean as `"true"`. This is the one place where such strings become values, and only strictly
+ * numeric (boolean) strings do: `"0.01x"` or `""` stay strings and the model refuses them.
+ * Everything else is the model's to validate. test/unit/transport-parity.test.ts checks that
+ * these lists name every number and boolean of the model.
+ */
+
+import {
+  parseAnalysisRequest,
+  type AnalysisRequestInput,
+  type ParseResult,
+  type RequestWording,
+} from '../../judge/request.js';
+
+type CheckInput = AnalysisRequestInput['checks'][number];
+type KeysOfUnion<T> = T extends unknown ? keyof T : never;
+
+/** Fields of the request and of each check that are numbers in the model. */
+export const NUMBER_FIELDS = {
+  request: ['failBelow'] as const satisfies readonly (keyof AnalysisRequestInput)[],
+  check: [
+    'alpha',
+    'margin',
+    'criticalEffect',
+    'criticalIncrease',
+    'power',
+    'weight',
+    'thresholdMs',
+    'quantile',
+  ] as const satisfies readonly KeysOfUnion<CheckInput>[],
+};
+
+/** Fields of each check that are booleans in the model. */
+export const BOOLEAN_FIELDS = {
+  check: ['critical'] as const satisfies readonly KeysOfUnion<CheckInput>[],
+};
+
+export const HTTP_WORDING: RequestWording = { number: 'a number or a numeric string' };
+
+const NUMERIC_STRING = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function coerceFields(
+  o: Record<string, unknown>,
+  numbers: readonly string[],
+  booleans: readonly string[],
+): Record<string, unknown> {
+  const out = { ...o };
+  for (const k of numbers) {
+    const v = out[k];
+    if (typeof v === 'string' && NUMERIC_STRING.test(v)) out[k] = Number(v);
+  }
+  for (const k of booleans) {
+    const v = out[k];
+    if (v === 'true') out[k] = true;
+    else if (v === 'false') out[k] = false;
+  }
+  return out;
+}
+
+/** The body with Argo's string-typed numbers and booleans turned into values; never throws. */
+export function coerceBody(body: unknown): unknown {
+  if (!isObject(body)) return body;
+  const out = coerceFields(body, NUMBER_FIELDS.request, []);
+  const checks = out['checks'];
+  if (Array.isArray(checks)) {
+    out['checks'] = checks.map((c: unknown) =>
+      isObject(c) ? coerceFields(c, NUMBER_FIELDS.check, BOOLEAN_FIELDS.check) : c,
+    );
+  }
+  return out;
+}
+
+/** Parses an HTTP analysis request body into the judge's model; never throws. */
+export function parseRequestBody(body: unknown): ParseResult {
+  return parseAnalysisRequest(coerceBody(body), HTTP_WORDING);
+}
