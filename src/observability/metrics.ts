@@ -13,6 +13,8 @@ export const LABEL_VERDICT = 'verdict';
 export const LABEL_KIND = 'kind';
 export const LABEL_CAUSE = 'cause';
 export const LABEL_CHECK_TYPE = 'check_type';
+export const LABEL_METHOD = 'method';
+export const LABEL_GRPC_CODE = 'code';
 
 /** Verdict label for requests that ended without a verdict (errors, probes). */
 export const NO_VERDICT = 'none';
@@ -20,6 +22,7 @@ export const NO_VERDICT = 'none';
 export interface Metrics {
   readonly registry: Registry;
   readonly httpRequests: Counter<typeof LABEL_ENDPOINT | typeof LABEL_STATUS | typeof LABEL_VERDICT>;
+  readonly grpcRequests: Counter<typeof LABEL_METHOD | typeof LABEL_GRPC_CODE | typeof LABEL_VERDICT>;
   readonly analysisDuration: Histogram<typeof LABEL_VERDICT>;
   readonly checkVerdicts: Counter<typeof LABEL_CHECK_TYPE | typeof LABEL_VERDICT>;
   readonly queryDuration: Histogram<typeof LABEL_KIND>;
@@ -42,6 +45,12 @@ export function createMetrics(version: string, options: { processMetrics?: boole
     name: 'canary_judge_http_requests_total',
     help: 'HTTP requests by endpoint, status code and verdict (none when no verdict was given).',
     labelNames: [LABEL_ENDPOINT, LABEL_STATUS, LABEL_VERDICT] as const,
+    registers: [registry],
+  });
+  const grpcRequests = new Counter({
+    name: 'canary_judge_grpc_requests_total',
+    help: 'gRPC calls by method, status code and verdict (none when no verdict was given).',
+    labelNames: [LABEL_METHOD, LABEL_GRPC_CODE, LABEL_VERDICT] as const,
     registers: [registry],
   });
   const analysisDuration = new Histogram({
@@ -78,6 +87,7 @@ export function createMetrics(version: string, options: { processMetrics?: boole
   return {
     registry,
     httpRequests,
+    grpcRequests,
     analysisDuration,
     checkVerdicts,
     queryDuration,

@@ -5,13 +5,11 @@
  * that could not be computed never answers a verdict.
  */
 
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
-import { Counter } from 'prom-client';
 import { JudgeError, isJudgeError } from '../../errors.js';
 import type { Judge } from '../../judge/index.js';
 import type { Logger } from '../../observability/logger.js';
-import { LABEL_VERDICT, NO_VERDICT, type Metrics } from '../../observability/metrics.js';
+import { NO_VERDICT, type Metrics } from '../../observability/metrics.js';
 import {
   AnalyzeRequest as PbAnalyzeRequest,
   JudgeServiceService,
@@ -19,6 +17,7 @@ import {
 } from '../../gen/canary_judge/v1/judge.js';
 import { HealthService } from '../../gen/grpc/health/v1/health.js';
 import { parseAnalysisRequest } from '../../judge/request.js';
+import { bearerCheck } from '../auth.js';
 import { runObservedAnalysis } from '../observed-analysis.js';
 import type { Admission } from '../admission.js';
 import { createHealth } from './health.js';
@@ -34,8 +33,6 @@ import { toStatus } from './status.js';
 import { wireProblem } from './wire.js';
 
 export const JUDGE_SERVICE_NAME = 'canary_judge.v1.JudgeService';
-export const LABEL_METHOD = 'method';
-export const LABEL_GRPC_CODE = 'code';
 
 /** Largest request accepted: the HTTP API's body limit (an analysis is a few hundred bytes). */
 const MAX_REQUEST_BYTES = 64 * 1024;
@@ -102,34 +99,15 @@ function verdictName(v: number): string {
   return VERDICT_NAME[v] ?? NO_VERDICT;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
 function listenAddress(host: string, port: number): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpcServer> {
-  const expected = o.authToken === undefined ? undefined : digest(o.authToken);
+  const authorized = bearerCheck(o.authToken);
   const health = createHealth([JUDGE_SERVICE_NAME]);
   let shuttingDown = false;
-  const requests =
-    o.metrics === undefined
-      ? undefined
-      : new Counter({
-          name: 'canary_judge_grpc_requests_total',
-          help: 'gRPC calls by method, status code and verdict (none when no verdict was given).',
-          labelNames: [LABEL_METHOD, LABEL_GRPC_CODE, LABEL_VERDICT] as const,
-          registers: [o.metrics.registry],
-        });
-
-  const authorized = (call: ServerUnaryCall<AnalyzeRequest, AnalyzeResponse>): boolean => {
-    if (expected === undefined) return true;
-    const given = call.metadata.get('authorization')[0];
-    const m = typeof given === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(given) : null;
-    return m !== null && timingSafeEqual(digest(m[1] as string), expected);
-  };
+  const requests = o.metrics?.grpcRequests;
 
   const judgeService: JudgeServiceServer = {
     analyze(
@@ -158,7 +136,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
 
   async function analyze(call: ServerUnaryCall<AnalyzeRequest, AnalyzeResponse>): Promise<AnalyzeResponse> {
     const peer = call.getPeer();
-    if (!authorized(call))
+    if (!authorized(call.metadata.get('authorization')[0]))
       throw new JudgeError('unauthorized', 'a valid bearer token is required in the authorization metadata');
     if (shuttingDown)
       throw new JudgeError('shutting_down', 'the judge is shutting down; retry on another replica');

@@ -5,7 +5,8 @@
  * success without evaluating its conditions.
  */
 
-import { randomUUID, timingSafeEqual, createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { bearerCheck } from '../auth.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { HTTP_STATUS, JudgeError, isJudgeError } from '../../errors.js';
 import type { Judge } from '../../judge/index.js';
@@ -57,10 +58,6 @@ function locals(res: Response): Locals {
   return res.locals as Locals;
 }
 
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
-
 function sendError(res: Response, err: JudgeError): void {
   res.status(HTTP_STATUS[err.code]).json(err.toBody());
 }
@@ -69,7 +66,7 @@ export function createApp(o: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const expected = o.authToken === undefined ? undefined : digest(o.authToken);
+  const authorized = bearerCheck(o.authToken);
   const shuttingDown = (): boolean => o.isShuttingDown?.() === true;
   // Once shutdown began, every answer closes its connection: a keep-alive connection that was
   // busy at SIGTERM would otherwise stay open after its answer and hold the process until the
@@ -137,10 +134,7 @@ export function createApp(o: AppOptions): express.Express {
   app.post(
     ANALYSES_PATH,
     (req, res, next) => {
-      if (expected === undefined) return next();
-      const h = req.get('authorization') ?? '';
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-      if (m === null || !timingSafeEqual(digest(m[1] as string), expected)) {
+      if (!authorized(req.get('authorization'))) {
         sendError(res, new JudgeError('unauthorized', 'a valid bearer token is required'));
         return;
       }
