@@ -12,12 +12,8 @@
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  freePort,
-  startPrometheus,
-  waitForSeries,
-  type PrometheusHandle,
-} from '../test/integration/harness/prometheus.js';
+import { startPrometheus, waitForSeries, type PrometheusHandle } from '../test/support/prometheus.js';
+import { freePort } from '../test/support/net.js';
 import { REALISTIC, latencyP99Ms } from '../test/e2e/lib/shape.js';
 import { CANARY_HASH, STABLE_HASH, startTraffic, type Side, type TrafficHandle } from './traffic.js';
 

@@ -6,7 +6,7 @@
  *   npx tsx scripts/api-example.ts > /tmp/exchange.json
  */
 import { startJudge } from '../test/integration/harness/judge.js';
-import { startPrometheus } from '../test/integration/harness/prometheus.js';
+import { startPrometheus } from '../test/support/prometheus.js';
 import { CANARY_HASH, STABLE_HASH, combined } from '../test/integration/harness/scenarios.js';
 import { openMetrics } from '../test/integration/harness/simulation.js';
 

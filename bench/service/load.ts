@@ -20,7 +20,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { freePort, startPrometheus } from '../../test/integration/harness/prometheus.js';
+import { startPrometheus } from '../../test/support/prometheus.js';
+import { freePort } from '../../test/support/net.js';
 import { openMetrics } from '../../test/integration/harness/simulation.js';
 import {
   CANARY_HASH,

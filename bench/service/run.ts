@@ -20,7 +20,8 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { freePort, startPrometheus } from '../../test/integration/harness/prometheus.js';
+import { startPrometheus } from '../../test/support/prometheus.js';
+import { freePort } from '../../test/support/net.js';
 import { openMetrics } from '../../test/integration/harness/simulation.js';
 import {
   CANARY_HASH,

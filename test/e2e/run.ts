@@ -13,7 +13,9 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { startCluster, log, type Cluster } from './lib/cluster.js';
 import { Observer, describeRollout, describeRuns } from './lib/observe.js';
-import { ProcessGroup, freePort, waitFor, type Proc } from './lib/proc.js';
+import { ProcessGroup, waitFor, type Proc } from './lib/proc.js';
+import { freePort } from '../support/net.js';
+import { PROMETHEUS_BIN, prometheusArgs, scrapeConfig } from '../support/prometheus.js';
 import { SCENARIOS, type Ctx, type ScenarioResult } from './scenarios.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -38,17 +40,7 @@ class Prometheus {
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, 'prometheus.yml'),
-      [
-        'global:',
-        '  scrape_interval: 2s',
-        '  scrape_timeout: 2s',
-        'scrape_configs:',
-        '  - job_name: mesh',
-        '    honor_labels: true',
-        '    static_configs:',
-        `      - targets: ["127.0.0.1:${meshPort}"]`,
-        '',
-      ].join('\n'),
+      scrapeConfig({ job: 'mesh', targets: [`127.0.0.1:${meshPort}`], interval: '2s', timeout: '2s' }),
     );
   }
 
@@ -70,14 +62,13 @@ class Prometheus {
     );
     const proc = this.procs.start({
       name: 'prometheus',
-      cmd: process.env['E2E_PROMETHEUS'] ?? 'prometheus',
-      args: [
-        `--config.file=${join(this.dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${data}`,
-        `--web.listen-address=127.0.0.1:${this.port}`,
-        '--storage.tsdb.retention.time=1d',
-        '--log.level=warn',
-      ],
+      cmd: PROMETHEUS_BIN,
+      args: prometheusArgs({
+        configFile: join(this.dir, 'prometheus.yml'),
+        dataDir: data,
+        port: this.port,
+        retention: '1d',
+      }),
     });
     this.proc = proc;
     await waitFor(

@@ -7,7 +7,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrometheus, type PrometheusHandle } from './harness/prometheus.js';
+import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
 import { openMetrics } from './harness/simulation.js';
 import { CANARY_HASH, STABLE_HASH, combined } from './harness/scenarios.js';

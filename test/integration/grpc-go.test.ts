@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
-import { startPrometheus, type PrometheusHandle } from './harness/prometheus.js';
+import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 import { CANARY_HASH, STABLE_HASH, combined } from './harness/scenarios.js';
 import { openMetrics } from './harness/simulation.js';
 

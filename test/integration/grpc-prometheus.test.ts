@@ -23,7 +23,7 @@ import {
 } from '../../src/gen/grpc/health/v1/health.js';
 import { CODE_TRAILER, FIELD_TRAILER } from '../../src/server/grpc/index.js';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
-import { startPrometheus, type PrometheusHandle } from './harness/prometheus.js';
+import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 import { CANARY_HASH, STABLE_HASH, combined, type ScenarioName } from './harness/scenarios.js';
 import { openMetrics } from './harness/simulation.js';
 

@@ -7,7 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExporter, type ExporterHandle } from './harness/exporter.js';
-import { freePort, startPrometheus, waitForSeries, type PrometheusHandle } from './harness/prometheus.js';
+import { startPrometheus, waitForSeries, type PrometheusHandle } from '../support/prometheus.js';
+import { freePort } from '../support/net.js';
 import { CANARY_HASH, STABLE_HASH, combined } from './harness/scenarios.js';
 
 let exporter: ExporterHandle;

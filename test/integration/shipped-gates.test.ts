@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { REPO } from '../manifests/lib/files.js';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
-import { startPrometheus, type PrometheusHandle } from './harness/prometheus.js';
+import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 import {
   CANARY_HASH,
   CANARY_SERVICE,

@@ -15,7 +15,7 @@ import {
   startFaultPrometheus,
   type FaultPrometheus,
 } from './harness/fault-prometheus.js';
-import { freePort } from './harness/prometheus.js';
+import { freePort } from '../support/net.js';
 
 const CLIENTS = 50;
 let prom: FaultPrometheus;

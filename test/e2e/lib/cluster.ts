@@ -8,7 +8,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Kube, at, arr } from './kube.js';
-import { ProcessGroup, freePort, waitFor, type Proc } from './proc.js';
+import { ProcessGroup, waitFor, type Proc } from './proc.js';
+import { freePort } from '../../support/net.js';
 
 const run = promisify(execFile);
 

@@ -4,36 +4,59 @@
  * openmetrics` and/or scraping targets. Stoppable and restartable on the same port and data,
  * so tests can take Prometheus away mid-analysis and bring it back.
  *
- * Also a script: `node --import tsx test/integration/harness/prometheus.ts --port 9090 --scrape 127.0.0.1:9400
+ * Also a script: `node --import tsx test/support/prometheus.ts --port 9090 --scrape 127.0.0.1:9400
  * [--scrape-interval 1s] [--backfill file.om] [--data DIR]` runs until SIGINT/SIGTERM.
  */
 
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';
+import { freePort } from './net.js';
 
 const run = promisify(execFile);
 
 export const PROMETHEUS_BIN = process.env['PROMETHEUS_BIN'] ?? 'prometheus';
 export const PROMTOOL_BIN = process.env['PROMTOOL_BIN'] ?? 'promtool';
 
-/** A free TCP port on 127.0.0.1 (asks the kernel, then releases it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+/** A scrape configuration: one job, `honor_labels` kept (as a kubernetes_sd relabelling would). */
+export function scrapeConfig(o: {
+  readonly job: string;
+  readonly targets: readonly string[];
+  readonly interval: string;
+  readonly timeout?: string;
+}): string {
+  return [
+    'global:',
+    `  scrape_interval: ${o.interval}`,
+    ...(o.timeout === undefined ? [] : [`  scrape_timeout: ${o.timeout}`]),
+    `  evaluation_interval: ${o.interval}`,
+    'scrape_configs:',
+    `  - job_name: ${o.job}`,
+    '    honor_labels: true',
+    '    static_configs:',
+    `      - targets: [${o.targets.map((t) => JSON.stringify(t)).join(', ')}]`,
+    '',
+  ].join('\n');
+}
+
+/** The command line every launcher here uses: loopback only, warnings only. */
+export function prometheusArgs(o: {
+  readonly configFile: string;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly retention: string;
+}): string[] {
+  return [
+    `--config.file=${o.configFile}`,
+    `--storage.tsdb.path=${o.dataDir}`,
+    `--web.listen-address=127.0.0.1:${o.port}`,
+    `--storage.tsdb.retention.time=${o.retention}`,
+    '--log.level=warn',
+  ];
 }
 
 export interface PrometheusOptions {
@@ -86,21 +109,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   const configFile = join(root, 'prometheus.yml');
   const interval = options.scrapeInterval ?? '1s';
   const targets = options.scrape ?? [];
-  await writeFile(
-    configFile,
-    [
-      'global:',
-      `  scrape_interval: ${interval}`,
-      `  evaluation_interval: ${interval}`,
-      'scrape_configs:',
-      '  - job_name: synthetic',
-      // Keep the exporter's own pod/namespace labels, as a kubernetes_sd relabelling would.
-      '    honor_labels: true',
-      '    static_configs:',
-      `      - targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]`,
-      '',
-    ].join('\n'),
-  );
+  await writeFile(configFile, scrapeConfig({ job: 'synthetic', targets, interval }));
   if (options.backfill !== undefined) {
     await run('mkdir', ['-p', dataDir]);
     await backfill(options.backfill, dataDir);
@@ -112,17 +121,9 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
 
   async function start(): Promise<void> {
     log = '';
-    const c = spawn(
-      PROMETHEUS_BIN,
-      [
-        `--config.file=${configFile}`,
-        `--storage.tsdb.path=${dataDir}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--storage.tsdb.retention.time=30d',
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const c = spawn(PROMETHEUS_BIN, prometheusArgs({ configFile, dataDir, port, retention: '30d' }), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child = c;
     const collect = (b: Buffer): void => {
       log += b.toString();
