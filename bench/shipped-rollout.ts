@@ -231,7 +231,7 @@ await new Promise<void>((resolve, reject) => {
       if (remaining[ci] === 0) {
         cellsDone++;
         console.error(
-          `[${cellsDone}/${cells.length} cells, ${runsDone}/${total} runs, ${elapsed()}] ${job.key} (${((cpu[ci] as number) / 1000).toFixed(1)} s CPU)`,
+          `[${cellsDone}/${cells.length} cells, ${runsDone}/${total} runs, ${elapsed()}] ${job.key} (${(cpu[ci] / 1000).toFixed(1)} s CPU)`,
         );
       }
       feed(w);

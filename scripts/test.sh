@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the project, in order from the fastest to the slowest stage:
-#   1. type check
+#   1. type check, lint (typescript-eslint, type-aware) and format (Prettier)
 #   2. unit tests (statistics, queries, validation, HTTP layer)          test/unit
 #   3. manifest validation (schemas, kustomize, Argo's linter)            test/manifests
 #   4. integration tests against a real Prometheus                       test/integration
@@ -13,6 +13,10 @@ stage() { printf '\n=== %s ===\n' "$*"; }
 
 stage "type check"
 npx tsc -p tsconfig.json --noEmit
+
+stage "lint and format"
+npx eslint --max-warnings 0 .
+npx prettier --check . --log-level warn
 
 stage "unit tests"
 npx vitest run --dir test/unit

@@ -36,7 +36,7 @@ export async function startService(
     timeoutMs: config.prometheus.timeoutMs,
     headers: config.prometheus.headers,
     maxResponseBytes: config.prometheus.maxResponseBytes,
-    onQuery: metrics.observeQuery,
+    onQuery: (kind, seconds, error) => metrics.observeQuery(kind, seconds, error),
   });
   // One bound for both transports: an analysis is the same work whichever way it came.
   const admission = createAdmission(config.admission);

@@ -32,6 +32,12 @@ export interface Admission {
   readonly queued: number;
 }
 
+/** Why a wait ended: the signal's reason (the server aborts with a JudgeError), always an Error. */
+function abortReason(signal: AbortSignal | undefined): Error {
+  const r: unknown = signal?.reason;
+  return r instanceof Error ? r : new JudgeError('internal', 'the request was aborted');
+}
+
 interface Waiter {
   grant(): void;
 }
@@ -73,7 +79,7 @@ export function createAdmission(o: AdmissionOptions): Admission {
       return queue.length;
     },
     acquire(signal) {
-      if (signal?.aborted === true) return Promise.reject(signal.reason as unknown);
+      if (signal?.aborted === true) return Promise.reject(abortReason(signal));
       if (active < o.maxInFlight) {
         active++;
         return Promise.resolve(releaser());
@@ -95,7 +101,7 @@ export function createAdmission(o: AdmissionOptions): Admission {
         };
         const onAbort = (): void => {
           leave();
-          reject(signal?.reason as unknown);
+          reject(abortReason(signal));
         };
         const timer = setTimeout(() => {
           leave();

@@ -1,3 +1,4 @@
+/* eslint-disable no-loss-of-precision -- coefficients keep the digits of their published source */
 /**
  * Special functions the count test needs (normal and beta distributions), written out here so
  * the engine has no runtime dependency. Accuracy targets are ~1e-12 relative for the CDFs and

@@ -153,7 +153,7 @@ describe('the deadline, end to end', () => {
         new Promise((_, reject) => {
           o?.signal?.addEventListener('abort', () => {
             reason = o.signal?.reason;
-            reject(o.signal?.reason);
+            reject(o.signal?.reason as Error);
           });
         }),
     };

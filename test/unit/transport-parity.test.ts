@@ -211,9 +211,8 @@ describe('the request model and its transports', () => {
       for (let kind = 0; kind < (cases['kind'] ?? 0); kind++)
         for (let threshold = 0; threshold < (cases['threshold'] ?? 0); threshold++) {
           const pick = (o: string) => ({ mode, kind, threshold })[o] ?? 0;
-          const m = AnalyzeRequest.fromPartial(
-            full(message('AnalyzeRequest'), pick) as Partial<AnalyzeRequest>,
-          );
+          const partial = full(message('AnalyzeRequest'), pick) as Partial<AnalyzeRequest>;
+          const m = AnalyzeRequest.fromPartial(partial);
           for (const p of valuePaths(toRequestModel(m))) seen.add(p);
         }
     expect([...seen].sort()).toEqual([...model.keys()].sort());

@@ -11,13 +11,13 @@ import { latency } from './latency.js';
 type KindOf<T extends CheckType> = CheckKind<Extract<CheckRequest, { type: T }>, string>;
 
 export const CHECK_KINDS: { readonly [T in CheckType]: KindOf<T> } = {
-  'error-rate': errorRate as KindOf<'error-rate'>,
-  latency: latency as KindOf<'latency'>,
+  'error-rate': errorRate,
+  latency: latency,
 };
 
 /** The kind module of a check, typed for that check (TypeScript cannot correlate the union). */
 export function kindOf(c: CheckRequest): CheckKind<CheckRequest, string> {
-  return CHECK_KINDS[c.type] as CheckKind<CheckRequest, string>;
+  return CHECK_KINDS[c.type];
 }
 
 export type {
