@@ -16,7 +16,7 @@ import { evaluateErrorRate } from '../src/judge/checks/error-rate.js';
 import { evaluateLatency } from '../src/judge/checks/latency.js';
 import type { CheckParams } from '../src/judge/types.js';
 import type { Series } from '../src/prometheus/client.js';
-import { Rng } from './lib/random.js';
+import { Rng } from '../test/support/random.js';
 
 const { values: flags } = parseArgs({
   options: { runs: { type: 'string', default: '5000' }, seed: { type: 'string', default: '1' } },

@@ -18,7 +18,7 @@ import { thresholdFromStableQuantile } from '../src/stats/histogram.js';
 import { normalCdf as cdf } from '../src/stats/special-functions.js';
 import type { CountTestParams } from '../src/stats/types.js';
 import { cpuBenchmark, type CpuResult } from './lib/cpu.js';
-import { Rng } from './lib/random.js';
+import { Rng } from '../test/support/random.js';
 import {
   argoThresholdRule,
   flaggerRule,

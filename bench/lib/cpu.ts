@@ -6,7 +6,7 @@
  */
 import { decideCounts } from '../../src/stats/count-test.js';
 import type { CountTestParams, IntervalCounts } from '../../src/stats/types.js';
-import { Rng } from './random.js';
+import { Rng } from '../../test/support/random.js';
 
 export interface CpuResult {
   readonly runs: number;

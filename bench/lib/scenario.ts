@@ -5,7 +5,7 @@
  */
 import type { HistogramBucket } from '../../src/stats/types.js';
 import { normalCdf } from '../../src/stats/special-functions.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../../test/support/random.js';
 
 export interface Schedule {
   /** Canary traffic weights in percent, one per step. */

@@ -27,7 +27,7 @@ import {
   type LatencyChange,
   type LatencyShape,
 } from './shipped-traffic.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../../test/support/random.js';
 
 export interface Scenario {
   /** Total requests per second, canary and stable together. */

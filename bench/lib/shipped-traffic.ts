@@ -10,7 +10,7 @@
  * chosen at random, get a fixed extra delay).
  */
 import { normalCdf } from '../../src/stats/special-functions.js';
-import type { Rng } from './random.js';
+import type { Rng } from '../../test/support/random.js';
 
 /** Istio's default bucket bounds for istio_request_duration_milliseconds (then +Inf). */
 export const ISTIO_LE_MS: readonly number[] = [

@@ -3,7 +3,7 @@
  * time and sends the outcomes back. Runs are seeded by (cell seed, run index) alone, so the split
  * into chunks and processes does not change any result.
  */
-import { Rng } from './random.js';
+import { Rng } from '../../test/support/random.js';
 import { shippedPlan, withMaxWait } from './shipped-plan.js';
 import {
   prepare,
