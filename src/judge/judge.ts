@@ -10,7 +10,9 @@ import type { Config } from '../config/config.js';
 import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
 import { renderQuery, renderSelector, type SideSelector } from '../prometheus/promql.js';
 import {
+  DEFAULT_CHECK_WEIGHT,
   DEFAULT_COUNT_TEST_PARAMS,
+  DEFAULT_CRITICAL,
   alphaForCheck,
   defaultCriticalEffect,
   type EdgeResult,
@@ -63,8 +65,8 @@ export function checkParams(c: CheckRequest, nChecks: number): CheckParams {
     criticalEffect: c.criticalEffect ?? defaultCriticalEffect(margin),
     power: c.power ?? d.power,
     criticalIncrease: c.criticalIncrease ?? d.criticalIncrease ?? 0,
-    weight: c.weight ?? 1,
-    critical: c.critical ?? false,
+    weight: c.weight ?? DEFAULT_CHECK_WEIGHT,
+    critical: c.critical ?? DEFAULT_CRITICAL,
   };
 }
 

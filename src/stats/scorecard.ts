@@ -69,6 +69,10 @@ export interface ScorecardResult {
 }
 
 export const DEFAULT_FAIL_BELOW = 75;
+/** A check's weight in the score when the request names none. */
+export const DEFAULT_CHECK_WEIGHT = 1;
+/** Whether a check's Fail fails the card on its own, when the request does not say. */
+export const DEFAULT_CRITICAL = false;
 
 /**
  * The level each of `nChecks` checks should run at so that the card's chance of failing a good
