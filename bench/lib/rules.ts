@@ -205,7 +205,7 @@ export function kayentaRule(confidence = 0.98, tolerance = 0.25): Rule {
         const x = win.map((m) => point(m, 'canary')).filter((v) => !Number.isNaN(v));
         const y = win.map((m) => point(m, 'stable')).filter((v) => !Number.isNaN(v));
         // The judge's own implementation of Kayenta's classifier (checked against Kayenta's
-        // classifier test suite in test/unit/stats-mann-whitney.test.ts); Nodata and Pass go on.
+        // classifier test suite in test/unit/stats/mann-whitney.test.ts); Nodata and Pass go on.
         const r = gaugeCheck(x, y, { rule: 'kayenta', confidence, tolerance, minSamples: 1 });
         if (r.label === 'High') return outcome(rollout, 'rollback', t);
       }

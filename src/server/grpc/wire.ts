@@ -3,7 +3,7 @@
  * decoder would silently accept: unknown field numbers (proto3 skips them, the HTTP API refuses
  * unknown keys, and both transports must accept exactly the same requests), a known field with
  * the wrong wire type (the decoder skips it as if unknown), groups, and truncated bytes. The
- * table follows proto/canary_judge/v1/judge.proto; test/unit/grpc-wire.test.ts fails when they
+ * table follows proto/canary_judge/v1/judge.proto; test/unit/server/grpc/wire.test.ts fails when they
  * drift apart.
  */
 

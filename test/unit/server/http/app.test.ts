@@ -6,11 +6,11 @@
 
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, HTTP_STATUS, JudgeError, type ErrorCode } from '../../src/errors.js';
-import type { AnalysisResult, Judge } from '../../src/judge/index.js';
-import { createLogger, createMetrics } from '../../src/observability/index.js';
-import type { Reachability } from '../../src/prometheus/client.js';
-import { createApp, type AppOptions } from '../../src/server/http/app.js';
+import { ERROR_CODES, HTTP_STATUS, JudgeError, type ErrorCode } from '../../../../src/errors.js';
+import type { AnalysisResult, Judge } from '../../../../src/judge/index.js';
+import { createLogger, createMetrics } from '../../../../src/observability/index.js';
+import type { Reachability } from '../../../../src/prometheus/client.js';
+import { createApp, type AppOptions } from '../../../../src/server/http/app.js';
 
 const body = {
   rollout: { name: 'catalogo', namespace: 'catalogo' },

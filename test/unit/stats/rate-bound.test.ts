@@ -6,11 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../bench/lib/random.js';
-import { decideCounts, toleranceFloor } from '../../src/stats/count-test.js';
-import { rateBounds } from '../../src/stats/rate-bound.js';
-import { betaQuantile } from '../../src/stats/special-functions.js';
-import type { IntervalCounts } from '../../src/stats/types.js';
+import { Rng } from '../../support/random.js';
+import { decideCounts, toleranceFloor } from '../../../src/stats/count-test.js';
+import { rateBounds } from '../../../src/stats/rate-bound.js';
+import { betaQuantile } from '../../../src/stats/special-functions.js';
+import type { IntervalCounts } from '../../../src/stats/types.js';
 
 interface Case {
   bad: number;
@@ -20,7 +20,7 @@ interface Case {
   upper: number;
 }
 const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/stats/rate-bound/rate-bound-reference.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../fixtures/stats/rate-bound/rate-bound-reference.json', import.meta.url), 'utf8'),
 ) as { cases: Case[] };
 
 /** One-sided upper confidence bound for a binomial proportion (Clopper–Pearson). */

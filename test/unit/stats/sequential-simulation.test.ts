@@ -4,11 +4,11 @@
  * not optimistic, and a step gate rarely waves through a canary at its critical effect. Same simulator as the benchmark (bench/lib), fixed seeds, so runs repeat exactly.
  */
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../bench/lib/random.js';
-import { simulateErrorRollout, type Schedule } from '../../bench/lib/scenario.js';
-import { decideCounts } from '../../src/stats/count-test.js';
-import { betaQuantile } from '../../src/stats/special-functions.js';
-import type { CountTestParams, IntervalCounts } from '../../src/stats/types.js';
+import { Rng } from '../../support/random.js';
+import { simulateErrorRollout, type Schedule } from '../../../bench/lib/scenario.js';
+import { decideCounts } from '../../../src/stats/count-test.js';
+import { betaQuantile } from '../../../src/stats/special-functions.js';
+import type { CountTestParams, IntervalCounts } from '../../../src/stats/types.js';
 
 const schedule: Schedule = { steps: [1, 5, 10, 25, 50], stepMinutes: 10 };
 

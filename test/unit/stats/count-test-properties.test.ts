@@ -1,9 +1,9 @@
 /** Property tests (fast-check) of the count test, its e-process and its effect interval. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_COUNT_TEST_PARAMS, decideCounts } from '../../src/stats/count-test.js';
-import { rateRatio } from '../../src/stats/effect.js';
-import type { CountTestParams, IntervalCounts, Verdict } from '../../src/stats/types.js';
+import { DEFAULT_COUNT_TEST_PARAMS, decideCounts } from '../../../src/stats/count-test.js';
+import { rateRatio } from '../../../src/stats/effect.js';
+import type { CountTestParams, IntervalCounts, Verdict } from '../../../src/stats/types.js';
 
 const rank: Record<Verdict, number> = { Fail: 0, Inconclusive: 1, Pass: 2 };
 

@@ -3,9 +3,9 @@
  * and guard templates) and runs it as Argo does: these tests pin what it reads and how a run ends.
  */
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../bench/lib/random.js';
-import { shippedPlan } from '../../bench/lib/shipped-plan.js';
-import { prepare, simulateRollout, type Scenario } from '../../bench/lib/shipped-sim.js';
+import { Rng } from '../../support/random.js';
+import { shippedPlan } from '../../../bench/lib/shipped-plan.js';
+import { prepare, simulateRollout, type Scenario } from '../../../bench/lib/shipped-sim.js';
 
 const plan = shippedPlan();
 const clean = (rps: number, p: number): Scenario => ({

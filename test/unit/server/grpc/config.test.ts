@@ -1,7 +1,7 @@
 /** CANARY_JUDGE_GRPC_PORT: where the gRPC API listens, or that it does not. */
 
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/index.js';
+import { ConfigError, loadConfig } from '../../../../src/config/index.js';
 
 const env = (port?: string) => ({
   CANARY_JUDGE_PROMETHEUS_URL: 'http://prometheus:9090',

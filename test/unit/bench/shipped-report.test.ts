@@ -3,10 +3,15 @@
  * classification and the sizing table's "cannot suffice".
  */
 import { describe, expect, it } from 'vitest';
-import { buildGrid } from '../../bench/lib/shipped-grid.js';
-import { shippedPlan, withMaxWait } from '../../bench/lib/shipped-plan.js';
-import { checkTargets, sizingTable, summarizeCell, toleranceStatus } from '../../bench/lib/shipped-report.js';
-import type { RunOutcome } from '../../bench/lib/shipped-sim.js';
+import { buildGrid } from '../../../bench/lib/shipped-grid.js';
+import { shippedPlan, withMaxWait } from '../../../bench/lib/shipped-plan.js';
+import {
+  checkTargets,
+  sizingTable,
+  summarizeCell,
+  toleranceStatus,
+} from '../../../bench/lib/shipped-report.js';
+import type { RunOutcome } from '../../../bench/lib/shipped-sim.js';
 
 const plan = shippedPlan();
 const cell = (key: string) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerCheck } from '../../src/server/auth.js';
+import { bearerCheck } from '../../../src/server/auth.js';
 
 describe('bearerCheck', () => {
   const check = bearerCheck('s3cret-token');

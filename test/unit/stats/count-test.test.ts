@@ -6,9 +6,9 @@ import {
   RECOMMENDED_STEP_PARAMS,
   checkCountTestParams,
   decideCounts,
-} from '../../src/stats/count-test.js';
-import * as stats from '../../src/stats/index.js';
-import type { CountTestParams, IntervalCounts } from '../../src/stats/types.js';
+} from '../../../src/stats/count-test.js';
+import * as stats from '../../../src/stats/index.js';
+import type { CountTestParams, IntervalCounts } from '../../../src/stats/types.js';
 
 const P: CountTestParams = DEFAULT_COUNT_TEST_PARAMS;
 

@@ -7,10 +7,10 @@
 
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import type { AnalysisResult, Judge } from '../../src/judge/index.js';
-import { createLogger, createMetrics } from '../../src/observability/index.js';
-import { createAdmission } from '../../src/server/admission.js';
-import { createApp } from '../../src/server/http/app.js';
+import type { AnalysisResult, Judge } from '../../../src/judge/index.js';
+import { createLogger, createMetrics } from '../../../src/observability/index.js';
+import { createAdmission } from '../../../src/server/admission.js';
+import { createApp } from '../../../src/server/http/app.js';
 
 const body = {
   rollout: { name: 'catalogo', namespace: 'catalogo' },

@@ -5,13 +5,13 @@
  */
 
 import { describe, expect, it } from 'vitest';
-import { JudgeError } from '../../src/errors.js';
-import { createJudge } from '../../src/judge/judge.js';
-import { errorRateIntervals, evaluateLatency, histogramsByTime } from '../../src/judge/checks/index.js';
-import { createLimiter, unionLength } from '../../src/judge/pool.js';
-import type { PrometheusClient, RangeSpec, Series } from '../../src/prometheus/client.js';
-import { ISTIO_NAMES } from '../../src/prometheus/promql.js';
-import { parseAnalysisRequest, type AnalysisRequest } from '../../src/judge/request.js';
+import { JudgeError } from '../../../src/errors.js';
+import { createJudge } from '../../../src/judge/judge.js';
+import { errorRateIntervals, evaluateLatency, histogramsByTime } from '../../../src/judge/checks/index.js';
+import { createLimiter, unionLength } from '../../../src/judge/pool.js';
+import type { PrometheusClient, RangeSpec, Series } from '../../../src/prometheus/client.js';
+import { ISTIO_NAMES } from '../../../src/prometheus/promql.js';
+import { parseAnalysisRequest, type AnalysisRequest } from '../../../src/judge/request.js';
 
 const T0 = 1_700_000_000 - (1_700_000_000 % 60);
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { binomialCdf, binomialIsf, binomialPpf, binomialSf } from '../../src/stats/distributions.js';
+import { binomialCdf, binomialIsf, binomialPpf, binomialSf } from '../../../src/stats/distributions.js';
 import {
   countAbove,
   histogramQuantile,
@@ -11,9 +11,9 @@ import {
   sumHistograms,
   thresholdEdge,
   thresholdFromStableQuantile,
-} from '../../src/stats/histogram.js';
-import type { HistogramBucket } from '../../src/stats/types.js';
-import { rng } from '../support/random.js';
+} from '../../../src/stats/histogram.js';
+import type { HistogramBucket } from '../../../src/stats/types.js';
+import { rng } from '../../support/random.js';
 
 interface PromCase {
   name: string;
@@ -24,7 +24,7 @@ interface PromCase {
 
 const fixture = JSON.parse(
   readFileSync(
-    new URL('../fixtures/stats/histogram/prometheus-histogram-quantile.json', import.meta.url),
+    new URL('../../fixtures/stats/histogram/prometheus-histogram-quantile.json', import.meta.url),
     'utf8',
   ),
 ) as { source: string; cases: PromCase[] };
@@ -367,7 +367,10 @@ interface ScipyCi {
   }[];
 }
 const scipyCi = JSON.parse(
-  readFileSync(new URL('../fixtures/stats/histogram/quantile-interval-scipy.json', import.meta.url), 'utf8'),
+  readFileSync(
+    new URL('../../fixtures/stats/histogram/quantile-interval-scipy.json', import.meta.url),
+    'utf8',
+  ),
 ) as ScipyCi;
 
 /** One observation at each of 1..n: X_(k) = k, so interval ends can be compared as ranks. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, type Env } from '../../src/config/config.js';
+import { ConfigError, loadConfig, type Env } from '../../../src/config/config.js';
 
 const URL_ENV = { CANARY_JUDGE_PROMETHEUS_URL: 'http://prometheus.monitoring:9090/' };
 

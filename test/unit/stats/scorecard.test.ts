@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gaugeCheck } from '../../src/stats/mann-whitney.js';
+import { gaugeCheck } from '../../../src/stats/mann-whitney.js';
 import {
   alphaForCheck,
   DEFAULT_FAIL_BELOW,
   scorecard,
   type ScorecardCheck,
-} from '../../src/stats/scorecard.js';
-import type { Verdict } from '../../src/stats/types.js';
+} from '../../../src/stats/scorecard.js';
+import type { Verdict } from '../../../src/stats/types.js';
 
 const check = (name: string, verdict: Verdict, extra: Partial<ScorecardCheck> = {}): ScorecardCheck => ({
   name,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkSummary, latencyWhat } from '../../src/judge/checks/index.js';
-import { fmtCount, fmtNum, fmtPct } from '../../src/judge/format.js';
-import type { CountTestResult } from '../../src/stats/index.js';
+import { checkSummary, latencyWhat } from '../../../../src/judge/checks/index.js';
+import { fmtCount, fmtNum, fmtPct } from '../../../../src/judge/format.js';
+import type { CountTestResult } from '../../../../src/stats/index.js';
 
 const fail: CountTestResult = {
   verdict: 'Fail',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatPath } from '../../src/judge/request.js';
-import { parseRequestBody as parseAnalysisRequest } from '../../src/server/http/request-body.js';
+import { formatPath } from '../../../../src/judge/request.js';
+import { parseRequestBody as parseAnalysisRequest } from '../../../../src/server/http/request-body.js';
 
 const valid = {
   rollout: { name: 'catalogo', namespace: 'catalogo' },

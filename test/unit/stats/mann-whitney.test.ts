@@ -6,8 +6,8 @@ import {
   hodgesLehmann,
   mannWhitneyU,
   type MannWhitneyAlternative,
-} from '../../src/stats/mann-whitney.js';
-import { rng } from '../support/random.js';
+} from '../../../src/stats/mann-whitney.js';
+import { rng } from '../../support/random.js';
 
 interface PCase {
   x: number[];
@@ -21,7 +21,7 @@ interface ShiftCase {
   intervals: { confidence: number; method: 'exact' | 'asymptotic'; lower: number; upper: number }[];
 }
 const fx = JSON.parse(
-  readFileSync(new URL('../fixtures/stats/mann-whitney/scipy.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../fixtures/stats/mann-whitney/scipy.json', import.meta.url), 'utf8'),
 ) as { source: string; exactNoTies: PCase[]; exactTies: PCase[]; asymptotic: PCase[]; shift: ShiftCase[] };
 
 const rel = (got: number, want: number, tol: number, ctx: string): void => {
@@ -228,7 +228,7 @@ interface KayentaSuite {
 }
 const kayentaSuite = JSON.parse(
   readFileSync(
-    new URL('../fixtures/stats/mann-whitney/kayenta-classifier-suite.json', import.meta.url),
+    new URL('../../fixtures/stats/mann-whitney/kayenta-classifier-suite.json', import.meta.url),
     'utf8',
   ),
 ) as KayentaSuite;

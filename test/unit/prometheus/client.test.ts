@@ -13,7 +13,7 @@ import {
   parseMatrix,
   validateRangeAnswer,
   type Series,
-} from '../../src/prometheus/client.js';
+} from '../../../src/prometheus/client.js';
 
 let server: Server;
 let base: string;

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { hodgesLehmann } from '../../src/stats/mann-whitney.js';
+import { hodgesLehmann } from '../../../src/stats/mann-whitney.js';
 
 interface Row {
   x: number[];
@@ -17,7 +17,10 @@ interface Row {
 }
 const rows = (
   JSON.parse(
-    readFileSync(new URL('../fixtures/stats/count-reference/count-reference.json', import.meta.url), 'utf8'),
+    readFileSync(
+      new URL('../../fixtures/stats/count-reference/count-reference.json', import.meta.url),
+      'utf8',
+    ),
   ) as {
     kayentaShiftExact: Row[];
   }

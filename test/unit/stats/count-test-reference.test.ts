@@ -4,17 +4,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decideCounts } from '../../src/stats/count-test.js';
-import { clopperPearson, rateRatio } from '../../src/stats/effect.js';
-import { countTestPower } from '../../src/stats/power.js';
-import { runEProcess, type MixtureComponent } from '../../src/stats/sequential.js';
+import { decideCounts } from '../../../src/stats/count-test.js';
+import { clopperPearson, rateRatio } from '../../../src/stats/effect.js';
+import { countTestPower } from '../../../src/stats/power.js';
+import { runEProcess, type MixtureComponent } from '../../../src/stats/sequential.js';
 import {
   betaQuantile,
   normalCdf,
   normalQuantile,
   regularizedIncompleteBeta,
-} from '../../src/stats/special-functions.js';
-import type { IntervalCounts } from '../../src/stats/types.js';
+} from '../../../src/stats/special-functions.js';
+import type { IntervalCounts } from '../../../src/stats/types.js';
 
 interface Case {
   name: string;
@@ -39,7 +39,7 @@ interface Fixture {
 }
 
 const fixture = JSON.parse(
-  readFileSync(new URL('../fixtures/stats/count-reference/count-reference.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../fixtures/stats/count-reference/count-reference.json', import.meta.url), 'utf8'),
 ) as Fixture;
 
 function close(actual: number | null, expected: number | null, rel: number, abs = 0): void {

@@ -7,17 +7,20 @@
 import { readFileSync } from 'node:fs';
 import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AnalyzeRequest, AnalyzeResponse, Check } from '../../src/gen/canary_judge/v1/judge.js';
-import type { AnalysisResult, Judge } from '../../src/judge/index.js';
-import { createLogger } from '../../src/observability/index.js';
-import { createAdmission } from '../../src/server/admission.js';
-import { startGrpcServer, type RunningGrpcServer } from '../../src/server/grpc/server.js';
-import { CODE_TRAILER, FIELD_TRAILER } from '../../src/server/grpc/status.js';
-import { REQUEST_FIELDS, wireProblem, type FieldKind } from '../../src/server/grpc/wire.js';
+import { AnalyzeRequest, AnalyzeResponse, Check } from '../../../../src/gen/canary_judge/v1/judge.js';
+import type { AnalysisResult, Judge } from '../../../../src/judge/index.js';
+import { createLogger } from '../../../../src/observability/index.js';
+import { createAdmission } from '../../../../src/server/admission.js';
+import { startGrpcServer, type RunningGrpcServer } from '../../../../src/server/grpc/server.js';
+import { CODE_TRAILER, FIELD_TRAILER } from '../../../../src/server/grpc/status.js';
+import { REQUEST_FIELDS, wireProblem, type FieldKind } from '../../../../src/server/grpc/wire.js';
 
 /** message name → field number → type, as written in the .proto file. */
 function protoFields(): Record<string, Record<number, string>> {
-  const text = readFileSync(new URL('../../proto/canary_judge/v1/judge.proto', import.meta.url), 'utf8');
+  const text = readFileSync(
+    new URL('../../../../proto/canary_judge/v1/judge.proto', import.meta.url),
+    'utf8',
+  );
   const out: Record<string, Record<number, string>> = {};
   for (const m of text.matchAll(/^message (\w+) \{([\s\S]*?)^\}/gm)) {
     const fields: Record<number, string> = {};

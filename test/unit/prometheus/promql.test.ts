@@ -9,7 +9,7 @@ import {
   renderQuery,
   renderSelector,
   type MeshNames,
-} from '../../src/prometheus/promql.js';
+} from '../../../src/prometheus/promql.js';
 
 const side = (
   mode: 'pod-hash' | 'service' | 'version',

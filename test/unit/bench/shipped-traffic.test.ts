@@ -3,15 +3,15 @@
  * and regressions, the per-interval draws, and cell keys and seeds that let one cell be rerun.
  */
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../bench/lib/random.js';
-import { buildGrid, cellSeed } from '../../bench/lib/shipped-grid.js';
+import { Rng } from '../../support/random.js';
+import { buildGrid, cellSeed } from '../../../bench/lib/shipped-grid.js';
 import {
   BUCKETS,
   ISTIO_LE_LABELS,
   bucketProbabilities,
   drawInterval,
   shareSlowerThan,
-} from '../../bench/lib/shipped-traffic.js';
+} from '../../../bench/lib/shipped-traffic.js';
 
 const shape = { medianMs: 40, sigma: 0.6 };
 

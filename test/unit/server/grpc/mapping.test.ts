@@ -6,7 +6,7 @@
 
 import { Metadata, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, JudgeError } from '../../src/errors.js';
+import { ERROR_CODES, JudgeError } from '../../../../src/errors.js';
 import {
   AnalyzeRequest,
   AnalyzeResponse,
@@ -18,8 +18,8 @@ import {
   Scorecard_Reason,
   Verdict,
   Window_StartSource,
-} from '../../src/gen/canary_judge/v1/judge.js';
-import type { AnalysisResult, CheckResult } from '../../src/judge/index.js';
+} from '../../../../src/gen/canary_judge/v1/judge.js';
+import type { AnalysisResult, CheckResult } from '../../../../src/judge/index.js';
 import {
   CODE_TRAILER,
   FIELD_TRAILER,
@@ -31,9 +31,9 @@ import {
   toRequestModel,
   toStatus,
   VERDICT,
-} from '../../src/server/grpc/index.js';
-import { parseAnalysisRequest } from '../../src/judge/request.js';
-import { parseRequestBody } from '../../src/server/http/request-body.js';
+} from '../../../../src/server/grpc/index.js';
+import { parseAnalysisRequest } from '../../../../src/judge/request.js';
+import { parseRequestBody } from '../../../../src/server/http/request-body.js';
 
 const valid = (): AnalyzeRequest =>
   AnalyzeRequest.fromPartial({

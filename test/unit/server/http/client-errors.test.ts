@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerClientError } from '../../src/server/http/client-errors.js';
+import { answerClientError } from '../../../../src/server/http/client-errors.js';
 
 let server: Server;
 let port: number;
