@@ -63,34 +63,61 @@ export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
  * `version`: the destination reports its `version` pod label.
  */
 export const SELECTOR_TEMPLATES: Readonly<Record<SelectorMode, string>> = {
-  'pod-hash':
-    '{{reporterLabel}}="destination", {{workloadNamespaceLabel}}={{namespace}}, {{podLabel}}=~{{podPattern}}',
-  service:
-    '{{reporterLabel}}="source", {{serviceNamespaceLabel}}={{namespace}}, {{serviceNameLabel}}={{value}}',
-  version:
-    '{{reporterLabel}}="destination", {{workloadNamespaceLabel}}={{namespace}}, {{workloadLabel}}={{rollout}}, {{versionLabel}}={{value}}',
+  'pod-hash': [
+    '{{reporterLabel}}="destination", ',
+    '{{workloadNamespaceLabel}}={{namespace}}, ',
+    '{{podLabel}}=~{{podPattern}}',
+  ].join(''),
+  service: [
+    '{{reporterLabel}}="source", ',
+    '{{serviceNamespaceLabel}}={{namespace}}, ',
+    '{{serviceNameLabel}}={{value}}',
+  ].join(''),
+  version: [
+    '{{reporterLabel}}="destination", ',
+    '{{workloadNamespaceLabel}}={{namespace}}, ',
+    '{{workloadLabel}}={{rollout}}, ',
+    '{{versionLabel}}={{value}}',
+  ].join(''),
 };
 
 /**
  * Queries of a check, evaluated as range queries with step = interval: one point per interval.
  * `{{dedup}}…{{dedupEnd}}` is `max without (<scrape labels>) (…)` (MeshNames.scrapeLabels): a
- * series scraped twice counts once, before the sum adds pods and codes together.
+ * series scraped twice counts once, before the sum adds pods and codes together. Each template
+ * is written one PromQL term per line and rendered on one line.
  */
 export const QUERY_TEMPLATES = {
   /** Requests per interval on one side. */
-  requests: 'sum({{dedup}}increase({{requestsMetric}}{{{selector}}}[{{interval}}]){{dedupEnd}})',
+  requests: [
+    'sum({{dedup}}',
+    'increase({{requestsMetric}}{{{selector}}}[{{interval}}])',
+    '{{dedupEnd}})',
+  ].join(''),
   /** Requests per interval whose response code counts as an error. */
-  errors:
-    'sum({{dedup}}increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]){{dedupEnd}})',
+  errors: [
+    'sum({{dedup}}',
+    'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}])',
+    '{{dedupEnd}})',
+  ].join(''),
   /**
    * The same, plus requests with other codes but an error response flag. The two selectors
    * are disjoint (by code), so `or` joins different series and nothing is counted twice.
    */
-  errorsWithFlags:
-    'sum({{dedup}}increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}]) or increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}!~{{codePattern}}, {{responseFlagsLabel}}=~{{flagPattern}}}[{{interval}}]){{dedupEnd}})',
+  errorsWithFlags: [
+    'sum({{dedup}}',
+    'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}])',
+    ' or ',
+    'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}!~{{codePattern}}, ',
+    '{{responseFlagsLabel}}=~{{flagPattern}}}[{{interval}}])',
+    '{{dedupEnd}})',
+  ].join(''),
   /** Cumulative duration bucket counts per interval, per `le`. */
-  latencyBuckets:
-    'sum by (le) ({{dedup}}increase({{durationMetric}}_bucket{{{selector}}}[{{interval}}]){{dedupEnd}})',
+  latencyBuckets: [
+    'sum by (le) ({{dedup}}',
+    'increase({{durationMetric}}_bucket{{{selector}}}[{{interval}}])',
+    '{{dedupEnd}})',
+  ].join(''),
   /** Any request counter on a side: the first point where it exists is the side's first sample. */
   presence: 'sum({{dedup}}{{requestsMetric}}{{{selector}}}{{dedupEnd}})',
 } as const;
