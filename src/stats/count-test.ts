@@ -20,7 +20,7 @@
  *    are answered before any statistics and are never a Pass.
  */
 import { rateRatio, EFFECT_CONFIDENCE } from './effect.js';
-import { addPowerTerms, powerFromTerms, powerTerms } from './power.js';
+import { addPowerTerms, powerFromTerms, powerTerms, runningPower } from './power.js';
 import { rateBounds } from './rate-bound.js';
 import { DEFAULT_MIXTURE, runEProcess, type MixtureComponent } from './sequential.js';
 import { logSumExp } from './special-functions.js';
@@ -33,6 +33,7 @@ import type {
   IntervalCounts,
   Reason,
   SideSummary,
+  TimelinePoint,
   Verdict,
 } from './types.js';
 
@@ -88,6 +89,8 @@ export interface CountTestOptions {
    * true). It never changes the verdict; simulations that only need verdicts turn it off.
    */
   readonly estimateSettle?: boolean;
+  /** Also return the evidence interval by interval (`timeline`); never changes the verdict. */
+  readonly timeline?: boolean;
 }
 
 /** Thrown for parameters outside their domain (a programming or request-validation error). */
@@ -286,6 +289,33 @@ function assessEdge(
   };
 }
 
+function flatTimeline(intervals: readonly IntervalCounts[]): TimelinePoint[] {
+  return intervals.map((iv) => ({ ...iv, eValue: 1, power: 0 }));
+}
+
+/** The deciding threshold's counts with the test's e-value and best power after each interval. */
+function timelineOf(
+  counts: readonly IntervalCounts[],
+  logPath: readonly number[],
+  edges: readonly EdgeAssessment[],
+  params: CountTestParams,
+  theta0: number,
+  alphaEach: number,
+  mixture: readonly MixtureComponent[],
+): TimelinePoint[] {
+  const powers = edges.map((e) =>
+    runningPower(e.data.intervals, theta0, params.criticalEffect, alphaEach, mixture),
+  );
+  return counts.map((iv, t) => ({
+    canaryTotal: iv.canaryTotal,
+    canaryBad: iv.canaryBad,
+    stableTotal: iv.stableTotal,
+    stableBad: iv.stableBad,
+    eValue: Math.min(MAX_REPORTED_E_VALUE, Math.exp(logPath[t] ?? 0)),
+    power: Math.max(...powers.map((p) => p[t] ?? 0)),
+  }));
+}
+
 /**
  * Roughly how many more intervals like the recent ones would let this threshold pass if the
  * canary behaved like the stable from now on; null when not within MAX_SETTLE_INTERVALS.
@@ -377,9 +407,13 @@ export function decideThresholds(
   const first = cleaned[0] as Cleaned;
   const { canary, stable, usable } = first;
   if (cleaned.some((c) => c.invalid)) return inconclusive('invalid_data', params, canary, stable, usable);
-  if (!(canary.requests > 0)) return inconclusive('no_canary_traffic', params, canary, stable, usable);
-  if (!(stable.requests > 0)) return inconclusive('no_stable_traffic', params, canary, stable, usable);
-  if (usable === 0) return inconclusive('insufficient_data', params, canary, stable, usable);
+  // Before any statistics the evidence is flat: e-value 1, power 0, the counts as they came.
+  const flat = options.timeline === true ? { timeline: flatTimeline(first.intervals) } : {};
+  if (!(canary.requests > 0))
+    return { ...inconclusive('no_canary_traffic', params, canary, stable, usable), ...flat };
+  if (!(stable.requests > 0))
+    return { ...inconclusive('no_stable_traffic', params, canary, stable, usable), ...flat };
+  if (usable === 0) return { ...inconclusive('insufficient_data', params, canary, stable, usable), ...flat };
 
   const J = cleaned.length;
   const theta0 = 1 + params.margin;
@@ -391,9 +425,11 @@ export function decideThresholds(
   const steps = (edges[0] as EdgeAssessment).logE.length;
   let logFinal = 0;
   let logMax = 0;
+  const logPath: number[] = [];
   for (let t = 0; t < steps; t++) {
     logFinal = logSumExp(edges.map((e) => e.logE[t] as number)) - Math.log(J);
     if (logFinal > logMax) logMax = logFinal;
+    logPath.push(logFinal);
   }
 
   let verdict: Verdict;
@@ -452,6 +488,9 @@ export function decideThresholds(
     floor: deciding.floor,
     intervals: usable,
     ...(settle === undefined ? {} : { settleIntervals: settle }),
+    ...(options.timeline === true
+      ? { timeline: timelineOf(deciding.data.intervals, logPath, edges, params, theta0, alphaEach, mixture) }
+      : {}),
     ...(J > 1
       ? {
           edges: edges.map((e): EdgeResult => ({

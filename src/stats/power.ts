@@ -98,3 +98,37 @@ export function powerFromTerms(
   }
   return best;
 }
+
+/**
+ * The power of the test after each interval, as {@link countTestPower} would report it on the
+ * intervals up to there: μ_k and σ²_k are the stable rate r̂ times sums that only grow, so one
+ * pass keeps the rate-free sums and scales them by the rate seen so far. 0 while the stable has
+ * shown no bad request (or the critical effect is not above θ0).
+ */
+export function runningPower(
+  intervals: readonly IntervalCounts[],
+  theta0: number,
+  criticalEffect: number,
+  alpha: number,
+  mixture: readonly MixtureComponent[],
+): number[] {
+  const muPerRate = new Array<number>(mixture.length).fill(0);
+  const varPerRate = new Array<number>(mixture.length).fill(0);
+  let stableBad = 0;
+  let stableTotal = 0;
+  const out: number[] = [];
+  for (const iv of intervals) {
+    stableBad += iv.stableBad;
+    stableTotal += iv.stableTotal;
+    // addPowerTerms with rate 1 adds exactly the rate-free parts.
+    addPowerTerms(muPerRate, varPerRate, iv.canaryTotal, iv.stableTotal, 1, theta0, criticalEffect, mixture);
+    if (!(stableTotal > 0) || !(stableBad > 0) || !(criticalEffect > theta0)) {
+      out.push(0);
+      continue;
+    }
+    const rate = stableBad / stableTotal;
+    const terms = { mu: muPerRate.map((m) => m * rate), variance: varPerRate.map((v) => v * rate) };
+    out.push(powerFromTerms(terms, alpha, mixture));
+  }
+  return out;
+}

@@ -125,6 +125,19 @@ export interface CountTestResult {
   /** Every threshold, when the check counted against several; `decidingEdge` indexes it. */
   readonly edges?: readonly EdgeResult[];
   readonly decidingEdge?: number;
+  /** The evidence interval by interval, when asked for (CountTestOptions.timeline). */
+  readonly timeline?: readonly TimelinePoint[];
+}
+
+/**
+ * One interval of a check's evidence over time: that interval's counts (the deciding
+ * threshold's, for a check with several), and the e-value and power the test had after it.
+ */
+export interface TimelinePoint extends IntervalCounts {
+  /** The test's e-value after this interval (the average over thresholds); Fail at 1/α. */
+  readonly eValue: number;
+  /** Power against the critical effect on the intervals up to this one (best threshold's). */
+  readonly power: number;
 }
 
 /** One histogram snapshot for one side in one interval: cumulative counts per upper bound `le`. */
