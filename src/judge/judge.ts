@@ -96,6 +96,7 @@ export function createJudge(opts: JudgeOptions): Judge {
           intervalSeconds: req.interval.seconds,
           mesh,
           durationUnit: opts.config.durationUnit,
+          timeline: req.timeline ?? false,
         };
         const resolved = await resolveWindow(
           { start: req.start, interval: req.interval, ...(req.end === undefined ? {} : { end: req.end }) },

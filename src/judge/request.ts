@@ -219,6 +219,8 @@ export const analysisRequestSchema = z
       .min(0, { error: 'failBelow must be ≥ 0' })
       .max(100, { error: 'failBelow must be ≤ 100' })
       .optional(),
+    /** Also return each check's evidence interval by interval (`timeline`). Default false. */
+    timeline: bool.optional(),
     checks: z
       .array(checkSchema)
       .min(1, { error: 'at least one check is required' })

@@ -82,8 +82,24 @@ export interface CheckResult {
    * let the check pass if the canary behaved like the stable; null = more than a day.
    */
   readonly settleMinutes?: number | null;
+  /** The evidence interval by interval, when the request asked for it (`timeline: true`). */
+  readonly timeline?: readonly TimelineEntry[];
   readonly error?: { readonly code: ErrorCode; readonly message: string };
   readonly queries: readonly string[];
+}
+
+/**
+ * One interval of a check's evidence: its counts (for latency, the deciding edge's slow
+ * requests), and the test's e-value (Fail at `evidence.threshold`) and power against the
+ * critical effect after it.
+ */
+export interface TimelineEntry {
+  /** RFC 3339 end of the interval (its counts are the increase over the interval before). */
+  readonly end: string;
+  readonly canary: { readonly requests: number; readonly bad: number };
+  readonly stable: { readonly requests: number; readonly bad: number };
+  readonly eValue: number;
+  readonly power: number;
 }
 
 export interface AnalysisWindow {

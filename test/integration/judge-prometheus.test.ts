@@ -106,6 +106,30 @@ describe('verdicts from a real Prometheus', () => {
     );
   });
 
+  it('returns the evidence over time on request: one point per interval, ending where the verdict ends', async () => {
+    const plain = await judge.analyze(request('error-3x', 30));
+    const r = await judge.analyze(request('error-3x', 30, { timeline: 'true' }));
+    expect(r.status).toBe(200);
+    expect(r.body.verdict).toBe(plain.body.verdict);
+    for (const c of r.body.checks) {
+      const same = plain.body.checks.find((p: any) => p.name === c.name);
+      expect(same.timeline).toBeUndefined();
+      expect(c.timeline).toHaveLength(r.body.window.intervals);
+      const ends = c.timeline.map((p: any) => Date.parse(p.end) / 1000);
+      ends.slice(1).forEach((t: number, i: number) => expect(t - (ends[i] as number)).toBe(60));
+      expect(ends.at(-1)).toBe(t0 + 30 * 60);
+      const last = c.timeline.at(-1);
+      expect(last.eValue).toBeCloseTo(c.evidence.eValue, 6);
+      expect(last.power).toBeCloseTo(c.power.achieved, 9);
+      const sum = (k: 'canary' | 'stable', f: 'requests' | 'bad') =>
+        c.timeline.reduce((s: number, p: any) => s + p[k][f], 0);
+      expect(sum('canary', 'requests')).toBeCloseTo(c.canary.requests, 6);
+      expect(sum('stable', 'bad')).toBeCloseTo(c.stable.bad, 6);
+    }
+    const er = r.body.checks.find((c: any) => c.type === 'error-rate');
+    expect(Math.max(...er.timeline.map((p: any) => p.eValue))).toBeGreaterThanOrEqual(er.evidence.threshold);
+  });
+
   it('fails a canary whose slow tail grew by half, on the latency check only', async () => {
     const r = await judge.analyze(request('slow-tail', 60));
     expect(r.body.verdict).toBe('Fail');

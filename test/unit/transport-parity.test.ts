@@ -227,6 +227,6 @@ describe('the request model and its transports', () => {
     const coerced = (request: readonly string[], check: readonly string[]) =>
       [...request, ...check.map((k) => `checks[].${k}`)].sort();
     expect(coerced(NUMBER_FIELDS.request, NUMBER_FIELDS.check)).toEqual(of('number'));
-    expect(coerced([], BOOLEAN_FIELDS.check)).toEqual(of('boolean'));
+    expect(coerced(BOOLEAN_FIELDS.request, BOOLEAN_FIELDS.check)).toEqual(of('boolean'));
   });
 });

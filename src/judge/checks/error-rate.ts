@@ -5,11 +5,16 @@
  */
 import { renderQuery } from '../../prometheus/promql.js';
 import type { Series } from '../../prometheus/client.js';
-import { decideCounts, type CountTestResult, type IntervalCounts } from '../../stats/index.js';
+import {
+  decideCounts,
+  type CountTestOptions,
+  type CountTestResult,
+  type IntervalCounts,
+} from '../../stats/index.js';
 import type { ErrorRateCheckRequest } from '../request.js';
 import type { CheckParams } from '../types.js';
 import type { CheckContext, CheckKind, QueryAnswers } from './kind.js';
-import { pointsByTime } from './series.js';
+import { pointsByTime, timelineEntries } from './series.js';
 import { checkSummary } from './summary.js';
 
 /** Status codes counted as errors when the check names none. */
@@ -29,30 +34,43 @@ export function errorRateIntervals(
   stableRequests: readonly Series[],
   stableErrors: readonly Series[],
 ): IntervalCounts[] {
+  return errorRateSeries(canaryRequests, canaryErrors, stableRequests, stableErrors).intervals;
+}
+
+/** {@link errorRateIntervals} with each interval's timestamp (Unix seconds, its end). */
+export function errorRateSeries(
+  canaryRequests: readonly Series[],
+  canaryErrors: readonly Series[],
+  stableRequests: readonly Series[],
+  stableErrors: readonly Series[],
+): { times: number[]; intervals: IntervalCounts[] } {
   const cr = pointsByTime(canaryRequests);
   const ce = pointsByTime(canaryErrors);
   const sr = pointsByTime(stableRequests);
   const se = pointsByTime(stableErrors);
   const times = [...new Set([...cr.keys(), ...sr.keys()])].sort((a, b) => a - b);
-  return times.map((t) => ({
+  const intervals = times.map((t) => ({
     canaryTotal: cr.get(t) ?? 0,
     canaryBad: cr.has(t) ? (ce.get(t) ?? 0) : 0,
     stableTotal: sr.get(t) ?? 0,
     stableBad: sr.has(t) ? (se.get(t) ?? 0) : 0,
   }));
+  return { times, intervals };
 }
 
 /** The engine's decision on the four answers (also what the benchmark calls at every look). */
-export function evaluateErrorRate(data: QueryAnswers<Query>, params: CheckParams): CountTestResult {
-  return decideCounts(
-    errorRateIntervals(
-      data.canaryRequests ?? [],
-      data.canaryErrors ?? [],
-      data.stableRequests ?? [],
-      data.stableErrors ?? [],
-    ),
-    params,
+export function evaluateErrorRate(
+  data: QueryAnswers<Query>,
+  params: CheckParams,
+  options: CountTestOptions = {},
+): CountTestResult & { readonly times: readonly number[] } {
+  const { times, intervals } = errorRateSeries(
+    data.canaryRequests ?? [],
+    data.canaryErrors ?? [],
+    data.stableRequests ?? [],
+    data.stableErrors ?? [],
   );
+  return { ...decideCounts(intervals, params, options), times };
 }
 
 export const errorRate: CheckKind<ErrorRateCheckRequest, Query> = {
@@ -82,7 +100,8 @@ export const errorRate: CheckKind<ErrorRateCheckRequest, Query> = {
     };
   },
   evaluate(c, answers, params, ctx: CheckContext) {
-    const result = evaluateErrorRate(answers, params);
+    const { times, ...result } = evaluateErrorRate(answers, params, { timeline: ctx.timeline });
+    const timeline = timelineEntries(times, result.timeline);
     return {
       result,
       summary: checkSummary(c.name ?? c.type, result.reason, result, {
@@ -91,6 +110,7 @@ export const errorRate: CheckKind<ErrorRateCheckRequest, Query> = {
       details: {
         errorCodes: c.errorCodes ?? DEFAULT_ERROR_CODES,
         ...(c.responseFlags === undefined ? {} : { responseFlags: c.responseFlags }),
+        ...(timeline === undefined ? {} : { timeline }),
       },
     };
   },

@@ -19,6 +19,8 @@ export interface CheckContext {
   readonly intervalSeconds: number;
   readonly mesh: MeshNames;
   readonly durationUnit: DurationUnit;
+  /** Whether the request asked for the evidence interval by interval. */
+  readonly timeline: boolean;
 }
 
 /** `window`: one point per analysis interval; `baseline`: one point at the window start. */
@@ -38,7 +40,10 @@ export type QueryAnswers<N extends string> = Readonly<Partial<Record<N, readonly
 export interface CheckOutcome {
   readonly result: CountTestResult;
   readonly summary: string;
-  readonly details: Pick<CheckResult, 'errorCodes' | 'responseFlags' | 'threshold' | 'quantiles'>;
+  readonly details: Pick<
+    CheckResult,
+    'errorCodes' | 'responseFlags' | 'threshold' | 'quantiles' | 'timeline'
+  >;
 }
 
 export interface CheckKind<C, N extends string> {

@@ -27,6 +27,7 @@ import {
   latencyIntervalCountsAt,
   sumHistograms,
   thresholdEdge,
+  type CountTestOptions,
   type CountTestResult,
   type HistogramBucket,
   type IntervalCounts,
@@ -34,7 +35,7 @@ import {
 import type { LatencyCheckRequest } from '../request.js';
 import type { CheckParams, LatencyThreshold, QuantileEstimates } from '../types.js';
 import type { CheckKind, QueryAnswers } from './kind.js';
-import { hasInvalidBuckets, histogramsByTime } from './series.js';
+import { hasInvalidBuckets, histogramsByTime, timelineEntries } from './series.js';
 import { checkSummary, latencyWhat } from './summary.js';
 
 type Query = 'canaryBuckets' | 'stableBuckets' | 'stableBaseline';
@@ -53,6 +54,8 @@ export interface LatencyOutcome {
   readonly quantiles: { readonly canary: QuantileEstimates; readonly stable: QuantileEstimates };
   /** Why no threshold could be used, for the summary. */
   readonly note?: string;
+  /** Each interval's timestamp (Unix seconds), in the order of the engine's timeline. */
+  readonly times?: readonly number[];
 }
 
 function toMs(le: number, unit: DurationUnit): number {
@@ -88,6 +91,7 @@ export function evaluateLatency(
   spec: LatencySpec,
   params: CheckParams,
   unit: DurationUnit,
+  options: CountTestOptions = {},
 ): LatencyOutcome {
   const canary = histogramsByTime(data.canaryBuckets ?? []);
   const stable = histogramsByTime(data.stableBuckets ?? []);
@@ -118,7 +122,7 @@ export function evaluateLatency(
       stableTotal: totalOf(i.stable),
       stableBad: 0,
     }));
-    return { result: decideCounts(counts, params), threshold: base, quantiles };
+    return { result: decideCounts(counts, params, options), threshold: base, quantiles, times };
   }
 
   let edges: number[];
@@ -175,10 +179,10 @@ export function evaluateLatency(
       note: err instanceof Error ? err.message : String(err),
     };
   }
-  const result = decideThresholds(perEdge, params);
-  if (edges.length === 1) return { result, threshold, quantiles };
+  const result = decideThresholds(perEdge, params, options);
+  if (edges.length === 1) return { result, threshold, quantiles, times };
   const deciding = edges[result.decidingEdge ?? 0] as number;
-  return { result, threshold: { ...threshold, decidingMs: toMs(deciding, unit) }, quantiles };
+  return { result, threshold: { ...threshold, decidingMs: toMs(deciding, unit) }, quantiles, times };
 }
 
 /** Plain SLO or stable quantile, from the request (the schema guarantees exactly one). */
@@ -205,7 +209,8 @@ export const latency: CheckKind<LatencyCheckRequest, Query> = {
     };
   },
   evaluate(c, answers, params, ctx) {
-    const o = evaluateLatency(answers, specOf(c), params, ctx.durationUnit);
+    const o = evaluateLatency(answers, specOf(c), params, ctx.durationUnit, { timeline: ctx.timeline });
+    const timeline = timelineEntries(o.times ?? [], o.result.timeline);
     const what = latencyWhat(o.threshold);
     return {
       result: o.result,
@@ -214,7 +219,11 @@ export const latency: CheckKind<LatencyCheckRequest, Query> = {
         intervalSeconds: ctx.intervalSeconds,
         ...(o.note === undefined ? {} : { note: o.note }),
       }),
-      details: { threshold: o.threshold, quantiles: o.quantiles },
+      details: {
+        threshold: o.threshold,
+        quantiles: o.quantiles,
+        ...(timeline === undefined ? {} : { timeline }),
+      },
     };
   },
 };

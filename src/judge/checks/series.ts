@@ -2,7 +2,8 @@
  * Prometheus series → the shapes checks count with: points by timestamp, and `sum by (le)`
  * histograms by timestamp. NaN and negative values pass through for the engine to refuse.
  */
-import type { HistogramBucket } from '../../stats/index.js';
+import type { HistogramBucket, TimelinePoint } from '../../stats/index.js';
+import type { TimelineEntry } from '../types.js';
 import type { Series } from '../../prometheus/client.js';
 
 /** Points of a single-series result by timestamp; an empty result is an empty map. */
@@ -42,4 +43,19 @@ export function hasInvalidBuckets(histograms: Iterable<readonly HistogramBucket[
       if (!(Number.isFinite(b.count) && b.count >= 0) || Number.isNaN(b.le)) return true;
   }
   return false;
+}
+
+/** The engine's timeline (one point per interval, in `times` order) with each interval's end. */
+export function timelineEntries(
+  times: readonly number[],
+  points: readonly TimelinePoint[] | undefined,
+): TimelineEntry[] | undefined {
+  if (points === undefined || points.length !== times.length) return undefined;
+  return points.map((p, i) => ({
+    end: new Date((times[i] as number) * 1000).toISOString(),
+    canary: { requests: p.canaryTotal, bad: p.canaryBad },
+    stable: { requests: p.stableTotal, bad: p.stableBad },
+    eValue: p.eValue,
+    power: p.power,
+  }));
 }

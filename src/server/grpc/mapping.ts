@@ -145,6 +145,7 @@ export function toRequestModel(m: AnalyzeRequest): Record<string, unknown> {
   if (interval !== undefined) model['interval'] = interval;
   model['checks'] = m.checks.map(checkInput);
   if (m.failBelow !== undefined) model['failBelow'] = m.failBelow;
+  if (m.timeline !== undefined) model['timeline'] = m.timeline;
   return model;
 }
 
@@ -198,6 +199,10 @@ export function toProtoFieldError(field: string, message: string, m: AnalyzeRequ
 function side(s: SideSummary | null): PbSideCounts | undefined {
   if (s === null) return undefined;
   return { requests: s.requests, bad: s.bad, ...(s.rate === null ? {} : { rate: s.rate }) };
+}
+
+function counts(c: { readonly requests: number; readonly bad: number }): PbSideCounts {
+  return { requests: c.requests, bad: c.bad, ...(c.requests > 0 ? { rate: c.bad / c.requests } : {}) };
 }
 
 /** null → unset (proto3 `optional`). */
@@ -261,6 +266,13 @@ function checkResult(c: CheckResult): PbCheckResult {
     queries: [...c.queries],
     floor: c.floor === undefined ? undefined : { ...c.floor },
     settle: c.settleMinutes === undefined ? undefined : opt('minutes', c.settleMinutes),
+    timeline: (c.timeline ?? []).map((p) => ({
+      end: p.end,
+      canary: counts(p.canary),
+      stable: counts(p.stable),
+      eValue: p.eValue,
+      power: p.power,
+    })),
     edges: (c.edges ?? []).map((e) => ({
       ...opt('ms', e.ms),
       canary: side(e.canary),

@@ -22,6 +22,7 @@ export const REQUEST_FIELDS: Readonly<Record<RequestMessage, Readonly<Record<num
     5: 'string',
     6: 'Check',
     7: 'double',
+    8: 'bool',
   },
   Rollout: { 1: 'string', 2: 'string' },
   Selector: { 1: 'SidePair', 2: 'SidePair', 3: 'SidePair' },

@@ -32,8 +32,9 @@ export const NUMBER_FIELDS = {
   ] as const satisfies readonly KeysOfUnion<CheckInput>[],
 };
 
-/** Fields of each check that are booleans in the model. */
+/** Fields of the request and of each check that are booleans in the model. */
 export const BOOLEAN_FIELDS = {
+  request: ['timeline'] as const satisfies readonly (keyof AnalysisRequestInput)[],
   check: ['critical'] as const satisfies readonly KeysOfUnion<CheckInput>[],
 };
 
@@ -66,7 +67,7 @@ function coerceFields(
 /** The body with Argo's string-typed numbers and booleans turned into values; never throws. */
 export function coerceBody(body: unknown): unknown {
   if (!isObject(body)) return body;
-  const out = coerceFields(body, NUMBER_FIELDS.request, []);
+  const out = coerceFields(body, NUMBER_FIELDS.request, BOOLEAN_FIELDS.request);
   const checks = out['checks'];
   if (Array.isArray(checks)) {
     out['checks'] = checks.map((c: unknown) =>

@@ -97,7 +97,11 @@ export interface AnalyzeRequest {
    * Scorecard: the analysis fails when the best score still reachable is below this, [0, 100];
    * unset means the judge's default (75).
    */
-  failBelow?: number | undefined;
+  failBelow?:
+    | number
+    | undefined;
+  /** Also return each check's evidence interval by interval (CheckResult.timeline); default false. */
+  timeline?: boolean | undefined;
 }
 
 export interface Rollout {
@@ -298,6 +302,23 @@ export interface CheckResult {
     | undefined;
   /** Latency checks counted against two bucket edges: each edge's numbers (low edge first). */
   edges: Edge[];
+  /** When the request set timeline: one point per interval of the window, oldest first. */
+  timeline: TimelinePoint[];
+}
+
+/** One interval of a check's evidence. */
+export interface TimelinePoint {
+  /** RFC 3339 end of the interval. */
+  end: string;
+  /** The interval's counts (latency: the deciding edge's slow requests). */
+  canary: SideCounts | undefined;
+  stable:
+    | SideCounts
+    | undefined;
+  /** The test's e-value after this interval; the check fails at Evidence.threshold. */
+  eValue: number;
+  /** Power against the critical effect on the intervals up to this one, [0, 1]. */
+  power: number;
 }
 
 export interface Floor {
@@ -434,6 +455,7 @@ function createBaseAnalyzeRequest(): AnalyzeRequest {
     interval: "",
     checks: [],
     failBelow: undefined,
+    timeline: undefined,
   };
 }
 
@@ -459,6 +481,9 @@ export const AnalyzeRequest: MessageFns<AnalyzeRequest> = {
     }
     if (message.failBelow !== undefined) {
       writer.uint32(57).double(message.failBelow);
+    }
+    if (message.timeline !== undefined) {
+      writer.uint32(64).bool(message.timeline);
     }
     return writer;
   },
@@ -532,6 +557,14 @@ export const AnalyzeRequest: MessageFns<AnalyzeRequest> = {
             message.failBelow = reader.double();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.timeline = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -560,6 +593,7 @@ export const AnalyzeRequest: MessageFns<AnalyzeRequest> = {
     message.interval = object.interval ?? "";
     message.checks = object.checks?.map((e) => Check.fromPartial(e)) || [];
     message.failBelow = object.failBelow ?? undefined;
+    message.timeline = object.timeline ?? undefined;
     return message;
   },
 };
@@ -1611,6 +1645,7 @@ function createBaseCheckResult(): CheckResult {
     floor: undefined,
     settle: undefined,
     edges: [],
+    timeline: [],
   };
 }
 
@@ -1678,6 +1713,9 @@ export const CheckResult: MessageFns<CheckResult> = {
     }
     for (const v of message.edges) {
       Edge.encode(v!, writer.uint32(170).fork()).join();
+    }
+    for (const v of message.timeline) {
+      TimelinePoint.encode(v!, writer.uint32(178).fork()).join();
     }
     return writer;
   },
@@ -1863,6 +1901,14 @@ export const CheckResult: MessageFns<CheckResult> = {
             message.edges.push(Edge.decode(reader, reader.uint32()));
             continue;
           }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.timeline.push(TimelinePoint.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1919,6 +1965,114 @@ export const CheckResult: MessageFns<CheckResult> = {
       ? Settle.fromPartial(object.settle)
       : undefined;
     message.edges = object.edges?.map((e) => Edge.fromPartial(e)) || [];
+    message.timeline = object.timeline?.map((e) => TimelinePoint.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTimelinePoint(): TimelinePoint {
+  return { end: "", canary: undefined, stable: undefined, eValue: 0, power: 0 };
+}
+
+export const TimelinePoint: MessageFns<TimelinePoint> = {
+  encode(message: TimelinePoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.end !== "") {
+      writer.uint32(10).string(message.end);
+    }
+    if (message.canary !== undefined) {
+      SideCounts.encode(message.canary, writer.uint32(18).fork()).join();
+    }
+    if (message.stable !== undefined) {
+      SideCounts.encode(message.stable, writer.uint32(26).fork()).join();
+    }
+    if (message.eValue !== 0) {
+      writer.uint32(33).double(message.eValue);
+    }
+    if (message.power !== 0) {
+      writer.uint32(41).double(message.power);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TimelinePoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTimelinePoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.end = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.canary = SideCounts.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.stable = SideCounts.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.eValue = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.power = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<TimelinePoint>, I>>(base?: I): TimelinePoint {
+    return TimelinePoint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TimelinePoint>, I>>(object: I): TimelinePoint {
+    const message = createBaseTimelinePoint();
+    message.end = object.end ?? "";
+    message.canary = (object.canary !== undefined && object.canary !== null)
+      ? SideCounts.fromPartial(object.canary)
+      : undefined;
+    message.stable = (object.stable !== undefined && object.stable !== null)
+      ? SideCounts.fromPartial(object.stable)
+      : undefined;
+    message.eValue = object.eValue ?? 0;
+    message.power = object.power ?? 0;
     return message;
   },
 };

@@ -426,6 +426,38 @@ describe('result → proto response', () => {
     ]);
   });
 
+  it('carries the timeline point by point, counts with their rate when there were requests', () => {
+    const er = RESULT.checks[0] as CheckResult;
+    const timeline = [
+      {
+        end: '2026-01-02T15:05:00.000Z',
+        canary: { requests: 0, bad: 0 },
+        stable: { requests: 900, bad: 1 },
+        eValue: 1,
+        power: 0,
+      },
+      {
+        end: '2026-01-02T15:06:00.000Z',
+        canary: { requests: 40, bad: 2 },
+        stable: { requests: 880, bad: 3 },
+        eValue: 3.25,
+        power: 0.125,
+      },
+    ];
+    const out = toAnalyzeResponse({ ...RESULT, checks: [{ ...er, timeline }] });
+    const c = AnalyzeResponse.decode(AnalyzeResponse.encode(out).finish()).checks[0];
+    expect(c?.timeline).toEqual([
+      { ...timeline[0], canary: { requests: 0, bad: 0 }, stable: { requests: 900, bad: 1, rate: 1 / 900 } },
+      {
+        ...timeline[1],
+        canary: { requests: 40, bad: 2, rate: 0.05 },
+        stable: { requests: 880, bad: 3, rate: 3 / 880 },
+      },
+    ]);
+    const without = AnalyzeResponse.decode(AnalyzeResponse.encode(toAnalyzeResponse(RESULT)).finish());
+    expect(without.checks[0]?.timeline).toEqual([]);
+  });
+
   it('turns nulls into unset fields, never into 0', () => {
     const lat = r.checks[1];
     expect(lat?.canary).toEqual({ requests: 0, bad: 0 });
