@@ -2,6 +2,9 @@
 // with a behaviour set in the mesh simulator, watches what the Argo Rollouts controller does with
 // the judge's verdicts, and asserts on the Rollout, its AnalysisRuns and the VirtualService.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Cluster } from './lib/cluster.js';
 import { log } from './lib/cluster.js';
 import type { Obj } from './lib/kube.js';
@@ -131,6 +134,56 @@ async function settle(ctx: Ctx, quietMs = 5000): Promise<void> {
 }
 
 /** An operator's `kubectl argo rollouts promote|abort`, sent once the controller has settled. */
+/**
+ * `canary-judge report` as a person runs it at a pause, against this control plane and judge:
+ * its terminal text, and the HTML page it writes beside it.
+ */
+async function report(ctx: Ctx): Promise<{ text: string; html: string }> {
+  const root = join(import.meta.dirname, '..', '..');
+  const dir = mkdtempSync(join(tmpdir(), 'canary-judge-report-'));
+  const htmlFile = join(dir, 'report.html');
+  const args = ['--import', 'tsx', join(root, 'src/cli.ts'), 'report', ROLLOUT, '-n', NS];
+  log(`canary-judge report ${ROLLOUT} -n ${NS} --html ${htmlFile}`);
+  const text = await new Promise<string>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [...args, '--kubeconfig', ctx.cluster.kubeconfig, '--html', htmlFile],
+      { cwd: root, env: { ...process.env, CANARY_JUDGE_TOKEN: ctx.judgeToken }, timeout: 60_000 },
+      (err, stdout, stderr) =>
+        err === null ? resolve(stdout) : reject(new Failure(`report failed: ${stderr || err.message}`)),
+    );
+  });
+  return { text, html: readFileSync(htmlFile, 'utf8') };
+}
+
+/** The report names the step, both hashes and the judge's verdict, and its page holds the charts' data. */
+async function checkReport(ctx: Ctx, v: RolloutView, verdict: string, details: string[]): Promise<void> {
+  const { text, html } = await report(ctx);
+  const step = v.stepIndex === undefined ? '?' : String(v.stepIndex + 1);
+  check(text.includes(`step ${step}/${v.steps}`), `the report should name step ${step}/${v.steps}:\n${text}`);
+  check(
+    text.includes(`canary ${v.currentHash} vs stable ${v.stableHash}`),
+    `the report should name canary ${v.currentHash} and stable ${v.stableHash}:\n${text}`,
+  );
+  check(
+    new RegExp(`^Judge, over the canary's whole life .*: ${verdict},`, 'm').test(text),
+    `the report should give the judge's ${verdict}:\n${text}`,
+  );
+  check(
+    text.includes(`kubectl argo rollouts promote ${ROLLOUT} -n ${NS}`) &&
+      text.includes(`kubectl argo rollouts abort ${ROLLOUT} -n ${NS}`),
+    'the report should end with the promote and abort commands',
+  );
+  const data = /<script id="report-data" type="application\/json">(.*?)<\/script>/s.exec(html)?.[1];
+  check(data !== undefined, 'the HTML report has no embedded data');
+  const charts = JSON.parse(data) as { checks: { name: string; eValue: number[] }[] };
+  check(
+    charts.checks.length > 0 && charts.checks.every((c) => c.eValue.length > 0),
+    'the HTML report has no evidence path',
+  );
+  details.push(`report: ${text.split('\n').find((l) => l.startsWith('Judge, over')) ?? ''}`);
+}
+
 async function steer(ctx: Ctx, verb: 'promote' | 'abort'): Promise<void> {
   await settle(ctx);
   log(`kubectl argo rollouts ${verb} ${ROLLOUT}`);
@@ -580,7 +633,9 @@ async function abortedByErrors(
     failing.every((m) => parseValue(m.value).verdict === 'Fail'),
     `a Failed measurement without the judge's Fail verdict: ${failing.map((m) => m.value).join(', ')}`,
   );
-  await assertAbortedBackToStable(ctx, 'bad release');
+  const aborted = await assertAbortedBackToStable(ctx, 'bad release');
+  const reportLines: string[] = [];
+  await checkReport(ctx, aborted, 'Fail', reportLines);
   const summaries = await judgeSummaries(ctx, 'Fail');
   log(
     `v1.2 served ${served.requests} requests before the abort, ${served.errors} failed (${Math.round(served.errors - served.requests * BASE.errorRate)} more than at v1.1's rate)`,
@@ -598,6 +653,7 @@ async function abortedByErrors(
     `aborted by ${failed.map((r) => `${r.type} run`).join(' + ')} at ${recorder.weights.at(-1) ?? 0}% (weights ${weights}%)`,
     `v1.2 served ${served.requests} requests, ${served.errors} failed, before the abort`,
     `judge: ${parseValue(carrying?.value ?? '').summary}`,
+    ...reportLines,
   ];
 }
 
@@ -710,6 +766,7 @@ const lowTraffic: Scenario = {
     const stepBefore = r.v.stepIndex ?? -1;
     const weightBefore = r.v.canaryWeight ?? 0;
     details.push(`paused Inconclusive at step ${stepBefore}, ${weightBefore}%`);
+    await checkReport(ctx, r.v, 'Inconclusive', details);
     await steer(ctx, 'promote');
     r = await watch(
       ctx,

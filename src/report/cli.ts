@@ -1,0 +1,76 @@
+/**
+ * `canary-judge report ROLLOUT -n NAMESPACE [--judge URL] [--token-file FILE] [--html FILE]
+ * [--kubeconfig FILE]`: what a person at a pause reads before choosing promote or abort.
+ * Reads the Rollout, its ReplicaSets and AnalysisRuns, asks the judge for the evidence over the
+ * canary's whole life, prints the summary, and with --html writes a self-contained page with
+ * charts. Exit 0 when the report was made, 1 on a usage or cluster or judge error (said on
+ * stderr), whatever the verdict.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import { readCluster } from './cluster.js';
+import { renderHtml } from './html.js';
+import { ReportError, fetchEvidence } from './judge-client.js';
+import { snapshotOf } from './snapshot.js';
+import { renderTerminal } from './terminal.js';
+
+export const USAGE = `usage: canary-judge report ROLLOUT -n NAMESPACE [options]
+  -n, --namespace NS     the Rollout's namespace (required)
+  --judge URL            the judge's analyses endpoint (default: the URL in the Rollout's
+                         latest AnalysisRun, e.g. http://canary-judge.canary-judge:8080/api/v1/analyses)
+  --token-file FILE      bearer token for the judge (or $CANARY_JUDGE_TOKEN)
+  --html FILE            also write a self-contained HTML page with charts
+  --kubeconfig FILE      kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
+`;
+
+function chartJsSource(): string {
+  const require = createRequire(import.meta.url);
+  return readFileSync(require.resolve('chart.js/dist/chart.umd.min.js'), 'utf8');
+}
+
+export async function report(
+  argv: readonly string[],
+  out: (s: string) => void = (s) => process.stdout.write(s),
+): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      namespace: { type: 'string', short: 'n' },
+      judge: { type: 'string' },
+      'token-file': { type: 'string' },
+      html: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) {
+    out(USAGE);
+    return;
+  }
+  const name = positionals[0];
+  if (name === undefined || positionals.length > 1 || values.namespace === undefined)
+    throw new ReportError(`a Rollout name and its namespace are required\n${USAGE}`);
+  const cluster = await readCluster(name, values.namespace, values.kubeconfig);
+  const snap = snapshotOf(cluster.rollout, cluster.replicaSets, cluster.analysisRuns);
+  if (snap.judgeRequest === null)
+    throw new ReportError(
+      `no AnalysisRun of ${values.namespace}/${name}'s canary (${snap.canaryHash ?? 'none'}) calls the judge yet; nothing to report`,
+    );
+  const tokenFile = values['token-file'];
+  const token =
+    tokenFile !== undefined ? readFileSync(tokenFile, 'utf8').trim() : process.env['CANARY_JUDGE_TOKEN'];
+  const result = await fetchEvidence({
+    url: values.judge ?? snap.judgeRequest.url,
+    body: snap.judgeRequest.body,
+    since: snap.canarySince,
+    ...(token === undefined || token === '' ? {} : { token }),
+  });
+  const text = renderTerminal(snap, result);
+  out(text);
+  if (values.html !== undefined) {
+    writeFileSync(values.html, renderHtml(snap, result, text, chartJsSource()));
+    out(`wrote ${values.html}\n`);
+  }
+}

@@ -1,0 +1,227 @@
+/**
+ * What a person at a pause needs from the cluster, derived from the objects Argo Rollouts
+ * writes (pure: the objects come from src/report/cluster.ts): the canary and stable hashes, the
+ * step plan and where the Rollout stands in it, when each weight began, the AnalysisRuns of this
+ * canary, and the judge request the latest one sent — which the report sends again over the
+ * canary's whole life with `timeline: true`.
+ *
+ * Argo labels each AnalysisRun with `rollouts-pod-template-hash` (the canary's hash),
+ * `rollout-type` (Step, Background) and, for a step's analysis, `step-index`. When a weight began
+ * is not kept by Argo: it is read from the creation time of the AnalysisRun of the analysis step
+ * that follows each `setWeight` (steps run back to back), and from the canary ReplicaSet's
+ * creation for the first weight — approximate to the controller's reconcile, seconds.
+ */
+
+/** The few fields of the Kubernetes objects the report reads; everything else is ignored. */
+export interface RolloutObject {
+  readonly metadata: { readonly name: string; readonly namespace: string };
+  readonly spec?: {
+    readonly strategy?: { readonly canary?: { readonly steps?: readonly Record<string, unknown>[] } };
+  };
+  readonly status?: {
+    readonly phase?: string;
+    readonly message?: string;
+    readonly currentPodHash?: string;
+    readonly stableRS?: string;
+    readonly currentStepIndex?: number;
+    readonly abort?: boolean;
+    readonly pauseConditions?: readonly { readonly reason?: string; readonly startTime?: string }[];
+    readonly canary?: { readonly weights?: { readonly canary?: { readonly weight?: number } } };
+  };
+}
+
+export interface ReplicaSetObject {
+  readonly metadata: {
+    readonly name: string;
+    readonly creationTimestamp?: string | Date;
+    readonly labels?: Readonly<Record<string, string>>;
+  };
+}
+
+export interface AnalysisRunObject {
+  readonly metadata: {
+    readonly name: string;
+    readonly creationTimestamp?: string | Date;
+    readonly labels?: Readonly<Record<string, string>>;
+  };
+  readonly spec?: {
+    readonly metrics?: readonly {
+      readonly name: string;
+      readonly provider?: { readonly web?: { readonly url?: string; readonly jsonBody?: unknown } };
+    }[];
+  };
+  readonly status?: {
+    readonly phase?: string;
+    readonly message?: string;
+    readonly metricResults?: readonly {
+      readonly name: string;
+      readonly phase?: string;
+      readonly measurements?: readonly {
+        readonly phase?: string;
+        readonly value?: string;
+        readonly finishedAt?: string | Date;
+      }[];
+    }[];
+  };
+}
+
+export const POD_TEMPLATE_HASH = 'rollouts-pod-template-hash';
+export const STEP_INDEX = 'step-index';
+export const ROLLOUT_TYPE = 'rollout-type';
+
+export interface PlanStep {
+  readonly index: number;
+  /** e.g. "setWeight 5", "analysis canary-judge-scorecard", "pause 10m", "pause (until promoted)". */
+  readonly text: string;
+  readonly weight?: number;
+}
+
+export interface WeightSpan {
+  readonly weight: number;
+  /** RFC 3339; approximate (see the module comment). */
+  readonly from: string;
+}
+
+export interface RunSummary {
+  readonly name: string;
+  readonly type: string;
+  readonly stepIndex: number | null;
+  readonly phase: string;
+  readonly created: string | null;
+  /** The last measurement of each metric: its phase and value (the judge's summary line). */
+  readonly last: readonly { readonly metric: string; readonly phase: string; readonly value: string }[];
+}
+
+export interface Snapshot {
+  readonly rollout: { readonly name: string; readonly namespace: string };
+  readonly phase: string;
+  readonly message: string;
+  readonly aborted: boolean;
+  readonly paused: boolean;
+  readonly canaryHash: string | null;
+  readonly stableHash: string | null;
+  /** The canary's ReplicaSet creation (RFC 3339): the start of the canary's life. */
+  readonly canarySince: string | null;
+  readonly steps: readonly PlanStep[];
+  readonly currentStep: number | null;
+  readonly currentWeight: number | null;
+  readonly weights: readonly WeightSpan[];
+  readonly runs: readonly RunSummary[];
+  /** The judge request of the canary's latest judge measurement, and where it was sent. */
+  readonly judgeRequest: { readonly url: string; readonly body: Record<string, unknown> } | null;
+}
+
+const iso = (t: string | Date | undefined): string | null =>
+  t === undefined ? null : new Date(t).toISOString();
+
+function stepText(s: Record<string, unknown>): { text: string; weight?: number } {
+  if (typeof s['setWeight'] === 'number')
+    return { text: `setWeight ${s['setWeight']}`, weight: s['setWeight'] };
+  const analysis = s['analysis'] as { templates?: { templateName?: string }[] } | undefined;
+  if (analysis !== undefined)
+    return {
+      text: `analysis ${(analysis.templates ?? []).map((t) => t.templateName ?? '?').join(', ')}`,
+    };
+  const pause = s['pause'] as { duration?: unknown } | undefined;
+  if (pause !== undefined)
+    return {
+      text:
+        pause.duration === undefined
+          ? 'pause (until promoted)'
+          : `pause ${typeof pause.duration === 'number' ? `${pause.duration}s` : JSON.stringify(pause.duration).replaceAll('"', '')}`,
+    };
+  return { text: Object.keys(s)[0] ?? 'step' };
+}
+
+/** The plan, the hashes and the runs of the canary, from the objects as the API returns them. */
+export function snapshotOf(
+  rollout: RolloutObject,
+  replicaSets: readonly ReplicaSetObject[],
+  analysisRuns: readonly AnalysisRunObject[],
+): Snapshot {
+  const st = rollout.status ?? {};
+  const canaryHash = st.currentPodHash ?? null;
+  const stableHash = st.stableRS ?? null;
+  const steps = (rollout.spec?.strategy?.canary?.steps ?? []).map((s, index) => ({ index, ...stepText(s) }));
+  const canaryRs = replicaSets.find((r) => r.metadata.labels?.[POD_TEMPLATE_HASH] === canaryHash);
+  const canarySince = iso(canaryRs?.metadata.creationTimestamp);
+  const mine = analysisRuns
+    .filter((a) => canaryHash !== null && a.metadata.labels?.[POD_TEMPLATE_HASH] === canaryHash)
+    .sort((a, b) =>
+      (iso(a.metadata.creationTimestamp) ?? '').localeCompare(iso(b.metadata.creationTimestamp) ?? ''),
+    );
+  const runs = mine.map((a): RunSummary => {
+    const idx = a.metadata.labels?.[STEP_INDEX];
+    return {
+      name: a.metadata.name,
+      type: a.metadata.labels?.[ROLLOUT_TYPE] ?? 'unknown',
+      stepIndex: idx === undefined ? null : Number(idx),
+      phase: a.status?.phase ?? 'Pending',
+      created: iso(a.metadata.creationTimestamp),
+      last: (a.status?.metricResults ?? []).map((m) => {
+        const last = m.measurements?.at(-1);
+        return { metric: m.name, phase: last?.phase ?? m.phase ?? 'Pending', value: last?.value ?? '' };
+      }),
+    };
+  });
+  return {
+    rollout: { name: rollout.metadata.name, namespace: rollout.metadata.namespace },
+    phase: st.phase ?? 'Unknown',
+    message: st.message ?? '',
+    aborted: st.abort === true,
+    paused: (st.pauseConditions ?? []).length > 0,
+    canaryHash,
+    stableHash,
+    canarySince,
+    steps,
+    currentStep: st.currentStepIndex ?? null,
+    currentWeight: st.canary?.weights?.canary?.weight ?? null,
+    weights: weightSpans(steps, runs, canarySince),
+    runs,
+    judgeRequest: latestJudgeRequest(mine),
+  };
+}
+
+/** When each weight began: the canary's creation for the first, then each step analysis run. */
+function weightSpans(
+  steps: readonly PlanStep[],
+  runs: readonly RunSummary[],
+  since: string | null,
+): WeightSpan[] {
+  const out: WeightSpan[] = [];
+  let weight: number | undefined;
+  for (const s of steps) {
+    if (s.weight !== undefined) {
+      weight = s.weight;
+      continue;
+    }
+    if (weight === undefined) continue;
+    const run = runs.find((r) => r.type === 'Step' && r.stepIndex === s.index);
+    const from = run?.created ?? (out.length === 0 ? since : null);
+    if (from !== null && out.at(-1)?.weight !== weight) out.push({ weight, from });
+  }
+  return out;
+}
+
+function isJudgeBody(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && Array.isArray((v as { checks?: unknown }).checks);
+}
+
+/** The newest run's web metric that sends a judge analysis (a body with `checks`). */
+function latestJudgeRequest(runs: readonly AnalysisRunObject[]): Snapshot['judgeRequest'] {
+  for (const a of [...runs].reverse()) {
+    for (const m of a.spec?.metrics ?? []) {
+      const web = m.provider?.web;
+      let body: unknown = web?.jsonBody;
+      if (typeof body === 'string') {
+        try {
+          body = JSON.parse(body);
+        } catch {
+          continue;
+        }
+      }
+      if (web?.url !== undefined && isJudgeBody(body)) return { url: web.url, body };
+    }
+  }
+  return null;
+}
