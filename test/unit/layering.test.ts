@@ -37,6 +37,19 @@ describe('layering', () => {
     expect(offending).toEqual([]);
   });
 
+  it("src/report is a client of the HTTP API: no transport, no Prometheus, only the judge's result types", () => {
+    const offending = sources(join(SRC, 'report')).flatMap((f) =>
+      imports(f)
+        .filter(
+          (i) =>
+            /^(server|prometheus|config|observability)\//.test(i) ||
+            (i.startsWith('judge/') && i !== 'judge/types.js'),
+        )
+        .map((i) => `${relative(SRC, f)} → ${i}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
   it('src/stats imports only src/stats (pure functions: no I/O, no configuration)', () => {
     const offending = sources(join(SRC, 'stats')).flatMap((f) =>
       imports(f)

@@ -1,0 +1,247 @@
+/**
+ * The report's pure parts on objects shaped as Argo Rollouts writes them (labels and fields as
+ * in its v1alpha1 types and utils/analysis/factory.go): which runs belong to the canary, when
+ * each weight began, which judge request is sent again, and what the text and page say. The
+ * whole command runs against a real control plane in the e2e (low-traffic and bad scenarios).
+ */
+import { describe, expect, it } from 'vitest';
+import type { AnalysisResult, CheckResult } from '../../../src/judge/types.js';
+import { chartData, renderHtml } from '../../../src/report/html.js';
+import { snapshotOf, type AnalysisRunObject, type RolloutObject } from '../../../src/report/snapshot.js';
+import { renderTerminal, whatEndsIt } from '../../../src/report/terminal.js';
+
+const rollout: RolloutObject = {
+  metadata: { name: 'catalogo', namespace: 'catalogo' },
+  spec: {
+    strategy: {
+      canary: {
+        steps: [
+          { setWeight: 1 },
+          { analysis: { templates: [{ templateName: 'canary-judge-scorecard' }] } },
+          { setWeight: 5 },
+          { analysis: { templates: [{ templateName: 'canary-judge-scorecard' }] } },
+          { setWeight: 10 },
+          { pause: { duration: '10m' } },
+        ],
+      },
+    },
+  },
+  status: {
+    phase: 'Paused',
+    message: 'InconclusiveAnalysisRun',
+    currentPodHash: '6b7f9c8d5',
+    stableRS: '5d4c7b9f8',
+    currentStepIndex: 3,
+    pauseConditions: [{ reason: 'InconclusiveAnalysisRun', startTime: '2026-11-30T10:20:00Z' }],
+    canary: { weights: { canary: { weight: 5 } } },
+  },
+};
+
+const body = (interval: string) => ({
+  rollout: { name: 'catalogo', namespace: 'catalogo' },
+  selector: { mode: 'pod-hash', canary: '6b7f9c8d5', stable: '5d4c7b9f8' },
+  start: 'canary-first-sample',
+  interval,
+  checks: [{ type: 'error-rate', criticalEffect: '3' }],
+});
+
+const run = (
+  name: string,
+  created: string,
+  labels: Record<string, string>,
+  interval: string,
+): AnalysisRunObject => ({
+  metadata: { name, creationTimestamp: created, labels },
+  spec: {
+    metrics: [
+      {
+        name: 'judge',
+        provider: { web: { url: 'http://judge.example:8080/api/v1/analyses', jsonBody: body(interval) } },
+      },
+    ],
+  },
+  status: {
+    phase: 'Inconclusive',
+    metricResults: [
+      { name: 'judge', measurements: [{ phase: 'Inconclusive', value: '{"verdict":"Inconclusive"}' }] },
+    ],
+  },
+});
+
+const hash = { 'rollouts-pod-template-hash': '6b7f9c8d5' };
+const runs = [
+  run(
+    'catalogo-6b7f9c8d5-3',
+    '2026-11-30T10:10:00Z',
+    { ...hash, 'rollout-type': 'Step', 'step-index': '3' },
+    '30s',
+  ),
+  run(
+    'catalogo-6b7f9c8d5-1',
+    '2026-11-30T10:00:30Z',
+    { ...hash, 'rollout-type': 'Step', 'step-index': '1' },
+    '60s',
+  ),
+  run('catalogo-6b7f9c8d5-bg', '2026-11-30T10:00:20Z', { ...hash, 'rollout-type': 'Background' }, '60s'),
+  // An older release's run: not this canary's.
+  run(
+    'catalogo-11aa22bb3-1',
+    '2026-11-29T08:00:00Z',
+    { 'rollouts-pod-template-hash': '11aa22bb3', 'step-index': '1' },
+    '15s',
+  ),
+];
+const replicaSets = [
+  { metadata: { name: 'catalogo-6b7f9c8d5', creationTimestamp: '2026-11-30T10:00:00Z', labels: hash } },
+  {
+    metadata: {
+      name: 'catalogo-5d4c7b9f8',
+      creationTimestamp: '2026-11-20T09:00:00Z',
+      labels: { 'rollouts-pod-template-hash': '5d4c7b9f8' },
+    },
+  },
+];
+
+describe('snapshotOf', () => {
+  const s = snapshotOf(rollout, replicaSets, runs);
+
+  it('keeps only the canary’s runs, oldest first, with their type and step', () => {
+    expect(s.runs.map((r) => [r.name, r.type, r.stepIndex])).toEqual([
+      ['catalogo-6b7f9c8d5-bg', 'Background', null],
+      ['catalogo-6b7f9c8d5-1', 'Step', 1],
+      ['catalogo-6b7f9c8d5-3', 'Step', 3],
+    ]);
+  });
+
+  it('dates each weight from the run of the analysis that follows it', () => {
+    expect(s.canarySince).toBe('2026-11-30T10:00:00.000Z');
+    expect(s.weights).toEqual([
+      { weight: 1, from: '2026-11-30T10:00:30.000Z' },
+      { weight: 5, from: '2026-11-30T10:10:00.000Z' },
+    ]);
+  });
+
+  it('sends again the newest run’s judge request', () => {
+    expect(s.judgeRequest?.url).toBe('http://judge.example:8080/api/v1/analyses');
+    expect(s.judgeRequest?.body['interval']).toBe('30s');
+  });
+
+  it('says where the Rollout stands', () => {
+    expect([s.phase, s.paused, s.currentStep, s.currentWeight, s.canaryHash, s.stableHash]).toEqual([
+      'Paused',
+      true,
+      3,
+      5,
+      '6b7f9c8d5',
+      '5d4c7b9f8',
+    ]);
+    expect(s.steps[5]?.text).toBe('pause 10m');
+  });
+});
+
+const check: CheckResult = {
+  name: 'error-rate',
+  type: 'error-rate',
+  verdict: 'Inconclusive',
+  reason: 'insufficient_data',
+  summary: 'Inconclusive error-rate: …',
+  params: {
+    alpha: 0.01,
+    margin: 0,
+    criticalEffect: 3,
+    power: 0.8,
+    criticalIncrease: 0.003,
+    weight: 1,
+    critical: false,
+  },
+  canary: { requests: 600, bad: 1, rate: 1 / 600 },
+  stable: { requests: 60000, bad: 60, rate: 0.001 },
+  effect: { ratio: 1.7, lower: 0.2, upper: 9.5, confidence: 0.95 },
+  evidence: { eValue: 0.6, threshold: 100, pValue: 1 },
+  power: { achieved: 0.31, required: 0.8, criticalEffect: 3 },
+  intervals: 2,
+  settleMinutes: 14,
+  timeline: [
+    {
+      end: '2026-11-30T10:05:00.000Z',
+      canary: { requests: 300, bad: 0 },
+      stable: { requests: 30000, bad: 31 },
+      eValue: 0.8,
+      power: 0.1,
+    },
+    {
+      end: '2026-11-30T10:15:00.000Z',
+      canary: { requests: 300, bad: 1 },
+      stable: { requests: 30000, bad: 29 },
+      eValue: 0.6,
+      power: 0.31,
+    },
+  ],
+  queries: [],
+};
+const result: AnalysisResult = {
+  verdict: 'Inconclusive',
+  score: 0,
+  summary: 'Inconclusive …',
+  judge: 'canary-judge/0.1.0',
+  rollout: { name: 'catalogo', namespace: 'catalogo' },
+  selector: { mode: 'pod-hash', canary: '6b7f9c8d5', stable: '5d4c7b9f8' },
+  window: {
+    start: '2026-11-30T10:00:00Z',
+    end: '2026-11-30T10:15:00Z',
+    interval: '30s',
+    intervals: 2,
+    startSource: 'explicit',
+  },
+  checks: [check],
+  timing: { totalMs: 1, prometheusMs: 1, queries: 2 },
+};
+
+describe('the terminal report', () => {
+  const s = snapshotOf(rollout, replicaSets, runs);
+  const text = renderTerminal(s, result, new Date('2026-11-30T10:20:00Z'));
+
+  it('names the step, the hashes, every check’s numbers and the two commands', () => {
+    expect(text).toContain('step 4/6 (analysis canary-judge-scorecard), canary weight 5%');
+    expect(text).toContain('canary 6b7f9c8d5 vs stable 5d4c7b9f8, canary alive 20 min');
+    expect(text).toContain('counts: canary 0.17% (1/600) vs stable 0.10% (60/60000)');
+    expect(text).toContain('effect: ratio 1.7 [0.2, 9.5] (95%)');
+    expect(text).toContain('evidence: e-value 0.6 of 100 to fail');
+    expect(text).toContain('power: 0.31 of 0.8 needed to rule out 3× (or +0.3 pp)');
+    expect(text).toContain('to settle: about 14 more minutes at this traffic');
+    expect(text).toContain('kubectl argo rollouts promote catalogo -n catalogo');
+    expect(text).toContain('kubectl argo rollouts abort catalogo -n catalogo');
+  });
+
+  it('says what would end the pause, by verdict', () => {
+    expect(whatEndsIt(s, result)).toMatch(/about 14 more minutes/);
+    expect(whatEndsIt(s, { ...result, verdict: 'Fail' })).toMatch(/^The judge sees a regression/);
+    expect(whatEndsIt({ ...s, aborted: true }, result)).toMatch(/aborted/);
+  });
+});
+
+describe('the HTML report', () => {
+  const s = snapshotOf(rollout, replicaSets, runs);
+
+  it('charts the timeline: rates with intervals, e-value against 1/α, power, and the weight band', () => {
+    const d = chartData(s, check);
+    expect(d.labels).toEqual(['10:05', '10:15']);
+    expect(d.canaryRate[0]).toBe(0);
+    expect(d.canaryRate[1]).toBeCloseTo(100 / 300, 12);
+    expect(d.canaryLow[1] as number).toBeLessThan(d.canaryRate[1] as number);
+    expect(d.canaryHigh[1] as number).toBeGreaterThan(d.canaryRate[1] as number);
+    expect(d.eValue).toEqual([0.8, 0.6]);
+    expect(d.threshold).toBe(100);
+    expect(d.power).toEqual([0.1, 0.31]);
+    expect(d.weight).toEqual([1, 5]);
+  });
+
+  it('is one page that loads nothing and cannot be broken out of by its data', () => {
+    const evil = { ...result, checks: [{ ...check, name: 'x</script><script>alert(1)</script>' }] };
+    const html = renderHtml(s, evil, 'text <b>', 'window.Chart = function () {}; // </script>');
+    expect(html).not.toMatch(/<script[^>]*src=|<link|https?:\/\/(?!judge\.example)/);
+    expect(html).toContain('&lt;b&gt;');
+    expect(html.match(/<\/script>/g)).toHaveLength(3);
+    expect(html).toContain("default-src 'none'");
+  });
+});
