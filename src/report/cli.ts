@@ -8,6 +8,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readCluster } from './cluster.js';
 import { renderHtml } from './html.js';
@@ -24,9 +25,11 @@ export const USAGE = `usage: canary-judge report ROLLOUT -n NAMESPACE [options]
   --kubeconfig FILE      kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
 `;
 
-function chartJsSource(): string {
+/** The text of Chart.js' UMD build, inlined into the HTML report. */
+export function chartJsSource(): string {
   const require = createRequire(import.meta.url);
-  return readFileSync(require.resolve('chart.js/dist/chart.umd.min.js'), 'utf8');
+  // The package's exports map names only its modules; the UMD build sits beside its main file.
+  return readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
 }
 
 export async function report(

@@ -85,6 +85,12 @@ for (const c of data.checks) {
     line('required', c.labels.map(() => c.requiredPower), 'rgb(44,160,44)', { borderDash: [6, 4], borderWidth: 1 }),
     band(c.weight)] }, options: opts({ min: 0, max: 1, title: { display: true, text: 'power vs critical effect' } }) });
 }
+// What the charts hold, read back from Chart.js, for anyone checking the page against the API.
+const held = {};
+for (const canvas of document.querySelectorAll('canvas')) {
+  held[canvas.id] = Chart.getChart(canvas).data.datasets.map((d) => ({ label: d.label, data: d.data }));
+}
+document.getElementById('charts-held').textContent = JSON.stringify(held);
 document.body.dataset.rendered = 'true';
 `;
 
@@ -109,6 +115,7 @@ export function renderHtml(s: Snapshot, r: AnalysisResult, terminalText: string,
 <h1>canary-judge report — ${escapeHtml(title)}</h1>
 <pre>${escapeHtml(terminalText)}</pre>
 ${sections}
+<script id="charts-held" type="application/json"></script>
 <script id="report-data" type="application/json">${scriptSafe(JSON.stringify({ checks }))}</script>
 <script>${scriptSafe(chartJs)}</script>
 <script>${DRAW}</script>

@@ -45,6 +45,8 @@ export interface AnalysisRunObject {
     readonly labels?: Readonly<Record<string, string>>;
   };
   readonly spec?: {
+    /** The run's arguments; those Argo resolved (hashes, plain values) carry `value`. */
+    readonly args?: readonly { readonly name: string; readonly value?: string }[];
     readonly metrics?: readonly {
       readonly name: string;
       readonly provider?: { readonly web?: { readonly url?: string; readonly jsonBody?: unknown } };
@@ -207,12 +209,28 @@ function isJudgeBody(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && Array.isArray((v as { checks?: unknown }).checks);
 }
 
-/** The newest run's web metric that sends a judge analysis (a body with `checks`). */
+const ARG = /\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}/g;
+
+/** `{{args.x}}` replaced by the run's value of x, as Argo does before each measurement. */
+function substitute(v: unknown, args: ReadonlyMap<string, string>): unknown {
+  if (typeof v === 'string') return v.replace(ARG, (whole, name: string) => args.get(name) ?? whole);
+  if (Array.isArray(v)) return v.map((x) => substitute(x, args));
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, args)]));
+  return v;
+}
+
+/**
+ * The newest run's web metric that sends a judge analysis (a body with `checks`), with the run's
+ * arguments substituted: an AnalysisRun keeps the template's `{{args.*}}` in its metrics.
+ */
 function latestJudgeRequest(runs: readonly AnalysisRunObject[]): Snapshot['judgeRequest'] {
   for (const a of [...runs].reverse()) {
+    const args = new Map<string, string>();
+    for (const arg of a.spec?.args ?? []) if (arg.value !== undefined) args.set(arg.name, arg.value);
     for (const m of a.spec?.metrics ?? []) {
-      const web = m.provider?.web;
-      let body: unknown = web?.jsonBody;
+      const web = substitute(m.provider?.web ?? {}, args) as { url?: string; jsonBody?: unknown };
+      let body: unknown = web.jsonBody;
       if (typeof body === 'string') {
         try {
           body = JSON.parse(body);
@@ -220,7 +238,7 @@ function latestJudgeRequest(runs: readonly AnalysisRunObject[]): Snapshot['judge
           continue;
         }
       }
-      if (web?.url !== undefined && isJudgeBody(body)) return { url: web.url, body };
+      if (web.url !== undefined && isJudgeBody(body)) return { url: web.url, body };
     }
   }
   return null;

@@ -12,6 +12,9 @@ const num = (v: number): string =>
     ? v.toExponential(1)
     : String(Number(v.toPrecision(3)));
 
+/** A request count as people read it: whole (increase() extrapolates to fractions). */
+const count = (v: number): string => String(Math.round(v));
+
 function minutesBetween(from: string, to: Date): number {
   return Math.max(0, Math.round((to.getTime() - Date.parse(from)) / 60_000));
 }
@@ -31,7 +34,7 @@ function checkLines(c: CheckResult): string[] {
   const lines = [`  ${c.name} (${c.type}): ${c.verdict} — ${c.reason.replaceAll('_', ' ')}`];
   if (c.canary !== null && c.stable !== null)
     lines.push(
-      `    counts: canary ${pct(c.canary.bad, c.canary.requests)} (${num(c.canary.bad)}/${num(c.canary.requests)}) vs stable ${pct(c.stable.bad, c.stable.requests)} (${num(c.stable.bad)}/${num(c.stable.requests)})`,
+      `    counts: canary ${pct(c.canary.bad, c.canary.requests)} (${count(c.canary.bad)}/${count(c.canary.requests)}) vs stable ${pct(c.stable.bad, c.stable.requests)} (${count(c.stable.bad)}/${count(c.stable.requests)})`,
     );
   if (c.effect !== null && c.effect.ratio !== null)
     lines.push(

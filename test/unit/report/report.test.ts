@@ -121,6 +121,36 @@ describe('snapshotOf', () => {
     ]);
   });
 
+  it('substitutes the run’s arguments into the request, as Argo does before each measurement', () => {
+    const templated: AnalysisRunObject = {
+      metadata: { name: 'catalogo-6b7f9c8d5-5', creationTimestamp: '2026-11-30T10:30:00Z', labels: hash },
+      spec: {
+        args: [
+          { name: 'canary-hash', value: '6b7f9c8d5' },
+          { name: 'judge-url', value: 'http://judge.example:8080/api/v1/analyses' },
+          { name: 'judge-token' },
+        ],
+        metrics: [
+          {
+            name: 'judge',
+            provider: {
+              web: {
+                url: '{{args.judge-url}}',
+                jsonBody: {
+                  ...body('60s'),
+                  selector: { mode: 'pod-hash', canary: '{{ args.canary-hash }}', stable: 'x' },
+                },
+              },
+            },
+          },
+        ],
+      },
+    };
+    const t = snapshotOf(rollout, replicaSets, [...runs, templated]);
+    expect(t.judgeRequest?.url).toBe('http://judge.example:8080/api/v1/analyses');
+    expect(t.judgeRequest?.body['selector']).toEqual({ mode: 'pod-hash', canary: '6b7f9c8d5', stable: 'x' });
+  });
+
   it('sends again the newest run’s judge request', () => {
     expect(s.judgeRequest?.url).toBe('http://judge.example:8080/api/v1/analyses');
     expect(s.judgeRequest?.body['interval']).toBe('30s');
@@ -241,7 +271,7 @@ describe('the HTML report', () => {
     const html = renderHtml(s, evil, 'text <b>', 'window.Chart = function () {}; // </script>');
     expect(html).not.toMatch(/<script[^>]*src=|<link|https?:\/\/(?!judge\.example)/);
     expect(html).toContain('&lt;b&gt;');
-    expect(html.match(/<\/script>/g)).toHaveLength(3);
+    expect(html.match(/<\/script>/g)).toHaveLength(4);
     expect(html).toContain("default-src 'none'");
   });
 });
