@@ -67,7 +67,6 @@ export async function report(
   const result = await fetchEvidence({
     url: values.judge ?? snap.judgeRequest.url,
     body: snap.judgeRequest.body,
-    since: snap.canarySince,
     ...(token === undefined || token === '' ? {} : { token }),
   });
   const text = renderTerminal(snap, result);

@@ -1,8 +1,9 @@
 /**
  * Asks the judge for the evidence over the canary's whole life: the latest judge request of the
- * Rollout's AnalysisRuns, sent again from the canary's creation with `timeline: true` (the
- * analysis window then covers every weight the canary had). The answer is the HTTP API's
- * (docs/api.md).
+ * Rollout's AnalysisRuns, sent again up to now with `timeline: true`. Its window starts where
+ * the analyses' own does (the shipped templates: the canary's first sample in Prometheus), so
+ * it covers every weight the canary had and the report shows what the analyses judged. The
+ * answer is the HTTP API's (docs/api.md).
  */
 import type { AnalysisResult } from '../judge/types.js';
 
@@ -13,8 +14,6 @@ export class ReportError extends Error {
 export interface JudgeCall {
   readonly url: string;
   readonly body: Record<string, unknown>;
-  /** RFC 3339 start of the canary's life; the window starts there. */
-  readonly since: string | null;
   readonly token?: string;
   readonly timeoutMs?: number;
 }
@@ -23,7 +22,6 @@ export interface JudgeCall {
 export async function fetchEvidence(call: JudgeCall): Promise<AnalysisResult> {
   const body: Record<string, unknown> = { ...call.body, timeline: true };
   delete body['end'];
-  if (call.since !== null) body['start'] = call.since;
   let res: Response;
   try {
     res = await fetch(call.url, {
