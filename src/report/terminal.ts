@@ -74,16 +74,21 @@ export function whatEndsIt(s: Snapshot, r: AnalysisResult): string {
   return 'Inconclusive: the traffic is too thin to settle within a day; decide on the numbers above.';
 }
 
+/** "step 4/9 (analysis …)", or "all 9 steps done" once Argo has walked past the last one. */
+export function stepLine(s: Snapshot): string {
+  if (s.currentStep === null) return `step ?/${s.steps.length}`;
+  if (s.currentStep >= s.steps.length) return `all ${s.steps.length} steps done`;
+  const step = s.steps[s.currentStep];
+  return `step ${s.currentStep + 1}/${s.steps.length}${step === undefined ? '' : ` (${step.text})`}`;
+}
+
 export function renderTerminal(s: Snapshot, r: AnalysisResult, now: Date = new Date()): string {
   const out: string[] = [];
   const { name, namespace } = s.rollout;
   out.push(
     `Rollout ${namespace}/${name}: ${s.phase}${s.paused ? ' (paused)' : ''}${s.aborted ? ' (aborted)' : ''}${s.message === '' ? '' : ` — ${s.message}`}`,
   );
-  const step = s.currentStep === null ? null : s.steps[s.currentStep];
-  out.push(
-    `  step ${s.currentStep === null ? '?' : s.currentStep + 1}/${s.steps.length}${step === undefined || step === null ? '' : ` (${step.text})`}, canary weight ${s.currentWeight ?? '?'}%`,
-  );
+  out.push(`  ${stepLine(s)}, canary weight ${s.currentWeight ?? '?'}%`);
   out.push(
     `  canary ${s.canaryHash ?? '?'} vs stable ${s.stableHash ?? '?'}${s.canarySince === null ? '' : `, canary alive ${minutesBetween(s.canarySince, now)} min (since ${s.canarySince})`}`,
   );

@@ -159,8 +159,13 @@ async function report(ctx: Ctx): Promise<{ text: string; html: string }> {
 /** The report names the step, both hashes and the judge's verdict, and its page holds the charts' data. */
 async function checkReport(ctx: Ctx, v: RolloutView, verdict: string, details: string[]): Promise<void> {
   const { text, html } = await report(ctx);
-  const step = v.stepIndex === undefined ? '?' : String(v.stepIndex + 1);
-  check(text.includes(`step ${step}/${v.steps}`), `the report should name step ${step}/${v.steps}:\n${text}`);
+  const step =
+    v.stepIndex === undefined
+      ? `step ?/${v.steps}`
+      : v.stepIndex >= v.steps
+        ? `all ${v.steps} steps done`
+        : `step ${v.stepIndex + 1}/${v.steps}`;
+  check(text.includes(step), `the report should say "${step}":\n${text}`);
   check(
     text.includes(`canary ${v.currentHash} vs stable ${v.stableHash}`),
     `the report should name canary ${v.currentHash} and stable ${v.stableHash}:\n${text}`,
@@ -551,6 +556,8 @@ const good: Scenario = {
   title: 'good release: v1.2 behaves like v1.1 and is promoted step by step to 100%',
   async run(ctx) {
     const { details } = await promotedAllTheWay(ctx, BASE, BASE);
+    const { v } = await watch(ctx, 'the promoted Rollout', 30_000, (x) => x.phase === 'Healthy');
+    await checkReport(ctx, v, 'Pass', details);
     return details;
   },
 };

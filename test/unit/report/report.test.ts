@@ -243,6 +243,15 @@ describe('the terminal report', () => {
     expect(text).toContain('kubectl argo rollouts abort catalogo -n catalogo');
   });
 
+  it('says when every step is done', () => {
+    const done = snapshotOf(
+      { ...rollout, status: { ...rollout.status, currentStepIndex: 6 } },
+      replicaSets,
+      runs,
+    );
+    expect(renderTerminal(done, result)).toContain('all 6 steps done');
+  });
+
   it('says what would end the pause, by verdict', () => {
     expect(whatEndsIt(s, result)).toMatch(/about 14 more minutes/);
     expect(whatEndsIt(s, { ...result, verdict: 'Fail' })).toMatch(/^The judge sees a regression/);
