@@ -4,7 +4,8 @@
 # the repository: the modules land in the Go module cache, so a second run downloads nothing.
 #   - Argo Rollouts CRDs          github.com/argoproj/argo-rollouts   manifests/crds/
 #   - Istio CRDs (networking/v1)  istio.io/api                        kubernetes/customresourcedefinitions.gen.yaml
-#   - ServiceMonitor CRD          github.com/prometheus-operator/prometheus-operator
+#   - ServiceMonitor and PrometheusRule CRDs
+#                                 github.com/prometheus-operator/prometheus-operator
 #   - Argo CD Application CRD     github.com/argoproj/argo-cd/v3      manifests/crds/
 #   - Kubernetes OpenAPI v3       k8s.io/kubernetes                   api/openapi-spec/v3/
 #     (what the API server serves; the tests use it to find fields it would drop or refuse)
@@ -52,6 +53,7 @@ files=(
   "$argo/manifests/crds/experiment-crd.yaml"
   "$istio/kubernetes/customresourcedefinitions.gen.yaml"
   "$promop/example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml"
+  "$promop/example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
   "$argocd/manifests/crds/application-crd.yaml"
 )
 for f in "${files[@]}" "$kube/api/openapi-spec/v3/api__v1_openapi.json"; do

@@ -161,6 +161,23 @@ describe('the validator itself', () => {
     expect(registry.validate(svc).length).toBeGreaterThan(0);
   });
 
+  it("reads a CRD's Go regular expressions as Go does (PrometheusRule's case-insensitive pattern)", () => {
+    const rule = (strategy: string): K8sObject => {
+      const o = structuredClone(
+        objectsOfFile('deploy/canary-judge/monitoring/prometheusrule.yaml')[0],
+      ) as K8sObject & {
+        spec: { groups: Record<string, unknown>[] };
+      };
+      (o.spec.groups[0] as Record<string, unknown>)['partial_response_strategy'] = strategy;
+      return o;
+    };
+    expect(registry.validate(rule('WARN'))).toEqual([]);
+    expect(registry.validate(rule('abort'))).toEqual([]);
+    expect(registry.validate(rule('sometimes')).map((p) => p.path)).toContain(
+      '/spec/groups/0/partial_response_strategy',
+    );
+  });
+
   it('refuses a kind it has no schema for instead of passing it', () => {
     expect(() =>
       registry.validate({ apiVersion: 'example.com/v1', kind: 'Thing', metadata: { name: 'x' } }),
