@@ -302,6 +302,7 @@ func TestNotifications_When_AnalysisIsInconclusive_Then_PauseMessageOffersPromot
 		"the stable version ("+sc.StableHash+")",
 		run.Name+" (Inconclusive):",
 		"- "+run.Status.MetricResults[0].Name+": "+summary,
+		"canary-judge report "+name+" -n "+ns,
 		"kubectl argo rollouts promote "+name+" -n "+ns,
 		"kubectl argo rollouts abort "+name+" -n "+ns,
 	)
