@@ -229,6 +229,7 @@ func wantLines(t *testing.T, text string, lines ...string) {
 }
 
 func TestNotifications_When_JudgeFailsTheCanary_Then_RollbackMessageCarriesItsSummary(t *testing.T) {
+	t.Parallel()
 	requireJudge(t)
 	sc := requireScenario(t, scErrors3x)
 	ro, run := analysed(t, sc, env.JudgeURL, 30*time.Second)
@@ -261,6 +262,7 @@ func TestNotifications_When_JudgeFailsTheCanary_Then_RollbackMessageCarriesItsSu
 }
 
 func TestNotifications_When_JudgeIsUnreachable_Then_RollbackMessageCarriesArgosError(t *testing.T) {
+	t.Parallel()
 	sc := requireScenario(t, scErrors3x)
 	ro, run := analysed(t, sc, closedPortURL(t), 60*time.Second)
 	if run.Status.Phase != v1alpha1.AnalysisPhaseError {
@@ -278,6 +280,7 @@ func TestNotifications_When_JudgeIsUnreachable_Then_RollbackMessageCarriesArgosE
 }
 
 func TestNotifications_When_AnalysisIsInconclusive_Then_PauseMessageOffersPromoteAndAbort(t *testing.T) {
+	t.Parallel()
 	requireJudge(t)
 	sc := requireScenario(t, scLowData)
 	ro, run := analysed(t, sc, env.JudgeURL, 90*time.Second)
@@ -318,6 +321,7 @@ func TestNotifications_When_AnalysisIsInconclusive_Then_PauseMessageOffersPromot
 }
 
 func TestNotifications_When_RolloutPausesOnAPlainStep_Then_NothingIsSent(t *testing.T) {
+	t.Parallel()
 	sc := requireScenario(t, scHealthy)
 	ro := shipped(t).rollouts[0].DeepCopy()
 	ro.Namespace = sc.Namespace

@@ -114,6 +114,7 @@ func shadowRun(t *testing.T, sc scenario, maxErrorRate string) prepared {
 }
 
 func TestShadow_When_JudgeFailsInDryRun_Then_RunSucceedsOnThePrometheusTemplateAndKeepsTheFail(t *testing.T) {
+	t.Parallel()
 	requireJudge(t)
 	if env.PrometheusURL == "" {
 		t.Fatal("CONTRACT_PROMETHEUS_URL is not set: no scenario Prometheus to test against (run test/argo/run.sh)")
