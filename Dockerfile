@@ -1,10 +1,13 @@
-# canary-judge image: multi-stage build, production dependencies only, non-root.
-#   docker build -t canary-judge:0.1.0 .
+# canary-judge image: multi-stage build on Node.js 24 LTS, production dependencies only, uid 10001,
+# runs with a read-only root filesystem and no capabilities (deploy/canary-judge does so).
+#   buildah build -t canary-judge:0.1.0 .      (or: docker build -t canary-judge:0.1.0 .)
 # Ports: 8080 HTTP API (POST /api/v1/analyses, /healthz, /readyz, /metrics), 9090 gRPC.
 # No HEALTHCHECK: Kubernetes probes it — liveness GET /healthz, readiness GET /readyz on 8080
 # (readiness reports Prometheus reachability but does not fail on it). See docs/configuration.md.
+# The base's version is kept with the test runtime's in scripts/lib/runtime-versions.sh; a
+# pipeline may pin it further by digest: --build-arg NODE_IMAGE=node:<version>-bookworm-slim@sha256:…
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # 1. compile TypeScript with the dev dependencies
 FROM ${NODE_IMAGE} AS build
@@ -15,25 +18,34 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json
 
-# 2. production dependencies only
+# 2. production dependencies only, without the source maps and test suites some packages publish
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
+ && find node_modules -type f \( -name '*.map' -o -name '*.test.js' -o -name '*.spec.js' \) -delete \
+ && find node_modules -depth -type d -regextype posix-extended \
+      -regex '.*/node_modules/(@[^/]+/)?[^/]+/(test|tests|__tests__|spec|specs)' -exec rm -rf {} +
 
-# 3. runtime: compiled code + production node_modules, as an unprivileged user
+# 3. runtime: compiled code + production node_modules, as an unprivileged user. The package
+# managers of the base (npm, npx, corepack, yarn) are removed: nothing runs them at runtime, and
+# their bundled dependencies would only widen what a scanner has to clear.
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production \
     CANARY_JUDGE_HOST=0.0.0.0 \
     CANARY_JUDGE_PORT=8080 \
     CANARY_JUDGE_GRPC_PORT=9090
 WORKDIR /app
-RUN groupadd --system --gid 10001 judge \
- && useradd --system --uid 10001 --gid judge --no-create-home --shell /usr/sbin/nologin judge
+RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
+      /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* \
+ && groupadd --gid 10001 judge \
+ && useradd --no-log-init --uid 10001 --gid judge --no-create-home --shell /usr/sbin/nologin judge
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
 USER 10001:10001
 EXPOSE 8080 9090
-# node as PID 1 is fine here: the service handles SIGTERM itself (drains, then exits).
+# node is PID 1 on purpose: the service installs its own SIGTERM/SIGINT handlers (fail readiness,
+# finish in-flight analyses, exit 0) and starts no child processes, so no init is needed to
+# forward signals or reap zombies. SIGTERM is the default stop signal.
 ENTRYPOINT ["node", "dist/src/main.js"]

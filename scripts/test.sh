@@ -2,6 +2,7 @@
 # Runs every test of the project, in order from the fastest to the slowest stage:
 #   1. type check, lint (typescript-eslint, type-aware) and format (Prettier)
 #   2. unit tests (statistics, queries, validation, HTTP layer)          test/unit
+#      ... again on the Node.js LTS the image runs (scripts/node-runtime.sh)
 #   3. manifest validation (schemas, kustomize, Argo's linter)            test/manifests
 #   4. integration tests against a real Prometheus                       test/integration
 #   5. Argo Rollouts contract tests (Argo's own Go code vs the judge)     test/argo
@@ -20,6 +21,13 @@ npx prettier --check . --log-level warn
 
 stage "unit tests"
 npx vitest run --dir test/unit
+
+# The same suite under the image's Node.js (fetched once into the cache), whatever node the
+# machine has: the judge ships on that runtime, so that is the one its tests must pass on.
+source scripts/lib/runtime-versions.sh
+stage "unit tests on Node.js $NODE_VERSION (the image's runtime)"
+node_runtime=$(bash scripts/node-runtime.sh)
+PATH="$node_runtime/bin:$PATH" node node_modules/vitest/vitest.mjs run --dir test/unit
 
 if [ -d test/manifests ] && ls test/manifests/*.test.ts >/dev/null 2>&1; then
   stage "manifest validation"

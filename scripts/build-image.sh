@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the judge's image from the Dockerfile with buildah, on this machine: the base comes from
+# the local stand-in (scripts/base-image.sh; nothing is pulled), RUN steps share the host's
+# network (to reach the npm registry), and when the host trusts an extra CA bundle for Node
+# (NODE_EXTRA_CA_CERTS, e.g. behind a TLS-inspecting proxy) the build's npm is pointed at it
+# through a mounted global npmrc. None of this changes the Dockerfile, which a registry-based
+# pipeline builds as it is (.github/workflows/judge.yml).
+#   scripts/build-image.sh [TAG]     default TAG: localhost/canary-judge:<package version>
+# Prints the image ID.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+version=$(node -p "require('$here/package.json').version")
+tag=${1:-localhost/canary-judge:$version}
+bash "$here/scripts/base-image.sh" >/dev/null
+
+args=(--pull=never --network=host --layers --quiet -t "$tag")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+ca=${NODE_EXTRA_CA_CERTS:-}
+if [ -n "$ca" ] && [ -f "$ca" ]; then
+  cp "$ca" "$tmp/extra-ca.pem"
+  printf 'cafile=/run/build-ca/extra-ca.pem\n' >"$tmp/npmrc"
+  args+=(-v "$tmp/extra-ca.pem:/run/build-ca/extra-ca.pem:ro" -v "$tmp/npmrc:/usr/local/etc/npmrc:ro")
+fi
+buildah build "${args[@]}" --iidfile "$tmp/iid" "$here" >&2
+cat "$tmp/iid"
+echo
