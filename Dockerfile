@@ -18,14 +18,18 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json
 
-# 2. production dependencies only, without the source maps and test suites some packages publish
+# 2. production dependencies only, without what some packages publish beside their code: source
+# maps, test suites, TypeScript sources (node never loads .ts from node_modules; declarations stay)
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
- && find node_modules -type f \( -name '*.map' -o -name '*.test.js' -o -name '*.spec.js' \) -delete \
+ && find node_modules -type f \( -name '*.map' -o -name '*.test.*' -o -name '*.spec.*' \
+      -o \( \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' \) ! -name '*.d.ts' ! -name '*.d.mts' ! -name '*.d.cts' \) \) \
+      -delete \
  && find node_modules -depth -type d -regextype posix-extended \
-      -regex '.*/node_modules/(@[^/]+/)?[^/]+/(test|tests|__tests__|spec|specs)' -exec rm -rf {} +
+      -regex '(.*/)?node_modules/(@[^/]+/)?[^/]+/(test|tests|__tests__|spec|specs)' -exec rm -rf {} + \
+ && find node_modules -depth -type d -empty -delete
 
 # 3. runtime: compiled code + production node_modules, as an unprivileged user. The package
 # managers of the base (npm, npx, corepack, yarn) are removed: nothing runs them at runtime, and
