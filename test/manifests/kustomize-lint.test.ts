@@ -19,7 +19,8 @@ import {
 } from './lib/files.js';
 
 const dirs = kustomizationDirs();
-const ALLOWED_KEYS = new Set(['apiVersion', 'kind', 'resources', 'patches']);
+// `images:` pins an image to the digest a pipeline built (scripts/set-image-digest.sh).
+const ALLOWED_KEYS = new Set(['apiVersion', 'kind', 'resources', 'patches', 'images']);
 
 describe('kustomizations', () => {
   it('include the shipped entry points', () => {
@@ -28,7 +29,7 @@ describe('kustomizations', () => {
     }
   });
 
-  it.each(dirs)('%s uses only resources: and patches:', (dir) => {
+  it.each(dirs)('%s uses only resources:, patches: and images:', (dir) => {
     const k = readYamlFile(`${dir}/kustomization.yaml`).docs[0] as Record<string, unknown>;
     expect(k['kind']).toBe('Kustomization');
     expect(Object.keys(k).filter((key) => !ALLOWED_KEYS.has(key))).toEqual([]);

@@ -1,0 +1,73 @@
+/**
+ * The judge's Deployment runs its image by digest, never by a tag that could move: the checked-in
+ * digest is a placeholder, and the pipeline's edit (scripts/set-image-digest.sh, run here on a copy
+ * of deploy/) replaces it with the digest it built and pushed, or refuses what is not a digest.
+ */
+
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { REPO, renderKustomization, type K8sObject } from './lib/files.js';
+
+const JUDGE_IMAGE = 'registry.example.com/platform/canary-judge';
+const work = mkdtempSync(join(tmpdir(), 'canary-judge-digest-'));
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function images(objects: readonly K8sObject[]): string[] {
+  return objects
+    .filter((o) => o.kind === 'Deployment')
+    .flatMap((o) => {
+      const spec = (o as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec;
+      return spec.template.spec.containers.map((c) => c.image);
+    });
+}
+
+function setDigest(dir: string, digest: string): { status: number; output: string } {
+  try {
+    const output = execFileSync(
+      'bash',
+      [join(REPO, 'scripts/set-image-digest.sh'), dir, JUDGE_IMAGE, digest],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    return { status: 0, output };
+  } catch (e) {
+    const err = e as { status: number; stderr: string };
+    return { status: err.status, output: err.stderr };
+  }
+}
+
+describe("the judge's image reference", () => {
+  it.each(['deploy/canary-judge', 'deploy/canary-judge/with-servicemonitor'])(
+    '%s runs the judge by digest',
+    (dir) => {
+      const found = images(renderKustomization(dir).objects);
+      expect(found).toEqual([`${JUDGE_IMAGE}@sha256:${'0'.repeat(64)}`]);
+    },
+  );
+
+  it("takes the pipeline's digest in place of the placeholder", () => {
+    cpSync(join(REPO, 'deploy'), join(work, 'deploy'), { recursive: true });
+    const digest = `sha256:${'4f'.repeat(32)}`;
+    const r = setDigest(join(work, 'deploy/canary-judge/base'), digest);
+    expect(r.status, r.output).toBe(0);
+    const rendered = execFileSync(
+      'bash',
+      ['-c', `"$(bash scripts/kustomize.sh)/kustomize" build "${join(work, 'deploy/canary-judge')}"`],
+      { cwd: REPO, encoding: 'utf8' },
+    );
+    expect(rendered).toContain(`image: ${JUDGE_IMAGE}@${digest}`);
+    expect(rendered).not.toContain('0'.repeat(64));
+  });
+
+  it('refuses a tag or a malformed digest', () => {
+    cpSync(join(REPO, 'deploy'), join(work, 'refuse'), { recursive: true });
+    for (const bad of ['0.2.0', 'sha256:abc', `sha256:${'G'.repeat(64)}`]) {
+      const r = setDigest(join(work, 'refuse/canary-judge/base'), bad);
+      expect(r.status).toBe(2);
+      expect(r.output).toContain('not a digest');
+    }
+  });
+});
