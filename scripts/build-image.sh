@@ -6,14 +6,20 @@
 # through a mounted global npmrc. None of this changes the Dockerfile, which a registry-based
 # pipeline builds as it is (.github/workflows/judge.yml).
 #   scripts/build-image.sh [TAG]     default TAG: localhost/canary-judge:<package version>
+#   CANARY_JUDGE_BASE=registry       pull the Dockerfile's base from its registry instead (CI
+#                                    runners that reach Docker Hub)
 # Prints the image ID.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 version=$(node -p "require('$here/package.json').version")
 tag=${1:-localhost/canary-judge:$version}
-bash "$here/scripts/base-image.sh" >/dev/null
+case "${CANARY_JUDGE_BASE:-local}" in
+  local) bash "$here/scripts/base-image.sh" >/dev/null; pull=never ;;
+  registry) pull=missing ;;
+  *) echo "build-image: CANARY_JUDGE_BASE must be local or registry" >&2; exit 2 ;;
+esac
 
-args=(--pull=never --network=host --layers --quiet -t "$tag")
+args=("--pull=$pull" --network=host --layers --quiet -t "$tag")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ca=${NODE_EXTRA_CA_CERTS:-}

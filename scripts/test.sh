@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project, in order from the fastest to the slowest stage:
-#   1. type check, lint (typescript-eslint, type-aware) and format (Prettier)
+#   1. type check, lint (typescript-eslint, type-aware) and format (Prettier); the GitHub Actions
+#      workflows linted (actionlint, with shellcheck)
 #   2. unit tests (statistics, queries, validation, HTTP layer)          test/unit
 #      ... again on the Node.js LTS the image runs (scripts/node-runtime.sh)
 #   3. manifest validation (schemas, kustomize, Argo's linter)            test/manifests
@@ -21,6 +22,9 @@ npx tsc -p tsconfig.json --noEmit
 stage "lint and format"
 npx eslint --max-warnings 0 .
 npx prettier --check . --log-level warn
+
+stage "workflow lint (actionlint)"
+"$(bash scripts/actionlint.sh)/actionlint"
 
 stage "unit tests"
 npx vitest run --dir test/unit
