@@ -16,13 +16,12 @@ const work = mkdtempSync(join(tmpdir(), 'canary-judge-digest-'));
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+type Deployment = K8sObject & { spec: { template: { spec: { containers: { image: string }[] } } } };
+
 function images(objects: readonly K8sObject[]): string[] {
   return objects
-    .filter((o) => o.kind === 'Deployment')
-    .flatMap((o) => {
-      const spec = (o as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec;
-      return spec.template.spec.containers.map((c) => c.image);
-    });
+    .filter((o): o is Deployment => o.kind === 'Deployment')
+    .flatMap((o) => o.spec.template.spec.containers.map((c) => c.image));
 }
 
 function setDigest(dir: string, digest: string): { status: number; output: string } {
