@@ -24,9 +24,10 @@ if buildah inspect --type image "$image" >/dev/null 2>&1; then
   exit 0
 fi
 if [ -f "$archive" ]; then
-  buildah pull --quiet "oci-archive:$archive" >/dev/null
-  buildah tag "$(buildah images --quiet --filter reference="localhost/$NODE_IMAGE" | head -n1)" "$image" 2>/dev/null ||
-    true
+  # The archive names the image without a registry; give it the Dockerfile's full name back.
+  id=$(buildah pull --quiet "oci-archive:$archive")
+  buildah tag "$id" "$image"
+  buildah rmi "localhost/$NODE_IMAGE" >/dev/null 2>&1 || true
   if buildah inspect --type image "$image" >/dev/null 2>&1; then
     echo "$image"
     exit 0
