@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startPrometheus, type PrometheusHandle } from '../integration/harness/prometheus.js';
+import { freePort } from '../support/net.js';
+import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 import { openMetrics } from '../integration/harness/simulation.js';
 import { CANARY_HASH, STABLE_HASH, combined } from '../integration/harness/scenarios.js';
 
@@ -140,6 +141,15 @@ function analysis(namespace: string) {
   };
 }
 
+/** The parts of the judge's answer (or error) these tests read. */
+interface Answer {
+  readonly verdict?: string;
+  readonly summary?: string;
+  readonly checks?: readonly { name: string; reason: string }[];
+  readonly window?: { intervals: number };
+  readonly error?: { code: string };
+}
+
 /** POSTs an analysis, with the bearer token unless `token` is null. */
 async function post(url: string, body: unknown, token: string | null = TOKEN) {
   const res = await fetch(`${url}/api/v1/analyses`, {
@@ -150,7 +160,7 @@ async function post(url: string, body: unknown, token: string | null = TOKEN) {
     },
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as Answer };
 }
 
 beforeAll(async () => {
@@ -206,12 +216,12 @@ describe('the judge image, run as its Deployment runs it', () => {
     const c = await startContainer();
     const bad = await post(c.url, analysis('error-3x'));
     expect(bad.status, JSON.stringify(bad.body)).toBe(200);
-    expect(bad.body['verdict']).toBe('Fail');
-    expect(bad.body['checks'][0]).toMatchObject({ name: 'error-rate', reason: 'regression_detected' });
+    expect(bad.body.verdict).toBe('Fail');
+    expect(bad.body.checks?.[0]).toMatchObject({ name: 'error-rate', reason: 'regression_detected' });
     const good = await post(c.url, analysis('healthy'));
     expect(good.status).toBe(200);
-    expect(good.body['verdict'], good.body['summary']).not.toBe('Fail');
-    expect(good.body['window']['intervals']).toBe(60);
+    expect(good.body.verdict, good.body.summary).not.toBe('Fail');
+    expect(good.body.window?.intervals).toBe(60);
   });
 
   it('refuses an analysis without the token mounted from the Secret', async () => {
@@ -242,7 +252,7 @@ describe('the judge image, run as its Deployment runs it', () => {
       prom.resume();
       const r = await inFlight;
       expect(r.status).toBe(200);
-      expect(r.body['verdict']).toBe('Fail');
+      expect(r.body.verdict).toBe('Fail');
       expect(await podman('wait', c.id)).toBe('0');
       const logs = await podman('logs', c.id);
       expect(logs).toContain('"signal":"SIGTERM"');
