@@ -13,13 +13,16 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 version=$(node -p "require('$here/package.json').version")
 tag=${1:-localhost/canary-judge:$version}
+source "$here/scripts/lib/runtime-versions.sh"
+args_base=()
 case "${CANARY_JUDGE_BASE:-local}" in
   local) bash "$here/scripts/base-image.sh" >/dev/null; pull=never ;;
-  registry) pull=missing ;;
+  # Fully qualified, so no registries.conf short-name policy comes into play.
+  registry) pull=missing; args_base=(--build-arg "NODE_IMAGE=docker.io/library/$NODE_IMAGE") ;;
   *) echo "build-image: CANARY_JUDGE_BASE must be local or registry" >&2; exit 2 ;;
 esac
 
-args=("--pull=$pull" --network=host --layers --quiet -t "$tag")
+args=("--pull=$pull" --network=host --layers --quiet -t "$tag" "${args_base[@]}")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ca=${NODE_EXTRA_CA_CERTS:-}
