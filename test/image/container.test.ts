@@ -1,8 +1,8 @@
 /**
  * The judge's built image, run by podman the way deploy/canary-judge's Deployment runs it: the
  * container's user, read-only root filesystem, dropped capabilities, no privilege escalation,
- * the /tmp emptyDir and the auth token mounted as a file are read from the manifest itself and
- * turned into podman flags. Against a real Prometheus (the Debian package, backfilled with an
+ * memory limit, the /tmp emptyDir and the auth token mounted as a file are read from the manifest
+ * itself and turned into podman flags. Against a real Prometheus (the Debian package, backfilled with an
  * hour of a healthy and a 3x-error canary by promtool) on the host's loopback, reached from
  * inside the container over the host network: probes, a verdict, the 401 without a token, and
  * SIGTERM with an analysis in flight (node is PID 1: it must finish the analysis and exit 0).
@@ -43,6 +43,7 @@ interface DeploymentShape {
   readonly flags: string[];
   readonly env: Record<string, string>;
   readonly tokenPath: string;
+  readonly memoryBytes: number;
 }
 
 let prom: PrometheusHandle;
@@ -76,6 +77,10 @@ async function deploymentShape(tokenFile: string): Promise<DeploymentShape> {
     '--security-opt',
     'no-new-privileges',
   ];
+  // The memory limit, so the judge runs (and Node sizes its heap) within what the pod gets.
+  const memory = /^(\d+)Mi$/.exec(String(c.resources?.limits?.memory));
+  if (memory === null) throw new Error(`memory limit ${c.resources?.limits?.memory}: expected <n>Mi`);
+  flags.push('--memory', `${memory[1]}m`);
   let tokenPath = '';
   for (const m of c.volumeMounts as { name: string; mountPath: string }[]) {
     const v = pod.volumes.find((x: { name: string }) => x.name === m.name);
@@ -89,7 +94,7 @@ async function deploymentShape(tokenFile: string): Promise<DeploymentShape> {
   for (const e of c.env as { name: string; value?: string }[])
     if (e.value !== undefined) env[e.name] = e.value;
   expect(env['CANARY_JUDGE_AUTH_TOKEN_FILE']).toBe(tokenPath);
-  return { flags, env, tokenPath };
+  return { flags, env, tokenPath, memoryBytes: Number(memory[1]) * 1024 * 1024 };
 }
 
 /** Starts the image as the Deployment does, on free loopback ports; waits for /healthz. */
@@ -184,7 +189,7 @@ afterAll(async () => {
 });
 
 describe('the judge image, run as its Deployment runs it', () => {
-  it('runs node as PID 1 under uid 10001, with no capabilities and a read-only root filesystem', async () => {
+  it('runs node as PID 1 under uid 10001, with no capabilities, a read-only root filesystem and the memory limit', async () => {
     const c = await startContainer();
     expect(await podman('image', 'inspect', '--format', '{{.Config.User}}', IMAGE)).toBe('10001:10001');
     const status = await podman('exec', c.id, 'cat', '/proc/1/status');
@@ -199,6 +204,14 @@ describe('the judge image, run as its Deployment runs it', () => {
       (e: { stderr?: string }) => e.stderr ?? '',
     );
     expect(write).toMatch(/Read-only file system/);
+    const limit = await podman(
+      'exec',
+      c.id,
+      'sh',
+      '-c',
+      'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes',
+    );
+    expect(Number(limit)).toBe(deployment.memoryBytes);
     // The emptyDir stands where a process may legitimately write.
     await podman('exec', c.id, 'sh', '-c', 'echo x > /tmp/probe');
   });

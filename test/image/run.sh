@@ -12,7 +12,12 @@ for tool in buildah podman; do
 done
 t0=$SECONDS
 tag=localhost/canary-judge:ci
-id=$(nice -n 10 bash scripts/build-image.sh "$tag")
+# One retry: the build's npm ci goes to the registry, and one dropped connection is no verdict
+# on the Dockerfile.
+id=$(nice -n 10 bash scripts/build-image.sh "$tag") || {
+  echo "image: build failed; retrying once" >&2
+  id=$(nice -n 10 bash scripts/build-image.sh "$tag")
+}
 echo "image: built $tag ($id) in $((SECONDS - t0))s"
 
 app=$(mktemp -d)
