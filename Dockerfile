@@ -19,13 +19,15 @@ COPY src ./src
 RUN npx tsc -p tsconfig.build.json
 
 # 2. production dependencies only, without what some packages publish beside their code: source
-# maps, test suites, TypeScript sources (node never loads .ts from node_modules; declarations stay)
+# maps, test suites (and their declarations), TypeScript sources (node never loads .ts from
+# node_modules; other declarations stay)
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
  && find node_modules -type f \( -name '*.map' -o -name '*.test.*' -o -name '*.spec.*' \
-      -o \( \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' \) ! -name '*.d.ts' ! -name '*.d.mts' ! -name '*.d.cts' \) \) \
+      -o \( \( -name '*.ts' -o -name '*.mts' -o -name '*.cts' \) ! -name '*.d.ts' ! -name '*.d.mts' ! -name '*.d.cts' \) \
+      -o \( \( -path '*/test/*' -o -path '*/tests/*' -o -path '*/__tests__/*' \) -name '*.d.*ts' \) \) \
       -delete \
  && find node_modules -depth -type d -regextype posix-extended \
       -regex '(.*/)?node_modules/(@[^/]+/)?[^/]+/(test|tests|__tests__|spec|specs)' -exec rm -rf {} + \
