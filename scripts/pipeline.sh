@@ -83,6 +83,11 @@ rollout_stage() {
   bash scripts/set-image-digest.sh "$work/rollouts/catalogo" registry.example.com/streaming/catalogo "$CATALOGO_DIGEST"
   diff -u rollouts/catalogo/kustomization.yaml "$work/rollouts/catalogo/kustomization.yaml" || true
 }
+static_stage() {
+  npx tsc -p tsconfig.json --noEmit
+  npx eslint --max-warnings 0 .
+  npx prettier --check . --log-level warn
+}
 unit_stage() {
   local node_runtime
   node_runtime=$(bash scripts/node-runtime.sh)
@@ -96,7 +101,7 @@ manifests_stage() {
 no_db="no vulnerability database can be downloaded here (Trivy fetches its DB from a registry); the workflow runs Trivy and fails on fixable HIGH/CRITICAL"
 no_registry="no container registry is reachable from here"
 if [ "$pipeline" = judge ]; then
-  want typecheck && run typecheck "type check" npx tsc -p tsconfig.json --noEmit
+  want typecheck && run typecheck "type check, lint and format" static_stage
   want unit && run unit "unit tests on the image's Node.js" unit_stage
   want manifests && run manifests "manifests and workflow lint" manifests_stage
   want integration && run integration "integration against a real Prometheus" npx vitest run --dir test/integration
