@@ -1,0 +1,120 @@
+// The plugin itself: Argo's metric-provider interface (metricproviders/plugin/rpc's
+// MetricProviderPlugin) over the judge. Run is synchronous — one Analyze call per measurement —
+// so Resume and Terminate have nothing to resume or stop, and the plugin keeps no state to
+// collect. Every failure is an Error measurement carrying the reason, never a verdict.
+package provider
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/argoproj/argo-rollouts/metricproviders/plugin/rpc"
+	"github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
+	"github.com/argoproj/argo-rollouts/utils/plugin/types"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	judgev1 "canary-judge/plugins/metric/internal/gen/canary_judge/v1"
+)
+
+// ProviderType is what Argo's own plugin provider reports (metricproviders/plugin.ProviderType).
+const ProviderType = "RPCPlugin"
+
+type Plugin struct {
+	opts   Options
+	judges *judges
+}
+
+var _ rpc.MetricProviderPlugin = (*Plugin)(nil)
+
+func New(opts Options) *Plugin {
+	return &Plugin{opts: opts, judges: newJudges(opts)}
+}
+
+// InitPlugin checks what can be checked before the first measurement: the TLS material. The
+// token is read at every call (a Secret mounted as a file is rotated in place).
+func (p *Plugin) InitPlugin() types.RpcError {
+	if _, err := p.judges.credentials(); err != nil {
+		return types.RpcError{ErrorString: err.Error()}
+	}
+	return types.RpcError{}
+}
+
+func (p *Plugin) Run(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) v1alpha1.Measurement {
+	started := metav1.Now()
+	m := v1alpha1.Measurement{StartedAt: &started}
+	res, err := p.analyze(run, metric)
+	if err == nil {
+		m.Phase, err = phaseOf(res, metric)
+	}
+	finished := metav1.Now()
+	m.FinishedAt = &finished
+	if err != nil {
+		m.Phase = v1alpha1.AnalysisPhaseError
+		m.Message = err.Error()
+		return m
+	}
+	m.Value = res.GetSummary()
+	m.Metadata = metadataOf(res)
+	return m
+}
+
+func (p *Plugin) analyze(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) (*judgev1.AnalyzeResponse, error) {
+	cfg, err := ParseConfig(metric.Provider.Plugin[PluginName])
+	if err != nil {
+		return nil, err
+	}
+	addr := cfg.Address
+	if addr == "" {
+		addr = p.opts.Address
+	}
+	if !p.opts.allows(addr) {
+		return nil, fmt.Errorf("address %q is not one the plugin's registration allows (--address, --allow-address)", addr)
+	}
+	timeout := p.opts.Timeout
+	if cfg.Timeout != "" {
+		if d, _ := time.ParseDuration(cfg.Timeout); d < timeout {
+			timeout = d
+		}
+	}
+	req, err := buildRequest(cfg, run)
+	if err != nil {
+		return nil, err
+	}
+	return p.judges.analyze(addr, timeout, req)
+}
+
+func (p *Plugin) Resume(_ *v1alpha1.AnalysisRun, _ v1alpha1.Metric, m v1alpha1.Measurement) v1alpha1.Measurement {
+	return m
+}
+
+func (p *Plugin) Terminate(_ *v1alpha1.AnalysisRun, _ v1alpha1.Metric, m v1alpha1.Measurement) v1alpha1.Measurement {
+	return m
+}
+
+func (p *Plugin) GarbageCollect(*v1alpha1.AnalysisRun, v1alpha1.Metric, int) types.RpcError {
+	return types.RpcError{}
+}
+
+func (p *Plugin) Type() string { return ProviderType }
+
+// GetMetadata describes the metric before any measurement: where it asks and what.
+func (p *Plugin) GetMetadata(metric v1alpha1.Metric) map[string]string {
+	cfg, err := ParseConfig(metric.Provider.Plugin[PluginName])
+	if err != nil {
+		return map[string]string{"error": err.Error()}
+	}
+	addr := cfg.Address
+	if addr == "" {
+		addr = p.opts.Address
+	}
+	md := map[string]string{"judge": addr}
+	for i, c := range cfg.Checks {
+		name := c.Name
+		if name == "" {
+			name = c.Type
+		}
+		md["check."+strconv.Itoa(i)] = name + " (" + c.Type + ")"
+	}
+	return md
+}

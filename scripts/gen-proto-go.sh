@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Regenerates the Go of the gRPC contract used by the metric plugin (plugins/metric/internal/gen)
+# from proto/, with buf from node_modules and protoc-gen-go / protoc-gen-go-grpc built at the
+# versions plugins/metric/go.mod pins. Only the judge's own contract: the plugin takes the health
+# protocol from grpc-go.
+#   scripts/gen-proto-go.sh         regenerate in place
+#   scripts/gen-proto-go.sh DIR     write DIR/canary_judge/... instead (the drift check compares it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+out="${1:-$repo/plugins/metric/internal/gen}"
+buf=node_modules/.bin/buf
+[ -x "$buf" ] || { echo "gen-proto-go: $buf not found; run npm ci" >&2; exit 1; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/canary-judge-gen-go.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+export GOTOOLCHAIN=${GOTOOLCHAIN:-go1.26.10}
+(cd plugins/metric && GOFLAGS=-mod=readonly go build -o "$tmp/bin/" \
+  google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc)
+cat >"$tmp/buf.gen.yaml" <<YAML
+version: v2
+managed:
+  enabled: true
+  override:
+    - file_option: go_package_prefix
+      value: canary-judge/plugins/metric/internal/gen
+plugins:
+  - local: $tmp/bin/protoc-gen-go
+    out: $tmp/out
+    opt: paths=source_relative
+  - local: $tmp/bin/protoc-gen-go-grpc
+    out: $tmp/out
+    opt: paths=source_relative
+YAML
+"$buf" generate proto --template "$tmp/buf.gen.yaml" --path proto/canary_judge
+rm -rf "$out"
+mkdir -p "$out"
+cp -r "$tmp/out/." "$out/"
