@@ -12,7 +12,9 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/argoproj/argo-rollouts/metricproviders/plugin/rpc"
 	goplugin "github.com/hashicorp/go-plugin"
@@ -29,6 +31,15 @@ var handshake = goplugin.HandshakeConfig{
 }
 
 func main() {
+	// `--install DIR`: copy this binary into DIR and exit. The plugin's image runs it as an init
+	// container that fills a volume the controller then loads the plugin from (file:// location).
+	if len(os.Args) == 3 && os.Args[1] == "--install" {
+		if err := install(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "canary-judge-metric-plugin: install:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	opts, err := provider.ParseFlags(os.Args[1:])
 	if err != nil {
 		if err == flag.ErrHelp {
@@ -45,4 +56,30 @@ func main() {
 			"RpcMetricProviderPlugin": &rpc.RpcMetricProviderPlugin{Impl: impl},
 		},
 	})
+}
+
+// install copies the running executable into dir under its own name, readable and executable.
+func install(dir string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	src, err := os.Open(self)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst := filepath.Join(dir, filepath.Base(self))
+	out, err := os.OpenFile(dst+".tmp", os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, src); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(dst+".tmp", dst)
 }
