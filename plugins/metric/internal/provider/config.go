@@ -149,7 +149,7 @@ func (f flexBool) ptr() *bool {
 func ParseConfig(raw json.RawMessage) (Config, error) {
 	var c Config
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return c, fmt.Errorf("no configuration under provider.plugin.%q", PluginName)
+		return c, fmt.Errorf("no plugin configuration in the metric (provider.plugin.%q: {...})", PluginName)
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()

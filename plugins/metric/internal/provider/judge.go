@@ -132,6 +132,8 @@ func describe(addr string, err error, trailer metadata.MD) error {
 	}
 	code, field := first("canary-judge-error-code"), first("canary-judge-error-field")
 	switch {
+	case st.Code() == codes.Unauthenticated:
+		return fmt.Errorf("judge at %s refused the token (%s): %s", addr, st.Code(), st.Message())
 	case code != "" && field != "":
 		return fmt.Errorf("judge at %s refused the request (%s, %s): %s", addr, code, field, st.Message())
 	case code != "":
@@ -142,8 +144,6 @@ func describe(addr string, err error, trailer metadata.MD) error {
 		return fmt.Errorf("judge at %s unreachable: %s", addr, st.Message())
 	case codes.DeadlineExceeded:
 		return fmt.Errorf("judge at %s did not answer in time: %s", addr, st.Message())
-	case codes.Unauthenticated:
-		return fmt.Errorf("judge at %s refused the token: %s", addr, st.Message())
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("judge at %s did not answer in time", addr)

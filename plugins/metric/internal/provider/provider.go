@@ -5,6 +5,7 @@
 package provider
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -60,7 +61,7 @@ func (p *Plugin) Run(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) v1alpha1
 }
 
 func (p *Plugin) analyze(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) (*judgev1.AnalyzeResponse, error) {
-	cfg, err := ParseConfig(metric.Provider.Plugin[PluginName])
+	cfg, err := ParseConfig(configOf(metric))
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +85,20 @@ func (p *Plugin) analyze(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) (*ju
 	return p.judges.analyze(addr, timeout, req)
 }
 
+// configOf picks the plugin's configuration out of the metric. Argo lets a metric name exactly
+// one plugin, and the controller starts this binary for whatever name it is registered under
+// (canary-judge/canary-judge, or a second entry with other flags, e.g. another judge and token),
+// so the one entry is ours whatever its key.
+func configOf(metric v1alpha1.Metric) json.RawMessage {
+	if raw, ok := metric.Provider.Plugin[PluginName]; ok || len(metric.Provider.Plugin) != 1 {
+		return raw
+	}
+	for _, raw := range metric.Provider.Plugin {
+		return raw
+	}
+	return nil
+}
+
 func (p *Plugin) Resume(_ *v1alpha1.AnalysisRun, _ v1alpha1.Metric, m v1alpha1.Measurement) v1alpha1.Measurement {
 	return m
 }
@@ -100,7 +115,7 @@ func (p *Plugin) Type() string { return ProviderType }
 
 // GetMetadata describes the metric before any measurement: where it asks and what.
 func (p *Plugin) GetMetadata(metric v1alpha1.Metric) map[string]string {
-	cfg, err := ParseConfig(metric.Provider.Plugin[PluginName])
+	cfg, err := ParseConfig(configOf(metric))
 	if err != nil {
 		return map[string]string{"error": err.Error()}
 	}

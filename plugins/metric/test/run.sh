@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The metric plugin as Argo runs it: builds the plugin (scripts/build-plugin.sh, linux/amd64 or
+# the host's architecture), loads a real Prometheus with the contract scenarios
+# (test/argo/contract/scenarios.ts), starts the judge from source with gRPC and a token, and runs
+# the Go tests of plugins/metric/test, which start the binary through Argo Rollouts' own plugin
+# code. Everything listens on 127.0.0.1, on free ports, and is stopped on exit.
+#
+#   bash plugins/metric/test/run.sh [go test flags, e.g. -run TestWhenTheJudgeIsDown -v]
+#
+#   PLUGIN_BINARY=FILE   test this binary instead of building one
+# Needs: Go (the toolchain of plugins/metric/go.mod is fetched if missing), node (npm ci done),
+# prometheus and promtool on PATH.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../../.." && pwd)
+cd "$repo"
+say() { printf 'plugin-test: %s\n' "$*"; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/canary-judge-plugin-test.XXXXXX")
+pgids=()
+cleanup() {
+  local rc=$?
+  for g in "${pgids[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
+  for g in "${pgids[@]}"; do
+    for _ in $(seq 50); do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$g" 2>/dev/null || true
+  done
+  if [ "$rc" -ne 0 ]; then
+    for f in "$tmp"/*.log; do
+      [ -s "$f" ] && { say "--- last lines of $(basename "$f")"; tail -n 20 "$f"; }
+    done
+  fi
+  rm -rf "$tmp"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+start() {
+  local name=$1; shift
+  setsid "$@" >"$tmp/$name.log" 2>&1 &
+  pgids+=("$!")
+}
+wait_http() {
+  for _ in $(seq 300); do
+    curl -fsS -o /dev/null "$2" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  say "$1 did not answer $2 within 30 s"
+  return 1
+}
+
+t0=$SECONDS
+if [ -z "${PLUGIN_BINARY:-}" ]; then
+  arch=$(go env GOHOSTARCH)
+  say "building the plugin"
+  bash scripts/build-plugin.sh "$tmp/dist"
+  export PLUGIN_BINARY="$tmp/dist/canary-judge-metric-plugin-linux-$arch"
+fi
+go_version=$(awk '$1 == "go" { print $2; exit }' plugins/metric/go.mod)
+export GOTOOLCHAIN="go$go_version"
+say "building the Go tests"
+(cd plugins/metric && nice -n 10 go test -c -o "$tmp/plugintest.test" ./test/)
+
+node_modules/.bin/tsx test/argo/contract/scenarios.ts --out "$tmp"
+prom_port=$(free_port)
+start prometheus node_modules/.bin/tsx test/integration/harness/prometheus.ts --port "$prom_port" --backfill "$tmp/backfill.om"
+wait_http Prometheus "http://127.0.0.1:$prom_port/-/ready"
+for _ in $(seq 100); do
+  n=$(curl -fsS "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode 'query=count(istio_requests_total)' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).data.result;console.log(r.length?r[0].value[1]:0)})')
+  [ "$n" != 0 ] && break
+  sleep 0.2
+done
+say "Prometheus on 127.0.0.1:$prom_port holds $n istio_requests_total series"
+
+token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
+http_port=$(free_port)
+grpc_port=$(free_port)
+start judge env CANARY_JUDGE_HOST=127.0.0.1 CANARY_JUDGE_PORT="$http_port" CANARY_JUDGE_GRPC_PORT="$grpc_port" \
+  CANARY_JUDGE_AUTH_TOKEN="$token" CANARY_JUDGE_LOG_LEVEL=warn \
+  CANARY_JUDGE_PROMETHEUS_URL="http://127.0.0.1:$prom_port" node_modules/.bin/tsx src/main.ts
+wait_http judge "http://127.0.0.1:$http_port/healthz"
+say "judge gRPC on 127.0.0.1:$grpc_port"
+
+export JUDGE_GRPC_ADDR="127.0.0.1:$grpc_port"
+export JUDGE_DOWN_ADDR="127.0.0.1:$(free_port)" # nothing listens there
+export PLUGINTEST_TOKEN="$token"
+export PLUGINTEST_WRONG_TOKEN="not-the-token"
+export CANARY_JUDGE_SCENARIOS="$tmp/scenarios.json"
+export POD_NAMESPACE=argo-rollouts
+t1=$SECONDS
+set +e
+(cd plugins/metric && go test -count=1 -timeout 5m -v ./test/ "$@") | grep -Ev '^\s*=== (RUN|PAUSE|CONT|NAME)| \[DEBUG\] plugin'
+rc=${PIPESTATUS[0]}
+set -e
+say "go test finished in $((SECONDS - t1)) s (rc $rc); total $((SECONDS - t0)) s"
+exit "$rc"
