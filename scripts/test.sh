@@ -8,9 +8,10 @@
 #   4. integration tests against a real Prometheus                       test/integration
 #   5. Argo Rollouts contract tests (Argo's own Go code vs the judge)     test/argo
 #   6. the container image: built, run as deployed, inventoried           test/image
-#   7. end to end on a local Kubernetes control plane                    test/e2e
+#   7. the metric plugin: reproducible build, Argo's plugin client       plugins/metric/test
+#   8. end to end on a local Kubernetes control plane                    test/e2e
 # Set CANARY_JUDGE_SKIP_IMAGE=1 to leave out stage 6 (it needs buildah, podman and debootstrap,
-# which .ci/run installs) and CANARY_JUDGE_SKIP_E2E=1 to leave out stage 7 (it needs the cached
+# which .ci/run installs) and CANARY_JUDGE_SKIP_E2E=1 to leave out stage 8 (it needs the cached
 # control-plane build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,12 @@ fi
 if [ -f test/image/run.sh ] && [ "${CANARY_JUDGE_SKIP_IMAGE:-0}" != 1 ]; then
   stage "container image (buildah build, podman run, SBOM)"
   bash test/image/run.sh
+fi
+
+if [ -f plugins/metric/test/run.sh ]; then
+  stage "metric plugin (reproducible build; Argo's plugin client against the judge)"
+  bash plugins/metric/test/reproducible.sh
+  bash plugins/metric/test/run.sh
 fi
 
 if [ -f test/e2e/run.sh ] && [ "${CANARY_JUDGE_SKIP_E2E:-0}" != 1 ]; then

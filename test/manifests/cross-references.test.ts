@@ -373,28 +373,3 @@ describe('Argo CD Application', () => {
     }
   });
 });
-
-describe('metric plugin registration', () => {
-  it('is a well-formed argo-rollouts-config fragment', () => {
-    const cm = parse(readExample('plugins/argo-rollouts-config.yaml')) as K8sObject & {
-      data: Record<string, string>;
-    };
-    expect(cm.kind).toBe('ConfigMap');
-    expect(cm.metadata.name).toBe('argo-rollouts-config');
-    const plugins = parse(cm.data['metricProviderPlugins'] ?? '') as {
-      name: string;
-      location: string;
-      sha256?: string;
-    }[];
-    expect(Array.isArray(plugins) && plugins.length > 0).toBe(true);
-    for (const p of plugins) {
-      // the controller's own check (utils/config): <org>/<name>
-      expect(p.name).toMatch(/^([a-zA-Z0-9-]+)\/{1}([a-zA-Z0-9_\-.]+)$/);
-      expect(p.location).toMatch(/^(https?|file):\/\//);
-      if (p.sha256 !== undefined) expect(p.sha256).toMatch(/^[0-9a-f]{64}$/);
-      expect(
-        Object.keys(p).every((k) => ['name', 'location', 'sha256', 'args', 'headersFrom'].includes(k)),
-      ).toBe(true);
-    }
-  });
-});

@@ -19,8 +19,9 @@ import {
 } from './lib/files.js';
 
 const dirs = kustomizationDirs();
-// `images:` pins an image to the digest a pipeline built (scripts/set-image-digest.sh).
-const ALLOWED_KEYS = new Set(['apiVersion', 'kind', 'resources', 'patches', 'images']);
+// `images:` pins an image to the digest a pipeline built (scripts/set-image-digest.sh);
+// `components:` applies a kustomize Component (the plugin's, in a test fixture).
+const ALLOWED_KEYS = new Set(['apiVersion', 'kind', 'resources', 'patches', 'images', 'components']);
 
 describe('kustomizations', () => {
   it('include the shipped entry points', () => {

@@ -94,10 +94,20 @@ export function isK8sObject(v: unknown): v is K8sObject {
   );
 }
 
-/** Directories (relative to the repo) holding a kustomization.yaml. */
+/** Directories (relative to the repo) holding a kustomization.yaml of kind Kustomization. */
 export function kustomizationDirs(): string[] {
+  return kustomizeDirs('Kustomization');
+}
+
+/** Directories holding a kustomize Component (plugins/install/*): applied to someone else's base. */
+export function componentDirs(): string[] {
+  return kustomizeDirs('Component');
+}
+
+function kustomizeDirs(kind: 'Kustomization' | 'Component'): string[] {
   return listYamlFiles()
     .filter((p) => /(^|\/)kustomization\.ya?ml$/.test(p))
+    .filter((p) => (readYamlFile(p).docs[0] as { kind?: string } | undefined)?.kind === kind)
     .map((p) => dirname(p));
 }
 

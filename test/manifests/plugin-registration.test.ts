@@ -1,0 +1,128 @@
+/**
+ * The metric plugin's registration as shipped: the kustomize components (plugins/install/*) and
+ * the argo-helm values (plugins/helm/*) that scripts/build-plugin.sh writes from its build. Here:
+ * each renders over an Argo Rollouts install (fixture shaped as Argo's manifests/install.yaml),
+ * registers one plugin in the controller's own `<org>/<name>` form with a real-looking sha256
+ * (the build's; plugins/metric/test/reproducible.sh checks it is this build's), the file://
+ * location is where the init container installs the binary of the same architecture, and the
+ * helm values say exactly what the component says.
+ */
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { componentDirs, findObject, REPO, renderKustomization, type K8sObject } from './lib/files.js';
+
+interface PluginEntry {
+  name: string;
+  location: string;
+  sha256: string;
+  args: string[];
+}
+interface Container {
+  name: string;
+  image?: string;
+  command?: string[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+}
+type Deployment = K8sObject & {
+  spec: {
+    template: {
+      spec: {
+        initContainers?: Container[];
+        containers: Container[];
+        volumes: { name: string; emptyDir?: object; secret?: { secretName: string } }[];
+      };
+    };
+  };
+};
+
+const ARCHES = ['amd64', 'arm64'] as const;
+
+describe('metric plugin registration', () => {
+  it('ships one kustomize component per architecture', () => {
+    expect(componentDirs().sort()).toEqual(['plugins/install/linux-amd64', 'plugins/install/linux-arm64']);
+  });
+
+  it('renders over an Argo Rollouts install: plugin registered, binary installed where the location points', () => {
+    const { objects } = renderKustomization('test/manifests/fixtures/argo-rollouts-with-plugin');
+    const cm = findObject<K8sObject & { data: Record<string, string> }>(
+      objects,
+      'ConfigMap',
+      'argo-rollouts-config',
+    );
+    const plugins = parse(cm.data['metricProviderPlugins'] ?? '') as PluginEntry[];
+    expect(plugins).toHaveLength(1);
+    const [p] = plugins as [PluginEntry];
+    // the controller's own check (utils/config): <org>/<name>
+    expect(p.name).toMatch(/^([a-zA-Z0-9-]+)\/{1}([a-zA-Z0-9_\-.]+)$/);
+    expect(p.name).toBe('canary-judge/canary-judge');
+    expect(p.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(p.sha256).not.toMatch(/^0+$/);
+    expect(
+      Object.keys(p).every((k) => ['name', 'location', 'sha256', 'args', 'headersFrom'].includes(k)),
+    ).toBe(true);
+    const path = p.location.replace(/^file:\/\//, '');
+    expect(p.location).toBe(`file://${path}`);
+
+    const dep = findObject<Deployment>(objects, 'Deployment', 'argo-rollouts');
+    const spec = dep.spec.template.spec;
+    const init = spec.initContainers?.find((c) => c.name === 'canary-judge-metric-plugin');
+    expect(init?.command?.[1]).toBe('--install');
+    const installDir = init?.command?.[2] ?? '';
+    // the binary the init container copies keeps its name, so it lands at the location
+    expect(join(installDir, (init?.command?.[0] ?? '').replace(/^\//, ''))).toBe(path);
+    const controller = spec.containers.find((c) => c.name === 'argo-rollouts');
+    const names = (controller?.volumeMounts ?? []).map((m) => m.name);
+    // Argo's own volumes are kept, ours added
+    expect(names).toEqual(
+      expect.arrayContaining(['plugin-bin', 'tmp', 'canary-judge-plugin', 'canary-judge-token']),
+    );
+    const pluginMount = controller?.volumeMounts?.find((m) => m.name === 'canary-judge-plugin');
+    expect(pluginMount).toMatchObject({ mountPath: installDir, readOnly: true });
+    // the token: a Secret of the controller's namespace, mounted where --token-file reads it
+    const tokenVolume = spec.volumes.find((v) => v.name === 'canary-judge-token');
+    expect(tokenVolume?.secret?.secretName).toBe('canary-judge-token');
+    const tokenMount = controller?.volumeMounts?.find((m) => m.name === 'canary-judge-token');
+    const tokenFile = p.args.find((a) => a.startsWith('--token-file='))?.slice('--token-file='.length) ?? '';
+    expect(tokenFile.startsWith(`${tokenMount?.mountPath}/`)).toBe(true);
+  });
+
+  it.each(ARCHES)('linux/%s: the helm values say what the component says', (arch) => {
+    const component = parse(
+      readFileSync(join(REPO, `plugins/install/linux-${arch}/kustomization.yaml`), 'utf8'),
+    ) as {
+      patches: { target: { kind: string }; patch: string }[];
+    };
+    const cmPatch = parse(component.patches.find((x) => x.target.kind === 'ConfigMap')?.patch ?? '') as {
+      data: { metricProviderPlugins: string };
+    };
+    const depPatch = parse(
+      component.patches.find((x) => x.target.kind === 'Deployment')?.patch ?? '',
+    ) as Deployment;
+    const fromComponent = parse(cmPatch.data.metricProviderPlugins) as PluginEntry[];
+    const values = parse(readFileSync(join(REPO, `plugins/helm/values-linux-${arch}.yaml`), 'utf8')) as {
+      controller: {
+        metricProviderPlugins: PluginEntry[];
+        initContainers: Container[];
+        volumeMounts: unknown[];
+        volumes: unknown[];
+      };
+    };
+    expect(values.controller.metricProviderPlugins).toEqual(fromComponent);
+    expect(fromComponent[0]?.location).toContain(`linux-${arch}`);
+    const spec = depPatch.spec.template.spec;
+    expect(values.controller.initContainers).toEqual(spec.initContainers);
+    expect(values.controller.volumeMounts).toEqual(spec.containers[0]?.volumeMounts);
+    expect(values.controller.volumes).toEqual(spec.volumes);
+  });
+
+  it('the two architectures have different binaries, so different sums', () => {
+    const sha = (arch: string): string =>
+      /sha256: "([0-9a-f]{64})"/.exec(
+        readFileSync(join(REPO, `plugins/helm/values-linux-${arch}.yaml`), 'utf8'),
+      )?.[1] ?? '';
+    expect(sha('amd64')).not.toBe(sha('arm64'));
+  });
+});
