@@ -3,11 +3,13 @@
 # the host's architecture), loads a real Prometheus with the contract scenarios
 # (test/argo/contract/scenarios.ts), starts the judge from source with gRPC and a token, and runs
 # the Go tests of plugins/metric/test, which start the binary through Argo Rollouts' own plugin
-# code. Everything listens on 127.0.0.1, on free ports, and is stopped on exit.
+# code — once with v1.10.2's (go.mod) and once with v1.9.3's (test/argo-v1.9.mod; the binary is
+# the same). Everything listens on 127.0.0.1, on free ports, and is stopped on exit.
 #
 #   bash plugins/metric/test/run.sh [go test flags, e.g. -run TestWhenTheJudgeIsDown -v]
 #
 #   PLUGIN_BINARY=FILE   test this binary instead of building one
+#   ARGO_VERSIONS="1.10 1.9"   which Argo Rollouts clients to test with (default both)
 # Needs: Go (the toolchain of plugins/metric/go.mod is fetched if missing), node (npm ci done),
 # prometheus and promtool on PATH.
 set -euo pipefail
@@ -58,8 +60,12 @@ if [ -z "${PLUGIN_BINARY:-}" ]; then
 fi
 go_version=$(awk '$1 == "go" { print $2; exit }' plugins/metric/go.mod)
 export GOTOOLCHAIN="go$go_version"
-say "building the Go tests"
-(cd plugins/metric && nice -n 10 go test -c -o "$tmp/plugintest.test" ./test/)
+versions=${ARGO_VERSIONS:-1.10 1.9}
+modfile() { case $1 in 1.10) echo go.mod ;; 1.9) echo test/argo-v1.9.mod ;; *) say "unknown Argo version $1"; exit 2 ;; esac; }
+for v in $versions; do
+  say "building the Go tests with Argo Rollouts $v's plugin client ($(modfile "$v"))"
+  (cd plugins/metric && nice -n 10 go test -modfile="$(modfile "$v")" -c -o "$tmp/plugintest-$v.test" ./test/)
+done
 
 node_modules/.bin/tsx test/argo/contract/scenarios.ts --out "$tmp"
 prom_port=$(free_port)
@@ -87,10 +93,17 @@ export PLUGINTEST_TOKEN="$token"
 export PLUGINTEST_WRONG_TOKEN="not-the-token"
 export CANARY_JUDGE_SCENARIOS="$tmp/scenarios.json"
 export POD_NAMESPACE=argo-rollouts
-t1=$SECONDS
-set +e
-(cd plugins/metric && go test -count=1 -timeout 5m -v ./test/ "$@") | grep -Ev '^\s*=== (RUN|PAUSE|CONT|NAME)| \[DEBUG\] plugin'
-rc=${PIPESTATUS[0]}
-set -e
-say "go test finished in $((SECONDS - t1)) s (rc $rc); total $((SECONDS - t0)) s"
+rc=0
+for v in $versions; do
+  t1=$SECONDS
+  say "Argo Rollouts $v: go test ./test/"
+  set +e
+  (cd plugins/metric && go test -modfile="$(modfile "$v")" -count=1 -timeout 5m -v ./test/ "$@") |
+    grep -Ev '^\s*=== (RUN|PAUSE|CONT|NAME)| \[DEBUG\] plugin'
+  r=${PIPESTATUS[0]}
+  set -e
+  say "Argo Rollouts $v: go test finished in $((SECONDS - t1)) s (rc $r)"
+  [ "$r" -ne 0 ] && rc=$r
+done
+say "total $((SECONDS - t0)) s"
 exit "$rc"
