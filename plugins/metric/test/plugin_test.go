@@ -199,8 +199,14 @@ func TestWhenCanaryHealthyThenSuccessfulWithSummaryAsValue(t *testing.T) {
 	if got.Phase != v1alpha1.AnalysisPhaseSuccessful {
 		t.Fatalf("phase %s (%s), want Successful; value %q", got.Phase, got.Message, got.Value)
 	}
-	if !strings.HasPrefix(got.Value, "Pass ") {
-		t.Errorf("value %q does not open with the verdict", got.Value)
+	// The dashboard JSON.parses the value (transforms.ts, transformMeasurementValue): it must be
+	// a JSON string to be shown as text.
+	var summary string
+	if err := json.Unmarshal([]byte(got.Value), &summary); err != nil {
+		t.Fatalf("value %q is not a JSON string: %v", got.Value, err)
+	}
+	if !strings.HasPrefix(summary, "Pass ") {
+		t.Errorf("summary %q does not open with the verdict", summary)
 	}
 	for _, k := range []string{"verdict", "score", "error-rate.verdict", "error-rate.canary", "error-rate.stable", "error-rate.effect", "error-rate.eValue", "error-rate.power", "latency.verdict"} {
 		if got.Metadata[k] == "" {
@@ -221,7 +227,7 @@ func TestWhenCanaryHasThreeTimesTheErrorsThenFailed(t *testing.T) {
 	if got.Phase != v1alpha1.AnalysisPhaseFailed {
 		t.Fatalf("phase %s (%s), want Failed; value %q", got.Phase, got.Message, got.Value)
 	}
-	if !strings.HasPrefix(got.Value, "Fail ") || !strings.Contains(got.Value, "error-rate") {
+	if !strings.HasPrefix(got.Value, `"Fail `) || !strings.Contains(got.Value, "error-rate") {
 		t.Errorf("value %q does not say which check failed", got.Value)
 	}
 	if got.Metadata["error-rate.verdict"] != "Fail (regression_detected)" {
@@ -238,7 +244,7 @@ func TestWhenDataAreTooFewThenInconclusive(t *testing.T) {
 	if got.Phase != v1alpha1.AnalysisPhaseInconclusive {
 		t.Fatalf("phase %s (%s), want Inconclusive; value %q", got.Phase, got.Message, got.Value)
 	}
-	if !strings.HasPrefix(got.Value, "Inconclusive ") {
+	if !strings.HasPrefix(got.Value, `"Inconclusive `) {
 		t.Errorf("value %q", got.Value)
 	}
 }

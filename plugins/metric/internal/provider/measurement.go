@@ -1,6 +1,6 @@
 // Turns the judge's answer into an Argo measurement. The value is the judge's one-line summary
-// (it opens with the verdict), a plain string, which both `kubectl describe analysisrun` and the
-// dashboard show as it is. The phase comes from the verdict: with no successCondition and no
+// (it opens with the verdict) as a JSON string, which both `kubectl describe analysisrun` and
+// the dashboard show as it is. The phase comes from the verdict: with no successCondition and no
 // failureCondition in the metric, Pass → Successful, Fail → Failed, Inconclusive → Inconclusive;
 // with conditions, Argo's own evaluator (utils/evaluate) decides over the same
 // {verdict, score, summary} object the web templates read, so the guard's "Pass or Inconclusive

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/argoproj/argo-rollouts/metricproviders/plugin/rpc"
@@ -55,9 +56,21 @@ func (p *Plugin) Run(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) v1alpha1
 		m.Message = err.Error()
 		return m
 	}
-	m.Value = res.GetSummary()
+	m.Value = jsonString(res.GetSummary())
 	m.Metadata = metadataOf(res)
 	return m
+}
+
+// jsonString encodes the summary as a JSON string. The dashboard JSON.parses every value and
+// shows nothing for one that is not JSON (ui/src/app/components/analysis-modal/transforms.ts,
+// transformMeasurementValue); a JSON string it shows as it is. Not HTML-escaped, so "≥" and
+// "→" stay readable in `kubectl describe`.
+func jsonString(s string) string {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(b.String(), "\n")
 }
 
 func (p *Plugin) analyze(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) (*judgev1.AnalyzeResponse, error) {
