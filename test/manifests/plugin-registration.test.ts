@@ -52,6 +52,7 @@ describe('metric plugin registration', () => {
       'ConfigMap',
       'argo-rollouts-config',
     );
+    if (cm === undefined) throw new Error('no ConfigMap argo-rollouts-config in the rendering');
     const plugins = parse(cm.data['metricProviderPlugins'] ?? '') as PluginEntry[];
     expect(plugins).toHaveLength(1);
     const [p] = plugins as [PluginEntry];
@@ -67,6 +68,7 @@ describe('metric plugin registration', () => {
     expect(p.location).toBe(`file://${path}`);
 
     const dep = findObject<Deployment>(objects, 'Deployment', 'argo-rollouts');
+    if (dep === undefined) throw new Error('no Deployment argo-rollouts in the rendering');
     const spec = dep.spec.template.spec;
     const init = spec.initContainers?.find((c) => c.name === 'canary-judge-metric-plugin');
     expect(init?.command?.[1]).toBe('--install');
