@@ -359,12 +359,14 @@ async function canaryHash(ctx: Ctx, stable: string): Promise<string> {
 
 /**
  * What a measurement's value says: Argo stores the JSON of whatever the template's jsonPath
- * selects — the bare verdict ("Fail") or the judge's compact {verdict, score, summary} object.
+ * selects — the judge's summary (a string opening with the verdict), or an object with verdict
+ * and summary.
  */
 function parseValue(value: string): { verdict: string; summary: string } {
   try {
     const v: unknown = JSON.parse(value);
-    if (typeof v === 'string') return { verdict: v, summary: '' };
+    // The templates store the judge's summary, a JSON string that opens with the verdict.
+    if (typeof v === 'string') return { verdict: v.split(' ')[0] ?? '', summary: v };
     return { verdict: String(at(v, 'verdict') ?? ''), summary: String(at(v, 'summary') ?? '') };
   } catch {
     return { verdict: value, summary: '' };

@@ -174,15 +174,15 @@ describe('judge templates', () => {
     ]);
   });
 
-  it('read the measurement object (so the AnalysisRun shows its summary) and map its Pass/Fail to success/failure (Fail checked first by Argo)', () => {
+  it('read the summary (a string the AnalysisRun and the dashboard show as text) and map its leading Pass/Fail to success/failure (Fail checked first by Argo)', () => {
     for (const t of judgeTemplates()) {
       for (const m of t.spec.metrics) {
-        expect(m.provider.web?.jsonPath, t.metadata.name).toBe('{$.measurement}');
-        expect(m.failureCondition, t.metadata.name).toBe('result.verdict == "Fail"');
+        expect(m.provider.web?.jsonPath, t.metadata.name).toBe('{$.summary}');
+        expect(m.failureCondition, t.metadata.name).toBe('result startsWith "Fail "');
         if (t.metadata.name === 'canary-judge-guard') {
-          expect(m.successCondition).toBe('result.verdict == "Pass" || result.verdict == "Inconclusive"');
+          expect(m.successCondition).toBe('result startsWith "Pass " || result startsWith "Inconclusive "');
         } else {
-          expect(m.successCondition, t.metadata.name).toBe('result.verdict == "Pass"');
+          expect(m.successCondition, t.metadata.name).toBe('result startsWith "Pass "');
         }
       }
     }

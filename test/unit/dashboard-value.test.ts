@@ -10,8 +10,9 @@
  * `[object Object]`.
  *
  * The values are stored measurements: the plugin's was recorded from plugins/metric/test
- * (TestWhenCanaryHealthyThenSuccessfulWithSummaryAsValue), the web templates' as Argo's web
- * provider stores `{$.measurement}` (Go's json.Marshal of the selected object, keys sorted).
+ * (TestWhenCanaryHealthyThenSuccessfulWithSummaryAsValue); Argo's web provider stores what the
+ * template's jsonPath selects through Go's json.Marshal, so `{$.summary}` gives the same JSON
+ * string (test/argo checks the stored value is the judge's summary).
  */
 
 import { readFileSync } from 'node:fs';
@@ -78,12 +79,20 @@ describe('the dashboard shows a measurement value', () => {
     expect(tableValue(JSON.parse(PLUGIN_VALUE) as string)).toBeNull();
   });
 
-  it("shows the web templates' {$.measurement} object as [object Object] (a known limitation)", () => {
-    const web = template('canary-judge-scorecard.yaml').spec.metrics[0]?.provider as {
-      web: { jsonPath: string };
-    };
-    expect(web.web.jsonPath).toBe('{$.measurement}');
-    const stored = '{"score":100,"summary":"Pass error-rate: …","verdict":"Pass"}';
-    expect(tableValue(stored)).toBe('[object Object]');
+  it("shows the web templates' value, the summary, as text; the object they once selected showed as [object Object]", () => {
+    for (const file of [
+      'canary-judge-scorecard.yaml',
+      'canary-judge-guard.yaml',
+      'canary-judge-error-rate.yaml',
+      'canary-judge-latency.yaml',
+    ]) {
+      const provider = template(file).spec.metrics[0]?.provider as { web: { jsonPath: string } };
+      expect(PROVIDERS_WITH_CONDITION_KEYS.has(providerName(provider))).toBe(false);
+      expect(provider.web.jsonPath, file).toBe('{$.summary}');
+    }
+    expect(tableValue(PLUGIN_VALUE)).toMatch(/^Pass /);
+    expect(tableValue('{"score":100,"summary":"Pass error-rate: …","verdict":"Pass"}')).toBe(
+      '[object Object]',
+    );
   });
 });

@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -163,18 +164,17 @@ func summarize(run *v1alpha1.AnalysisRun) string {
 	return s
 }
 
-// decodeStored splits a stored measurement value, the judge's measurement object as JSON,
+// decodeStored splits a stored measurement value, the judge's summary as a JSON string,
 // into its verdict and summary, so a run's summary stays one verdict per measurement; a value
 // of another shape is returned whole as the verdict.
 func decodeStored(value string) (verdict, summary string) {
-	var o struct {
-		Verdict *string `json:"verdict"`
-		Summary string  `json:"summary"`
-	}
-	if json.Unmarshal([]byte(value), &o) != nil || o.Verdict == nil {
+	// The templates store the judge's summary, a JSON string opening with the verdict.
+	var text string
+	if json.Unmarshal([]byte(value), &text) != nil {
 		return value, ""
 	}
-	return *o.Verdict, o.Summary
+	verdict, _, _ = strings.Cut(text, " ")
+	return verdict, text
 }
 
 func metricResult(run *v1alpha1.AnalysisRun, name string) *v1alpha1.MetricResult {

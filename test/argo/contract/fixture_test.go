@@ -204,6 +204,10 @@ const (
 	intentGuard
 	// Not a judge template (Argo's built-in Prometheus provider): validated only.
 	intentNotJudge
+	// Asks the judge through canary-judge's metric plugin, not the web provider: resolved and
+	// validated here like the others; its measurements are plugins/metric/test's, run through
+	// Argo's plugin client against the same judge.
+	intentPlugin
 )
 
 var intents = map[string]intent{
@@ -212,6 +216,8 @@ var intents = map[string]intent{
 	"canary-judge-scorecard":         intentGate,
 	"canary-judge-guard":             intentGuard,
 	"prometheus-error-rate-fallback": intentNotJudge,
+	"canary-judge-plugin-scorecard":  intentPlugin,
+	"canary-judge-plugin-guard":      intentPlugin,
 }
 
 func intentOf(t *testing.T, template shippedTemplate) intent {
@@ -223,12 +229,12 @@ func intentOf(t *testing.T, template shippedTemplate) intent {
 	return in
 }
 
-// judgeTemplates are the shipped templates that call the judge.
+// judgeTemplates are the shipped templates that call the judge through the web provider.
 func judgeTemplates(t *testing.T) []shippedTemplate {
 	t.Helper()
 	var out []shippedTemplate
 	for _, tmpl := range shipped(t).templates {
-		if intentOf(t, tmpl) != intentNotJudge {
+		if in := intentOf(t, tmpl); in != intentNotJudge && in != intentPlugin {
 			out = append(out, tmpl)
 		}
 	}

@@ -40,9 +40,9 @@ func startRewritingProxy(target *url.URL, rewrite func([]byte) []byte) (string, 
 	return srv.URL, srv.Close
 }
 
-// lowercaseVerdict: {"verdict":"Pass","measurement":{"verdict":"Pass",...},...} →
-// {"verdict":"pass","measurement":{"verdict":"pass",...},...}: both spellings, so the break
-// reaches what the templates read (measurement.verdict) as well as the top-level verdict.
+// lowercaseVerdict: {"verdict":"Pass","summary":"Pass …","measurement":{"verdict":"Pass",...},...}
+// → the same with "pass" everywhere, the summary's leading verdict included, so the break
+// reaches what the templates read (the summary) as well as the verdict fields.
 func lowercaseVerdict(body []byte) []byte {
 	var m map[string]any
 	if json.Unmarshal(body, &m) == nil {
@@ -50,9 +50,19 @@ func lowercaseVerdict(body []byte) []byte {
 		if v, ok := m["verdict"].(string); ok {
 			m["verdict"], changed = strings.ToLower(v), true
 		}
+		lowerFirst := func(s string) string {
+			first, rest, _ := strings.Cut(s, " ")
+			return strings.ToLower(first) + " " + rest
+		}
+		if v, ok := m["summary"].(string); ok {
+			m["summary"], changed = lowerFirst(v), true
+		}
 		if ms, ok := m["measurement"].(map[string]any); ok {
 			if v, ok := ms["verdict"].(string); ok {
 				ms["verdict"], changed = strings.ToLower(v), true
+			}
+			if v, ok := ms["summary"].(string); ok {
+				ms["summary"] = lowerFirst(v)
 			}
 		}
 		if changed {

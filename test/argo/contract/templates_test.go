@@ -39,7 +39,13 @@ func checkUsage(t *testing.T, tmpl shippedTemplate, u usage) {
 	p := prepareUsage(t, tmpl, u, testScenario, "")
 	run := p.run
 	in := intentOf(t, tmpl)
-	if in == intentNotJudge {
+	if in == intentPlugin {
+		for _, m := range run.Spec.Metrics {
+			if len(m.Provider.Plugin) != 1 || m.Provider.Plugin["canary-judge/canary-judge"] == nil {
+				t.Errorf("%s: metric %s should ask the judge through the canary-judge/canary-judge plugin", describe(p), m.Name)
+			}
+		}
+	} else if in == intentNotJudge {
 		if len(webMetricIndexes(run)) != 0 {
 			t.Errorf("%s is declared not to call the judge but has web metrics", describe(p))
 		}
@@ -67,6 +73,14 @@ func checkUsage(t *testing.T, tmpl shippedTemplate, u usage) {
 	}
 	if err := analysisutil.ValidateMetrics(maskedMetrics); err != nil {
 		t.Fatalf("%s: Argo rejects the analysis spec: %v", describe(p), err)
+	}
+	if in == intentPlugin {
+		for _, m := range maskedMetrics {
+			if raw := string(m.Provider.Plugin["canary-judge/canary-judge"]); strings.Contains(raw, "{{") || !strings.Contains(raw, testScenario.StableHash) {
+				t.Errorf("metric %s: plugin configuration after resolution %s: want every arg resolved and the stable hash %s", m.Name, raw, testScenario.StableHash)
+			}
+		}
+		return
 	}
 
 	for _, i := range webMetricIndexes(run) {
@@ -115,10 +129,11 @@ func checkWebMetric(t *testing.T, p prepared, i int, m v1alpha1.Metric) {
 	if web.Method != v1alpha1.WebMetricMethodPost {
 		t.Errorf("metric %s: method %q, want POST", m.Name, web.Method)
 	}
-	// The judge's measurement object, not its bare verdict: Argo stores what jsonPath selects
-	// as the measurement value, and only the object carries the one-line summary.
-	if web.JSONPath != "{$.measurement}" {
-		t.Errorf("metric %s: jsonPath %q, want {$.measurement}", m.Name, web.JSONPath)
+	// The judge's one-line summary, verdict first: Argo stores what jsonPath selects as the
+	// measurement value, and a string is what the dashboard shows as text (an object shows as
+	// [object Object]; test/unit/dashboard-value.test.ts).
+	if web.JSONPath != "{$.summary}" {
+		t.Errorf("metric %s: jsonPath %q, want {$.summary}", m.Name, web.JSONPath)
 	}
 	if web.Body != "" || len(web.JSONBody) == 0 {
 		t.Errorf("metric %s: the request must be a jsonBody (body %q, jsonBody %d bytes)", m.Name, web.Body, len(web.JSONBody))
@@ -152,8 +167,8 @@ func checkWebMetric(t *testing.T, p prepared, i int, m v1alpha1.Metric) {
 		}
 	}
 	// Argo's own condition evaluation on each verdict the judge can give, and on
-	// lower-case spellings it must not take for a verdict, in the object shape the judge
-	// answers under measurement (decoded from JSON, as the web provider does).
+	// lower-case spellings it must not take for a verdict, in the shape the judge answers
+	// under summary (decoded from JSON, as the web provider does).
 	wants := map[string]v1alpha1.AnalysisPhase{
 		"Pass":         v1alpha1.AnalysisPhaseSuccessful,
 		"Fail":         v1alpha1.AnalysisPhaseFailed,
@@ -167,7 +182,7 @@ func checkWebMetric(t *testing.T, p prepared, i int, m v1alpha1.Metric) {
 	}
 	for verdict, want := range wants {
 		var result any
-		raw := `{"verdict":` + mustJSON(t, verdict) + `,"score":0.5,"summary":"` + verdict + ` error-rate: example"}`
+		raw := mustJSON(t, verdict+" error-rate: canary 0.1% (1/1000) vs stable 0.1% (10/10000)")
 		if err := json.Unmarshal([]byte(raw), &result); err != nil {
 			t.Fatal(err)
 		}
