@@ -10,6 +10,10 @@
 # (Debian package prometheus).
 #   E2E_SCENARIOS   comma-separated subset of: good,clean,bad,bad-5x,slow,low-traffic,judge-down
 #   E2E_WORK        work folder (default: a new /tmp/canary-judge-e2e.XXXXXX); process logs in logs/
+#   E2E_PROVIDER    web (default): the Rollout's analyses use the web templates; plugin: the
+#                   controller loads the metric plugin (built by scripts/build-plugin.sh) from
+#                   argo-rollouts-config and the Rollout uses the plugin templates
+#                   (test/e2e/overlay-plugin)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -69,6 +73,16 @@ on_signal() {
 trap cleanup EXIT
 trap on_signal INT TERM
 
+case "${E2E_PROVIDER:-web}" in
+  web) ;;
+  plugin)
+    say "building the metric plugin (scripts/build-plugin.sh)"
+    bash "$root/scripts/build-plugin.sh" "$E2E_WORK/plugin" || fail "building the metric plugin failed"
+    export E2E_PLUGIN_BINARY="$E2E_WORK/plugin/canary-judge-metric-plugin-linux-$(go env GOHOSTARCH)"
+    export E2E_OVERLAY="${E2E_OVERLAY:-$here/overlay-plugin}"
+    ;;
+  *) fail "E2E_PROVIDER must be web or plugin, not ${E2E_PROVIDER}" ;;
+esac
 say "work folder and logs: $E2E_WORK"
 cd "$root"
 node --import tsx "$here/run.ts" &

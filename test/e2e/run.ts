@@ -5,13 +5,16 @@
 // Env (set by run.sh): E2E_K8S_BIN, E2E_KWOK_BIN, E2E_ARGO_BIN, E2E_ETCD_BIN, E2E_ARGO_CRDS,
 // E2E_ISTIO_CRDS, E2E_WORK (work and log folder), E2E_PID_FILE.
 // Optional: E2E_SCENARIOS=good,clean,bad,bad-5x,slow,low-traffic,judge-down (default: all, in that order);
-// E2E_OVERLAY=<kustomization dir> instead of test/e2e/overlay.
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+// E2E_OVERLAY=<kustomization dir> instead of test/e2e/overlay;
+// E2E_PLUGIN_BINARY=<built metric plugin>: the controller loads it from argo-rollouts-config
+// (file:// location, its sha256) and the judge serves gRPC for it (run.sh sets it with
+// E2E_PROVIDER=plugin, and E2E_OVERLAY to the overlay whose Rollout uses the plugin templates).
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { startCluster, log, type Cluster } from './lib/cluster.js';
+import { startCluster, log, type Cluster, type PluginRegistration } from './lib/cluster.js';
 import { Observer, describeRollout, describeRuns } from './lib/observe.js';
 import { ProcessGroup, waitFor, type Proc } from './lib/proc.js';
 import { freePort } from '../support/net.js';
@@ -113,6 +116,8 @@ class Judge {
     readonly port: number,
     readonly token: string,
     private readonly promUrl: string,
+    /** gRPC port, for the metric plugin; undefined: gRPC off. */
+    readonly grpcPort?: number,
   ) {}
 
   get url(): string {
@@ -129,7 +134,7 @@ class Judge {
       env: {
         CANARY_JUDGE_HOST: '127.0.0.1',
         CANARY_JUDGE_PORT: String(this.port),
-        CANARY_JUDGE_GRPC_PORT: '0',
+        CANARY_JUDGE_GRPC_PORT: this.grpcPort === undefined ? '0' : String(this.grpcPort),
         CANARY_JUDGE_PROMETHEUS_URL: this.promUrl,
         CANARY_JUDGE_AUTH_TOKEN: this.token,
         CANARY_JUDGE_LOG_LEVEL: 'info',
@@ -236,6 +241,19 @@ async function main(): Promise<number> {
 
   const results: ScenarioResult[] = [];
   try {
+    const judgeToken = `e2e-judge-${randomBytes(16).toString('hex')}`;
+    const pluginBinary = process.env['E2E_PLUGIN_BINARY'];
+    const judgeGrpcPort = pluginBinary === undefined ? undefined : await freePort();
+    const plugin: PluginRegistration | undefined =
+      pluginBinary === undefined
+        ? undefined
+        : {
+            name: 'canary-judge/canary-judge',
+            location: `file://${pluginBinary}`,
+            sha256: createHash('sha256').update(readFileSync(pluginBinary)).digest('hex'),
+            args: [`--address=127.0.0.1:${judgeGrpcPort}`, '--token-env=CANARY_JUDGE_PLUGIN_TOKEN'],
+            env: { CANARY_JUDGE_PLUGIN_TOKEN: judgeToken },
+          };
     const cluster = await startCluster(
       procs,
       {
@@ -247,13 +265,13 @@ async function main(): Promise<number> {
       },
       work,
       { argo: env('E2E_ARGO_CRDS'), istio: env('E2E_ISTIO_CRDS') },
+      plugin,
     );
     const meshPort = await freePort();
     const meshSim = await startMeshSim(procs, cluster, meshPort);
     const prom = new Prometheus(procs, join(work, 'prometheus'), await freePort(), meshPort);
     await prom.restart();
-    const judgeToken = `e2e-judge-${randomBytes(16).toString('hex')}`;
-    const judge = new Judge(procs, await freePort(), judgeToken, prom.url);
+    const judge = new Judge(procs, await freePort(), judgeToken, prom.url, judgeGrpcPort);
     await judge.start();
     const overlay = await writeRuntimeOverlay(cluster, work, judge.url, judgeToken);
     log(`control plane up in ${((Date.now() - t0) / 1000).toFixed(0)}s; manifests overlay ${overlay}`);

@@ -131,11 +131,25 @@ async function insecureHealthz(port: number): Promise<true | undefined> {
   });
 }
 
+/**
+ * The metric plugin as the controller loads it: an entry of argo-rollouts-config (created before
+ * the controller starts, which is when plugins are loaded) and the environment the plugin
+ * process inherits from the controller (where its --token-env points).
+ */
+export interface PluginRegistration {
+  readonly name: string;
+  readonly location: string;
+  readonly sha256: string;
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+}
+
 export async function startCluster(
   procs: ProcessGroup,
   tools: ToolDirs,
   work: string,
   crds: { argo: string; istio: string },
+  plugin?: PluginRegistration,
 ): Promise<Cluster> {
   const pki = join(work, 'pki');
   await makePki(pki);
@@ -389,9 +403,28 @@ export async function startCluster(
   const [metricsPort, healthzPort] = [await freePort(), await freePort()];
   log('starting the Argo Rollouts controller');
   await kubectl(['create', 'namespace', 'argo-rollouts']);
+  if (plugin !== undefined) {
+    log(`registering the metric plugin ${plugin.name} (${plugin.location}, sha256 ${plugin.sha256})`);
+    const entry = [
+      { name: plugin.name, location: plugin.location, sha256: plugin.sha256, args: plugin.args },
+    ];
+    const cm = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'argo-rollouts-config', namespace: 'argo-rollouts' },
+      data: { metricProviderPlugins: JSON.stringify(entry) },
+    };
+    const file = join(work, 'argo-rollouts-config.json');
+    writeFileSync(file, JSON.stringify(cm));
+    await kubectl(['apply', '-f', file]);
+  }
+  // The controller copies plugins into plugin-bin/ under its working directory.
+  const controllerDir = join(work, 'rollouts-controller');
+  mkdirSync(controllerDir, { recursive: true });
   const argoController = procs.start({
     name: 'rollouts-controller',
     cmd: join(tools.argoBin, 'rollouts-controller'),
+    cwd: controllerDir,
     args: [
       `--kubeconfig=${kubeconfig}`,
       '--leader-elect=false',
@@ -400,7 +433,7 @@ export async function startCluster(
       `--healthzPort=${healthzPort}`,
       '--loglevel=info',
     ],
-    env: { POD_NAMESPACE: 'argo-rollouts' },
+    env: { POD_NAMESPACE: 'argo-rollouts', ...(plugin?.env ?? {}) },
   });
   await waitFor(
     'the Argo Rollouts controller /healthz',
