@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The plugin's build is reproducible and its registration is current: builds it with
+# The plugin's generated gRPC code is current (scripts/gen-proto-go.sh gives the committed
+# files), its build is reproducible and its registration is current: builds it with
 # scripts/build-plugin.sh --check (which fails when plugins/install or plugins/helm do not carry
 # this build's sha256), then builds linux/amd64 again from a copy of the module at another path
 # with every package recompiled (-a, no build cache), and compares the two sha256s.
@@ -7,6 +8,11 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../../.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/canary-judge-plugin-repro.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+bash "$repo/scripts/gen-proto-go.sh" "$tmp/gen"
+if ! diff -r "$repo/plugins/metric/internal/gen" "$tmp/gen" >&2; then
+  echo "plugin-repro: plugins/metric/internal/gen is not what proto/ generates; run: bash scripts/gen-proto-go.sh" >&2
+  exit 1
+fi
 bash "$repo/scripts/build-plugin.sh" --check "$tmp/first"
 mkdir -p "$tmp/elsewhere/src"
 cp -r "$repo/plugins/metric" "$tmp/elsewhere/src/"

@@ -372,7 +372,7 @@ func (x LatencyThreshold_Source) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LatencyThreshold_Source.Descriptor instead.
 func (LatencyThreshold_Source) EnumDescriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{20, 0}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21, 0}
 }
 
 type LatencyThreshold_Basis int32
@@ -421,7 +421,7 @@ func (x LatencyThreshold_Basis) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LatencyThreshold_Basis.Descriptor instead.
 func (LatencyThreshold_Basis) EnumDescriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{20, 1}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21, 1}
 }
 
 type AnalyzeRequest struct {
@@ -439,7 +439,9 @@ type AnalyzeRequest struct {
 	Checks []*Check `protobuf:"bytes,6,rep,name=checks,proto3" json:"checks,omitempty"`
 	// Scorecard: the analysis fails when the best score still reachable is below this, [0, 100];
 	// unset means the judge's default (75).
-	FailBelow     *float64 `protobuf:"fixed64,7,opt,name=fail_below,json=failBelow,proto3,oneof" json:"fail_below,omitempty"`
+	FailBelow *float64 `protobuf:"fixed64,7,opt,name=fail_below,json=failBelow,proto3,oneof" json:"fail_below,omitempty"`
+	// Also return each check's evidence interval by interval (CheckResult.timeline); default false.
+	Timeline      *bool `protobuf:"varint,8,opt,name=timeline,proto3,oneof" json:"timeline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -521,6 +523,13 @@ func (x *AnalyzeRequest) GetFailBelow() float64 {
 		return *x.FailBelow
 	}
 	return 0
+}
+
+func (x *AnalyzeRequest) GetTimeline() bool {
+	if x != nil && x.Timeline != nil {
+		return *x.Timeline
+	}
+	return false
 }
 
 type Rollout struct {
@@ -1389,7 +1398,9 @@ type CheckResult struct {
 	// Set when reason is REASON_INSUFFICIENT_DATA: how long until the check could settle.
 	Settle *Settle `protobuf:"bytes,20,opt,name=settle,proto3" json:"settle,omitempty"`
 	// Latency checks counted against two bucket edges: each edge's numbers (low edge first).
-	Edges         []*Edge `protobuf:"bytes,21,rep,name=edges,proto3" json:"edges,omitempty"`
+	Edges []*Edge `protobuf:"bytes,21,rep,name=edges,proto3" json:"edges,omitempty"`
+	// When the request set timeline: one point per interval of the window, oldest first.
+	Timeline      []*TimelinePoint `protobuf:"bytes,22,rep,name=timeline,proto3" json:"timeline,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1571,6 +1582,94 @@ func (x *CheckResult) GetEdges() []*Edge {
 	return nil
 }
 
+func (x *CheckResult) GetTimeline() []*TimelinePoint {
+	if x != nil {
+		return x.Timeline
+	}
+	return nil
+}
+
+// One interval of a check's evidence.
+type TimelinePoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// RFC 3339 end of the interval.
+	End string `protobuf:"bytes,1,opt,name=end,proto3" json:"end,omitempty"`
+	// The interval's counts (latency: the deciding edge's slow requests).
+	Canary *SideCounts `protobuf:"bytes,2,opt,name=canary,proto3" json:"canary,omitempty"`
+	Stable *SideCounts `protobuf:"bytes,3,opt,name=stable,proto3" json:"stable,omitempty"`
+	// The test's e-value after this interval; the check fails at Evidence.threshold.
+	EValue float64 `protobuf:"fixed64,4,opt,name=e_value,json=eValue,proto3" json:"e_value,omitempty"`
+	// Power against the critical effect on the intervals up to this one, [0, 1].
+	Power         float64 `protobuf:"fixed64,5,opt,name=power,proto3" json:"power,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TimelinePoint) Reset() {
+	*x = TimelinePoint{}
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TimelinePoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TimelinePoint) ProtoMessage() {}
+
+func (x *TimelinePoint) ProtoReflect() protoreflect.Message {
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TimelinePoint.ProtoReflect.Descriptor instead.
+func (*TimelinePoint) Descriptor() ([]byte, []int) {
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TimelinePoint) GetEnd() string {
+	if x != nil {
+		return x.End
+	}
+	return ""
+}
+
+func (x *TimelinePoint) GetCanary() *SideCounts {
+	if x != nil {
+		return x.Canary
+	}
+	return nil
+}
+
+func (x *TimelinePoint) GetStable() *SideCounts {
+	if x != nil {
+		return x.Stable
+	}
+	return nil
+}
+
+func (x *TimelinePoint) GetEValue() float64 {
+	if x != nil {
+		return x.EValue
+	}
+	return 0
+}
+
+func (x *TimelinePoint) GetPower() float64 {
+	if x != nil {
+		return x.Power
+	}
+	return 0
+}
+
 type Floor struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Upper bound on the canary's bad-request rate, lower bound on the stable's.
@@ -1588,7 +1687,7 @@ type Floor struct {
 
 func (x *Floor) Reset() {
 	*x = Floor{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1600,7 +1699,7 @@ func (x *Floor) String() string {
 func (*Floor) ProtoMessage() {}
 
 func (x *Floor) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1613,7 +1712,7 @@ func (x *Floor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Floor.ProtoReflect.Descriptor instead.
 func (*Floor) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{12}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Floor) GetCanaryUpper() float64 {
@@ -1662,7 +1761,7 @@ type Settle struct {
 
 func (x *Settle) Reset() {
 	*x = Settle{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1674,7 +1773,7 @@ func (x *Settle) String() string {
 func (*Settle) ProtoMessage() {}
 
 func (x *Settle) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1687,7 +1786,7 @@ func (x *Settle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settle.ProtoReflect.Descriptor instead.
 func (*Settle) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{13}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Settle) GetMinutes() float64 {
@@ -1715,7 +1814,7 @@ type Edge struct {
 
 func (x *Edge) Reset() {
 	*x = Edge{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +1826,7 @@ func (x *Edge) String() string {
 func (*Edge) ProtoMessage() {}
 
 func (x *Edge) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +1839,7 @@ func (x *Edge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Edge.ProtoReflect.Descriptor instead.
 func (*Edge) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{14}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Edge) GetMs() float64 {
@@ -1807,7 +1906,7 @@ type CheckParams struct {
 
 func (x *CheckParams) Reset() {
 	*x = CheckParams{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +1918,7 @@ func (x *CheckParams) String() string {
 func (*CheckParams) ProtoMessage() {}
 
 func (x *CheckParams) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +1931,7 @@ func (x *CheckParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckParams.ProtoReflect.Descriptor instead.
 func (*CheckParams) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{15}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CheckParams) GetAlpha() float64 {
@@ -1897,7 +1996,7 @@ type SideCounts struct {
 
 func (x *SideCounts) Reset() {
 	*x = SideCounts{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1909,7 +2008,7 @@ func (x *SideCounts) String() string {
 func (*SideCounts) ProtoMessage() {}
 
 func (x *SideCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +2021,7 @@ func (x *SideCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SideCounts.ProtoReflect.Descriptor instead.
 func (*SideCounts) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{16}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SideCounts) GetRequests() float64 {
@@ -1959,7 +2058,7 @@ type Effect struct {
 
 func (x *Effect) Reset() {
 	*x = Effect{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1971,7 +2070,7 @@ func (x *Effect) String() string {
 func (*Effect) ProtoMessage() {}
 
 func (x *Effect) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1984,7 +2083,7 @@ func (x *Effect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Effect.ProtoReflect.Descriptor instead.
 func (*Effect) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{17}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Effect) GetRatio() float64 {
@@ -2028,7 +2127,7 @@ type Evidence struct {
 
 func (x *Evidence) Reset() {
 	*x = Evidence{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2040,7 +2139,7 @@ func (x *Evidence) String() string {
 func (*Evidence) ProtoMessage() {}
 
 func (x *Evidence) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2053,7 +2152,7 @@ func (x *Evidence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evidence.ProtoReflect.Descriptor instead.
 func (*Evidence) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{18}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Evidence) GetEValue() float64 {
@@ -2088,7 +2187,7 @@ type Power struct {
 
 func (x *Power) Reset() {
 	*x = Power{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2100,7 +2199,7 @@ func (x *Power) String() string {
 func (*Power) ProtoMessage() {}
 
 func (x *Power) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2113,7 +2212,7 @@ func (x *Power) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Power.ProtoReflect.Descriptor instead.
 func (*Power) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{19}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Power) GetAchieved() float64 {
@@ -2157,7 +2256,7 @@ type LatencyThreshold struct {
 
 func (x *LatencyThreshold) Reset() {
 	*x = LatencyThreshold{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2169,7 +2268,7 @@ func (x *LatencyThreshold) String() string {
 func (*LatencyThreshold) ProtoMessage() {}
 
 func (x *LatencyThreshold) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2182,7 +2281,7 @@ func (x *LatencyThreshold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LatencyThreshold.ProtoReflect.Descriptor instead.
 func (*LatencyThreshold) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{20}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LatencyThreshold) GetMs() float64 {
@@ -2252,7 +2351,7 @@ type Quantiles struct {
 
 func (x *Quantiles) Reset() {
 	*x = Quantiles{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2363,7 @@ func (x *Quantiles) String() string {
 func (*Quantiles) ProtoMessage() {}
 
 func (x *Quantiles) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2376,7 @@ func (x *Quantiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quantiles.ProtoReflect.Descriptor instead.
 func (*Quantiles) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Quantiles) GetP50() float64 {
@@ -2311,7 +2410,7 @@ type LatencyQuantiles struct {
 
 func (x *LatencyQuantiles) Reset() {
 	*x = LatencyQuantiles{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2323,7 +2422,7 @@ func (x *LatencyQuantiles) String() string {
 func (*LatencyQuantiles) ProtoMessage() {}
 
 func (x *LatencyQuantiles) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2336,7 +2435,7 @@ func (x *LatencyQuantiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LatencyQuantiles.ProtoReflect.Descriptor instead.
 func (*LatencyQuantiles) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{22}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LatencyQuantiles) GetCanary() *Quantiles {
@@ -2364,7 +2463,7 @@ type CheckError struct {
 
 func (x *CheckError) Reset() {
 	*x = CheckError{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2376,7 +2475,7 @@ func (x *CheckError) String() string {
 func (*CheckError) ProtoMessage() {}
 
 func (x *CheckError) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2488,7 @@ func (x *CheckError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckError.ProtoReflect.Descriptor instead.
 func (*CheckError) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{23}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CheckError) GetCode() string {
@@ -2410,7 +2509,7 @@ var File_canary_judge_v1_judge_proto protoreflect.FileDescriptor
 
 const file_canary_judge_v1_judge_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcanary_judge/v1/judge.proto\x12\x0fcanary_judge.v1\"\xa2\x02\n" +
+	"\x1bcanary_judge/v1/judge.proto\x12\x0fcanary_judge.v1\"\xd0\x02\n" +
 	"\x0eAnalyzeRequest\x122\n" +
 	"\arollout\x18\x01 \x01(\v2\x18.canary_judge.v1.RolloutR\arollout\x125\n" +
 	"\bselector\x18\x02 \x01(\v2\x19.canary_judge.v1.SelectorR\bselector\x12\x14\n" +
@@ -2419,8 +2518,10 @@ const file_canary_judge_v1_judge_proto_rawDesc = "" +
 	"\binterval\x18\x05 \x01(\tR\binterval\x12.\n" +
 	"\x06checks\x18\x06 \x03(\v2\x16.canary_judge.v1.CheckR\x06checks\x12\"\n" +
 	"\n" +
-	"fail_below\x18\a \x01(\x01H\x00R\tfailBelow\x88\x01\x01B\r\n" +
-	"\v_fail_below\";\n" +
+	"fail_below\x18\a \x01(\x01H\x00R\tfailBelow\x88\x01\x01\x12\x1f\n" +
+	"\btimeline\x18\b \x01(\bH\x01R\btimeline\x88\x01\x01B\r\n" +
+	"\v_fail_belowB\v\n" +
+	"\t_timeline\";\n" +
 	"\aRollout\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tnamespace\x18\x02 \x01(\tR\tnamespace\"\xb8\x01\n" +
@@ -2503,7 +2604,7 @@ const file_canary_judge_v1_judge_proto_rawDesc = "" +
 	"\x06Timing\x12\x19\n" +
 	"\btotal_ms\x18\x01 \x01(\x01R\atotalMs\x12#\n" +
 	"\rprometheus_ms\x18\x02 \x01(\x01R\fprometheusMs\x12\x18\n" +
-	"\aqueries\x18\x03 \x01(\rR\aqueries\"\xf4\a\n" +
+	"\aqueries\x18\x03 \x01(\rR\aqueries\"\xb0\b\n" +
 	"\vCheckResult\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12.\n" +
 	"\x04type\x18\x02 \x01(\x0e2\x1a.canary_judge.v1.CheckTypeR\x04type\x122\n" +
@@ -2527,9 +2628,16 @@ const file_canary_judge_v1_judge_proto_rawDesc = "" +
 	"\aqueries\x18\x11 \x03(\tR\aqueries\x12,\n" +
 	"\x05floor\x18\x13 \x01(\v2\x16.canary_judge.v1.FloorR\x05floor\x12/\n" +
 	"\x06settle\x18\x14 \x01(\v2\x17.canary_judge.v1.SettleR\x06settle\x12+\n" +
-	"\x05edges\x18\x15 \x03(\v2\x15.canary_judge.v1.EdgeR\x05edgesB\x0e\n" +
+	"\x05edges\x18\x15 \x03(\v2\x15.canary_judge.v1.EdgeR\x05edges\x12:\n" +
+	"\btimeline\x18\x16 \x03(\v2\x1e.canary_judge.v1.TimelinePointR\btimelineB\x0e\n" +
 	"\f_error_codesB\x11\n" +
-	"\x0f_response_flags\"\x8d\x01\n" +
+	"\x0f_response_flags\"\xba\x01\n" +
+	"\rTimelinePoint\x12\x10\n" +
+	"\x03end\x18\x01 \x01(\tR\x03end\x123\n" +
+	"\x06canary\x18\x02 \x01(\v2\x1b.canary_judge.v1.SideCountsR\x06canary\x123\n" +
+	"\x06stable\x18\x03 \x01(\v2\x1b.canary_judge.v1.SideCountsR\x06stable\x12\x17\n" +
+	"\ae_value\x18\x04 \x01(\x01R\x06eValue\x12\x14\n" +
+	"\x05power\x18\x05 \x01(\x01R\x05power\"\x8d\x01\n" +
 	"\x05Floor\x12!\n" +
 	"\fcanary_upper\x18\x01 \x01(\x01R\vcanaryUpper\x12!\n" +
 	"\fstable_lower\x18\x02 \x01(\x01R\vstableLower\x12\x18\n" +
@@ -2657,7 +2765,7 @@ func file_canary_judge_v1_judge_proto_rawDescGZIP() []byte {
 }
 
 var file_canary_judge_v1_judge_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_canary_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_canary_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_canary_judge_v1_judge_proto_goTypes = []any{
 	(Verdict)(0),                 // 0: canary_judge.v1.Verdict
 	(Reason)(0),                  // 1: canary_judge.v1.Reason
@@ -2678,18 +2786,19 @@ var file_canary_judge_v1_judge_proto_goTypes = []any{
 	(*Window)(nil),               // 16: canary_judge.v1.Window
 	(*Timing)(nil),               // 17: canary_judge.v1.Timing
 	(*CheckResult)(nil),          // 18: canary_judge.v1.CheckResult
-	(*Floor)(nil),                // 19: canary_judge.v1.Floor
-	(*Settle)(nil),               // 20: canary_judge.v1.Settle
-	(*Edge)(nil),                 // 21: canary_judge.v1.Edge
-	(*CheckParams)(nil),          // 22: canary_judge.v1.CheckParams
-	(*SideCounts)(nil),           // 23: canary_judge.v1.SideCounts
-	(*Effect)(nil),               // 24: canary_judge.v1.Effect
-	(*Evidence)(nil),             // 25: canary_judge.v1.Evidence
-	(*Power)(nil),                // 26: canary_judge.v1.Power
-	(*LatencyThreshold)(nil),     // 27: canary_judge.v1.LatencyThreshold
-	(*Quantiles)(nil),            // 28: canary_judge.v1.Quantiles
-	(*LatencyQuantiles)(nil),     // 29: canary_judge.v1.LatencyQuantiles
-	(*CheckError)(nil),           // 30: canary_judge.v1.CheckError
+	(*TimelinePoint)(nil),        // 19: canary_judge.v1.TimelinePoint
+	(*Floor)(nil),                // 20: canary_judge.v1.Floor
+	(*Settle)(nil),               // 21: canary_judge.v1.Settle
+	(*Edge)(nil),                 // 22: canary_judge.v1.Edge
+	(*CheckParams)(nil),          // 23: canary_judge.v1.CheckParams
+	(*SideCounts)(nil),           // 24: canary_judge.v1.SideCounts
+	(*Effect)(nil),               // 25: canary_judge.v1.Effect
+	(*Evidence)(nil),             // 26: canary_judge.v1.Evidence
+	(*Power)(nil),                // 27: canary_judge.v1.Power
+	(*LatencyThreshold)(nil),     // 28: canary_judge.v1.LatencyThreshold
+	(*Quantiles)(nil),            // 29: canary_judge.v1.Quantiles
+	(*LatencyQuantiles)(nil),     // 30: canary_judge.v1.LatencyQuantiles
+	(*CheckError)(nil),           // 31: canary_judge.v1.CheckError
 }
 var file_canary_judge_v1_judge_proto_depIdxs = []int32{
 	8,  // 0: canary_judge.v1.AnalyzeRequest.rollout:type_name -> canary_judge.v1.Rollout
@@ -2712,33 +2821,36 @@ var file_canary_judge_v1_judge_proto_depIdxs = []int32{
 	2,  // 17: canary_judge.v1.CheckResult.type:type_name -> canary_judge.v1.CheckType
 	0,  // 18: canary_judge.v1.CheckResult.verdict:type_name -> canary_judge.v1.Verdict
 	1,  // 19: canary_judge.v1.CheckResult.reason:type_name -> canary_judge.v1.Reason
-	22, // 20: canary_judge.v1.CheckResult.params:type_name -> canary_judge.v1.CheckParams
-	23, // 21: canary_judge.v1.CheckResult.canary:type_name -> canary_judge.v1.SideCounts
-	23, // 22: canary_judge.v1.CheckResult.stable:type_name -> canary_judge.v1.SideCounts
-	24, // 23: canary_judge.v1.CheckResult.effect:type_name -> canary_judge.v1.Effect
-	25, // 24: canary_judge.v1.CheckResult.evidence:type_name -> canary_judge.v1.Evidence
-	26, // 25: canary_judge.v1.CheckResult.power:type_name -> canary_judge.v1.Power
-	27, // 26: canary_judge.v1.CheckResult.threshold:type_name -> canary_judge.v1.LatencyThreshold
-	29, // 27: canary_judge.v1.CheckResult.quantiles:type_name -> canary_judge.v1.LatencyQuantiles
-	30, // 28: canary_judge.v1.CheckResult.error:type_name -> canary_judge.v1.CheckError
-	19, // 29: canary_judge.v1.CheckResult.floor:type_name -> canary_judge.v1.Floor
-	20, // 30: canary_judge.v1.CheckResult.settle:type_name -> canary_judge.v1.Settle
-	21, // 31: canary_judge.v1.CheckResult.edges:type_name -> canary_judge.v1.Edge
-	23, // 32: canary_judge.v1.Edge.canary:type_name -> canary_judge.v1.SideCounts
-	23, // 33: canary_judge.v1.Edge.stable:type_name -> canary_judge.v1.SideCounts
-	24, // 34: canary_judge.v1.Edge.effect:type_name -> canary_judge.v1.Effect
-	19, // 35: canary_judge.v1.Edge.floor:type_name -> canary_judge.v1.Floor
-	5,  // 36: canary_judge.v1.LatencyThreshold.source:type_name -> canary_judge.v1.LatencyThreshold.Source
-	6,  // 37: canary_judge.v1.LatencyThreshold.basis:type_name -> canary_judge.v1.LatencyThreshold.Basis
-	28, // 38: canary_judge.v1.LatencyQuantiles.canary:type_name -> canary_judge.v1.Quantiles
-	28, // 39: canary_judge.v1.LatencyQuantiles.stable:type_name -> canary_judge.v1.Quantiles
-	7,  // 40: canary_judge.v1.JudgeService.Analyze:input_type -> canary_judge.v1.AnalyzeRequest
-	14, // 41: canary_judge.v1.JudgeService.Analyze:output_type -> canary_judge.v1.AnalyzeResponse
-	41, // [41:42] is the sub-list for method output_type
-	40, // [40:41] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	23, // 20: canary_judge.v1.CheckResult.params:type_name -> canary_judge.v1.CheckParams
+	24, // 21: canary_judge.v1.CheckResult.canary:type_name -> canary_judge.v1.SideCounts
+	24, // 22: canary_judge.v1.CheckResult.stable:type_name -> canary_judge.v1.SideCounts
+	25, // 23: canary_judge.v1.CheckResult.effect:type_name -> canary_judge.v1.Effect
+	26, // 24: canary_judge.v1.CheckResult.evidence:type_name -> canary_judge.v1.Evidence
+	27, // 25: canary_judge.v1.CheckResult.power:type_name -> canary_judge.v1.Power
+	28, // 26: canary_judge.v1.CheckResult.threshold:type_name -> canary_judge.v1.LatencyThreshold
+	30, // 27: canary_judge.v1.CheckResult.quantiles:type_name -> canary_judge.v1.LatencyQuantiles
+	31, // 28: canary_judge.v1.CheckResult.error:type_name -> canary_judge.v1.CheckError
+	20, // 29: canary_judge.v1.CheckResult.floor:type_name -> canary_judge.v1.Floor
+	21, // 30: canary_judge.v1.CheckResult.settle:type_name -> canary_judge.v1.Settle
+	22, // 31: canary_judge.v1.CheckResult.edges:type_name -> canary_judge.v1.Edge
+	19, // 32: canary_judge.v1.CheckResult.timeline:type_name -> canary_judge.v1.TimelinePoint
+	24, // 33: canary_judge.v1.TimelinePoint.canary:type_name -> canary_judge.v1.SideCounts
+	24, // 34: canary_judge.v1.TimelinePoint.stable:type_name -> canary_judge.v1.SideCounts
+	24, // 35: canary_judge.v1.Edge.canary:type_name -> canary_judge.v1.SideCounts
+	24, // 36: canary_judge.v1.Edge.stable:type_name -> canary_judge.v1.SideCounts
+	25, // 37: canary_judge.v1.Edge.effect:type_name -> canary_judge.v1.Effect
+	20, // 38: canary_judge.v1.Edge.floor:type_name -> canary_judge.v1.Floor
+	5,  // 39: canary_judge.v1.LatencyThreshold.source:type_name -> canary_judge.v1.LatencyThreshold.Source
+	6,  // 40: canary_judge.v1.LatencyThreshold.basis:type_name -> canary_judge.v1.LatencyThreshold.Basis
+	29, // 41: canary_judge.v1.LatencyQuantiles.canary:type_name -> canary_judge.v1.Quantiles
+	29, // 42: canary_judge.v1.LatencyQuantiles.stable:type_name -> canary_judge.v1.Quantiles
+	7,  // 43: canary_judge.v1.JudgeService.Analyze:input_type -> canary_judge.v1.AnalyzeRequest
+	14, // 44: canary_judge.v1.JudgeService.Analyze:output_type -> canary_judge.v1.AnalyzeResponse
+	44, // [44:45] is the sub-list for method output_type
+	43, // [43:44] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_canary_judge_v1_judge_proto_init() }
@@ -2764,19 +2876,19 @@ func file_canary_judge_v1_judge_proto_init() {
 	file_canary_judge_v1_judge_proto_msgTypes[8].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[9].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[11].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[13].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[14].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[16].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[15].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[17].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[20].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[18].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[21].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canary_judge_v1_judge_proto_rawDesc), len(file_canary_judge_v1_judge_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   24,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
