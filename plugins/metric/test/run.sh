@@ -71,7 +71,7 @@ done
 
 node_modules/.bin/tsx test/argo/contract/scenarios.ts --out "$tmp"
 prom_port=$(free_port)
-start prometheus node_modules/.bin/tsx test/integration/harness/prometheus.ts --port "$prom_port" --backfill "$tmp/backfill.om"
+start prometheus node_modules/.bin/tsx test/support/prometheus.ts --port "$prom_port" --backfill "$tmp/backfill.om"
 wait_http Prometheus "http://127.0.0.1:$prom_port/-/ready"
 for _ in $(seq 100); do
   n=$(curl -fsS "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode 'query=count(istio_requests_total)' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s).data.result;console.log(r.length?r[0].value[1]:0)})')
