@@ -289,6 +289,7 @@ async function main(): Promise<number> {
       judgeToken,
       meshSim,
       argoPlugin: join(env('E2E_ARGO_BIN'), 'kubectl-argo-rollouts'),
+      provider: plugin === undefined ? 'web' : 'plugin',
     };
 
     const wanted = (process.env['E2E_SCENARIOS'] ?? '')
