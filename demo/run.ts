@@ -198,9 +198,7 @@ async function main(): Promise<void> {
     say(`  ${c.label}: ${colour(d?.verdict ?? 'Inconclusive')} (expected ${c.expect}) ${good ? '✓' : '✗'}`);
   }
   say('');
-  say(
-    'In a cluster, Argo Rollouts reads {$.measurement} and its verdict: Pass → the step goes on, Fail → abort',
-  );
+  say('In a cluster, Argo Rollouts reads {$.summary}, verdict first: Pass → the step goes on, Fail → abort');
   say(
     '(traffic back to v1.1), Inconclusive → keep measuring, then pause for a person. The summary line is stored',
   );

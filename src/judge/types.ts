@@ -139,10 +139,9 @@ export interface AnalysisResult {
   readonly checks: readonly CheckResult[];
   readonly timing: AnalysisTiming;
   /**
-   * The compact record for an AnalysisTemplate that wants the explanation stored in the
-   * AnalysisRun: with `jsonPath: "{$.measurement}"` Argo keeps this object as the measurement
-   * value (shown by `kubectl describe analysisrun`), and the conditions read
-   * `result.verdict == "Pass"` / `result.verdict == "Fail"`.
+   * The compact record for an AnalysisTemplate that selects an object (`jsonPath:
+   * "{$.measurement}"`, conditions on `result.verdict`). The shipped templates read `{$.summary}`
+   * instead: the dashboard shows an object value as `[object Object]`, a string as text.
    */
   readonly measurement?: { readonly verdict: Verdict; readonly score: number; readonly summary: string };
 }
