@@ -6,8 +6,9 @@
 #   bash scripts/contract-diff.sh contracts/catalogo/openapi.yaml path/to/v1.2/openapi.yaml
 #
 # Exit 0: compatible (additions only); 1: breaking changes (each listed); 2: a document could
-# not be read or the tool failed. Warnings count as breaks: oasdiff rates some consumer-visible
-# removals (an optional response field, a status code) as warnings.
+# not be read or the tool failed. Warnings count as breaks, and scripts/contract-diff.levels
+# raises two removals oasdiff rates as info to errors: an optional response field and a declared
+# error status (consumers read optional fields and handle the 404 they were promised).
 set -euo pipefail
 if [ $# -ne 2 ]; then
   echo "usage: $0 BASE.yaml REVISION.yaml" >&2
@@ -20,7 +21,8 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 oasdiff=$(bash "$here/oasdiff.sh")
 set +e
-report=$("$oasdiff" breaking "$base" "$revision" --format json --allow-external-refs=false 2>&1)
+report=$("$oasdiff" breaking "$base" "$revision" --format json --allow-external-refs=false \
+  --severity-levels "$here/contract-diff.levels" 2>&1)
 rc=$?
 set -e
 if [ "$rc" -ne 0 ]; then

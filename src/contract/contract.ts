@@ -164,7 +164,7 @@ function lookup(responses: Responses, status: number): ValidateFunction | null |
   if (exact !== undefined) return exact;
   const range = responses.byKey.get(`${Math.floor(status / 100)}XX`);
   if (range !== undefined) return range;
-  return responses.byKey.get('default');
+  return responses.byKey.get('DEFAULT');
 }
 
 /** `/items/0/year` → `$.items[].year`: one path for every element, as the shape comparison names them. */

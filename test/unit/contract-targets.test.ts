@@ -1,0 +1,65 @@
+/** The contract gate's allow-list: which targets the judge may reach, and the refusals. */
+
+import { describe, expect, it } from 'vitest';
+import { admitTarget, parseTargetPatterns } from '../../src/contract/targets.js';
+import { loadConfig } from '../../src/config/index.js';
+
+const { patterns } = parseTargetPatterns('*.catalogo.svc.cluster.local:8080, 127.0.0.1');
+const refused = (url: string): string => {
+  try {
+    admitTarget(url, 'canary', patterns);
+  } catch (e) {
+    return `${(e as { code: string }).code}: ${(e as Error).message}`;
+  }
+  return 'admitted';
+};
+
+describe('contract targets allow-list', () => {
+  it('admits hosts matching a pattern, port included', () => {
+    expect(
+      admitTarget('http://catalogo-canary.catalogo.svc.cluster.local:8080', 'canary', patterns).host,
+    ).toBe('catalogo-canary.catalogo.svc.cluster.local:8080');
+    expect(admitTarget('http://127.0.0.1:4567/base', 'stable', patterns).pathname).toBe('/base');
+    expect(
+      admitTarget('HTTP://Catalogo-Stable.CATALOGO.svc.cluster.local:8080', 'stable', patterns).hostname,
+    ).toBe('catalogo-stable.catalogo.svc.cluster.local');
+  });
+
+  it.each([
+    ['another namespace', 'http://catalogo-canary.billing.svc.cluster.local:8080'],
+    ['another port', 'http://catalogo-canary.catalogo.svc.cluster.local:9090'],
+    ['the bare suffix of a wildcard', 'http://catalogo.svc.cluster.local:8080'],
+    ['a suffix trick', 'http://evilcatalogo.svc.cluster.local:8080'],
+    ['the metadata address', 'http://169.254.169.254/latest'],
+    ['a lookalike host', 'http://127.0.0.1.nip.io'],
+  ])('refuses %s with target_not_allowed', (_what, url) => {
+    expect(refused(url)).toMatch(/^target_not_allowed: canary: .* is not in the judge's contract targets/);
+  });
+
+  it.each([
+    ['not a URL', 'catalogo-canary'],
+    ['another scheme', 'file:///etc/passwd'],
+    ['credentials', 'http://user:pw@127.0.0.1'],
+    ['a query', 'http://127.0.0.1/?a=1'],
+  ])('refuses %s as an invalid request', (_what, url) => {
+    expect(refused(url)).toMatch(/^invalid_request: canary/);
+  });
+
+  it('reports bad patterns, and a contracts dir without targets, at start', () => {
+    expect(parseTargetPatterns('ok.example, bad host, *.x:99999').problems).toHaveLength(2);
+    expect(() =>
+      loadConfig({ CANARY_JUDGE_PROMETHEUS_URL: 'http://p:9090', CANARY_JUDGE_CONTRACTS_DIR: '/contracts' }),
+    ).toThrow(/CANARY_JUDGE_CONTRACT_TARGETS is empty/);
+    const c = loadConfig({
+      CANARY_JUDGE_PROMETHEUS_URL: 'http://p:9090',
+      CANARY_JUDGE_CONTRACTS_DIR: '/contracts',
+      CANARY_JUDGE_CONTRACT_TARGETS: '*.catalogo.svc.cluster.local:8080',
+    });
+    expect(c.contract).toMatchObject({
+      dir: '/contracts',
+      requestTimeoutMs: 2000,
+      deadlineMs: 8000,
+      maxRequests: 40,
+    });
+  });
+});
