@@ -204,6 +204,9 @@ const (
 	intentGuard
 	// Not a judge template (Argo's built-in Prometheus provider): validated only.
 	intentNotJudge
+	// The pre-traffic API contract gate: one measurement of the judge's contract endpoint
+	// (contract_gate_test.go), not a statistical verdict.
+	intentContract
 )
 
 var intents = map[string]intent{
@@ -211,6 +214,7 @@ var intents = map[string]intent{
 	"canary-judge-latency":           intentGate,
 	"canary-judge-scorecard":         intentGate,
 	"canary-judge-guard":             intentGuard,
+	"canary-judge-contract":          intentContract,
 	"prometheus-error-rate-fallback": intentNotJudge,
 }
 
@@ -223,12 +227,12 @@ func intentOf(t *testing.T, template shippedTemplate) intent {
 	return in
 }
 
-// judgeTemplates are the shipped templates that call the judge.
+// judgeTemplates are the shipped templates that ask the judge for a statistical verdict.
 func judgeTemplates(t *testing.T) []shippedTemplate {
 	t.Helper()
 	var out []shippedTemplate
 	for _, tmpl := range shipped(t).templates {
-		if intentOf(t, tmpl) != intentNotJudge {
+		if in := intentOf(t, tmpl); in != intentNotJudge && in != intentContract {
 			out = append(out, tmpl)
 		}
 	}
