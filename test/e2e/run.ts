@@ -4,10 +4,10 @@
 //
 // Env (set by run.sh): E2E_K8S_BIN, E2E_KWOK_BIN, E2E_ARGO_BIN, E2E_ETCD_BIN, E2E_ARGO_CRDS,
 // E2E_ISTIO_CRDS, E2E_WORK (work and log folder), E2E_PID_FILE.
-// Optional: E2E_SCENARIOS=good,clean,bad,bad-5x,slow,low-traffic,judge-down (default: all, in that order);
+// Optional: E2E_SCENARIOS=good,contract-break,clean,bad,bad-5x,slow,low-traffic,judge-down (default: all, in that order);
 // E2E_OVERLAY=<kustomization dir> instead of test/e2e/overlay.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -17,6 +17,7 @@ import { ProcessGroup, waitFor, type Proc } from './lib/proc.js';
 import { freePort } from '../support/net.js';
 import { PROMETHEUS_BIN, prometheusArgs, scrapeConfig } from '../support/prometheus.js';
 import { SCENARIOS, type Ctx, type ScenarioResult } from './scenarios.js';
+import { startStandIn, type StandIn } from '../support/catalogo-standins.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = resolve(here, '../..');
@@ -113,6 +114,7 @@ class Judge {
     readonly port: number,
     readonly token: string,
     private readonly promUrl: string,
+    private readonly contract: { readonly dir: string; readonly targets: string },
   ) {}
 
   get url(): string {
@@ -134,6 +136,8 @@ class Judge {
         CANARY_JUDGE_AUTH_TOKEN: this.token,
         CANARY_JUDGE_LOG_LEVEL: 'info',
         CANARY_JUDGE_SHUTDOWN_TIMEOUT: '2s',
+        CANARY_JUDGE_CONTRACTS_DIR: this.contract.dir,
+        CANARY_JUDGE_CONTRACT_TARGETS: this.contract.targets,
       },
     });
     this.proc = proc;
@@ -164,6 +168,7 @@ async function writeRuntimeOverlay(
   work: string,
   judgeUrl: string,
   token: string,
+  catalogo: { readonly canary: StandIn; readonly stable: StandIn },
 ): Promise<string> {
   // E2E_OVERLAY: another kustomization to try instead (e.g. a template change before it is made).
   const base = resolve(process.env['E2E_OVERLAY'] ?? join(here, 'overlay'));
@@ -175,6 +180,10 @@ async function writeRuntimeOverlay(
     const obj = parseYaml(doc) as Record<string, unknown> | null;
     if (obj === null || typeof obj !== 'object') continue;
     const kind = obj['kind'];
+    if (kind === 'Rollout') {
+      patches.push(...contractTargetPatches(obj, catalogo));
+      continue;
+    }
     if (kind !== 'ClusterAnalysisTemplate' && kind !== 'AnalysisTemplate') continue;
     const name = (obj['metadata'] as { name?: string } | undefined)?.name ?? '';
     const metrics = ((obj['spec'] as { metrics?: unknown[] } | undefined)?.metrics ?? []) as {
@@ -215,6 +224,32 @@ async function writeRuntimeOverlay(
   return dir;
 }
 
+/**
+ * The address override of the contract gate: its canary-url and stable-url args name the cluster
+ * Services, which do not exist on loopback; here they point at the stand-in servers instead.
+ */
+function contractTargetPatches(
+  rollout: Record<string, unknown>,
+  catalogo: { readonly canary: StandIn; readonly stable: StandIn },
+): string[] {
+  const name = (rollout['metadata'] as { name?: string } | undefined)?.name ?? '';
+  const steps = ((rollout['spec'] as { strategy?: { canary?: { steps?: unknown[] } } } | undefined)?.strategy
+    ?.canary?.steps ?? []) as { analysis?: { args?: { name: string }[] } }[];
+  const ops: string[] = [];
+  steps.forEach((step, i) => {
+    (step.analysis?.args ?? []).forEach((a, j) => {
+      const url =
+        a.name === 'canary-url' ? catalogo.canary.url : a.name === 'stable-url' ? catalogo.stable.url : '';
+      if (url !== '')
+        ops.push(
+          `      - op: replace\n        path: /spec/strategy/canary/steps/${i}/analysis/args/${j}/value\n        value: ${url}`,
+        );
+    });
+  });
+  if (ops.length === 0) throw new Error('the Rollout has no contract gate (no canary-url / stable-url args)');
+  return [`  - target: {kind: Rollout, name: ${name}}\n    patch: |-\n${ops.join('\n')}`];
+}
+
 async function main(): Promise<number> {
   const t0 = Date.now();
   const work = env('E2E_WORK');
@@ -235,6 +270,7 @@ async function main(): Promise<number> {
   }
 
   const results: ScenarioResult[] = [];
+  let catalogo: { canary: StandIn; stable: StandIn } | undefined;
   try {
     const cluster = await startCluster(
       procs,
@@ -253,9 +289,21 @@ async function main(): Promise<number> {
     const prom = new Prometheus(procs, join(work, 'prometheus'), await freePort(), meshPort);
     await prom.restart();
     const judgeToken = `e2e-judge-${randomBytes(16).toString('hex')}`;
-    const judge = new Judge(procs, await freePort(), judgeToken, prom.url);
+    // The contract gate's stand-ins, in this process (the canary's behaviour is swapped per
+    // scenario), and the judge's contracts folder as its ConfigMap would mount it.
+    catalogo = { canary: await startStandIn('v1.2-compatible'), stable: await startStandIn('v1.1') };
+    log(
+      `catalogo stand-ins: canary ${catalogo.canary.url} (v1.2-compatible), stable ${catalogo.stable.url} (v1.1)`,
+    );
+    const contracts = join(work, 'contracts');
+    mkdirSync(contracts, { recursive: true });
+    copyFileSync(join(root, 'contracts/catalogo/openapi.yaml'), join(contracts, 'catalogo.yaml'));
+    const judge = new Judge(procs, await freePort(), judgeToken, prom.url, {
+      dir: contracts,
+      targets: [catalogo.canary, catalogo.stable].map((s) => `127.0.0.1:${s.port}`).join(','),
+    });
     await judge.start();
-    const overlay = await writeRuntimeOverlay(cluster, work, judge.url, judgeToken);
+    const overlay = await writeRuntimeOverlay(cluster, work, judge.url, judgeToken, catalogo);
     log(`control plane up in ${((Date.now() - t0) / 1000).toFixed(0)}s; manifests overlay ${overlay}`);
 
     const obs = new Observer(cluster.kube, 'catalogo', 'catalogo');
@@ -271,6 +319,7 @@ async function main(): Promise<number> {
       judgeToken,
       meshSim,
       argoPlugin: join(env('E2E_ARGO_BIN'), 'kubectl-argo-rollouts'),
+      catalogo,
     };
 
     const wanted = (process.env['E2E_SCENARIOS'] ?? '')
@@ -307,6 +356,7 @@ async function main(): Promise<number> {
     results.push({ name: 'setup', ok: false, seconds: (Date.now() - t0) / 1000, details: [firstLine(msg)] });
   } finally {
     await cleanup('done');
+    await Promise.all([catalogo?.canary.close(), catalogo?.stable.close()]);
   }
   const total = (Date.now() - t0) / 1000;
   writeFileSync(join(work, 'results.json'), JSON.stringify({ totalSeconds: total, results }, null, 2));

@@ -13,6 +13,7 @@ import { Observer, describeRollout, type RolloutView, type RunView } from './lib
 import { ProcessGroup, sleep, waitFor, type Proc } from './lib/proc.js';
 import type { SimConfig } from './mesh-sim.js';
 import { REALISTIC, latencyP99Ms, sigmaFor, type Behaviour } from './lib/shape.js';
+import type { StandIn } from '../support/catalogo-standins.js';
 
 export interface JudgeControl {
   readonly url: string;
@@ -32,6 +33,12 @@ export interface Ctx {
   readonly judgeToken: string;
   readonly meshSim: Proc;
   readonly argoPlugin: string;
+  /**
+   * Stand-in catalogo servers the contract gate replays its contract against (the Rollout's
+   * canary-url / stable-url args point here in the runtime overlay): the stable answers as v1.1,
+   * the canary as a compatible v1.2 unless a scenario says otherwise.
+   */
+  readonly catalogo: { readonly canary: StandIn; readonly stable: StandIn };
 }
 
 export interface ScenarioResult {
@@ -58,6 +65,9 @@ const RPS = Number(process.env['E2E_RPS'] ?? '4000');
 const BASE: Behaviour = REALISTIC;
 
 class Failure extends Error {}
+
+/** The metric of the contract gate's template (analysis-templates/canary-judge-contract.yaml). */
+const CONTRACT_METRIC = 'contract';
 
 function check(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new Failure(msg);
@@ -506,6 +516,8 @@ async function promotedAllTheWay(ctx: Ctx, stable: Behaviour, behaviour: Behavio
     `expected ${analysisStepIndexes(v).length} step AnalysisRuns, found ${stepRuns.length}`,
   );
   for (const r of runs) check(r.phase === 'Successful', `AnalysisRun ${r.name} is ${r.phase}: ${r.message}`);
+  const gate = runs.find((r) => r.metrics.some((m) => m.name === CONTRACT_METRIC));
+  check(gate !== undefined, 'no contract gate AnalysisRun: the Rollout should check the API contract first');
   // Argo resets the VirtualService to 100/0 on the new stable a reconcile after it marks the
   // Rollout completed (seen: the completed Rollout polled while the route was still 0/100).
   const settled = await watch(
@@ -537,7 +549,7 @@ async function promotedAllTheWay(ctx: Ctx, stable: Behaviour, behaviour: Behavio
     served,
     details: [
       `canary weights ${seen.join('→')}%, then v1.2 stable (VirtualService 100/0)`,
-      `${runs.length} AnalysisRuns Successful (${passes} passing measurements; looks per gate ${gates})`,
+      `${runs.length} AnalysisRuns Successful, the contract gate first (${passes} passing measurements; looks per gate ${gates})`,
       'v1.1 scaled to 0',
     ],
   };
@@ -903,4 +915,72 @@ async function errorLimit(ctx: Ctx): Promise<number> {
   return limits.length > 0 ? Math.min(...limits) : 4;
 }
 
-export const SCENARIOS: readonly Scenario[] = [good, clean, bad, bad5x, slow, lowTraffic, judgeDown];
+const contractBreak: Scenario = {
+  name: 'contract-break',
+  title:
+    'breaking API: a v1.2 that renames, retypes and drops what v1.1 consumers use is aborted by the contract gate before any traffic',
+  async run(ctx) {
+    const v0 = await deployStable(ctx, RPS);
+    await mesh(ctx, { rps: RPS, default: BASE, versions: {} });
+    const before = releaseStats(await meshStats(ctx), 'v1.2');
+    ctx.catalogo.canary.setVariant('v1.2-breaking');
+    const recorder = new WeightRecorder(ctx);
+    try {
+      await release(ctx, v0, 'v1.2');
+      await canaryHash(ctx, v0.stableHash);
+      const { v, runs } = await watch(
+        ctx,
+        'the abort by the contract gate',
+        180_000,
+        (v) => v.aborted || v.phase === 'Healthy' || (v.canaryWeight ?? 0) > 0,
+      );
+      check(v.aborted, `the Rollout was not aborted (phase ${v.phase}, canary at ${v.canaryWeight ?? '?'}%)`);
+      check(
+        recorder.weights.length === 0,
+        `the VirtualService sent the breaking v1.2 traffic: canary weights ${JSON.stringify(recorder.weights)}`,
+      );
+      const served = releaseStats(await meshStats(ctx), 'v1.2').requests - before.requests;
+      check(served === 0, `v1.2 served ${served} requests of live traffic before the abort`);
+      check(
+        runs.length === 1 && runs[0]?.phase === 'Failed',
+        `expected only the contract gate's AnalysisRun, Failed: ${runs.map((r) => `${r.name}=${r.phase}`).join(', ')}`,
+      );
+      const failing = allMeasurements(runs).filter((m) => m.phase === 'Failed');
+      const value = parseValue(failing[0]?.value ?? '');
+      check(
+        value.verdict === 'Fail',
+        `the failed measurement should hold the judge's Fail: ${failing[0]?.value ?? '(none)'}`,
+      );
+      for (const broken of [
+        '$.items[].name lost',
+        '$.year changed type: number → string',
+        'searchTitles (GET /search?q=mar): canary answered 404',
+        'getTitle (GET /titles/tt0002): canary answered 404 where the stable answered 200',
+      ]) {
+        check(
+          value.summary.includes(broken),
+          `the failed measurement does not name "${broken}": ${value.summary}`,
+        );
+      }
+      await assertAbortedBackToStable(ctx, 'breaking release');
+      return [
+        'aborted by the contract gate at 0% (no canary weight ever set, v1.2 served 0 requests)',
+        `judge: ${value.summary.slice(0, 300)}…`,
+      ];
+    } finally {
+      recorder.close();
+      ctx.catalogo.canary.setVariant('v1.2-compatible');
+    }
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = [
+  good,
+  contractBreak,
+  clean,
+  bad,
+  bad5x,
+  slow,
+  lowTraffic,
+  judgeDown,
+];

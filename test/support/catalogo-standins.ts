@@ -134,15 +134,18 @@ export interface StandIn {
   readonly port: number;
   /** Requests served so far, as `GET /path?query`. */
   readonly served: readonly string[];
+  /** Which release it answers as from now on (a test swaps the canary's behaviour between runs). */
+  setVariant(v: Variant): void;
   close(): Promise<void>;
 }
 
 /** Starts a stand-in of `variant` on 127.0.0.1 (port 0: any free port). */
 export async function startStandIn(variant: Variant, port = 0): Promise<StandIn> {
   const served: string[] = [];
+  let current = variant;
   const server: Server = createServer((req, res) => {
     served.push(`${req.method ?? ''} ${req.url ?? ''}`);
-    const r = answer(variant, req.method ?? 'GET', req.url ?? '/');
+    const r = answer(current, req.method ?? 'GET', req.url ?? '/');
     res.writeHead(r.status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(r.body));
   });
@@ -155,6 +158,9 @@ export async function startStandIn(variant: Variant, port = 0): Promise<StandIn>
     url: `http://127.0.0.1:${p}`,
     port: p,
     served,
+    setVariant: (v) => {
+      current = v;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
