@@ -36,7 +36,7 @@ const level = { 1: "info", 2: "warning", 3: "error" };
 const breaks = changes.filter((c) => c.level >= 2);
 const where = (c) => `${c.operation ?? ""} ${c.path ?? ""}`.trim() + (c.operationId ? ` (${c.operationId})` : "");
 if (breaks.length === 0) {
-  console.log(`contract-diff: ${process.env.REVISION} honours ${process.env.BASE} (${changes.length} non-breaking change(s))`);
+  console.log(`contract-diff: ${process.env.REVISION} honours ${process.env.BASE}: no breaking change`);
   process.exit(0);
 }
 console.log(`contract-diff: ${breaks.length} breaking change(s) from ${process.env.BASE} to ${process.env.REVISION}:`);

@@ -963,6 +963,13 @@ const contractBreak: Scenario = {
         );
       }
       await assertAbortedBackToStable(ctx, 'breaking release');
+      // What a person sees (docs/rollout.md quotes these).
+      log(
+        `kubectl argo rollouts get rollout ${ROLLOUT}:\n${await rollouts(ctx, ['get', 'rollout', ROLLOUT])}`,
+      );
+      log(
+        `kubectl describe analysisrun ${runs[0]?.name ?? ''}:\n${await ctx.cluster.kubectl(['describe', 'analysisrun', runs[0]?.name ?? '', '-n', NS])}`,
+      );
       return [
         'aborted by the contract gate at 0% (no canary weight ever set, v1.2 served 0 requests)',
         `judge: ${value.summary.slice(0, 300)}…`,

@@ -72,7 +72,7 @@ describe('static contract check (oasdiff)', () => {
         });
       }),
     );
-    expect(r.out).toMatch(/honours .* \(\d+ non-breaking change\(s\)\)/);
+    expect(r.out).toMatch(/honours .*: no breaking change/);
     expect(r.rc).toBe(0);
   });
 
@@ -147,6 +147,27 @@ describe('static contract check (oasdiff)', () => {
     const r = diff('removed-operation', withPost, base());
     expect(r.out).toMatch(/BREAK POST \/titles \(createTitle\): API removed without deprecation/);
     expect(r.rc).toBe(1);
+  });
+
+  it("judges the stand-ins' own v1.2 documents: the compatible one passes, the breaking one is named", () => {
+    const run = (f: string) =>
+      spawnSync(
+        'bash',
+        [join(ROOT, 'scripts/contract-diff.sh'), BASE, join(ROOT, 'test/fixtures/contracts', f)],
+        {
+          encoding: 'utf8',
+        },
+      );
+    const ok = run('catalogo-v1.2-compatible.yaml');
+    expect(ok.stdout).toContain('no breaking change');
+    expect(ok.status).toBe(0);
+    const broken = run('catalogo-v1.2-breaking.yaml');
+    expect(broken.stdout.split('\n').filter((l) => l.startsWith('  BREAK '))).toEqual([
+      '  BREAK GET /search (searchTitles): API path removed without deprecation [api-path-removed-without-deprecation, error]',
+      '  BREAK GET /titles (listTitles): removed the required property `items/items/name` from the response with the `200` status [response-required-property-removed, error]',
+      "  BREAK GET /titles/{id} (getTitle): the `year` response's property `type` changed from `integer` to `string` for status `200` [response-property-type-changed, error]",
+    ]);
+    expect(broken.status).toBe(1);
   });
 
   it('exits 2, not 0, when a document cannot be read', () => {
