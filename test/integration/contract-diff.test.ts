@@ -14,7 +14,8 @@ import { parse, stringify } from 'yaml';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BASE = join(ROOT, 'contracts/catalogo/openapi.yaml');
-type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- free-form OpenAPI edits
+/** An OpenAPI document as parsed, edited freely by the cases below. */
+type Doc = Record<string, any>;
 
 let dir: string;
 beforeAll(() => {
