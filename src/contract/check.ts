@@ -135,13 +135,30 @@ export function createContractChecker(o: ContractCheckerOptions): ContractChecke
       }
       const deadline = AbortSignal.timeout(o.deadlineMs);
       const bounded = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
-      const at = (base: URL, target: string): URL =>
-        new URL(base.pathname.replace(/\/+$/, '') + target, base);
+      const at = (base: URL, target: string): URL => {
+        const u = new URL(base.pathname.replace(/\/+$/, '') + target, base);
+        // A contract path like `//elsewhere/x` would leave the admitted host: never send it.
+        if (u.origin !== base.origin)
+          throw new JudgeError(
+            'invalid_request',
+            `contract ${contract.name}: path ${target} leaves the target's host`,
+            {
+              field: 'contract',
+            },
+          );
+        return u;
+      };
+      // Every URL first, so that a bad one stops the check before any request is sent.
+      const urls = contract.requests.map((r) => ({
+        canary: at(canary, r.target),
+        stable: at(stable, r.target),
+      }));
       const replays: ReplayResult[] = [];
-      for (const r of contract.requests) {
+      for (const [i, r] of contract.requests.entries()) {
+        const u = urls[i] as { canary: URL; stable: URL };
         const [c, s] = await Promise.all([
-          o.fetchAnswer(at(canary, r.target), bounded),
-          o.fetchAnswer(at(stable, r.target), bounded),
+          o.fetchAnswer(u.canary, bounded),
+          o.fetchAnswer(u.stable, bounded),
         ]);
         replays.push({
           operationId: r.operationId,

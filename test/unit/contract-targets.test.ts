@@ -1,6 +1,10 @@
-/** The contract gate's allow-list: which targets the judge may reach, and the refusals. */
+/** The contract gate's allow-list: which targets the judge may reach, and the refusals; contract paths cannot leave them. */
 
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createContractChecker } from '../../src/contract/check.js';
 import { admitTarget, parseTargetPatterns } from '../../src/contract/targets.js';
 import { loadConfig } from '../../src/config/index.js';
 
@@ -61,5 +65,30 @@ describe('contract targets allow-list', () => {
       deadlineMs: 8000,
       maxRequests: 40,
     });
+  });
+});
+
+describe('contract paths stay on the admitted host', () => {
+  it('refuses a contract whose path would resolve to another host, before any request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'contracts-'));
+    writeFileSync(
+      join(dir, 'evil.yaml'),
+      'openapi: 3.0.3\ninfo: {title: e, version: "1"}\npaths:\n  //169.254.169.254/latest:\n    get: {responses: {"200": {description: ok}}}\n',
+    );
+    const fetched: string[] = [];
+    const checker = createContractChecker({
+      contractsDir: dir,
+      targets: patterns,
+      maxRequests: 10,
+      deadlineMs: 1000,
+      fetchAnswer: (url) => {
+        fetched.push(url.href);
+        return Promise.resolve({ status: 200, body: { kind: 'json', value: {} } });
+      },
+    });
+    await expect(
+      checker.check({ contract: 'evil', canary: 'http://127.0.0.1:1', stable: 'http://127.0.0.1:2' }),
+    ).rejects.toMatchObject({ code: 'invalid_request', field: 'contract' });
+    expect(fetched).toEqual([]);
   });
 });
