@@ -69,6 +69,11 @@ class Failure extends Error {}
 /** The metric of the contract gate's template (analysis-templates/canary-judge-contract.yaml). */
 const CONTRACT_METRIC = 'contract';
 
+/** The contract gate's AnalysisRun: it replays requests before any traffic, it judges no traffic. */
+function isContractRun(r: RunView): boolean {
+  return r.metrics.some((m) => m.name === CONTRACT_METRIC);
+}
+
 function check(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new Failure(msg);
 }
@@ -516,7 +521,7 @@ async function promotedAllTheWay(ctx: Ctx, stable: Behaviour, behaviour: Behavio
     `expected ${analysisStepIndexes(v).length} step AnalysisRuns, found ${stepRuns.length}`,
   );
   for (const r of runs) check(r.phase === 'Successful', `AnalysisRun ${r.name} is ${r.phase}: ${r.message}`);
-  const gate = runs.find((r) => r.metrics.some((m) => m.name === CONTRACT_METRIC));
+  const gate = runs.find(isContractRun);
   check(gate !== undefined, 'no contract gate AnalysisRun: the Rollout should check the API contract first');
   // Argo resets the VirtualService to 100/0 on the new stable a reconcile after it marks the
   // Rollout completed (seen: the completed Rollout polled while the route was still 0/100).
@@ -592,7 +597,7 @@ const clean: Scenario = {
     );
     // Each gate's passing measurement says why the error-rate check passed: its rate bound is
     // within the step's tolerance (the judge's summary, as Argo stored it in the measurement).
-    const gates = runs.filter((r) => r.type === 'Step' && !r.metrics.some((m) => m.name === CONTRACT_METRIC));
+    const gates = runs.filter((r) => r.type === 'Step' && !isContractRun(r));
     const parts: string[] = [];
     for (const r of gates) {
       const pass = allMeasurements([r]).find((m) => m.phase === 'Successful');
@@ -780,9 +785,12 @@ const lowTraffic: Scenario = {
       r.runs.some((x) => x.phase === 'Inconclusive'),
       'no AnalysisRun is Inconclusive',
     );
-    // The guard maps Inconclusive to Successful by design; what must never happen is a Pass.
+    // The guard maps Inconclusive to Successful by design; what must never happen is a Pass (the
+    // contract gate's Pass is about the API, before any traffic).
     check(
-      allMeasurements(r.runs).every((m) => parseValue(m.value).verdict !== 'Pass'),
+      allMeasurements(r.runs.filter((x) => !isContractRun(x))).every(
+        (m) => parseValue(m.value).verdict !== 'Pass',
+      ),
       'the judge said Pass on too little traffic',
     );
     const stepBefore = r.v.stepIndex ?? -1;
