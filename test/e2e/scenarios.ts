@@ -452,9 +452,11 @@ async function replay(ctx: Ctx, runName: string, token: string): Promise<JudgeAn
 async function assertAbortedBackToStable(ctx: Ctx, what: string): Promise<RolloutView> {
   const { v } = await watch(
     ctx,
-    `${what}: VirtualService back to 100/0`,
+    `${what}: VirtualService back to 100/0 and the Rollout Degraded`,
     60_000,
-    (v) => v.aborted && v.canaryWeight === 0 && v.stableWeight === 100,
+    // The controller writes the weights and the phase in separate updates: a poll can see the
+    // abort's weights while the phase still says Paused (seen after an abort during a pause).
+    (v) => v.aborted && v.canaryWeight === 0 && v.stableWeight === 100 && v.phase === 'Degraded',
   );
   check(v.phase === 'Degraded', `an aborted Rollout should be Degraded, is ${v.phase}`);
   return v;
