@@ -91,4 +91,32 @@ describe('contract paths stay on the admitted host', () => {
     ).rejects.toMatchObject({ code: 'invalid_request', field: 'contract' });
     expect(fetched).toEqual([]);
   });
+
+  it('refuses a contract with more requests than the judge allows, before any request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'contracts-'));
+    const examples = Array.from({ length: 6 }, (_, i) => `          e${i}: {value: "x${i}"}`).join('\n');
+    writeFileSync(
+      join(dir, 'big.yaml'),
+      `openapi: 3.0.3\ninfo: {title: b, version: "1"}\npaths:\n  /t/{id}:\n    get:\n      parameters:\n      - name: id\n        in: path\n        required: true\n        schema: {type: string}\n        examples:\n${examples}\n      responses: {"200": {description: ok}}\n`,
+    );
+    const fetched: string[] = [];
+    const checker = createContractChecker({
+      contractsDir: dir,
+      targets: patterns,
+      maxRequests: 10,
+      deadlineMs: 1000,
+      fetchAnswer: (url) => {
+        fetched.push(url.href);
+        return Promise.resolve({ status: 200, body: { kind: 'json', value: {} } });
+      },
+    });
+    await expect(
+      checker.check({ contract: 'big', canary: 'http://127.0.0.1:1', stable: 'http://127.0.0.1:2' }),
+    ).rejects.toMatchObject({
+      code: 'invalid_request',
+      field: 'contract',
+      message: expect.stringMatching(/6 requests .* limit of 10/),
+    });
+    expect(fetched).toEqual([]);
+  });
 });
