@@ -112,4 +112,16 @@ describe('the shipped contract gate', () => {
     expect(m?.failureCondition).toBe('result.verdict == "Fail"');
     expect(m?.provider.web?.jsonPath).toBe('{$.measurement}');
   });
+
+  it("runs in dry run in the shadow overlay, like the judge's other verdicts there", () => {
+    const shadow = renderKustomization('rollouts/catalogo-shadow').objects.find(
+      (o) => o.kind === 'Rollout',
+    ) as Rollout;
+    const gates = allAnalysesOf(shadow).filter(
+      (a) => a.analysis.templates[0]?.templateName === CONTRACT_TEMPLATE,
+    );
+    expect(gates).toHaveLength(1);
+    const dryRun = (gates[0]?.analysis as { dryRun?: { metricName: string }[] }).dryRun ?? [];
+    expect(dryRun.some((r) => new RegExp(r.metricName).test(gate.spec.metrics[0]?.name ?? ''))).toBe(true);
+  });
 });
