@@ -66,6 +66,16 @@ func checkContractMetric(t *testing.T, p prepared, i int, m v1alpha1.Metric) {
 	}
 }
 
+// isContractGate reports whether a Rollout analysis is the contract gate (and nothing else).
+func isContractGate(a *v1alpha1.RolloutAnalysis) bool {
+	for _, ref := range a.Templates {
+		if intents[ref.TemplateName] != intentContract {
+			return false
+		}
+	}
+	return len(a.Templates) > 0
+}
+
 // aimedAt is the usage u with the gate's targets replaced by canary and stable.
 func aimedAt(u usage, canary, stable string) usage {
 	args := make([]v1alpha1.AnalysisRunArgument, 0, len(u.args))
