@@ -5,7 +5,7 @@
 #   2. unit tests (statistics, queries, validation, HTTP layer)          test/unit
 #      ... again on the Node.js LTS the image runs (scripts/node-runtime.sh)
 #   3. manifest validation (schemas, kustomize, Argo's linter)            test/manifests
-#   4. integration tests against a real Prometheus                       test/integration
+#   4. integration tests: a real Prometheus; the contract gate and check  test/integration
 #   5. Argo Rollouts contract tests (Argo's own Go code vs the judge)     test/argo
 #   6. the container image: built, run as deployed, inventoried           test/image
 #   7. the metric plugin: reproducible build, Argo's plugin client       plugins/metric/test

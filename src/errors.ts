@@ -13,6 +13,9 @@ export const ERROR_CODES = [
   'prometheus_unavailable',
   'prometheus_timeout',
   'deadline_exceeded',
+  'target_not_allowed',
+  'contract_target_unavailable',
+  'contract_target_timeout',
   'shutting_down',
   'overloaded',
   'internal',
@@ -30,6 +33,11 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   prometheus_unavailable: 503,
   prometheus_timeout: 504,
   deadline_exceeded: 504,
+  // A contract check aimed at a host outside the judge's allow-list: refused, never fetched.
+  target_not_allowed: 403,
+  // The canary or stable of a contract check did not answer: an Error measurement, never a Pass.
+  contract_target_unavailable: 502,
+  contract_target_timeout: 504,
   shutting_down: 503,
   // Too many analyses in flight and the short queue full or waited out: retry shortly.
   overloaded: 503,

@@ -13,6 +13,7 @@ import { createPrometheusClient } from './prometheus/client.js';
 import { answerClientError, createApp } from './server/http/index.js';
 import { startGrpcServer } from './server/grpc/index.js';
 import { createAdmission } from './server/admission.js';
+import { createContractChecker, createFetchAnswer } from './contract/index.js';
 
 /** How long after the shutdown timeout's forced closes `stop()` gives up waiting (ms). */
 const HARD_STOP_MARGIN_MS = 2_000;
@@ -53,6 +54,19 @@ export async function startService(
     isDraining: () => draining,
     admission,
     deadlineMs: config.deadlineMs,
+    contractChecks:
+      config.contract.dir === undefined
+        ? undefined
+        : createContractChecker({
+            contractsDir: config.contract.dir,
+            targets: config.contract.targets,
+            maxRequests: config.contract.maxRequests,
+            deadlineMs: config.contract.deadlineMs,
+            fetchAnswer: createFetchAnswer({
+              timeoutMs: config.contract.requestTimeoutMs,
+              maxResponseBytes: config.contract.maxResponseBytes,
+            }),
+          }),
   });
   const server = app.listen(config.port, config.host);
   server.on('clientError', answerClientError);

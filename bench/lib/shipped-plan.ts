@@ -105,6 +105,12 @@ function cardParams(arg: (name: string, optional?: boolean) => number | undefine
   return { errorRate: params, latency: params, latencyQuantile: arg('latency-quantile') as number };
 }
 
+function isContractGate(step: Record<string, unknown>): boolean {
+  if (step['analysis'] === undefined) return false;
+  const templates = list(obj(step['analysis'])['templates']).map(obj);
+  return templates.length === 1 && templates[0]?.['templateName'] === 'canary-judge-contract';
+}
+
 export function shippedPlan(): ShippedPlan {
   const scorecardArgs = argReader('analysis-templates/canary-judge-scorecard.yaml');
   const rollout = readYaml('rollouts/catalogo/rollout.yaml').find((d) => d['kind'] === 'Rollout');
@@ -115,7 +121,12 @@ export function shippedPlan(): ShippedPlan {
   let weight = 0;
   steps.forEach((step, i) => {
     if (typeof step['setWeight'] === 'number') weight = step['setWeight'];
-    else if (step['pause'] !== undefined) {
+    else if (step['setCanaryScale'] !== undefined) {
+      // Pods, not traffic: nothing to simulate.
+    } else if (isContractGate(step) && weight === 0) {
+      // The API contract gate runs before any traffic and replays requests, not statistics: an
+      // identical release passes it, a breaking one never reaches the traffic simulated here.
+    } else if (step['pause'] !== undefined) {
       const d = obj(step['pause'])['duration'];
       if (typeof d !== 'string') throw new Error('an indefinite pause is not simulated');
       stages.push({ kind: 'pause', weight, minutes: minutesOf(d), step: i });

@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../prometheus/client.js';
+import { parseTargetPatterns, type TargetPattern } from '../contract/targets.js';
 import { ISTIO_NAMES, LABEL_NAME, METRIC_NAME, type MeshNames } from '../prometheus/promql.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -43,6 +44,17 @@ export interface Config {
   readonly mesh: MeshNames;
   /** Unit of the duration histogram's `le` (Istio: milliseconds). */
   readonly durationUnit: DurationUnit;
+  /** The contract gate (POST /api/v1/contract-checks); dir undefined: not offered. */
+  readonly contract: {
+    /** Directory of `<name>.yaml` OpenAPI contracts (a mounted ConfigMap). */
+    readonly dir: string | undefined;
+    /** Hosts a check may reach; anything else is refused. */
+    readonly targets: readonly TargetPattern[];
+    readonly requestTimeoutMs: number;
+    readonly deadlineMs: number;
+    readonly maxRequests: number;
+    readonly maxResponseBytes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -256,6 +268,19 @@ export function loadConfig(
     problems.push('CANARY_JUDGE_AUTH_TOKEN must be at least 16 characters');
   }
 
+  const contractDir = get('CONTRACTS_DIR');
+  const targetsRaw = get('CONTRACT_TARGETS') ?? '';
+  const targets = parseTargetPatterns(targetsRaw);
+  for (const p of targets.problems) problems.push(`CANARY_JUDGE_CONTRACT_TARGETS: ${p}`);
+  if (contractDir !== undefined && targetsRaw === '')
+    problems.push(
+      'CANARY_JUDGE_CONTRACTS_DIR is set but CANARY_JUDGE_CONTRACT_TARGETS is empty: name the hosts contract checks may reach',
+    );
+  const contractTimeoutMs = duration('CONTRACT_REQUEST_TIMEOUT', '2s', 100, 60_000);
+  const contractDeadlineMs = duration('CONTRACT_DEADLINE', '8s', 100, 600_000);
+  const contractMaxRequests = integer('CONTRACT_MAX_REQUESTS', 40, 2, 1000);
+  const contractMaxBytes = integer('CONTRACT_MAX_RESPONSE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     host,
@@ -272,5 +297,13 @@ export function loadConfig(
     logLevel: logLevelRaw as LogLevel,
     mesh,
     durationUnit: unitRaw as DurationUnit,
+    contract: {
+      dir: contractDir,
+      targets: targets.patterns,
+      requestTimeoutMs: contractTimeoutMs,
+      deadlineMs: contractDeadlineMs,
+      maxRequests: contractMaxRequests,
+      maxResponseBytes: contractMaxBytes,
+    },
   };
 }

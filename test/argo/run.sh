@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Argo Rollouts contract tests: Argo Rollouts v1.9.1's own Go code (argument resolution,
 # validation, the web metric provider, the analysis controller) against the real judge reading
-# a real Prometheus loaded with scenario data. Everything listens on 127.0.0.1, on free ports,
+# a real Prometheus loaded with scenario data, and the contract gate against stand-in catalogo
+# servers. Everything listens on 127.0.0.1, on free ports,
 # and is stopped on exit, failure included.
 #
 #   bash test/argo/run.sh [go test flags, e.g. -run TestProvider -v]
@@ -74,6 +75,18 @@ for _ in $(seq 100); do
 done
 say "Prometheus holds $n istio_requests_total series"
 
+say "starting catalogo stand-ins (v1.1, a compatible v1.2, a breaking v1.2) for the contract gate"
+standin_ports=()
+for variant in v1.1 v1.2-compatible v1.2-breaking; do
+  port=$(free_port)
+  standin_ports+=("$port")
+  start "catalogo-$variant" node_modules/.bin/tsx test/support/catalogo-standins.ts --variant "$variant" --port "$port"
+done
+catalogo_down_port=$(free_port) # nothing listens there: "the canary is down"
+mkdir -p "$tmp/contracts"
+cp contracts/catalogo/openapi.yaml "$tmp/contracts/catalogo.yaml"
+contract_targets=$(printf '127.0.0.1:%s,' "${standin_ports[@]}" "$catalogo_down_port")
+
 token=$(node -e 'console.log(require("crypto").randomBytes(24).toString("hex"))')
 judge_port=$(free_port)
 down_judge_port=$(free_port)
@@ -81,6 +94,7 @@ dead_prom_port=$(free_port) # nothing listens there: "Prometheus down behind the
 judge_env=(CANARY_JUDGE_HOST=127.0.0.1 CANARY_JUDGE_GRPC_PORT=0 CANARY_JUDGE_AUTH_TOKEN="$token" CANARY_JUDGE_LOG_LEVEL=warn)
 say "starting the judge (tsx src/main.ts) on 127.0.0.1:$judge_port, reading that Prometheus"
 start judge env "${judge_env[@]}" CANARY_JUDGE_PORT="$judge_port" \
+  CANARY_JUDGE_CONTRACTS_DIR="$tmp/contracts" CANARY_JUDGE_CONTRACT_TARGETS="${contract_targets%,}" \
   CANARY_JUDGE_PROMETHEUS_URL="http://127.0.0.1:$prom_port" node_modules/.bin/tsx src/main.ts
 say "starting a second judge on 127.0.0.1:$down_judge_port whose Prometheus (127.0.0.1:$dead_prom_port) is down"
 start judge-prometheus-down env "${judge_env[@]}" CANARY_JUDGE_PORT="$down_judge_port" \
@@ -94,11 +108,16 @@ start judge-prometheus-hangs env "${judge_env[@]}" CANARY_JUDGE_PORT="$hang_judg
 wait_http judge "http://127.0.0.1:$judge_port/healthz"
 wait_http "second judge" "http://127.0.0.1:$down_judge_port/healthz"
 wait_http "third judge" "http://127.0.0.1:$hang_judge_port/healthz"
+for port in "${standin_ports[@]}"; do wait_http "catalogo stand-in" "http://127.0.0.1:$port/healthz"; done
 
 export CANARY_JUDGE_URL="http://127.0.0.1:$judge_port"
 export CANARY_JUDGE_PROM_DOWN_URL="http://127.0.0.1:$down_judge_port"
 export CANARY_JUDGE_PROM_HANG_URL="http://127.0.0.1:$hang_judge_port"
 export CANARY_JUDGE_TOKEN="$token"
+export CATALOGO_V11_URL="http://127.0.0.1:${standin_ports[0]}"
+export CATALOGO_V12_COMPATIBLE_URL="http://127.0.0.1:${standin_ports[1]}"
+export CATALOGO_V12_BREAKING_URL="http://127.0.0.1:${standin_ports[2]}"
+export CATALOGO_DOWN_URL="http://127.0.0.1:$catalogo_down_port"
 export CANARY_JUDGE_SCENARIOS="$tmp/scenarios.json"
 export CONTRACT_PROMETHEUS_URL="http://127.0.0.1:$prom_port"
 [ -n "${CONTRACT_BREAK:-}" ] && say "DELIBERATE BREAK: CONTRACT_BREAK=$CONTRACT_BREAK (the tests are expected to fail)"

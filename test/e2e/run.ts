@@ -4,13 +4,13 @@
 //
 // Env (set by run.sh): E2E_K8S_BIN, E2E_KWOK_BIN, E2E_ARGO_BIN, E2E_ETCD_BIN, E2E_ARGO_CRDS,
 // E2E_ISTIO_CRDS, E2E_WORK (work and log folder), E2E_PID_FILE.
-// Optional: E2E_SCENARIOS=good,clean,bad,bad-5x,slow,low-traffic,judge-down (default: all, in that order);
+// Optional: E2E_SCENARIOS=good,contract-break,clean,bad,bad-5x,slow,low-traffic,judge-down (default: all, in that order);
 // E2E_OVERLAY=<kustomization dir> instead of test/e2e/overlay;
 // E2E_PLUGIN_BINARY=<built metric plugin>: the controller loads it from argo-rollouts-config
 // (file:// location, its sha256) and the judge serves gRPC for it (run.sh sets it with
 // E2E_PROVIDER=plugin, and E2E_OVERLAY to the overlay whose Rollout uses the plugin templates).
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
@@ -20,6 +20,7 @@ import { ProcessGroup, waitFor, type Proc } from './lib/proc.js';
 import { freePort } from '../support/net.js';
 import { PROMETHEUS_BIN, prometheusArgs, scrapeConfig } from '../support/prometheus.js';
 import { SCENARIOS, type Ctx, type ScenarioResult } from './scenarios.js';
+import { startStandIn, type StandIn } from '../support/catalogo-standins.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = resolve(here, '../..');
@@ -116,6 +117,7 @@ class Judge {
     readonly port: number,
     readonly token: string,
     private readonly promUrl: string,
+    private readonly contract: { readonly dir: string; readonly targets: string },
     /** gRPC port, for the metric plugin; undefined: gRPC off. */
     readonly grpcPort?: number,
   ) {}
@@ -139,6 +141,8 @@ class Judge {
         CANARY_JUDGE_AUTH_TOKEN: this.token,
         CANARY_JUDGE_LOG_LEVEL: 'info',
         CANARY_JUDGE_SHUTDOWN_TIMEOUT: '2s',
+        CANARY_JUDGE_CONTRACTS_DIR: this.contract.dir,
+        CANARY_JUDGE_CONTRACT_TARGETS: this.contract.targets,
       },
     });
     this.proc = proc;
@@ -169,6 +173,7 @@ async function writeRuntimeOverlay(
   work: string,
   judgeUrl: string,
   token: string,
+  catalogo: { readonly canary: StandIn; readonly stable: StandIn },
 ): Promise<string> {
   // E2E_OVERLAY: another kustomization to try instead (e.g. a template change before it is made).
   const base = resolve(process.env['E2E_OVERLAY'] ?? join(here, 'overlay'));
@@ -180,6 +185,10 @@ async function writeRuntimeOverlay(
     const obj = parseYaml(doc) as Record<string, unknown> | null;
     if (obj === null || typeof obj !== 'object') continue;
     const kind = obj['kind'];
+    if (kind === 'Rollout') {
+      patches.push(...contractTargetPatches(obj, catalogo));
+      continue;
+    }
     if (kind !== 'ClusterAnalysisTemplate' && kind !== 'AnalysisTemplate') continue;
     const name = (obj['metadata'] as { name?: string } | undefined)?.name ?? '';
     const metrics = ((obj['spec'] as { metrics?: unknown[] } | undefined)?.metrics ?? []) as {
@@ -220,6 +229,32 @@ async function writeRuntimeOverlay(
   return dir;
 }
 
+/**
+ * The address override of the contract gate: its canary-url and stable-url args name the cluster
+ * Services, which do not exist on loopback; here they point at the stand-in servers instead.
+ */
+function contractTargetPatches(
+  rollout: Record<string, unknown>,
+  catalogo: { readonly canary: StandIn; readonly stable: StandIn },
+): string[] {
+  const name = (rollout['metadata'] as { name?: string } | undefined)?.name ?? '';
+  const steps = ((rollout['spec'] as { strategy?: { canary?: { steps?: unknown[] } } } | undefined)?.strategy
+    ?.canary?.steps ?? []) as { analysis?: { args?: { name: string }[] } }[];
+  const ops: string[] = [];
+  steps.forEach((step, i) => {
+    (step.analysis?.args ?? []).forEach((a, j) => {
+      const url =
+        a.name === 'canary-url' ? catalogo.canary.url : a.name === 'stable-url' ? catalogo.stable.url : '';
+      if (url !== '')
+        ops.push(
+          `      - op: replace\n        path: /spec/strategy/canary/steps/${i}/analysis/args/${j}/value\n        value: ${url}`,
+        );
+    });
+  });
+  if (ops.length === 0) throw new Error('the Rollout has no contract gate (no canary-url / stable-url args)');
+  return [`  - target: {kind: Rollout, name: ${name}}\n    patch: |-\n${ops.join('\n')}`];
+}
+
 async function main(): Promise<number> {
   const t0 = Date.now();
   const work = env('E2E_WORK');
@@ -240,6 +275,7 @@ async function main(): Promise<number> {
   }
 
   const results: ScenarioResult[] = [];
+  let catalogo: { canary: StandIn; stable: StandIn } | undefined;
   try {
     const judgeToken = `e2e-judge-${randomBytes(16).toString('hex')}`;
     const pluginBinary = process.env['E2E_PLUGIN_BINARY'];
@@ -271,9 +307,28 @@ async function main(): Promise<number> {
     const meshSim = await startMeshSim(procs, cluster, meshPort);
     const prom = new Prometheus(procs, join(work, 'prometheus'), await freePort(), meshPort);
     await prom.restart();
-    const judge = new Judge(procs, await freePort(), judgeToken, prom.url, judgeGrpcPort);
+    // The contract gate's stand-ins, in this process (the canary's behaviour is swapped per
+    // scenario), and the judge's contracts folder as its ConfigMap would mount it.
+    catalogo = { canary: await startStandIn('v1.2-compatible'), stable: await startStandIn('v1.1') };
+    log(
+      `catalogo stand-ins: canary ${catalogo.canary.url} (v1.2-compatible), stable ${catalogo.stable.url} (v1.1)`,
+    );
+    const contracts = join(work, 'contracts');
+    mkdirSync(contracts, { recursive: true });
+    copyFileSync(join(root, 'contracts/catalogo/openapi.yaml'), join(contracts, 'catalogo.yaml'));
+    const judge = new Judge(
+      procs,
+      await freePort(),
+      judgeToken,
+      prom.url,
+      {
+        dir: contracts,
+        targets: [catalogo.canary, catalogo.stable].map((s) => `127.0.0.1:${s.port}`).join(','),
+      },
+      judgeGrpcPort,
+    );
     await judge.start();
-    const overlay = await writeRuntimeOverlay(cluster, work, judge.url, judgeToken);
+    const overlay = await writeRuntimeOverlay(cluster, work, judge.url, judgeToken, catalogo);
     log(`control plane up in ${((Date.now() - t0) / 1000).toFixed(0)}s; manifests overlay ${overlay}`);
 
     const obs = new Observer(cluster.kube, 'catalogo', 'catalogo');
@@ -290,6 +345,7 @@ async function main(): Promise<number> {
       meshSim,
       argoPlugin: join(env('E2E_ARGO_BIN'), 'kubectl-argo-rollouts'),
       provider: plugin === undefined ? 'web' : 'plugin',
+      catalogo,
     };
 
     const wanted = (process.env['E2E_SCENARIOS'] ?? '')
@@ -326,6 +382,7 @@ async function main(): Promise<number> {
     results.push({ name: 'setup', ok: false, seconds: (Date.now() - t0) / 1000, details: [firstLine(msg)] });
   } finally {
     await cleanup('done');
+    await Promise.all([catalogo?.canary.close(), catalogo?.stable.close()]);
   }
   const total = (Date.now() - t0) / 1000;
   writeFileSync(join(work, 'results.json'), JSON.stringify({ totalSeconds: total, results }, null, 2));

@@ -13,6 +13,7 @@ import { Observer, describeRollout, type RolloutView, type RunView } from './lib
 import { ProcessGroup, sleep, waitFor, type Proc } from './lib/proc.js';
 import type { SimConfig } from './mesh-sim.js';
 import { REALISTIC, latencyP99Ms, sigmaFor, type Behaviour } from './lib/shape.js';
+import type { StandIn } from '../support/catalogo-standins.js';
 
 export interface JudgeControl {
   readonly url: string;
@@ -34,6 +35,12 @@ export interface Ctx {
   readonly argoPlugin: string;
   /** How the analyses reach the judge: Argo's web provider, or the metric plugin (E2E_PROVIDER). */
   readonly provider: 'web' | 'plugin';
+  /**
+   * Stand-in catalogo servers the contract gate replays its contract against (the Rollout's
+   * canary-url / stable-url args point here in the runtime overlay): the stable answers as v1.1,
+   * the canary as a compatible v1.2 unless a scenario says otherwise.
+   */
+  readonly catalogo: { readonly canary: StandIn; readonly stable: StandIn };
 }
 
 export interface ScenarioResult {
@@ -60,6 +67,14 @@ const RPS = Number(process.env['E2E_RPS'] ?? '4000');
 const BASE: Behaviour = REALISTIC;
 
 class Failure extends Error {}
+
+/** The metric of the contract gate's template (analysis-templates/canary-judge-contract.yaml). */
+const CONTRACT_METRIC = 'contract';
+
+/** The contract gate's AnalysisRun: it replays requests before any traffic, it judges no traffic. */
+function isContractRun(r: RunView): boolean {
+  return r.metrics.some((m) => m.name === CONTRACT_METRIC);
+}
 
 function check(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new Failure(msg);
@@ -447,9 +462,11 @@ async function replay(ctx: Ctx, runName: string, token: string): Promise<JudgeAn
 async function assertAbortedBackToStable(ctx: Ctx, what: string): Promise<RolloutView> {
   const { v } = await watch(
     ctx,
-    `${what}: VirtualService back to 100/0`,
+    `${what}: VirtualService back to 100/0 and the Rollout Degraded`,
     60_000,
-    (v) => v.aborted && v.canaryWeight === 0 && v.stableWeight === 100,
+    // The controller writes the weights and the phase in separate updates: a poll can see the
+    // abort's weights while the phase still says Paused (seen after an abort during a pause).
+    (v) => v.aborted && v.canaryWeight === 0 && v.stableWeight === 100 && v.phase === 'Degraded',
   );
   check(v.phase === 'Degraded', `an aborted Rollout should be Degraded, is ${v.phase}`);
   return v;
@@ -516,6 +533,8 @@ async function promotedAllTheWay(ctx: Ctx, stable: Behaviour, behaviour: Behavio
     `expected ${analysisStepIndexes(v).length} step AnalysisRuns, found ${stepRuns.length}`,
   );
   for (const r of runs) check(r.phase === 'Successful', `AnalysisRun ${r.name} is ${r.phase}: ${r.message}`);
+  const gate = runs.find(isContractRun);
+  check(gate !== undefined, 'no contract gate AnalysisRun: the Rollout should check the API contract first');
   // Argo resets the VirtualService to 100/0 on the new stable a reconcile after it marks the
   // Rollout completed (seen: the completed Rollout polled while the route was still 0/100).
   const settled = await watch(
@@ -540,14 +559,17 @@ async function promotedAllTheWay(ctx: Ctx, stable: Behaviour, behaviour: Behavio
   const after = releaseStats(await meshStats(ctx), 'v1.2');
   const served = { requests: after.requests - before.requests, errors: after.errors - before.errors };
   const passes = allMeasurements(runs).filter((m) => m.phase === 'Successful').length;
-  const gates = stepRuns.map((r) => `${r.metrics.reduce((n, m) => n + m.measurements.length, 0)}`).join('/');
+  const gates = stepRuns
+    .filter((r) => r !== gate)
+    .map((r) => `${r.metrics.reduce((n, m) => n + m.measurements.length, 0)}`)
+    .join('/');
   return {
     v,
     runs,
     served,
     details: [
       `canary weights ${seen.join('→')}%, then v1.2 stable (VirtualService 100/0)`,
-      `${runs.length} AnalysisRuns Successful (${passes} passing measurements; looks per gate ${gates})`,
+      `${runs.length} AnalysisRuns Successful, the contract gate first (${passes} passing measurements; looks per gate ${gates})`,
       'v1.1 scaled to 0',
     ],
   };
@@ -587,7 +609,7 @@ const clean: Scenario = {
     );
     // Each gate's passing measurement says why the error-rate check passed: its rate bound is
     // within the step's tolerance (the judge's summary, as Argo stored it in the measurement).
-    const gates = runs.filter((r) => r.type === 'Step');
+    const gates = runs.filter((r) => r.type === 'Step' && !isContractRun(r));
     const parts: string[] = [];
     for (const r of gates) {
       const pass = allMeasurements([r]).find((m) => m.phase === 'Successful');
@@ -775,9 +797,12 @@ const lowTraffic: Scenario = {
       r.runs.some((x) => x.phase === 'Inconclusive'),
       'no AnalysisRun is Inconclusive',
     );
-    // The guard maps Inconclusive to Successful by design; what must never happen is a Pass.
+    // The guard maps Inconclusive to Successful by design; what must never happen is a Pass (the
+    // contract gate's Pass is about the API, before any traffic).
     check(
-      allMeasurements(r.runs).every((m) => parseValue(m.value).verdict !== 'Pass'),
+      allMeasurements(r.runs.filter((x) => !isContractRun(x))).every(
+        (m) => parseValue(m.value).verdict !== 'Pass',
+      ),
       'the judge said Pass on too little traffic',
     );
     const stepBefore = r.v.stepIndex ?? -1;
@@ -913,4 +938,79 @@ async function errorLimit(ctx: Ctx): Promise<number> {
   return limits.length > 0 ? Math.min(...limits) : 4;
 }
 
-export const SCENARIOS: readonly Scenario[] = [good, clean, bad, bad5x, slow, lowTraffic, judgeDown];
+const contractBreak: Scenario = {
+  name: 'contract-break',
+  title:
+    'breaking API: a v1.2 that renames, retypes and drops what v1.1 consumers use is aborted by the contract gate before any traffic',
+  async run(ctx) {
+    const v0 = await deployStable(ctx, RPS);
+    await mesh(ctx, { rps: RPS, default: BASE, versions: {} });
+    const before = releaseStats(await meshStats(ctx), 'v1.2');
+    ctx.catalogo.canary.setVariant('v1.2-breaking');
+    const recorder = new WeightRecorder(ctx);
+    try {
+      await release(ctx, v0, 'v1.2');
+      await canaryHash(ctx, v0.stableHash);
+      const { v, runs } = await watch(
+        ctx,
+        'the abort by the contract gate',
+        180_000,
+        (v) => v.aborted || v.phase === 'Healthy' || (v.canaryWeight ?? 0) > 0,
+      );
+      check(v.aborted, `the Rollout was not aborted (phase ${v.phase}, canary at ${v.canaryWeight ?? '?'}%)`);
+      check(
+        recorder.weights.length === 0,
+        `the VirtualService sent the breaking v1.2 traffic: canary weights ${JSON.stringify(recorder.weights)}`,
+      );
+      const served = releaseStats(await meshStats(ctx), 'v1.2').requests - before.requests;
+      check(served === 0, `v1.2 served ${served} requests of live traffic before the abort`);
+      check(
+        runs.length === 1 && runs[0]?.phase === 'Failed',
+        `expected only the contract gate's AnalysisRun, Failed: ${runs.map((r) => `${r.name}=${r.phase}`).join(', ')}`,
+      );
+      const failing = allMeasurements(runs).filter((m) => m.phase === 'Failed');
+      const value = parseValue(failing[0]?.value ?? '');
+      check(
+        value.verdict === 'Fail',
+        `the failed measurement should hold the judge's Fail: ${failing[0]?.value ?? '(none)'}`,
+      );
+      for (const broken of [
+        '$.items[].name lost',
+        '$.year changed type: number → string',
+        'searchTitles (GET /search?q=mar): canary answered 404',
+        'getTitle (GET /titles/tt0002): canary answered 404 where the stable answered 200',
+      ]) {
+        check(
+          value.summary.includes(broken),
+          `the failed measurement does not name "${broken}": ${value.summary}`,
+        );
+      }
+      await assertAbortedBackToStable(ctx, 'breaking release');
+      // What a person sees (docs/rollout.md quotes these).
+      log(
+        `kubectl argo rollouts get rollout ${ROLLOUT}:\n${await rollouts(ctx, ['get', 'rollout', ROLLOUT])}`,
+      );
+      log(
+        `kubectl describe analysisrun ${runs[0]?.name ?? ''}:\n${await ctx.cluster.kubectl(['describe', 'analysisrun', runs[0]?.name ?? '', '-n', NS])}`,
+      );
+      return [
+        'aborted by the contract gate at 0% (no canary weight ever set, v1.2 served 0 requests)',
+        `judge: ${value.summary.slice(0, 300)}…`,
+      ];
+    } finally {
+      recorder.close();
+      ctx.catalogo.canary.setVariant('v1.2-compatible');
+    }
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = [
+  good,
+  contractBreak,
+  clean,
+  bad,
+  bad5x,
+  slow,
+  lowTraffic,
+  judgeDown,
+];

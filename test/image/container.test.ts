@@ -12,7 +12,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -57,6 +57,21 @@ async function podman(...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
+/** The contracts ConfigMap as the pod sees it: contracts/kustomization.yaml's `key=path` files, in dir. */
+async function contractsDir(dir: string): Promise<string> {
+  const k = parse(await readFile('contracts/kustomization.yaml', 'utf8'));
+  const gen = (k.configMapGenerator as { name: string; files: string[] }[]).find(
+    (g) => g.name === 'canary-judge-contracts',
+  );
+  if (gen === undefined) throw new Error('contracts/kustomization.yaml: no canary-judge-contracts');
+  await mkdir(dir, { recursive: true });
+  for (const f of gen.files) {
+    const [key, path] = f.split('=') as [string, string];
+    await copyFile(join('contracts', path), join(dir, key));
+  }
+  return dir;
+}
+
 /** The judge container's spec in deploy/canary-judge, as podman flags. */
 async function deploymentShape(tokenFile: string): Promise<DeploymentShape> {
   const doc = parse(await readFile('deploy/canary-judge/base/deployment.yaml', 'utf8'));
@@ -88,6 +103,8 @@ async function deploymentShape(tokenFile: string): Promise<DeploymentShape> {
     else if (v.secret !== undefined) {
       tokenPath = `${m.mountPath}/token`;
       flags.push('-v', `${tokenFile}:${tokenPath}:ro`);
+    } else if (v.configMap?.name === 'canary-judge-contracts') {
+      flags.push('-v', `${await contractsDir(join(tokenFile, '..', 'contracts'))}:${m.mountPath}:ro`);
     } else throw new Error(`volume ${m.name}: no podman equivalent in this test`);
   }
   const env: Record<string, string> = {};

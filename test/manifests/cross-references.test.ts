@@ -9,7 +9,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { analysesOf, placeholders, type AnalysisTemplate, type Rollout } from './lib/argo.js';
+import {
+  allAnalysesOf,
+  analysesOf,
+  CONTRACT_TEMPLATE,
+  placeholders,
+  type AnalysisTemplate,
+  type Rollout,
+} from './lib/argo.js';
 import { findObject, objectsOfKind, REPO, renderKustomization, type K8sObject } from './lib/files.js';
 
 interface Service extends K8sObject {
@@ -195,17 +202,34 @@ describe('Rollout steps', () => {
         .map((s) => s.setWeight),
     ).toEqual([1, 5, 10, 25, 50]);
     const kinds = steps().map((s) =>
-      s.setWeight !== undefined ? `w${s.setWeight}` : s.analysis ? 'analysis' : 'pause',
+      s.setWeight !== undefined
+        ? `w${s.setWeight}`
+        : s.setCanaryScale
+          ? 'scale'
+          : s.analysis
+            ? `analysis`
+            : 'pause',
     );
-    expect(kinds.join(' ')).toMatch(/^w1 analysis w5 analysis w10 .*w25 .*w50 analysis$/);
+    expect(kinds.join(' ')).toMatch(
+      /^scale analysis scale w1 analysis w5 analysis w10 .*w25 .*w50 analysis$/,
+    );
     // no indefinite pause: promotion to 100% is automatic once the last analysis passes
     expect(steps().every((s) => s.pause === undefined || s.pause.duration !== undefined)).toBe(true);
   });
 
-  it('run the background analysis from the first analysis step on', () => {
+  it('check the API contract before any traffic: one canary pod, the contract gate, then scale with the weight', () => {
+    const [scale, gate, back] = steps();
+    expect(scale?.setCanaryScale).toEqual({ replicas: 1 });
+    expect(gate?.analysis?.templates.map((t) => t.templateName)).toEqual([CONTRACT_TEMPLATE]);
+    expect(back?.setCanaryScale).toEqual({ matchTrafficWeight: true });
+  });
+
+  it('run the background analysis from the first traffic analysis step on', () => {
     const bg = canary().analysis;
     expect(bg).toBeDefined();
-    const firstAnalysis = steps().findIndex((s) => s.analysis !== undefined);
+    const firstWeight = steps().findIndex((s) => s.setWeight !== undefined);
+    const firstAnalysis = steps().findIndex((s, i) => i > firstWeight && s.analysis !== undefined);
+    expect(bg?.startingStep ?? 0).toBeGreaterThan(firstWeight);
     expect(bg?.startingStep ?? 0).toBeLessThanOrEqual(firstAnalysis);
   });
 
@@ -222,8 +246,8 @@ describe('Rollout ↔ analysis templates', () => {
       : findObject<AnalysisTemplate>(catalogo, 'AnalysisTemplate', ref.templateName, ns());
 
   it('every analysis names a template that exists', () => {
-    const analyses = analysesOf(rollout);
-    expect(analyses.length).toBeGreaterThanOrEqual(4);
+    const analyses = allAnalysesOf(rollout);
+    expect(analyses.length).toBeGreaterThanOrEqual(5);
     for (const { where, analysis } of analyses) {
       for (const ref of analysis.templates)
         expect(templateOf(ref), `${where}: ${ref.templateName}`).toBeDefined();
@@ -231,7 +255,7 @@ describe('Rollout ↔ analysis templates', () => {
   });
 
   it('every arg passed is declared by the template, and every arg without default is passed', () => {
-    for (const { where, analysis } of analysesOf(rollout)) {
+    for (const { where, analysis } of allAnalysesOf(rollout)) {
       const declared = analysis.templates.flatMap((ref) => templateOf(ref)?.spec.args ?? []);
       const passed = (analysis.args ?? []).map((a) => a.name);
       const undeclared = passed.filter((p) => !declared.some((d) => d.name === p));
@@ -255,8 +279,24 @@ describe('Rollout ↔ analysis templates', () => {
     }
   });
 
+  it("the contract gate replays against the Rollout's own canary and stable Services, on their port", () => {
+    const gate = allAnalysesOf(rollout).find(
+      (a) => a.analysis.templates[0]?.templateName === CONTRACT_TEMPLATE,
+    );
+    const args = new Map((gate?.analysis.args ?? []).map((a) => [a.name, a.value]));
+    for (const [arg, svcName] of [
+      ['canary-url', canary().canaryService],
+      ['stable-url', canary().stableService],
+    ] as const) {
+      const svc = findObject<Service>(catalogo, 'Service', svcName, ns());
+      const port = svc?.spec.ports.find((p) => p.name === 'http')?.port;
+      expect(args.get(arg), arg).toBe(`http://${svcName}.${ns()}.svc.cluster.local:${port}`);
+    }
+    expect(existsSync(join(REPO, 'contracts', String(args.get('contract')), 'openapi.yaml'))).toBe(true);
+  });
+
   it('every {{args.x}} a template uses is declared by it', () => {
-    expect(templates.length).toBeGreaterThanOrEqual(5);
+    expect(templates.length).toBeGreaterThanOrEqual(6);
     for (const t of templates) {
       const declared = new Set((t.spec.args ?? []).map((a) => a.name));
       for (const m of t.spec.metrics) {
@@ -275,10 +315,13 @@ describe('templates ↔ the judge deployment', () => {
     expect(svc).toBeDefined();
     const port = svc?.spec.ports.find((p) => p.name === 'http');
     expect(port).toBeDefined();
-    const expected = `http://${svc?.metadata.name}.${String(svc?.metadata.namespace)}.svc.cluster.local:${port?.port}/api/v1/analyses`;
+    const base = `http://${svc?.metadata.name}.${String(svc?.metadata.namespace)}.svc.cluster.local:${port?.port}`;
     const web = templates.flatMap((t) => t.spec.metrics.filter((m) => m.provider.web).map((m) => ({ t, m })));
-    expect(web.length).toBeGreaterThanOrEqual(4);
-    for (const { t, m } of web) expect(m.provider.web?.url, `${t.metadata.name}/${m.name}`).toBe(expected);
+    expect(web.length).toBeGreaterThanOrEqual(5);
+    for (const { t, m } of web) {
+      const path = t.metadata.name === CONTRACT_TEMPLATE ? '/api/v1/contract-checks' : '/api/v1/analyses';
+      expect(m.provider.web?.url, `${t.metadata.name}/${m.name}`).toBe(base + path);
+    }
   });
 
   it('the judge Service selects the judge pods on a port they listen on, and the NetworkPolicy lets it in', () => {

@@ -49,6 +49,8 @@ describe("the judge's image reference", () => {
 
   it("takes the pipeline's digest in place of the placeholder", () => {
     cpSync(join(REPO, 'deploy'), join(work, 'deploy'), { recursive: true });
+    // The judge's base includes the contracts ConfigMap from contracts/.
+    cpSync(join(REPO, 'contracts'), join(work, 'contracts'), { recursive: true });
     const digest = `sha256:${'4f'.repeat(32)}`;
     const r = setDigest(join(work, 'deploy/canary-judge/base'), digest);
     expect(r.status, r.output).toBe(0);

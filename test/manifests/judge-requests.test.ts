@@ -15,6 +15,7 @@ import { parse } from 'yaml';
 import { parseRequestBody as parseAnalysisRequest } from '../../src/server/http/request-body.js';
 import {
   analysesOf,
+  CONTRACT_TEMPLATE,
   durationSeconds,
   intValue,
   mergeArgs,
@@ -40,8 +41,11 @@ beforeAll(() => {
   ];
 });
 
+/** The templates asking the judge for a statistical verdict (the contract gate is checked in contract-gate.test.ts). */
 const judgeTemplates = () =>
-  templates.filter((t) => t.spec.metrics.some((m) => m.provider.web !== undefined));
+  templates.filter(
+    (t) => t.metadata.name !== CONTRACT_TEMPLATE && t.spec.metrics.some((m) => m.provider.web !== undefined),
+  );
 
 interface Sent {
   readonly where: string;

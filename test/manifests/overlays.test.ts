@@ -13,6 +13,7 @@ import { parse } from 'yaml';
 import { parseRequestBody as parseAnalysisRequest } from '../../src/server/http/request-body.js';
 import {
   analysesOf,
+  CONTRACT_TEMPLATE,
   mergeArgs,
   resolveArgs,
   substitute,
@@ -40,8 +41,12 @@ describe('fast-loopback overlay', () => {
 
   it('points every judge template at the loopback judge, asking every 10 s', () => {
     const web = overlay.filter((o) => o.kind === 'ClusterAnalysisTemplate') as AnalysisTemplate[];
-    const judgeMetrics = web.flatMap((t) => t.spec.metrics.filter((m) => m.provider.web));
+    const judgeMetrics = web
+      .filter((t) => t.metadata.name !== CONTRACT_TEMPLATE)
+      .flatMap((t) => t.spec.metrics.filter((m) => m.provider.web));
     expect(judgeMetrics).toHaveLength(4);
+    const gate = findObject<AnalysisTemplate>(overlay, 'ClusterAnalysisTemplate', CONTRACT_TEMPLATE);
+    expect(gate?.spec.metrics[0]?.provider.web?.url).toBe('http://127.0.0.1:18080/api/v1/contract-checks');
     for (const m of judgeMetrics) {
       expect(m.provider.web?.url).toBe('http://127.0.0.1:18080/api/v1/analyses');
       expect(m.interval).toBe('10s');

@@ -1,5 +1,5 @@
 /**
- * The layering the code's layout promises: the domain (src/judge, src/prometheus, src/stats)
+ * The layering the code's layout promises: the domain (src/judge, src/prometheus, src/stats, src/contract)
  * never imports a transport (src/server), and the statistics never do I/O or read configuration.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -28,7 +28,7 @@ function imports(file: string): string[] {
 }
 
 describe('layering', () => {
-  it.each(['judge', 'prometheus', 'stats'])('src/%s imports nothing from src/server', (layer) => {
+  it.each(['judge', 'prometheus', 'stats', 'contract'])('src/%s imports nothing from src/server', (layer) => {
     const offending = sources(join(SRC, layer)).flatMap((f) =>
       imports(f)
         .filter((i) => i.startsWith('server/') || i === 'server')
@@ -48,6 +48,10 @@ describe('layering', () => {
         .map((i) => `${relative(SRC, f)} → ${i}`),
     );
     expect(offending).toEqual([]);
+  });
+
+  it('the contract comparison is pure: src/contract/compare.ts imports only the contract model', () => {
+    expect(imports(join(SRC, 'contract/compare.ts'))).toEqual(['contract/contract.js']);
   });
 
   it('src/stats imports only src/stats (pure functions: no I/O, no configuration)', () => {

@@ -16,6 +16,8 @@ import { NO_VERDICT, type Metrics } from '../../observability/metrics.js';
 import { parseRequestBody } from './request-body.js';
 import { runObservedAnalysis } from '../observed-analysis.js';
 import type { Admission } from '../admission.js';
+import type { ContractChecker } from '../../contract/index.js';
+import { CONTRACT_CHECKS_PATH, contractChecksHandler } from './contract-checks.js';
 
 export const ANALYSES_PATH = '/api/v1/analyses';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -41,12 +43,14 @@ export interface AppOptions {
   readonly admission?: Admission | undefined;
   /** Whole-analysis deadline (ms), queueing included. */
   readonly deadlineMs?: number | undefined;
+  /** The contract gate; undefined: its endpoint answers 404. */
+  readonly contractChecks?: ContractChecker | undefined;
 }
 
 /** Default of {@link AppOptions.readyCacheMs}. */
 export const READY_CACHE_MS = 5_000;
 
-type Endpoint = 'analyses' | 'healthz' | 'readyz' | 'metrics' | 'other';
+type Endpoint = 'analyses' | 'contract-checks' | 'healthz' | 'readyz' | 'metrics' | 'other';
 
 interface Locals {
   requestId: string;
@@ -91,13 +95,15 @@ export function createApp(o: AppOptions): express.Express {
     l.endpoint =
       req.path === ANALYSES_PATH
         ? 'analyses'
-        : req.path === '/healthz'
-          ? 'healthz'
-          : req.path === '/readyz'
-            ? 'readyz'
-            : req.path === '/metrics'
-              ? 'metrics'
-              : 'other';
+        : req.path === CONTRACT_CHECKS_PATH
+          ? 'contract-checks'
+          : req.path === '/healthz'
+            ? 'healthz'
+            : req.path === '/readyz'
+              ? 'readyz'
+              : req.path === '/metrics'
+                ? 'metrics'
+                : 'other';
     l.verdict = NO_VERDICT;
     res.setHeader('X-Request-Id', l.requestId);
     closeIfShuttingDown(res);
@@ -131,15 +137,24 @@ export function createApp(o: AppOptions): express.Express {
     res.send(await o.metrics.registry.metrics());
   });
 
+  const requireToken = (req: Request, res: Response, next: NextFunction): void => {
+    if (!authorized(req.get('authorization'))) {
+      sendError(res, new JudgeError('unauthorized', 'a valid bearer token is required'));
+      return;
+    }
+    next();
+  };
+
+  app.post(
+    CONTRACT_CHECKS_PATH,
+    requireToken,
+    express.json({ limit: '16kb', type: () => true, strict: false }),
+    contractChecksHandler(o.contractChecks, o.logger),
+  );
+
   app.post(
     ANALYSES_PATH,
-    (req, res, next) => {
-      if (!authorized(req.get('authorization'))) {
-        sendError(res, new JudgeError('unauthorized', 'a valid bearer token is required'));
-        return;
-      }
-      next();
-    },
+    requireToken,
     // Under overload, refuse before reading and validating the body: a refusal must cost next
     // to nothing, or refusing becomes the load.
     (_req, res, next) => {

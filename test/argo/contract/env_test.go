@@ -45,6 +45,10 @@ type testEnv struct {
 	TemplatesDir     string // CONTRACT_TEMPLATES_DIR (default <repo>/analysis-templates)
 	RolloutsDir      string // CONTRACT_ROLLOUTS_DIR (default <repo>/rollouts)
 	Break            string // CONTRACT_BREAK: deliberate break of the harness, see TestMain
+	// Stand-in catalogo servers the judge's contract gate may reach (CATALOGO_V11_URL,
+	// CATALOGO_V12_COMPATIBLE_URL, CATALOGO_V12_BREAKING_URL), and an allowed address where
+	// nothing listens (CATALOGO_DOWN_URL).
+	CatalogoV11, CatalogoCompatible, CatalogoBreaking, CatalogoDown string
 }
 
 var env testEnv
@@ -64,16 +68,20 @@ func TestMain(m *testing.M) {
 
 	repo, _ := filepath.Abs("../../..")
 	env = testEnv{
-		JudgeURL:         os.Getenv("CANARY_JUDGE_URL"),
-		JudgePromDownURL: os.Getenv("CANARY_JUDGE_PROM_DOWN_URL"),
-		JudgePromHangURL: os.Getenv("CANARY_JUDGE_PROM_HANG_URL"),
-		Token:            os.Getenv("CANARY_JUDGE_TOKEN"),
-		PrometheusURL:    os.Getenv("CONTRACT_PROMETHEUS_URL"),
-		RolloutName:      getenv("CANARY_JUDGE_ROLLOUT", "catalogo"),
-		RolloutNamespace: getenv("CANARY_JUDGE_NAMESPACE", "catalogo"),
-		TemplatesDir:     getenv("CONTRACT_TEMPLATES_DIR", filepath.Join(repo, "analysis-templates")),
-		RolloutsDir:      getenv("CONTRACT_ROLLOUTS_DIR", filepath.Join(repo, "rollouts")),
-		Break:            os.Getenv("CONTRACT_BREAK"),
+		JudgeURL:           os.Getenv("CANARY_JUDGE_URL"),
+		JudgePromDownURL:   os.Getenv("CANARY_JUDGE_PROM_DOWN_URL"),
+		JudgePromHangURL:   os.Getenv("CANARY_JUDGE_PROM_HANG_URL"),
+		Token:              os.Getenv("CANARY_JUDGE_TOKEN"),
+		PrometheusURL:      os.Getenv("CONTRACT_PROMETHEUS_URL"),
+		RolloutName:        getenv("CANARY_JUDGE_ROLLOUT", "catalogo"),
+		RolloutNamespace:   getenv("CANARY_JUDGE_NAMESPACE", "catalogo"),
+		TemplatesDir:       getenv("CONTRACT_TEMPLATES_DIR", filepath.Join(repo, "analysis-templates")),
+		RolloutsDir:        getenv("CONTRACT_ROLLOUTS_DIR", filepath.Join(repo, "rollouts")),
+		Break:              os.Getenv("CONTRACT_BREAK"),
+		CatalogoV11:        os.Getenv("CATALOGO_V11_URL"),
+		CatalogoCompatible: os.Getenv("CATALOGO_V12_COMPATIBLE_URL"),
+		CatalogoBreaking:   os.Getenv("CATALOGO_V12_BREAKING_URL"),
+		CatalogoDown:       os.Getenv("CATALOGO_DOWN_URL"),
 	}
 	if p := os.Getenv("CANARY_JUDGE_SCENARIOS"); p != "" {
 		data, err := os.ReadFile(p)

@@ -208,6 +208,9 @@ const (
 	// validated here like the others; its measurements are plugins/metric/test's, run through
 	// Argo's plugin client against the same judge.
 	intentPlugin
+	// The pre-traffic API contract gate: one measurement of the judge's contract endpoint
+	// (contract_gate_test.go), not a statistical verdict.
+	intentContract
 )
 
 var intents = map[string]intent{
@@ -215,6 +218,7 @@ var intents = map[string]intent{
 	"canary-judge-latency":           intentGate,
 	"canary-judge-scorecard":         intentGate,
 	"canary-judge-guard":             intentGuard,
+	"canary-judge-contract":          intentContract,
 	"prometheus-error-rate-fallback": intentNotJudge,
 	"canary-judge-plugin-scorecard":  intentPlugin,
 	"canary-judge-plugin-guard":      intentPlugin,
@@ -229,12 +233,13 @@ func intentOf(t *testing.T, template shippedTemplate) intent {
 	return in
 }
 
-// judgeTemplates are the shipped templates that call the judge through the web provider.
+// judgeTemplates are the shipped templates that ask the judge for a statistical verdict through
+// the web provider.
 func judgeTemplates(t *testing.T) []shippedTemplate {
 	t.Helper()
 	var out []shippedTemplate
 	for _, tmpl := range shipped(t).templates {
-		if in := intentOf(t, tmpl); in != intentNotJudge && in != intentPlugin {
+		if in := intentOf(t, tmpl); in != intentNotJudge && in != intentPlugin && in != intentContract {
 			out = append(out, tmpl)
 		}
 	}

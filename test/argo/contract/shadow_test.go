@@ -1,7 +1,7 @@
 package contract
 
-// Shadow mode (rollouts/catalogo-shadow, rendered by the pinned kustomize): the first analysis
-// step's AnalysisRun, built by Argo's own code from the rendered Rollout (both templates, its
+// Shadow mode (rollouts/catalogo-shadow, rendered by the pinned kustomize): the first traffic
+// analysis step's AnalysisRun, built by Argo's own code from the rendered Rollout (both templates, its
 // dryRun and measurementRetention), run by Argo's analysis controller against the real judge
 // and the scenario Prometheus. Where the judge says Fail and the Prometheus template passes,
 // the run must end Successful — the phase the Rollout controller acts on, so no abort — with the
@@ -53,7 +53,8 @@ func shadowRollout(t *testing.T) *v1alpha1.Rollout {
 	return nil
 }
 
-// shadowRun prepares the AnalysisRun of the Rollout's first analysis step for scenario sc:
+// shadowRun prepares the AnalysisRun of the Rollout's first analysis step with traffic (after
+// the contract gate) for scenario sc:
 // judge metrics aimed at the judge under test, the Prometheus template at the scenario
 // Prometheus with its threshold at maxErrorRate.
 func shadowRun(t *testing.T, sc scenario, maxErrorRate string) prepared {
@@ -62,7 +63,7 @@ func shadowRun(t *testing.T, sc scenario, maxErrorRate string) prepared {
 	ro.Namespace = sc.Namespace
 	var step *v1alpha1.RolloutAnalysis
 	for _, s := range ro.Spec.Strategy.Canary.Steps {
-		if s.Analysis != nil {
+		if s.Analysis != nil && !isContractGate(s.Analysis) {
 			step = s.Analysis
 			break
 		}

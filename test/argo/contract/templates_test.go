@@ -88,6 +88,10 @@ func checkUsage(t *testing.T, tmpl shippedTemplate, u usage) {
 		if err := analysisutil.ValidateMetric(m); err != nil {
 			t.Errorf("metric %s: ValidateMetric: %v", m.Name, err)
 		}
+		if in == intentContract {
+			checkContractMetric(t, p, i, m)
+			continue
+		}
 		checkWebMetric(t, p, i, m)
 		checkIntent(t, in, m)
 	}

@@ -66,6 +66,7 @@ export interface RolloutAnalysis {
 
 export interface RolloutStep {
   setWeight?: number;
+  setCanaryScale?: { replicas?: number; weight?: number; matchTrafficWeight?: boolean };
   pause?: { duration?: string | number };
   analysis?: RolloutAnalysis;
   [k: string]: unknown;
@@ -229,8 +230,21 @@ export function durationSeconds(s: string): number {
   return total;
 }
 
-/** The analyses a Rollout starts: the background one and each step's, with where they come from. */
+/** The pre-traffic API contract gate's template: it asks the judge's contract endpoint, not for a statistical verdict. */
+export const CONTRACT_TEMPLATE = 'canary-judge-contract';
+
+/** True for an analysis that runs the contract gate (and nothing else). */
+export function isContractAnalysis(a: RolloutAnalysis): boolean {
+  return a.templates.every((t) => t.templateName === CONTRACT_TEMPLATE);
+}
+
+/** The statistical analyses a Rollout starts (the background one and each step's, the contract gate left out), with where they come from. */
 export function analysesOf(r: Rollout): { where: string; analysis: RolloutAnalysis }[] {
+  return allAnalysesOf(r).filter((a) => !isContractAnalysis(a.analysis));
+}
+
+/** Every analysis a Rollout starts, the contract gate's included. */
+export function allAnalysesOf(r: Rollout): { where: string; analysis: RolloutAnalysis }[] {
   const c = r.spec.strategy.canary;
   const out: { where: string; analysis: RolloutAnalysis }[] = [];
   if (c.analysis !== undefined) out.push({ where: 'background analysis', analysis: c.analysis });

@@ -57,7 +57,7 @@ describe('shipped Rollout plan', () => {
   });
 
   it('reads the background guard and the step it starts at', () => {
-    expect(plan.guard?.startingStep).toBe(1);
+    expect(plan.guard?.startingStep).toBe(4);
     expect(plan.guard?.card.errorRate).toMatchObject({ alpha: 0.005, criticalEffect: 1.5, critical: true });
   });
 });
