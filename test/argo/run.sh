@@ -19,42 +19,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 say() { printf 'argo-contract: %s\n' "$*"; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/canary-judge-argo.XXXXXX")
-pgids=()
-cleanup() {
-  local rc=$?
-  for g in "${pgids[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-  for g in "${pgids[@]}"; do
-    for _ in $(seq 50); do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$g" 2>/dev/null || true
-  done
-  if [ "$rc" -ne 0 ]; then
-    for f in "$tmp"/*.log; do
-      [ -s "$f" ] && { say "--- last lines of $(basename "$f")"; tail -n 20 "$f"; }
-    done
-  fi
-  rm -rf "$tmp"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-# start NAME CMD...: runs CMD in its own process group (so its children stop with it), log in $tmp.
-start() {
-  local name=$1; shift
-  setsid "$@" >"$tmp/$name.log" 2>&1 &
-  pgids+=("$!")
-}
-wait_http() {
-  local what=$1 url=$2
-  for _ in $(seq 300); do
-    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  say "$what did not answer $url within 30 s"
-  return 1
-}
+# shellcheck source=../../scripts/lib/processes.sh
+source "$repo/scripts/lib/processes.sh" canary-judge-argo
 
 t0=$SECONDS
 say "building the Go tests (module test/argo, Argo Rollouts v1.9.1; build cache $(cd test/argo && go env GOCACHE))"

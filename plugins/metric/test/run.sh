@@ -17,39 +17,8 @@ repo=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$repo"
 say() { printf 'plugin-test: %s\n' "$*"; }
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/canary-judge-plugin-test.XXXXXX")
-pgids=()
-cleanup() {
-  local rc=$?
-  for g in "${pgids[@]}"; do kill -TERM -- "-$g" 2>/dev/null || true; done
-  for g in "${pgids[@]}"; do
-    for _ in $(seq 50); do kill -0 -- "-$g" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$g" 2>/dev/null || true
-  done
-  if [ "$rc" -ne 0 ]; then
-    for f in "$tmp"/*.log; do
-      [ -s "$f" ] && { say "--- last lines of $(basename "$f")"; tail -n 20 "$f"; }
-    done
-  fi
-  rm -rf "$tmp"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-start() {
-  local name=$1; shift
-  setsid "$@" >"$tmp/$name.log" 2>&1 &
-  pgids+=("$!")
-}
-wait_http() {
-  for _ in $(seq 300); do
-    curl -fsS -o /dev/null "$2" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  say "$1 did not answer $2 within 30 s"
-  return 1
-}
+# shellcheck source=../../../scripts/lib/processes.sh
+source "$repo/scripts/lib/processes.sh" canary-judge-plugin-test
 
 t0=$SECONDS
 if [ -z "${PLUGIN_BINARY:-}" ]; then
