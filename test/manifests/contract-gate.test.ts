@@ -108,9 +108,9 @@ describe('the shipped contract gate', () => {
     expect(intValue(m?.count)).toBe(1);
     expect(intValue(m?.failureLimit)).toBe(0);
     expect(intValue(m?.consecutiveErrorLimit) * 10).toBeGreaterThanOrEqual(30);
-    expect(m?.successCondition).toBe('result.verdict == "Pass"');
-    expect(m?.failureCondition).toBe('result.verdict == "Fail"');
-    expect(m?.provider.web?.jsonPath).toBe('{$.measurement}');
+    expect(m?.successCondition).toBe('result startsWith "Pass "');
+    expect(m?.failureCondition).toBe('result startsWith "Fail "');
+    expect(m?.provider.web?.jsonPath).toBe('{$.summary}');
   });
 
   it("runs in dry run in the shadow overlay, like the judge's other verdicts there", () => {

@@ -31,8 +31,8 @@ func checkContractMetric(t *testing.T, p prepared, i int, m v1alpha1.Metric) {
 	if err != nil || u.Host != inClusterJudgeHost || u.Path != contractChecksPath {
 		t.Errorf("metric %s: url %q, want http://%s%s", m.Name, p.originalURL[i], inClusterJudgeHost, contractChecksPath)
 	}
-	if web.Method != v1alpha1.WebMetricMethodPost || web.JSONPath != "{$.measurement}" {
-		t.Errorf("metric %s: method %q jsonPath %q, want POST and {$.measurement}", m.Name, web.Method, web.JSONPath)
+	if web.Method != v1alpha1.WebMetricMethodPost || web.JSONPath != "{$.summary}" {
+		t.Errorf("metric %s: method %q jsonPath %q, want POST and {$.summary}", m.Name, web.Method, web.JSONPath)
 	}
 	if m.Count == nil || m.Count.IntValue() != 1 || m.FailureLimit == nil || m.FailureLimit.IntValue() != 0 {
 		t.Errorf("metric %s: count %v failureLimit %v, want one measurement that fails at the first Fail", m.Name, m.Count, m.FailureLimit)
@@ -119,9 +119,9 @@ func TestContractGate_When_ArgoMeasuresTheShippedGate_Then_PhaseFollowsTheCanary
 		inValue      []string
 	}{
 		{"When_V12AddsAFieldAndAnEndpoint_Then_Successful", env.CatalogoCompatible, v1alpha1.AnalysisPhaseSuccessful,
-			[]string{`"verdict":"Pass"`, "answered as the contract declares"}},
+			[]string{`"Pass contract catalogo`, "answered as the contract declares"}},
 		{"When_V12RenamesRetypesAndDrops_Then_Failed", env.CatalogoBreaking, v1alpha1.AnalysisPhaseFailed,
-			[]string{`"verdict":"Fail"`, "$.items[].name lost", "$.year changed type: number → string",
+			[]string{`"Fail contract catalogo`, "$.items[].name lost", "$.year changed type: number → string",
 				"searchTitles (GET /search?q=mar): canary answered 404, not a status catalogo 1.1 declares",
 				"getTitle (GET /titles/tt0002): canary answered 404 where the stable answered 200"}},
 		{"When_CanaryDown_Then_Error", env.CatalogoDown, v1alpha1.AnalysisPhaseError, nil},
@@ -134,11 +134,12 @@ func TestContractGate_When_ArgoMeasuresTheShippedGate_Then_PhaseFollowsTheCanary
 				if meas.Phase != c.want {
 					t.Fatalf("metric %s: Argo measured %s (value %s, message %q), want %s", m.Name, meas.Phase, meas.Value, meas.Message, c.want)
 				}
-				// Argo stores the value as Go's JSON encoding of the measurement object.
-				var stored map[string]any
+				// Argo stores the value as Go's JSON encoding of the summary: a string, which the
+				// dashboard shows as text.
+				var stored string
 				if c.want != v1alpha1.AnalysisPhaseError {
 					if err := json.Unmarshal([]byte(meas.Value), &stored); err != nil {
-						t.Fatalf("stored value %s is not the measurement object: %v", meas.Value, err)
+						t.Fatalf("stored value %s is not the summary string: %v", meas.Value, err)
 					}
 				}
 				for _, s := range c.inValue {
