@@ -301,4 +301,21 @@ describe('the judge image, run as its Deployment runs it', () => {
     const out = await podman('run', '--rm', ...HOST_FLAGS, '--entrypoint', 'node', IMAGE, '--version');
     expect(out).toBe(`v${node}`);
   });
+
+  it('carries the report command line with its dependencies (run with --entrypoint node)', async () => {
+    // The entrypoint runs the server; `canary-judge report` is dist/src/cli.js beside it. Its
+    // modules (the Kubernetes client, Chart.js) are imported at start, so --help proves they load.
+    const { stdout } = await run('podman', [
+      'run',
+      '--rm',
+      ...HOST_FLAGS,
+      '--entrypoint',
+      'node',
+      IMAGE,
+      'dist/src/cli.js',
+      'report',
+      '--help',
+    ]);
+    expect(stdout).toContain('usage: canary-judge report ROLLOUT -n NAMESPACE');
+  });
 });
