@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Builds Argo Rollouts v1.9.1's `kubectl-argo-rollouts` and `rollouts-controller` from the
-# project's Go module test/argo, into a cache outside the repository keyed by version, and
-# prints the directory holding them. A second run finds them and builds nothing.
-#   CANARY_JUDGE_CACHE   cache root (default: $XDG_CACHE_HOME/canary-judge or ~/.cache/canary-judge)
+# Builds Argo Rollouts' `kubectl-argo-rollouts` and `rollouts-controller` from the project's Go
+# module test/argo, into a cache outside the repository keyed by version, and prints the
+# directory holding them. A second run finds them and builds nothing.
+#   bash scripts/argo-tools.sh [NAME...]   (default: both)
+#   ARGO_ROLLOUTS_VERSION   which release (scripts/lib/argo-version.sh; default the newest supported)
+#   CANARY_JUDGE_CACHE      cache root (default: $XDG_CACHE_HOME/canary-judge or ~/.cache/canary-judge)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-version=v1.9.1
+# shellcheck source=lib/argo-version.sh
+source "$here/scripts/lib/argo-version.sh"
+version=$ARGO_ROLLOUTS_VERSION
+modfile=$(argo_modfile "$version")
 cache=${CANARY_JUDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary-judge}
 bin="$cache/argo-rollouts-$version/bin"
 mkdir -p "$bin"
@@ -14,7 +19,8 @@ build() {
   if [ -x "$bin/$name" ]; then return 0; fi
   echo "argo-tools: building $name $version (cold build takes several minutes on 2 cores)..." >&2
   local t0=$SECONDS
-  (cd "$here/test/argo" && CGO_ENABLED=0 go build -trimpath -o "$bin/$name.tmp" \
+  (cd "$here/test/argo" && GOTOOLCHAIN=$(argo_toolchain "$version") CGO_ENABLED=0 \
+    go build -modfile="$modfile" -trimpath -o "$bin/$name.tmp" \
     -ldflags "-X github.com/argoproj/argo-rollouts/utils/version.version=${version#v}" \
     "github.com/argoproj/argo-rollouts/cmd/$name")
   mv "$bin/$name.tmp" "$bin/$name"

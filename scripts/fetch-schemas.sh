@@ -12,7 +12,9 @@
 # Needs only `go` and access to the module proxy (GOPROXY as configured).
 set -euo pipefail
 
-ARGO_ROLLOUTS=v1.9.1          # the version the project's Argo tools module pins
+# shellcheck source=lib/argo-version.sh
+source "$(cd "$(dirname "$0")" && pwd)/lib/argo-version.sh"
+ARGO_ROLLOUTS=$ARGO_ROLLOUTS_VERSION   # the release the Argo tools are built from (default the newest)
 ISTIO_API=v1.30.8             # serves networking.istio.io/v1 VirtualService/DestinationRule
 PROMETHEUS_OPERATOR=v0.85.0
 ARGO_CD=v3.5.7                # v3.6 needs Go >= 1.27

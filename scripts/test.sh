@@ -6,7 +6,8 @@
 #      ... again on the Node.js LTS the image runs (scripts/node-runtime.sh)
 #   3. manifest validation (schemas, kustomize, Argo's linter)            test/manifests
 #   4. integration tests: a real Prometheus; the contract gate and check  test/integration
-#   5. Argo Rollouts contract tests (Argo's own Go code vs the judge)     test/argo
+#   5. Argo Rollouts contract tests (Argo's own Go code vs the judge,    test/argo
+#      v1.10.2 and v1.9.3)
 #   6. the container image: built, run as deployed, inventoried           test/image
 #   7. the metric plugin: reproducible build, Argo's plugin client       plugins/metric/test
 #   8. end to end on a local Kubernetes control plane                    test/e2e

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Argo Rollouts contract tests: Argo Rollouts v1.9.1's own Go code (argument resolution,
-# validation, the web metric provider, the analysis controller) against the real judge reading
+# Argo Rollouts contract tests: Argo Rollouts' own Go code (argument resolution, validation, the
+# web metric provider, the analysis controller, the notifications engine) against the real judge reading
 # a real Prometheus loaded with scenario data, and the contract gate against stand-in catalogo
 # servers. Everything listens on 127.0.0.1, on free ports,
 # and is stopped on exit, failure included.
 #
 #   bash test/argo/run.sh [go test flags, e.g. -run TestProvider -v]
 #
+# The same tests run once per supported Argo Rollouts release (v1.10.2 from go.mod, v1.9.3 from
+# argo-v1.9.mod; scripts/lib/argo-version.sh), against the same judge and Prometheus.
+#
 # Environment:
+#   ARGO_VERSIONS="v1.10.2 v1.9.3"     which releases (default: every supported one)
 #   CONTRACT_BREAK=lowercase-verdict   deliberate break: Argo reaches the judge through a proxy
 #                                      that lower-cases the verdict (the tests must fail)
 #   CONTRACT_BREAK=plain-text-verdict  same, the proxy answers the verdict as plain text, not JSON
@@ -22,9 +26,16 @@ say() { printf 'argo-contract: %s\n' "$*"; }
 # shellcheck source=../../scripts/lib/processes.sh
 source "$repo/scripts/lib/processes.sh" canary-judge-argo
 
+# shellcheck source=../../scripts/lib/argo-version.sh
+source "$repo/scripts/lib/argo-version.sh"
+versions=${ARGO_VERSIONS:-$ARGO_ROLLOUTS_SUPPORTED}
 t0=$SECONDS
-say "building the Go tests (module test/argo, Argo Rollouts v1.9.1; build cache $(cd test/argo && go env GOCACHE))"
-(cd test/argo && go test -count=1 -run '^$' ./contract/... >/dev/null)
+for v in $versions; do
+  modfile=$(argo_modfile "$v")
+  say "building the Go tests with Argo Rollouts $v (test/argo/$modfile; build cache $(cd test/argo && go env GOCACHE))"
+  (cd test/argo && GOTOOLCHAIN=$(argo_toolchain "$v") nice -n 5 go test -modfile="$modfile" -count=1 \
+    -run '^$' ./contract/... >/dev/null)
+done
 say "built in $((SECONDS - t0)) s"
 
 say "generating scenario data (healthy, low-data, error-rate-3x, latency-regression, no-canary; 1 h ending now)"
@@ -89,18 +100,32 @@ export CONTRACT_PROMETHEUS_URL="http://127.0.0.1:$prom_port"
 [ -n "${CONTRACT_BREAK:-}" ] && say "DELIBERATE BREAK: CONTRACT_BREAK=$CONTRACT_BREAK (the tests are expected to fail)"
 [ -n "${CONTRACT_TEMPLATES_DIR:-}" ] && say "templates from $CONTRACT_TEMPLATES_DIR instead of analysis-templates/"
 
-say "running go test ./contract/... (Argo's web provider and analysis controller against the judge)"
-t1=$SECONDS
-set +e
-if [ "${CONTRACT_VERBOSE:-0}" = 1 ]; then
-  (cd test/argo && go test -count=1 -timeout 20m -parallel 16 -v ./contract/... "$@")
-  rc=$?
-else
-  # One line per test and subtest, plus any failure output.
-  (cd test/argo && go test -count=1 -timeout 20m -parallel 16 -v ./contract/... "$@") |
-    grep -Ev '^\s*=== (RUN|PAUSE|CONT|NAME)' 
-  rc=${PIPESTATUS[0]}
-fi
-set -e
-say "go test finished in $((SECONDS - t1)) s (rc $rc); total $((SECONDS - t0)) s"
+run_tests() {
+  local v=$1
+  shift
+  local go_test=(env GOTOOLCHAIN="$(argo_toolchain "$v")" go test -modfile="$(argo_modfile "$v")" -count=1
+    -timeout 20m -parallel 16 -v ./contract/... "$@")
+  if [ "${CONTRACT_VERBOSE:-0}" = 1 ]; then
+    (cd test/argo && "${go_test[@]}")
+  else
+    # One line per test and subtest, plus any failure output.
+    (cd test/argo && "${go_test[@]}") | grep -Ev '^\s*=== (RUN|PAUSE|CONT|NAME)'
+    return "${PIPESTATUS[0]}"
+  fi
+}
+rc=0
+failed=()
+for v in $versions; do
+  say "running the contract tests with Argo Rollouts $v's code against the judge"
+  t1=$SECONDS
+  export CONTRACT_ARGO_VERSION=$v
+  set +e
+  run_tests "$v" "$@"
+  vrc=$?
+  set -e
+  say "Argo Rollouts $v: finished in $((SECONDS - t1)) s (rc $vrc)"
+  if [ "$vrc" -ne 0 ]; then rc=$vrc; failed+=("$v"); fi
+done
+say "total $((SECONDS - t0)) s"
+[ ${#failed[@]} -eq 0 ] || say "FAILED with Argo Rollouts ${failed[*]}"
 exit "$rc"

@@ -14,6 +14,8 @@
 #                   controller loads the metric plugin (built by scripts/build-plugin.sh) from
 #                   argo-rollouts-config and the Rollout uses the plugin templates
 #                   (test/e2e/overlay-plugin)
+#   ARGO_ROLLOUTS_VERSION   the controller and CRDs: v1.10.2 (default) or v1.9.3
+#                   (scripts/lib/argo-version.sh; each is built once into the cache)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -25,6 +27,11 @@ for tool in go node openssl; do
 done
 command -v prometheus >/dev/null 2>&1 || fail "prometheus is required (Debian package prometheus)"
 
+# shellcheck source=../../scripts/lib/argo-version.sh
+source "$root/scripts/lib/argo-version.sh"
+argo_modfile "$ARGO_ROLLOUTS_VERSION" >/dev/null || fail "ARGO_ROLLOUTS_VERSION: see scripts/lib/argo-version.sh"
+export ARGO_ROLLOUTS_VERSION
+say "Argo Rollouts $ARGO_ROLLOUTS_VERSION (controller and CRDs)"
 say "building or finding the tools (cached by version; a cold build takes tens of minutes)"
 t0=$SECONDS
 tools_out=$(bash "$here/tools/build.sh") || fail "building the tools failed (see the messages above)"
@@ -39,9 +46,11 @@ while IFS='=' read -r key value; do
 done <<<"$tools_out"
 say "tools ready in $((SECONDS - t0))s"
 
-# CRDs come from the registries through the Go module cache, not from copies in the repository.
+# CRDs come from the registries through the Go module cache, not from copies in the repository,
+# and from the same Argo Rollouts release as the controller.
 module_dir() { (cd "${TMPDIR:-/tmp}" && GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'); }
-argo_dir=$(module_dir github.com/argoproj/argo-rollouts@v1.9.1) || fail "cannot download github.com/argoproj/argo-rollouts@v1.9.1"
+argo_dir=$(module_dir "github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION") ||
+  fail "cannot download github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION"
 istio_dir=$(module_dir istio.io/api@v1.30.8) || fail "cannot download istio.io/api@v1.30.8"
 export E2E_ARGO_CRDS="$argo_dir/manifests/crds"
 export E2E_ISTIO_CRDS="$istio_dir/kubernetes/customresourcedefinitions.gen.yaml"

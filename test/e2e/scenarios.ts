@@ -116,11 +116,12 @@ function rollouts(ctx: Ctx, args: readonly string[]): Promise<string> {
  * Waits until the controller has finished reacting to the Rollout's last change (its
  * resourceVersion unchanged for `quietMs`) before a release, promote or abort, as an operator who
  * reads the Rollout before steering would.
- * Argo Rollouts v1.9.1 can lose a change that lands while it is writing the Rollout: it writes its
+ * Argo Rollouts v1.9 can lose a change that lands while it is writing the Rollout: it writes its
  * own (older) patch response back into its informer cache over the newer object from the watch
  * (upstream argo-rollouts issues 4073 and 4694, fixed in v1.10.0 by PR 4786). Seen here once: an
  * abort sent in the same second as the controller's pause write stayed unapplied for the whole
- * 60 s wait (the next resync is 15 min away). Steering a settled Rollout avoids that race.
+ * 60 s wait (the next resync is 15 min away). Steering a settled Rollout avoids that race; the
+ * wait stays for runs on v1.9 (ARGO_ROLLOUTS_VERSION=v1.9.3) and costs a few seconds on v1.10.
  */
 async function settle(ctx: Ctx, quietMs = 5000): Promise<void> {
   const version = async (): Promise<string> =>

@@ -2,7 +2,7 @@
  * What each template really sends: for every analysis the catalogo Rollout starts (each step
  * and the background guard), the template's args are merged with the Rollout's, resolved
  * (pod-template hashes, the Rollout's fields, the token from the documented Secret) and
- * substituted the way Argo Rollouts v1.9.1 does; the resulting request body must pass the
+ * substituted the way Argo Rollouts (v1.9 and v1.10) does; the resulting request body must pass the
  * judge's own request validation (src/judge/request.ts), with the bearer token in the
  * Authorization header. Also checked: the sequential pattern of each judge metric and the
  * verdict conditions.

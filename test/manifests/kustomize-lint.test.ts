@@ -1,6 +1,6 @@
 /**
  * Every kustomization renders with the pinned kustomize, uses only `resources:`/`patches:`,
- * and Argo's own linter (kubectl-argo-rollouts v1.9.1, built from the project's Argo tools
+ * and Argo's own linter (kubectl-argo-rollouts of the default Argo release, built from the project's Argo tools
  * module) accepts the rendered Rollout together with its Services and VirtualService.
  */
 

@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,7 @@ func runController(t *testing.T, p prepared, terminateAfter int, deadline time.D
 	wq := workqueue.NewNamedRateLimitingQueue(queue.DefaultArgoRolloutsRateLimiter(), "AnalysisRuns")
 	ai := informers.NewSharedInformerFactory(argo, resync)
 	ki := kubeinformers.NewSharedInformerFactory(kube, resync)
-	ctrl := analysis.NewController(analysis.ControllerConfig{
+	cfg := analysis.ControllerConfig{
 		KubeClientSet:        kube,
 		ArgoProjClientset:    argo,
 		AnalysisRunInformer:  ai.Argoproj().V1alpha1().AnalysisRuns(),
@@ -86,7 +87,14 @@ func runController(t *testing.T, p prepared, terminateAfter int, deadline time.D
 			K8SRequestProvider: &metrics.K8sRequestsCountProvider{},
 		}),
 		Recorder: record.NewFakeEventRecorder(),
-	})
+	}
+	// v1.10 reads the pods of Job metrics through a JobPodsInformer the config must carry (nil
+	// panics in NewController); v1.9 has no such field. One source for both module files: set it
+	// by name when the pinned release has it.
+	if f := reflect.ValueOf(&cfg).Elem().FieldByName("JobPodsInformer"); f.IsValid() {
+		f.Set(reflect.ValueOf(ki.Core().V1().Pods()))
+	}
+	ctrl := analysis.NewController(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	ai.Start(ctx.Done())
 	ki.Start(ctx.Done())

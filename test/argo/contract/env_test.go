@@ -1,4 +1,5 @@
-// Package contract checks the canary judge against Argo Rollouts v1.9.1's own Go code: the
+// Package contract checks the canary judge against Argo Rollouts' own Go code (the release the
+// module file pins: v1.10.2 from go.mod, v1.9.3 from argo-v1.9.mod; run.sh runs both): the
 // shipped AnalysisTemplates go through Argo's argument resolution and validation, Argo's `web`
 // metric provider calls a running judge that reads a real Prometheus, and Argo's analysis
 // controller assesses whole sequences of measurements.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -204,7 +205,7 @@ func TestProvider_When_JudgeCannotAnswer_Then_ArgoMeasuresError(t *testing.T) {
 }
 
 // A malformed hash reaches the judge (JSON-escaped, see the template tests) and the judge
-// answers 400 naming the field. Argo v1.9.1's web provider reports a non-2xx answer as
+// answers 400 naming the field. Argo's web provider (v1.9 and v1.10) reports a non-2xx answer as
 // "received non 2xx response code: 400" and does not read the body, so the judge's own message
 // cannot reach the measurement message; the test pins both halves: Argo's Error measurement,
 // and the judge's message for the very request Argo sent.
@@ -241,8 +242,8 @@ func TestProvider_When_HashArgMalformed_Then_JudgeAnswers400_And_ArgoMeasuresErr
 				if !strings.Contains(e.Error.Field+" "+e.Error.Message, "selector") {
 					t.Errorf("judge's 400 does not name the selector field: %s", answer)
 				}
-				t.Logf("metric %s: Argo's measurement message %q; the judge's message (not shown by Argo v1.9.1): %q (field %q)",
-					m.Name, meas.Message, e.Error.Message, e.Error.Field)
+				t.Logf("metric %s: Argo's measurement message %q; the judge's message (not shown by Argo %s): %q (field %q)",
+					m.Name, meas.Message, os.Getenv("CONTRACT_ARGO_VERSION"), e.Error.Message, e.Error.Field)
 			}
 		})
 	}

@@ -72,7 +72,7 @@ func lowercaseVerdict(body []byte) []byte {
 	return body
 }
 
-// plainTextVerdict: {"verdict":"Fail",...} → Fail (not JSON). Argo v1.9.1 takes a body
+// plainTextVerdict: {"verdict":"Fail",...} → Fail (not JSON). Argo (v1.9 and v1.10) takes a body
 // that is not JSON for a Successful measurement without evaluating the conditions.
 func plainTextVerdict(body []byte) []byte {
 	var m map[string]any

@@ -8,6 +8,7 @@
 #     (from the wrapper module in this directory, with version ldflags so /version is complete)
 #   kwok                                                                sigs.k8s.io/kwok v0.8.0
 #   kubectl-argo-rollouts, rollouts-controller                         scripts/argo-tools.sh
+#     (the release ARGO_ROLLOUTS_VERSION names, scripts/lib/argo-version.sh)
 #   etcd                                                                go.etcd.io/etcd/server/v3 v3.5.24
 #     (wrapper module in etcd/; the Debian etcd 3.4.23 lacks the watch progress requests that
 #     kube-apiserver v1.34 needs for streaming list-watch, see etcd/go.mod)

@@ -1,6 +1,7 @@
 /**
- * What Argo Rollouts v1.9.1 does with analysis args, re-enacted offline so the tests can see
- * the exact request each template sends:
+ * What Argo Rollouts does with analysis args (v1.9 and v1.10 alike; the Go contract tests run
+ * the real code of both), re-enacted offline so the tests can see the exact request each
+ * template sends:
  * - the AnalysisRun's args are the template's, with the values the Rollout passes laid over
  *   them by name (args the template does not declare are dropped without a word; a template
  *   arg left without value or valueFrom fails the run);

@@ -148,7 +148,7 @@ export function renderKustomization(dir: string): { text: string; objects: K8sOb
 
 let argoBinDir: string | undefined;
 
-/** kubectl-argo-rollouts v1.9.1, from the project's Argo tools module (scripts/argo-tools.sh). */
+/** kubectl-argo-rollouts of the default Argo release (scripts/argo-tools.sh, scripts/lib/argo-version.sh). */
 export function kubectlArgoRollouts(): string {
   if (argoBinDir === undefined) {
     argoBinDir = execFileSync('bash', [join(REPO, 'scripts/argo-tools.sh'), 'kubectl-argo-rollouts'], {
