@@ -15,6 +15,10 @@ set -euo pipefail
 # shellcheck source=lib/argo-version.sh
 source "$(cd "$(dirname "$0")" && pwd)/lib/argo-version.sh"
 ARGO_ROLLOUTS=$ARGO_ROLLOUTS_VERSION   # the release the Argo tools are built from (default the newest)
+# Argo Rollouts' module declares the Go release it needs; `go mod download` refuses to unpack it
+# with an older local toolchain, so use the one the project's module file names.
+export GOTOOLCHAIN
+GOTOOLCHAIN=$(argo_toolchain "$ARGO_ROLLOUTS")
 ISTIO_API=v1.30.8             # serves networking.istio.io/v1 VirtualService/DestinationRule
 PROMETHEUS_OPERATOR=v0.85.0
 ARGO_CD=v3.5.7                # v3.6 needs Go >= 1.27

@@ -49,7 +49,7 @@ say "tools ready in $((SECONDS - t0))s"
 # CRDs come from the registries through the Go module cache, not from copies in the repository,
 # and from the same Argo Rollouts release as the controller.
 module_dir() { (cd "${TMPDIR:-/tmp}" && GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'); }
-argo_dir=$(module_dir "github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION") ||
+argo_dir=$(GOTOOLCHAIN=$(argo_toolchain "$ARGO_ROLLOUTS_VERSION") module_dir "github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION") ||
   fail "cannot download github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION"
 istio_dir=$(module_dir istio.io/api@v1.30.8) || fail "cannot download istio.io/api@v1.30.8"
 export E2E_ARGO_CRDS="$argo_dir/manifests/crds"
