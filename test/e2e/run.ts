@@ -4,7 +4,8 @@
 //
 // Env (set by run.sh): E2E_K8S_BIN, E2E_KWOK_BIN, E2E_ARGO_BIN, E2E_ETCD_BIN, E2E_ARGO_CRDS,
 // E2E_ISTIO_CRDS, E2E_WORK (work and log folder), E2E_PID_FILE.
-// Optional: E2E_SCENARIOS=good,contract-break,clean,bad,bad-5x,slow,low-traffic,judge-down (default: all, in that order);
+// Optional: E2E_SCENARIOS=wrong-sha,good,contract-break,clean,bad,bad-5x,slow,low-traffic,judge-down
+// (default: all of those for the provider, in that order; wrong-sha runs with E2E_PROVIDER=plugin only);
 // E2E_OVERLAY=<kustomization dir> instead of test/e2e/overlay;
 // E2E_PLUGIN_BINARY=<built metric plugin>: the controller loads it from argo-rollouts-config
 // (file:// location, its sha256) and the judge serves gRPC for it (run.sh sets it with
@@ -345,6 +346,10 @@ async function main(): Promise<number> {
       meshSim,
       argoPlugin: join(env('E2E_ARGO_BIN'), 'kubectl-argo-rollouts'),
       provider: plugin === undefined ? 'web' : 'plugin',
+      plugin:
+        plugin === undefined || pluginBinary === undefined
+          ? undefined
+          : { registration: plugin, binary: pluginBinary },
       catalogo,
     };
 
@@ -352,8 +357,23 @@ async function main(): Promise<number> {
       .split(',')
       .map((s) => s.trim())
       .filter((s) => s !== '');
+    const unknown = wanted.filter((w) => !SCENARIOS.some((sc) => sc.name === w));
+    if (unknown.length > 0) throw new Error(`unknown scenario(s) in E2E_SCENARIOS: ${unknown.join(', ')}`);
     for (const sc of SCENARIOS) {
       if (wanted.length > 0 && !wanted.includes(sc.name)) continue;
+      if (sc.provider !== undefined && sc.provider !== ctx.provider) {
+        if (wanted.length === 0) {
+          log(`=== scenario ${sc.name}: skipped (runs with E2E_PROVIDER=${sc.provider} only)`);
+          continue;
+        }
+        results.push({
+          name: sc.name,
+          ok: false,
+          seconds: 0,
+          details: [`needs E2E_PROVIDER=${sc.provider}, this run is ${ctx.provider}`],
+        });
+        continue;
+      }
       const s0 = Date.now();
       log(`=== scenario ${sc.name}: ${sc.title}`);
       try {

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Cluster } from './lib/cluster.js';
+import type { Cluster, PluginRegistration } from './lib/cluster.js';
 import { log } from './lib/cluster.js';
 import type { Obj } from './lib/kube.js';
 import { arr, at } from './lib/kube.js';
@@ -14,6 +14,7 @@ import { ProcessGroup, sleep, waitFor, type Proc } from './lib/proc.js';
 import type { SimConfig } from './mesh-sim.js';
 import { REALISTIC, latencyP99Ms, sigmaFor, type Behaviour } from './lib/shape.js';
 import type { StandIn } from '../support/catalogo-standins.js';
+import { wrongSha } from './plugin-sha.js';
 
 export interface JudgeControl {
   readonly url: string;
@@ -35,6 +36,8 @@ export interface Ctx {
   readonly argoPlugin: string;
   /** How the analyses reach the judge: Argo's web provider, or the metric plugin (E2E_PROVIDER). */
   readonly provider: 'web' | 'plugin';
+  /** With E2E_PROVIDER=plugin: the harness's registration of the plugin, and the built binary. */
+  readonly plugin: { readonly registration: PluginRegistration; readonly binary: string } | undefined;
   /**
    * Stand-in catalogo servers the contract gate replays its contract against (the Rollout's
    * canary-url / stable-url args point here in the runtime overlay): the stable answers as v1.1,
@@ -53,6 +56,8 @@ export interface ScenarioResult {
 export interface Scenario {
   readonly name: string;
   readonly title: string;
+  /** Runs only with this provider (E2E_PROVIDER); left out of a default run with the other. */
+  readonly provider?: 'web' | 'plugin';
   run(ctx: Ctx): Promise<string[]>;
 }
 
@@ -1005,7 +1010,9 @@ const contractBreak: Scenario = {
   },
 };
 
+// wrong-sha first: it restarts the controller, and the scenarios after it run on the restarted one.
 export const SCENARIOS: readonly Scenario[] = [
+  wrongSha,
   good,
   contractBreak,
   clean,

@@ -31,7 +31,22 @@ export interface Cluster {
     args: readonly string[],
     opts?: { input?: string; timeoutMs?: number },
   ) => Promise<string>;
-  readonly argoController: Proc;
+  /** The running Argo Rollouts controller (replaced when a scenario restarts it). */
+  argoController: Proc;
+  /** Writes argo-rollouts-config: this metric plugin, or no plugin at all. */
+  readonly registerPlugin: (plugin: PluginRegistration | undefined) => Promise<void>;
+  /**
+   * Starts a controller (which reads argo-rollouts-config once, now) without waiting for it;
+   * `healthy()` resolves once its /healthz answers and throws if it exits first.
+   */
+  readonly launchController: (
+    name: string,
+    env?: Readonly<Record<string, string>>,
+  ) => Promise<{
+    readonly proc: Proc;
+    readonly healthzUrl: string;
+    healthy(timeoutMs?: number): Promise<void>;
+  }>;
 }
 
 export function log(msg: string): void {
@@ -400,49 +415,70 @@ export async function startCluster(
   ]);
 
   // Argo Rollouts controller, out of cluster
-  const [metricsPort, healthzPort] = [await freePort(), await freePort()];
-  log('starting the Argo Rollouts controller');
   await kubectl(['create', 'namespace', 'argo-rollouts']);
-  if (plugin !== undefined) {
-    log(`registering the metric plugin ${plugin.name} (${plugin.location}, sha256 ${plugin.sha256})`);
-    const entry = [
-      { name: plugin.name, location: plugin.location, sha256: plugin.sha256, args: plugin.args },
-    ];
+  const registerPlugin = async (p: PluginRegistration | undefined): Promise<void> => {
+    const entries =
+      p === undefined ? [] : [{ name: p.name, location: p.location, sha256: p.sha256, args: p.args }];
+    if (p !== undefined) log(`registering the metric plugin ${p.name} (${p.location}, sha256 ${p.sha256})`);
     const cm = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'argo-rollouts-config', namespace: 'argo-rollouts' },
-      data: { metricProviderPlugins: JSON.stringify(entry) },
+      data: entries.length === 0 ? {} : { metricProviderPlugins: JSON.stringify(entries) },
     };
     const file = join(work, 'argo-rollouts-config.json');
     writeFileSync(file, JSON.stringify(cm));
     await kubectl(['apply', '-f', file]);
-  }
+  };
   // The controller copies plugins into plugin-bin/ under its working directory.
   const controllerDir = join(work, 'rollouts-controller');
   mkdirSync(controllerDir, { recursive: true });
-  const argoController = procs.start({
-    name: 'rollouts-controller',
-    cmd: join(tools.argoBin, 'rollouts-controller'),
-    cwd: controllerDir,
-    args: [
-      `--kubeconfig=${kubeconfig}`,
-      '--leader-elect=false',
-      '--ingress-api-version=networking/v1',
-      `--metricsPort=${metricsPort}`,
-      `--healthzPort=${healthzPort}`,
-      '--loglevel=info',
-    ],
-    env: { POD_NAMESPACE: 'argo-rollouts', ...(plugin?.env ?? {}) },
-  });
-  await waitFor(
-    'the Argo Rollouts controller /healthz',
-    60_000,
-    () => httpOk(`http://127.0.0.1:${healthzPort}/healthz`),
-    {
-      alive: () => procs.assertAlive(argoController),
-      intervalMs: 1000,
-    },
-  );
-  return { kubeconfig, server, token, caFile, kube, kubectl, argoController };
+  const launchController: Cluster['launchController'] = async (name, env = {}) => {
+    const [metricsPort, healthzPort] = [await freePort(), await freePort()];
+    log(`starting the Argo Rollouts controller (${name})`);
+    const proc = procs.start({
+      name,
+      cmd: join(tools.argoBin, 'rollouts-controller'),
+      cwd: controllerDir,
+      args: [
+        `--kubeconfig=${kubeconfig}`,
+        '--leader-elect=false',
+        '--ingress-api-version=networking/v1',
+        `--metricsPort=${metricsPort}`,
+        `--healthzPort=${healthzPort}`,
+        '--loglevel=info',
+      ],
+      env: { POD_NAMESPACE: 'argo-rollouts', ...env },
+    });
+    const healthzUrl = `http://127.0.0.1:${healthzPort}/healthz`;
+    return {
+      proc,
+      healthzUrl,
+      healthy: async (timeoutMs = 60_000) => {
+        await waitFor(
+          `the Argo Rollouts controller (${name}) /healthz`,
+          timeoutMs,
+          () => httpOk(healthzUrl),
+          {
+            alive: () => procs.assertAlive(proc),
+            intervalMs: 1000,
+          },
+        );
+      },
+    };
+  };
+  if (plugin !== undefined) await registerPlugin(plugin);
+  const first = await launchController('rollouts-controller', plugin?.env);
+  await first.healthy();
+  return {
+    kubeconfig,
+    server,
+    token,
+    caFile,
+    kube,
+    kubectl,
+    argoController: first.proc,
+    registerPlugin,
+    launchController,
+  };
 }
