@@ -19,7 +19,8 @@ import { renderTerminal } from './terminal.js';
 export const USAGE = `usage: canary-judge report ROLLOUT -n NAMESPACE [options]
   -n, --namespace NS     the Rollout's namespace (required)
   --judge URL            the judge's analyses endpoint (default: the URL in the Rollout's
-                         latest AnalysisRun, e.g. http://canary-judge.canary-judge:8080/api/v1/analyses)
+                         latest AnalysisRun, e.g. http://canary-judge.canary-judge:8080/api/v1/analyses;
+                         required when the analyses use the metric plugin, which speaks gRPC)
   --token-file FILE      bearer token for the judge (or $CANARY_JUDGE_TOKEN)
   --html FILE            also write a self-contained HTML page with charts
   --kubeconfig FILE      kubeconfig (default: $KUBECONFIG, ~/.kube/config, or in-cluster)
@@ -57,16 +58,27 @@ export async function report(
     throw new ReportError(`a Rollout name and its namespace are required\n${USAGE}`);
   const cluster = await readCluster(name, values.namespace, values.kubeconfig);
   const snap = snapshotOf(cluster.rollout, cluster.replicaSets, cluster.analysisRuns);
-  if (snap.judgeRequest === null)
+  const request = snap.judgeRequest;
+  if (request === null)
     throw new ReportError(
-      `no AnalysisRun of ${values.namespace}/${name}'s canary (${snap.canaryHash ?? 'none'}) calls the judge yet; nothing to report`,
+      `no AnalysisRun of ${values.namespace}/${name}'s canary (${snap.canaryHash ?? 'none'}) calls the judge yet; nothing to report` +
+        (snap.judgeRequestProblem === null
+          ? ''
+          : ` (a plugin metric gives no request: ${snap.judgeRequestProblem})`),
+    );
+  const url = values.judge ?? (request.via === 'web' ? request.url : undefined);
+  if (url === undefined)
+    throw new ReportError(
+      `the canary's analyses call the judge through the metric plugin (metric ${request.via === 'plugin' ? request.metric : '?'}), ` +
+        `over gRPC to ${request.via === 'plugin' && request.address !== null ? request.address : "the plugin registration's --address"}; ` +
+        'the report asks the judge over HTTP: give its analyses endpoint with --judge, e.g. --judge http://canary-judge.canary-judge:8080/api/v1/analyses',
     );
   const tokenFile = values['token-file'];
   const token =
     tokenFile !== undefined ? readFileSync(tokenFile, 'utf8').trim() : process.env['CANARY_JUDGE_TOKEN'];
   const result = await fetchEvidence({
-    url: values.judge ?? snap.judgeRequest.url,
-    body: snap.judgeRequest.body,
+    url,
+    body: request.body,
     ...(token === undefined || token === '' ? {} : { token }),
   });
   const text = renderTerminal(snap, result);

@@ -12,6 +12,8 @@
  * creation for the first weight — approximate to the controller's reconcile, seconds.
  */
 
+import { PLUGIN_NAME, pluginJudgeRequest } from './plugin-request.js';
+
 /** The few fields of the Kubernetes objects the report reads; everything else is ignored. */
 export interface RolloutObject {
   readonly metadata: { readonly name: string; readonly namespace: string };
@@ -41,15 +43,26 @@ export interface ReplicaSetObject {
 export interface AnalysisRunObject {
   readonly metadata: {
     readonly name: string;
+    /** Read by plugin metrics (the plugin takes the Rollout's namespace and name from the run). */
+    readonly namespace?: string;
     readonly creationTimestamp?: string | Date;
     readonly labels?: Readonly<Record<string, string>>;
+    readonly ownerReferences?: readonly {
+      readonly kind?: string;
+      readonly name?: string;
+      readonly controller?: boolean;
+    }[];
   };
   readonly spec?: {
     /** The run's arguments; those Argo resolved (hashes, plain values) carry `value`. */
     readonly args?: readonly { readonly name: string; readonly value?: string }[];
     readonly metrics?: readonly {
       readonly name: string;
-      readonly provider?: { readonly web?: { readonly url?: string; readonly jsonBody?: unknown } };
+      readonly provider?: {
+        readonly web?: { readonly url?: string; readonly jsonBody?: unknown };
+        /** Metric-provider plugins by registered name, each with its configuration. */
+        readonly plugin?: Readonly<Record<string, unknown>>;
+      };
     }[];
   };
   readonly status?: {
@@ -109,9 +122,28 @@ export interface Snapshot {
   readonly currentWeight: number | null;
   readonly weights: readonly WeightSpan[];
   readonly runs: readonly RunSummary[];
-  /** The judge request of the canary's latest judge measurement, and where it was sent. */
-  readonly judgeRequest: { readonly url: string; readonly body: Record<string, unknown> } | null;
+  /** The judge request of the canary's latest judge metric, and how it reaches the judge. */
+  readonly judgeRequest: JudgeRequest | null;
+  /**
+   * Why a plugin metric of the canary's runs gave no request (the plugin would refuse its
+   * configuration too), when no metric gave one; null otherwise.
+   */
+  readonly judgeRequestProblem: string | null;
 }
+
+/**
+ * A judge request found in an AnalysisRun: a web metric's body and URL, or what the metric
+ * plugin sends over gRPC — to `address` when the template names one, else to the
+ * registration's `--address`, which the AnalysisRun does not show.
+ */
+export type JudgeRequest =
+  | { readonly via: 'web'; readonly url: string; readonly body: Record<string, unknown> }
+  | {
+      readonly via: 'plugin';
+      readonly address: string | null;
+      readonly metric: string;
+      readonly body: Record<string, unknown>;
+    };
 
 const iso = (t: string | Date | undefined): string | null =>
   t === undefined ? null : new Date(t).toISOString();
@@ -180,7 +212,7 @@ export function snapshotOf(
     currentWeight: st.canary?.weights?.canary?.weight ?? null,
     weights: weightSpans(steps, runs, canarySince),
     runs,
-    judgeRequest: latestJudgeRequest(mine),
+    ...latestJudgeRequest(mine),
   };
 }
 
@@ -221,14 +253,48 @@ function substitute(v: unknown, args: ReadonlyMap<string, string>): unknown {
 }
 
 /**
- * The newest run's web metric that sends a judge analysis (a body with `checks`), with the run's
- * arguments substituted: an AnalysisRun keeps the template's `{{args.*}}` in its metrics.
+ * The plugin entry of a metric as the plugin picks it (provider.go configOf): the one under its
+ * registered name, or the metric's only plugin entry, whatever its name (a second registration
+ * of the same binary under another name).
  */
-function latestJudgeRequest(runs: readonly AnalysisRunObject[]): Snapshot['judgeRequest'] {
+function pluginConfigOf(plugins: Readonly<Record<string, unknown>> | undefined): unknown {
+  if (plugins === undefined) return undefined;
+  if (PLUGIN_NAME in plugins) return plugins[PLUGIN_NAME];
+  const entries = Object.values(plugins);
+  return entries.length === 1 ? entries[0] : undefined;
+}
+
+/**
+ * The newest run's metric that asks the judge, with the run's arguments substituted (an
+ * AnalysisRun keeps the template's `{{args.*}}` in its metrics): a web metric with a judge body
+ * (one with `checks`), or a plugin metric, mapped to the request the plugin sends.
+ */
+function latestJudgeRequest(
+  runs: readonly AnalysisRunObject[],
+): Pick<Snapshot, 'judgeRequest' | 'judgeRequestProblem'> {
+  let problem: string | null = null;
   for (const a of [...runs].reverse()) {
     const args = new Map<string, string>();
     for (const arg of a.spec?.args ?? []) if (arg.value !== undefined) args.set(arg.name, arg.value);
     for (const m of a.spec?.metrics ?? []) {
+      const config = pluginConfigOf(m.provider?.plugin);
+      if (config !== undefined) {
+        const req = pluginJudgeRequest(substitute(config, args), {
+          name: a.metadata.name,
+          namespace: a.metadata.namespace ?? '',
+          ...(a.metadata.labels === undefined ? {} : { labels: a.metadata.labels }),
+          ...(a.metadata.ownerReferences === undefined
+            ? {}
+            : { ownerReferences: a.metadata.ownerReferences }),
+        });
+        if (req.ok)
+          return {
+            judgeRequest: { via: 'plugin', address: req.address, metric: m.name, body: req.body },
+            judgeRequestProblem: null,
+          };
+        problem ??= `AnalysisRun ${a.metadata.name}, metric ${m.name}: ${req.error}`;
+        continue;
+      }
       const web = substitute(m.provider?.web ?? {}, args) as { url?: string; jsonBody?: unknown };
       let body: unknown = web.jsonBody;
       if (typeof body === 'string') {
@@ -238,8 +304,9 @@ function latestJudgeRequest(runs: readonly AnalysisRunObject[]): Snapshot['judge
           continue;
         }
       }
-      if (web.url !== undefined && isJudgeBody(body)) return { url: web.url, body };
+      if (web.url !== undefined && isJudgeBody(body))
+        return { judgeRequest: { via: 'web', url: web.url, body }, judgeRequestProblem: null };
     }
   }
-  return null;
+  return { judgeRequest: null, judgeRequestProblem: problem };
 }

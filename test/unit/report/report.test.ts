@@ -147,12 +147,12 @@ describe('snapshotOf', () => {
       },
     };
     const t = snapshotOf(rollout, replicaSets, [...runs, templated]);
-    expect(t.judgeRequest?.url).toBe('http://judge.example:8080/api/v1/analyses');
+    expect(t.judgeRequest).toMatchObject({ via: 'web', url: 'http://judge.example:8080/api/v1/analyses' });
     expect(t.judgeRequest?.body['selector']).toEqual({ mode: 'pod-hash', canary: '6b7f9c8d5', stable: 'x' });
   });
 
   it('sends again the newest run’s judge request', () => {
-    expect(s.judgeRequest?.url).toBe('http://judge.example:8080/api/v1/analyses');
+    expect(s.judgeRequest).toMatchObject({ via: 'web', url: 'http://judge.example:8080/api/v1/analyses' });
     expect(s.judgeRequest?.body['interval']).toBe('30s');
   });
 
