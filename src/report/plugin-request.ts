@@ -49,7 +49,8 @@ function fields<K extends string>(
   where: string,
 ): Partial<Record<K, unknown>> {
   if (v === null || v === undefined) return {};
-  if (typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${where}is not an object`);
+  if (typeof v !== 'object' || Array.isArray(v))
+    throw new ConfigError(`${where}${JSON.stringify(v)} is not an object`);
   const out: Partial<Record<K, unknown>> = {};
   for (const [key, value] of Object.entries(v as Json)) {
     const name = names.find((n) => n === key) ?? names.find((n) => n.toLowerCase() === key.toLowerCase());
@@ -124,7 +125,7 @@ type SelectorMode = 'pod-hash' | 'service' | 'version';
 const SELECTOR_MODES: readonly SelectorMode[] = ['pod-hash', 'service', 'version'];
 
 function check(raw: unknown, i: number): Json {
-  const f = fields(raw, CHECK_FIELDS, `checks[${i}] `);
+  const f = fields(raw, CHECK_FIELDS, `checks[${i}]: `);
   const type = text(f.type, `checks[${i}].type`);
   const out: Json = {};
   if (type !== 'error-rate' && type !== 'latency')
@@ -227,8 +228,8 @@ function top(config: unknown) {
     ['address', 'timeout', 'rollout', 'selector', 'start', 'interval', 'failBelow', 'checks'],
     '',
   );
-  const r = fields(f.rollout, ['name', 'namespace'], 'rollout ');
-  const s = fields(f.selector, ['mode', 'canary', 'stable'], 'selector ');
+  const r = fields(f.rollout, ['name', 'namespace'], 'rollout: ');
+  const s = fields(f.selector, ['mode', 'canary', 'stable'], 'selector: ');
   if (f.checks !== null && f.checks !== undefined && !Array.isArray(f.checks))
     throw new ConfigError('checks is not a list');
   const rawChecks = (f.checks ?? []) as unknown[];
