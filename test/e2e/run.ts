@@ -275,6 +275,27 @@ async function main(): Promise<number> {
     });
   }
 
+  // The selection is checked before anything starts: a misspelt or misplaced scenario costs nothing.
+  const wanted = (process.env['E2E_SCENARIOS'] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const unknown = wanted.filter((w) => !SCENARIOS.some((sc) => sc.name === w));
+  if (unknown.length > 0) {
+    log(`unknown scenario(s) in E2E_SCENARIOS: ${unknown.join(', ')}`);
+    return 1;
+  }
+  const provider = process.env['E2E_PLUGIN_BINARY'] === undefined ? 'web' : 'plugin';
+  const misplaced = SCENARIOS.filter(
+    (sc) => wanted.includes(sc.name) && sc.provider !== undefined && sc.provider !== provider,
+  );
+  if (misplaced.length > 0) {
+    log(
+      misplaced.map((sc) => `scenario ${sc.name} needs E2E_PROVIDER=${String(sc.provider)}`).join('; ') +
+        `; this run is ${provider}`,
+    );
+    return 1;
+  }
   const results: ScenarioResult[] = [];
   let catalogo: { canary: StandIn; stable: StandIn } | undefined;
   try {
@@ -353,25 +374,10 @@ async function main(): Promise<number> {
       catalogo,
     };
 
-    const wanted = (process.env['E2E_SCENARIOS'] ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== '');
-    const unknown = wanted.filter((w) => !SCENARIOS.some((sc) => sc.name === w));
-    if (unknown.length > 0) throw new Error(`unknown scenario(s) in E2E_SCENARIOS: ${unknown.join(', ')}`);
     for (const sc of SCENARIOS) {
       if (wanted.length > 0 && !wanted.includes(sc.name)) continue;
       if (sc.provider !== undefined && sc.provider !== ctx.provider) {
-        if (wanted.length === 0) {
-          log(`=== scenario ${sc.name}: skipped (runs with E2E_PROVIDER=${sc.provider} only)`);
-          continue;
-        }
-        results.push({
-          name: sc.name,
-          ok: false,
-          seconds: 0,
-          details: [`needs E2E_PROVIDER=${sc.provider}, this run is ${ctx.provider}`],
-        });
+        log(`=== scenario ${sc.name}: skipped (runs with E2E_PROVIDER=${sc.provider} only)`);
         continue;
       }
       const s0 = Date.now();
