@@ -66,13 +66,16 @@ export async function report(
           ? ''
           : ` (a plugin metric gives no request: ${snap.judgeRequestProblem})`),
     );
-  const url = values.judge ?? (request.via === 'web' ? request.url : undefined);
-  if (url === undefined)
-    throw new ReportError(
-      `the canary's analyses call the judge through the metric plugin (metric ${request.via === 'plugin' ? request.metric : '?'}), ` +
-        `over gRPC to ${request.via === 'plugin' && request.address !== null ? request.address : "the plugin registration's --address"}; ` +
-        'the report asks the judge over HTTP: give its analyses endpoint with --judge, e.g. --judge http://canary-judge.canary-judge:8080/api/v1/analyses',
-    );
+  let url = values.judge;
+  if (url === undefined) {
+    if (request.via === 'plugin')
+      throw new ReportError(
+        `the canary's analyses call the judge through the metric plugin (metric ${request.metric}), over gRPC to ` +
+          `${request.address ?? "the plugin registration's --address"}; the report asks the judge over HTTP: ` +
+          'give its analyses endpoint with --judge, e.g. --judge http://canary-judge.canary-judge:8080/api/v1/analyses',
+      );
+    url = request.url;
+  }
   const tokenFile = values['token-file'];
   const token =
     tokenFile !== undefined ? readFileSync(tokenFile, 'utf8').trim() : process.env['CANARY_JUDGE_TOKEN'];
