@@ -807,10 +807,13 @@ const shadowBad: Scenario = {
       const dryRules = arr(at(spec, 'dryRun')) as { metricName: string }[];
       const retention = arr(at(spec, 'measurementRetention')) as RetentionRule[];
       const raw = rawRun(r.name);
+      const rules = (list: unknown[]): string =>
+        list.map((x) => `${String(at(x, 'metricName'))}:${String(at(x, 'limit') ?? '-')}`).join(',');
+      const inRun = `${rules(arr(at(raw, 'spec', 'dryRun')))} / ${rules(arr(at(raw, 'spec', 'measurementRetention')))}`;
+      const inRollout = `${rules(dryRules)} / ${rules(retention)}`;
       check(
-        JSON.stringify(arr(at(raw, 'spec', 'dryRun'))) === JSON.stringify(dryRules) &&
-          JSON.stringify(arr(at(raw, 'spec', 'measurementRetention'))) === JSON.stringify(retention),
-        `AnalysisRun ${r.name}: its dryRun / measurementRetention differ from the Rollout's analysis`,
+        inRun === inRollout,
+        `AnalysisRun ${r.name}: dryRun / measurementRetention ${inRun}, the Rollout's analysis says ${inRollout}`,
       );
       for (const m of r.metrics) {
         const judge = JUDGE_METRICS.has(m.name);
