@@ -14,6 +14,13 @@ modfile=$(argo_modfile "$version")
 cache=${CANARY_JUDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary-judge}
 bin="$cache/argo-rollouts-$version/bin"
 mkdir -p "$bin"
+# One build per release at a time: a second caller (another test stage, a second checkout) waits
+# for the first and then finds the binaries; builds of other releases go on.
+exec 9>"$cache/argo-rollouts-$version/.lock"
+if ! flock -n 9; then
+  echo "argo-tools: waiting for another build of Argo Rollouts $version..." >&2
+  flock 9
+fi
 build() {
   local name=$1
   if [ -x "$bin/$name" ]; then return 0; fi

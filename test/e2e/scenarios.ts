@@ -28,6 +28,8 @@ export interface Ctx {
   readonly procs: ProcessGroup;
   readonly obs: Observer;
   readonly overlay: string;
+  /** The runtime overlay of rollouts/catalogo-shadow (test/e2e/overlay-shadow), for shadow-bad. */
+  readonly shadowOverlay: string;
   readonly meshUrl: string;
   readonly prometheus: { readonly url: string; restart(): Promise<void> };
   readonly judge: JudgeControl;
@@ -261,12 +263,17 @@ async function reset(ctx: Ctx): Promise<void> {
   );
 }
 
-/** Applies the shipped manifests (through the overlay) and waits until v1.1 is Healthy. */
-async function deployStable(ctx: Ctx, rps: number, stable: Behaviour = BASE): Promise<RolloutView> {
+/** Applies the shipped manifests (through `overlay`) and waits until v1.1 is Healthy. */
+async function deployStable(
+  ctx: Ctx,
+  rps: number,
+  stable: Behaviour = BASE,
+  overlay: string = ctx.overlay,
+): Promise<RolloutView> {
   await reset(ctx);
   await ctx.prometheus.restart();
   await mesh(ctx, { rps, default: stable, versions: {} });
-  await ctx.cluster.kubectl(['apply', '-k', ctx.overlay]);
+  await ctx.cluster.kubectl(['apply', '-k', overlay]);
   const v = await waitFor(
     'catalogo v1.1 to be Healthy',
     180_000,
@@ -507,13 +514,18 @@ interface Promotion {
 }
 
 /**
- * Releases v1.2 with `behaviour` next to a v1.1 with `stable` and asserts that it walks every step
- * to 100% with no person: the canary weights the VirtualService takes are exactly the steps, every
- * AnalysisRun is Successful (one per analysis step, plus the guard), v1.2 ends stable at 100/0 and
- * v1.1 is scaled to 0.
+ * Releases v1.2 with `behaviour` next to a v1.1 with `stable` (the manifests of `overlay`) and
+ * asserts that it walks every step to 100% with no person: the canary weights the VirtualService
+ * takes are exactly the steps, every AnalysisRun is Successful (one per analysis step, plus the
+ * guard), v1.2 ends stable at 100/0 and v1.1 is scaled to 0.
  */
-async function promotedAllTheWay(ctx: Ctx, stable: Behaviour, behaviour: Behaviour): Promise<Promotion> {
-  const v0 = await deployStable(ctx, RPS, stable);
+async function promotedAllTheWay(
+  ctx: Ctx,
+  stable: Behaviour,
+  behaviour: Behaviour,
+  overlay: string = ctx.overlay,
+): Promise<Promotion> {
+  const v0 = await deployStable(ctx, RPS, stable, overlay);
   const stableHash = v0.stableHash;
   await mesh(ctx, { rps: RPS, default: stable, versions: { 'v1.2': behaviour } });
   const before = releaseStats(await meshStats(ctx), 'v1.2');
@@ -748,6 +760,171 @@ const bad5x: Scenario = {
     // rollback before the canary leaves 5% (the second step's weight); simulated at these rates
     // (10 s looks, 9 per gate; plan-sim.ts) it leaves 5% in about 0.3% of runs.
     return abortedByErrors(ctx, BASE.errorRate * 5, (steps) => steps[1] ?? 0);
+  },
+};
+
+// shadow-bad: v1.2 fails 0.3% of its requests, 3× v1.1's 0.1%. For the judge that is a regression
+// (simulated with plan-sim.ts: Failed by a gate or the guard by 50% in every run, mostly at 1-5%);
+// for the Prometheus-only fallback it is under its fixed 1% threshold at every step. In shadow mode
+// (rollouts/catalogo-shadow) the fallback decides: the release must be promoted, with the judge's
+// Fail recorded beside it.
+const SHADOW_ERROR_RATE = BASE.errorRate * 3;
+
+/** The judge's metrics in the shipped templates (the fallback's is canary-error-rate). */
+const JUDGE_METRICS = new Set(['contract', 'scorecard', 'guard']);
+
+interface RetentionRule {
+  readonly metricName: string;
+  readonly limit: number;
+}
+
+/** The analysis (background, or that of step `stepIndex`) of a Rollout's spec. */
+function analysisSpec(v: RolloutView, run: RunView): Obj | undefined {
+  const canary = at(v.raw, 'spec', 'strategy', 'canary');
+  if (run.type === 'Background') return at(canary, 'analysis') as Obj | undefined;
+  return at(canary, 'steps', Number(run.stepIndex), 'analysis') as Obj | undefined;
+}
+
+/** Argo's rule lookup: the first rule whose metricName, an unanchored regular expression, matches. */
+function ruleFor<T extends { readonly metricName: string }>(
+  rules: readonly T[],
+  metric: string,
+): T | undefined {
+  return rules.find((r) => new RegExp(r.metricName).test(metric));
+}
+
+const shadowBad: Scenario = {
+  name: 'shadow-bad',
+  title:
+    "shadow mode: v1.2 with 3x the errors (0.3%) fails the judge's dry-run metrics but not the fallback's 1% threshold, and is promoted",
+  async run(ctx) {
+    const { v, runs, details, served } = await promotedAllTheWay(
+      ctx,
+      BASE,
+      { ...BASE, errorRate: SHADOW_ERROR_RATE },
+      ctx.shadowOverlay,
+    );
+    check(
+      served.errors > 0,
+      `v1.2 served ${served.requests} requests and no error: nothing for the judge to see`,
+    );
+    // Not aborted at any time: an abort stays set (status.abort) until a person retries, so a
+    // Rollout that completed on its own was never aborted; its conditions say so too.
+    const aborts = arr(at(v.raw, 'status', 'conditions')).filter((c) => at(c, 'reason') === 'RolloutAborted');
+    check(aborts.length === 0, `the Rollout has an abort condition: ${JSON.stringify(aborts)}`);
+
+    const rawRuns = await ctx.cluster.kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns`);
+    const rawRun = (name: string): Obj | undefined => rawRuns.find((r) => at(r, 'metadata', 'name') === name);
+    const summaries = await judgeSummaries(ctx, 'Fail');
+    const failedJudge: string[] = [];
+    const kept: string[] = [];
+    const fallback: string[] = [];
+    let failedAtLastGate = false;
+    const lastGate = Math.max(...analysisStepIndexes(v));
+    for (const r of runs) {
+      const spec = analysisSpec(v, r);
+      check(
+        spec !== undefined,
+        `AnalysisRun ${r.name}: no analysis in the Rollout for ${r.type} ${r.stepIndex}`,
+      );
+      // The controller copies the Rollout's dryRun and measurementRetention into the run it starts.
+      const dryRules = arr(at(spec, 'dryRun')) as { metricName: string }[];
+      const retention = arr(at(spec, 'measurementRetention')) as RetentionRule[];
+      const raw = rawRun(r.name);
+      const rules = (list: unknown[]): string =>
+        list.map((x) => `${String(at(x, 'metricName'))}:${String(at(x, 'limit') ?? '-')}`).join(',');
+      const inRun = `${rules(arr(at(raw, 'spec', 'dryRun')))} / ${rules(arr(at(raw, 'spec', 'measurementRetention')))}`;
+      const inRollout = `${rules(dryRules)} / ${rules(retention)}`;
+      check(
+        inRun === inRollout,
+        `AnalysisRun ${r.name}: dryRun / measurementRetention ${inRun}, the Rollout's analysis says ${inRollout}`,
+      );
+      for (const m of r.metrics) {
+        const judge = JUDGE_METRICS.has(m.name);
+        check(
+          m.dryRun === judge && (ruleFor(dryRules, m.name) !== undefined) === judge,
+          `AnalysisRun ${r.name}: metric ${m.name} ${m.dryRun ? 'runs' : 'does not run'} in dry run; only the judge's metrics should`,
+        );
+        // Every measurement taken is kept up to the metric's measurementRetention (Argo's default: 10).
+        const limit = ruleFor(retention, m.name)?.limit ?? 10;
+        const taken = m.count + m.errors;
+        check(
+          m.measurements.length === Math.min(taken, limit),
+          `AnalysisRun ${r.name}: metric ${m.name} keeps ${m.measurements.length} of ${taken} measurements, retention ${limit}`,
+        );
+        if (judge && r.type === 'Step' && m.name !== 'contract')
+          kept.push(`${m.name}@${r.stepIndex} ${m.measurements.length}/${taken} (limit ${limit})`);
+        if (m.name === 'guard') kept.push(`guard ${m.measurements.length}/${taken} (limit ${limit})`);
+        if (!judge) {
+          check(
+            m.phase === 'Successful',
+            `AnalysisRun ${r.name}: the deciding metric ${m.name} is ${m.phase}`,
+          );
+          fallback.push(`${r.stepIndex}: ${m.measurements.at(-1)?.value ?? '?'}`);
+        }
+      }
+      const dryFailed = r.metrics.filter((m) => m.dryRun && m.phase === 'Failed');
+      check(
+        r.dryRunSummary !== undefined &&
+          r.dryRunSummary.count === r.metrics.filter((m) => m.dryRun).length &&
+          r.dryRunSummary.failed === dryFailed.length,
+        `AnalysisRun ${r.name}: dryRunSummary ${JSON.stringify(r.dryRunSummary)} does not count its ${dryFailed.length} Failed dry-run metric(s)`,
+      );
+      check(
+        r.runSummary !== undefined && r.runSummary.failed === 0,
+        `AnalysisRun ${r.name}: runSummary ${JSON.stringify(r.runSummary)} counts a failure of a deciding metric`,
+      );
+      for (const m of dryFailed) {
+        const failing = m.measurements.filter((x) => x.phase === 'Failed');
+        const value = parseValue(failing.at(-1)?.value ?? '');
+        check(
+          failing.length > 0 && value.verdict === 'Fail',
+          `AnalysisRun ${r.name}: dry-run metric ${m.name} Failed without a Failed measurement holding the judge's Fail: ${failing.at(-1)?.value ?? '(none)'}`,
+        );
+        check(
+          summaries.includes(value.summary),
+          `AnalysisRun ${r.name}: the Failed measurement of ${m.name} does not carry the judge's summary: ${value.summary}`,
+        );
+        if (r.type === 'Step' && Number(r.stepIndex) === lastGate && m.name === 'scorecard')
+          failedAtLastGate = true;
+        failedJudge.push(`${m.name}${r.type === 'Step' ? ` at step ${r.stepIndex}` : ' (background)'}`);
+      }
+    }
+    // The last gate (50%) sees thousands of v1.2 requests a second: the judge must have failed it there.
+    check(
+      failedAtLastGate,
+      `the judge's dry-run scorecard at step ${lastGate} should have Failed; Failed: ${failedJudge.join(', ') || 'none'}`,
+    );
+    const last = runs.find((r) => r.type === 'Step' && Number(r.stepIndex) === lastGate);
+    const judgeValue = parseValue(
+      last?.metrics
+        .find((m) => m.name === 'scorecard')
+        ?.measurements.filter((x) => x.phase === 'Failed')
+        .at(-1)?.value ?? '',
+    );
+    // What a person reads with the commands docs/rollout.md ("Shadow mode") gives.
+    if (last !== undefined) {
+      const jsonpath = async (path: string): Promise<string> =>
+        ctx.cluster.kubectl(['get', 'analysisrun', last.name, '-n', NS, '-o', `jsonpath=${path}`]);
+      log(
+        `kubectl -n ${NS} get analysisrun ${last.name} (phase, runSummary, dryRunSummary):\n` +
+          (await jsonpath('{.status.phase}{"\\n"}{.status.runSummary}{"\\n"}{.status.dryRunSummary}{"\\n"}')),
+      );
+      log(
+        `kubectl -n ${NS} get analysisrun ${last.name} (metric results):\n` +
+          (await jsonpath(
+            '{range .status.metricResults[*]}{.name}{" dryRun="}{.dryRun}{" "}{.phase}{": "}{.measurements[-1:].value}{"\\n"}{end}',
+          )),
+      );
+    }
+    return [
+      ...details,
+      `v1.2 served ${served.requests} requests, ${served.errors} failed (${((100 * served.errors) / Math.max(1, served.requests)).toFixed(2)}%)`,
+      `judge's dry-run metrics Failed: ${failedJudge.join(', ')}; every run Successful on the fallback`,
+      `fallback's last 5xx ratio per gate: ${fallback.join(', ')}`,
+      `measurements kept: ${kept.join(', ')}`,
+      `judge (step ${lastGate}): ${judgeValue.summary.slice(0, 300)}`,
+    ];
   },
 };
 
@@ -1036,6 +1213,7 @@ export const SCENARIOS: readonly Scenario[] = [
   clean,
   bad,
   bad5x,
+  shadowBad,
   slow,
   lowTraffic,
   judgeDown,

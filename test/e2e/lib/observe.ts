@@ -10,6 +10,15 @@ export interface Measurement {
   readonly finishedAt: string;
 }
 
+/** An AnalysisRun's runSummary or dryRunSummary: its metrics counted by outcome. */
+export interface RunSummary {
+  readonly count: number;
+  readonly successful: number;
+  readonly failed: number;
+  readonly inconclusive: number;
+  readonly error: number;
+}
+
 export interface RunView {
   readonly name: string;
   readonly phase: string;
@@ -17,12 +26,32 @@ export interface RunView {
   readonly type: string; // Step | Background
   readonly stepIndex: string;
   readonly created: string;
+  /** The metrics that decide, by outcome. */
+  readonly runSummary: RunSummary | undefined;
+  /** The metrics listed in the run's dryRun, by outcome (recorded, deciding nothing). */
+  readonly dryRunSummary: RunSummary | undefined;
   readonly metrics: {
     readonly name: string;
     readonly phase: string;
     readonly message: string;
+    readonly dryRun: boolean;
+    /** Measurements taken and not Errors (Argo's count); `errors` the Errors. */
+    readonly count: number;
+    readonly errors: number;
     readonly measurements: readonly Measurement[];
   }[];
+}
+
+function summaryOf(s: unknown): RunSummary | undefined {
+  if (s === undefined || s === null) return undefined;
+  const n = (k: string): number => Number(at(s, k) ?? 0);
+  return {
+    count: n('count'),
+    successful: n('successful'),
+    failed: n('failed'),
+    inconclusive: n('inconclusive'),
+    error: n('error'),
+  };
 }
 
 export interface RolloutView {
@@ -119,10 +148,15 @@ export class Observer {
         type: str(at(r, 'metadata', 'labels', 'rollout-type')) ?? '',
         stepIndex: str(at(r, 'metadata', 'labels', 'step-index')) ?? '',
         created: str(at(r, 'metadata', 'creationTimestamp')) ?? '',
+        runSummary: summaryOf(at(r, 'status', 'runSummary')),
+        dryRunSummary: summaryOf(at(r, 'status', 'dryRunSummary')),
         metrics: arr(at(r, 'status', 'metricResults')).map((m) => ({
           name: str(at(m, 'name')) ?? '',
           phase: str(at(m, 'phase')) ?? '',
           message: str(at(m, 'message')) ?? '',
+          dryRun: at(m, 'dryRun') === true,
+          count: Number(at(m, 'count') ?? 0),
+          errors: Number(at(m, 'error') ?? 0),
           measurements: arr(at(m, 'measurements')).map((x) => ({
             phase: str(at(x, 'phase')) ?? '',
             value: str(at(x, 'value')) ?? '',
@@ -140,10 +174,15 @@ export function describeRuns(runs: readonly RunView[]): string {
   const lines: string[] = [];
   for (const r of runs) {
     lines.push(
-      `  AnalysisRun ${r.name} [${r.type || '?'}${r.stepIndex ? ` step ${r.stepIndex}` : ''}] ${r.phase}${r.message ? `: ${r.message}` : ''}`,
+      `  AnalysisRun ${r.name} [${r.type || '?'}${r.stepIndex ? ` step ${r.stepIndex}` : ''}] ${r.phase}${r.message ? `: ${r.message}` : ''}` +
+        (r.dryRunSummary !== undefined && r.dryRunSummary.count > 0
+          ? ` (dry run: ${r.dryRunSummary.count} metric(s), ${r.dryRunSummary.failed} Failed)`
+          : ''),
     );
     for (const m of r.metrics) {
-      lines.push(`    metric ${m.name}: ${m.phase}${m.message ? ` (${m.message})` : ''}`);
+      lines.push(
+        `    metric ${m.name}${m.dryRun ? ' (dry run)' : ''}: ${m.phase}${m.message ? ` (${m.message})` : ''}`,
+      );
       for (const x of m.measurements) {
         lines.push(
           `      ${x.startedAt.slice(11, 19)} ${x.phase.padEnd(12)} ${x.value}${x.message ? ` — ${x.message}` : ''}`,

@@ -67,11 +67,7 @@ t_all=$SECONDS
 build_etcd
 build_kwok
 for n in kubectl kube-apiserver kube-scheduler kube-controller-manager; do build_k8s "$n"; done
-# Another build of the Argo tools may be running (scripts/argo-tools.sh is shared): let it finish
-# rather than compiling the same thing twice at once.
-while pgrep -f "argo-rollouts-v[0-9.]*/bin/[a-z-]*\.tmp" >/dev/null 2>&1; do
-  say "waiting for a running build of the Argo Rollouts tools..."; sleep 15
-done
+# scripts/argo-tools.sh waits for another build of the same release rather than compiling it twice.
 argo_bin=$(bash "$root/scripts/argo-tools.sh")
 say "all tools ready in $((SECONDS - t_all))s"
 echo "K8S_BIN=$k8s_bin"
