@@ -9,6 +9,8 @@
  * cases both this and the Go side are tested against.
  */
 
+import type { AnalysisResult, CheckType } from '../judge/types.js';
+
 export const PLUGIN_NAME = 'canary-judge/canary-judge';
 
 const POD_TEMPLATE_HASH = 'rollouts-pod-template-hash';
@@ -120,9 +122,13 @@ const CHECK_FIELDS = [
 
 const NUMBER_FIELDS = ['alpha', 'margin', 'criticalEffect', 'criticalIncrease', 'power', 'weight'] as const;
 
-type CheckType = 'error-rate' | 'latency';
-type SelectorMode = 'pod-hash' | 'service' | 'version';
-const SELECTOR_MODES: readonly SelectorMode[] = ['pod-hash', 'service', 'version'];
+type SelectorMode = AnalysisResult['selector']['mode'];
+/** Every selector mode: the record makes the compiler name one the judge adds and this lacks. */
+const SELECTOR_MODES = Object.keys({
+  'pod-hash': true,
+  service: true,
+  version: true,
+} satisfies Record<SelectorMode, true>) as SelectorMode[];
 
 function check(raw: unknown, i: number): Json {
   const f = fields(raw, CHECK_FIELDS, `checks[${i}]: `);
