@@ -25,7 +25,8 @@ import { startMergingLayer, type MergingLayer } from './harness/merging-layer.js
 import { CANARY_HASH, ROLLOUT, STABLE_HASH, scenarioWorkloads } from './harness/scenarios.js';
 import { openMetrics, type WorkloadSpec } from './harness/simulation.js';
 
-const HOUR = 3600;
+/** Seconds of history backfilled: the 40-minute window and a little more. */
+const HISTORY = 45 * 60;
 const SEED = 42;
 const MINUTES = 40;
 
@@ -41,9 +42,11 @@ let t0: number;
 const iso = (unix: number): string => new Date(unix * 1000).toISOString();
 const isCanary = (w: WorkloadSpec): boolean => w.rollout === ROLLOUT && w.hash === CANARY_HASH;
 
-/** The rollout in `namespace`: stable 1% errors, canary 2%, neighbours as in every scenario. */
+/** The rollout in `namespace`: stable 1% errors, canary 2% (no neighbours: selectors are not at stake). */
 function regressed(namespace: string): WorkloadSpec[] {
-  return scenarioWorkloads('healthy', namespace).map((w) => (isCanary(w) ? { ...w, errorRate: 0.02 } : w));
+  return scenarioWorkloads('healthy', namespace)
+    .filter((w) => w.rollout === ROLLOUT)
+    .map((w) => (isCanary(w) ? { ...w, errorRate: 0.02 } : w));
 }
 
 /** The canary's request counters once more, every request a success: the extra series. */
@@ -52,7 +55,7 @@ function extraCanaryRequests(namespace: string): string[] {
   const text = openMetrics(
     { seed: SEED + 1, workloads: canary.map((w) => ({ ...w, errorRate: 0 })) },
     t0,
-    HOUR,
+    HISTORY,
     15,
   );
   return text.split('\n').filter((l) => l.startsWith('istio_requests_total{'));
@@ -67,7 +70,7 @@ function storeAText(): string {
   const text = openMetrics(
     { seed: SEED, workloads: [...regressed('doubled'), ...regressed('clean'), ...regressed('summed')] },
     t0,
-    HOUR,
+    HISTORY,
     15,
   );
   const extra = extraCanaryRequests('summed').map((l) => l.replace('{', '{store="b",'));
@@ -115,7 +118,7 @@ function analyzeGrpc(namespace: string): Promise<AnalyzeResponse> {
 }
 
 beforeAll(async () => {
-  t0 = Math.floor((Date.now() / 1000 - HOUR - 600) / 60) * 60;
+  t0 = Math.floor((Date.now() / 1000 - HISTORY - 600) / 60) * 60;
   [storeA, storeB] = await Promise.all([
     startPrometheus({ backfill: storeAText() }),
     startPrometheus({ backfill: storeBText() }),
