@@ -10,7 +10,7 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -470,6 +470,59 @@ describe('the Istio sidecar (mesh.sidecar.enabled)', () => {
     expect(registry.validate(pa as K8sObject)).toEqual([]);
     expect(pa?.metadata.namespace).toBe('istio-system');
     expect(pa?.spec.mtls.mode).toBe('STRICT');
+  });
+});
+
+describe('NOTES.txt', () => {
+  // `helm install` prints NOTES.txt, which `helm template` leaves out: render it here from a copy
+  // of the chart in which it is a named template, included into a ConfigMap.
+  let copy: string;
+  const notes = (args: readonly string[]): string => {
+    if (copy === undefined) {
+      copy = mkdtempSync(join(tmpdir(), 'canary-judge-notes-'));
+      cpSync(CHART, copy, { recursive: true });
+      const text = readFileSync(join(copy, 'templates/NOTES.txt'), 'utf8');
+      rmSync(join(copy, 'templates/NOTES.txt'));
+      writeFileSync(join(copy, 'templates/_notes.tpl'), `{{- define "notes" -}}\n${text}{{- end }}\n`);
+      writeFileSync(
+        join(copy, 'templates/notes.yaml'),
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "notes" . | toJson }}\n',
+      );
+    }
+    const r = helm([
+      'template',
+      'canary-judge',
+      copy,
+      '-n',
+      'canary-judge',
+      '--show-only',
+      'templates/notes.yaml',
+      ...args,
+    ]);
+    if (!r.ok) throw new Error(r.stderr);
+    return (parseYamlText(r.stdout, 'notes')[0] as { data: { notes: string } }).data.notes;
+  };
+  afterAll(() => {
+    if (copy !== undefined) rmSync(copy, { recursive: true, force: true });
+  });
+
+  it('tells the user what to do next: wait for the judge, give each Rollout namespace the token, use the templates', () => {
+    const text = notes(example('mesh-sidecar.yaml'));
+    expect(text).toContain('kubectl -n canary-judge rollout status deployment/canary-judge');
+    expect(text).toContain('create secret generic canary-judge-token');
+    expect(text).toContain('get secret canary-judge-token');
+    expect(text).toContain('clusterScope: true');
+    expect(text).toContain('kubectl argo rollouts get rollout');
+    expect(text).toContain('must not carry\nistio-injection=disabled');
+    expect(text).toContain('The contract gate (canary-judge-contract) is off');
+    expect(text).not.toContain('WARNING');
+  });
+
+  it('warns when the judge runs without a token, and says nothing of the gate when it has contracts', () => {
+    const text = notes([...example('catalogo.yaml'), ...CONTRACT]);
+    expect(text).toContain('WARNING: no auth.token or auth.existingSecret');
+    expect(text).not.toContain('contract gate (canary-judge-contract) is off');
+    expect(text).toContain('http://canary-judge.canary-judge.svc.cluster.local:8080');
   });
 });
 
