@@ -335,6 +335,13 @@ describe('the judge', () => {
     const env = (c: Case) =>
       new Map((deploymentOf(c).spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
     expect(env(CASES[0] as Case).get('CANARY_JUDGE_PROMETHEUS_URL')).toBe(PROMETHEUS);
+    // The Prometheus-only fallback asks the same Prometheus by default.
+    const fallback = findObject<AnalysisTemplate>(
+      render(CASES[0] as Case).objects,
+      'ClusterAnalysisTemplate',
+      'prometheus-error-rate-fallback',
+    );
+    expect(fallback?.spec.args?.find((a) => a.name === 'prometheus-address')?.value).toBe(PROMETHEUS);
     expect(env(CASES[0] as Case).has('CANARY_JUDGE_AUTH_TOKEN_FILE')).toBe(false);
     const mesh = caseNamed('Istio');
     expect(env(mesh).get('CANARY_JUDGE_AUTH_TOKEN_FILE')).toBe('/var/run/secrets/canary-judge/token');
@@ -543,6 +550,13 @@ describe('the kustomize trees', () => {
       );
     const files = walk(out).sort();
     expect(files.length).toBeGreaterThanOrEqual(17);
+    // No file left over from an object the chart no longer renders: every file of those
+    // directories is rendered, but the hand-written kustomization.yaml files and namespace.yaml.
+    const HAND_WRITTEN = /(^|\/)(kustomization|namespace)\.yaml$/;
+    const committed = ['analysis-templates', ...new Set(files.map((f) => f.slice(0, f.lastIndexOf('/'))))]
+      .flatMap((d) => readdirSync(join(REPO, d)).map((n) => `${d}/${n}`))
+      .filter((f) => /\.(ya?ml|json)$/.test(f) && !HAND_WRITTEN.test(f));
+    expect([...new Set(committed)].sort()).toEqual(files);
     for (const f of files) {
       expect(
         readFileSync(join(REPO, f), 'utf8'),
