@@ -40,7 +40,7 @@ mkdir -p "$out"
 # 1. npm: the image as an archive, scanned by osv-scanner against the local database.
 osv="$(bash "$here/scripts/osv-scanner.sh")/osv-scanner"
 "$tsx" "$here/scripts/scan/osv-db.ts" "$work/db" >&2
-"$engine" save --format docker-archive -o "$work/image.tar" "$image" >/dev/null
+"$engine" save --quiet --format docker-archive -o "$work/image.tar" "$image"
 rc=0
 OSV_SCANNER_LOCAL_DB_CACHE_DIRECTORY="$work/db" "$osv" scan image --archive --offline \
   --all-packages --format json --output-file "$out/osv.json" "$work/image.tar" 2>"$work/osv.log" || rc=$?
@@ -90,11 +90,15 @@ debian_count=$(wc -l <"$work/installed.tsv")
 
 # The CVEs of the changelog entries of the fixed package newer than the installed version.
 changelog_cves() {
-  local pkg=$1 installed=$2 fixed=$3 deb
+  local pkg=$1 installed=$2 fixed=$3 deb log
   (cd "$work/debs" && apt-get -qq "${apt_opts[@]}" download "$pkg=$fixed" >/dev/null 2>&1) || return 0
   deb=$(ls "$work/debs/${pkg}_"*.deb 2>/dev/null | head -n 1)
   [ -n "$deb" ] || return 0
-  dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards "./usr/share/doc/$pkg/changelog.Debian*.gz" 2>/dev/null |
+  # Debian's changelog; a native package (apt, dpkg, …) has only changelog.gz.
+  log=$(dpkg-deb --fsys-tarfile "$deb" | tar -t |
+    awk -v d="./usr/share/doc/$pkg/" '$0 == d "changelog.Debian.gz" || $0 == d "changelog.gz"' | sort | head -n 1)
+  [ -n "$log" ] || return 0
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO "$log" 2>/dev/null |
     gzip -dc 2>/dev/null | while IFS= read -r line; do
       if [[ $line =~ ^[a-z0-9][^\ ]*\ \(([^\)]+)\) ]]; then
         dpkg --compare-versions "${BASH_REMATCH[1]}" gt "$installed" || break

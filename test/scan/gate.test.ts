@@ -32,7 +32,7 @@ async function exec(cmd: string, args: string[], env: Record<string, string> = {
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
     if (typeof err.code !== 'number') throw e;
-    return { code: err.code, stdout: `${err.stdout ?? ''}${err.stderr ?? ''}` };
+    return { code: err.code, stdout: err.stdout ?? '' };
   }
 }
 
@@ -75,6 +75,7 @@ beforeAll(async () => {
       .map((l) => l.split('=', 2) as [string, string]),
   );
   scan = await exec('bash', ['scripts/scan-image.sh', IMAGE], { CANARY_JUDGE_SCAN_OUT: DIR });
+  writeFileSync(join(DIR, 'report.txt'), scan.stdout);
   verdict = JSON.parse(readFileSync(join(DIR, 'findings.json'), 'utf8')) as Verdict;
 }, 600_000);
 

@@ -22,7 +22,8 @@ apt_dir=$(mktemp -d)
 seeded=localhost/canary-judge:scan-seeded
 cleanup() {
   rm -rf "$apt_dir"
-  buildah rmi "$seeded" >/dev/null 2>&1 || true
+  # --no-prune: the built image is the seeded one's parent; it stays whether tagged or not.
+  podman rmi --no-prune "$seeded" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 export CANARY_JUDGE_SECURITY_APT_DIR=$apt_dir
@@ -39,4 +40,6 @@ t1=$SECONDS
 bash test/scan/seed.sh "$id" "$seeded" dist/scan/seeded/seed.env >/dev/null
 echo "scan: seeded image assembled in $((SECONDS - t1))s: $(tr '\n' ' ' <dist/scan/seeded/seed.env)"
 CANARY_JUDGE_SEEDED_IMAGE=$seeded CANARY_JUDGE_SCAN_DIR=dist/scan/seeded npx vitest run --dir test/scan
+echo "scan: the seeded image's report, as expected a failure:"
+sed 's/^/  | /' dist/scan/seeded/report.txt
 echo "scan: the stage took $((SECONDS - t0))s"
