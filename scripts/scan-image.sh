@@ -92,8 +92,9 @@ debian_count=$(wc -l <"$work/installed.tsv")
 changelog_cves() {
   local pkg=$1 installed=$2 fixed=$3 deb log
   (cd "$work/debs" && apt-get -qq "${apt_opts[@]}" download "$pkg=$fixed" >/dev/null 2>&1) || return 0
-  deb=$(ls "$work/debs/${pkg}_"*.deb 2>/dev/null | head -n 1)
-  [ -n "$deb" ] || return 0
+  local debs=("$work/debs/${pkg}_"*.deb)
+  deb=${debs[0]}
+  [ -f "$deb" ] || return 0
   # Debian's changelog; a native package (apt, dpkg, …) has only changelog.gz.
   log=$(dpkg-deb --fsys-tarfile "$deb" | tar -t |
     awk -v d="./usr/share/doc/$pkg/" '$0 == d "changelog.Debian.gz" || $0 == d "changelog.gz"' | sort | head -n 1)
