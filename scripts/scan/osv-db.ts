@@ -6,6 +6,9 @@
  *                                        bookworm-security index instead (scripts/scan-image.sh),
  *                                        but osv-scanner aborts on an image whose ecosystems lack a
  *                                        database
+ *   OUT_DIR/osv-scalibr/Go/all.zip       empty, for the same reason: the metric plugin's binaries
+ *                                        in the image carry Go module versions, and no Go advisory
+ *                                        data is kept here (the workflows' Trivy judges them)
  * The Node.js Security WG's advisories become `NSWG-ECO-<id>` records (the id OSV gives them),
  * their semver ranges OSV `SEMVER` events; the GitHub advisories are OSV already.
  *
@@ -171,6 +174,7 @@ function main(out: string): void {
   for (const [ecosystem, list] of [
     ['npm', records],
     ['Debian', []],
+    ['Go', []],
   ] as const) {
     const dir = join(out, 'osv-scalibr', ecosystem);
     mkdirSync(dir, { recursive: true });
