@@ -81,7 +81,7 @@ else
   echo "deb ${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security} $DEBIAN_SUITE-security main" >"$apt/sources.list"
   opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
     -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o Dir::State::status=/dev/null
-    -o Debug::NoLocking=1 -o APT::Architecture=amd64)
+    -o Debug::NoLocking=1 -o APT::Architecture=amd64 -o APT::Sandbox::User=root)
   apt-get -qq "${opts[@]}" update >&2
   pkg=$(apt-cache "${opts[@]}" pkgnames | sort | comm -12 - <(dpkg-query --admindir="$mnt/var/lib/dpkg" -W -f '${Package}\n' | sort) | head -n 1)
   [ -n "$pkg" ] || { echo "seed: no installed package is in the security archive" >&2; exit 1; }
