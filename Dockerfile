@@ -42,6 +42,15 @@ ENV NODE_ENV=production \
     CANARY_JUDGE_PORT=8080 \
     CANARY_JUDGE_GRPC_PORT=9090
 WORKDIR /app
+# Debian's published updates, the security archive's among them, taken when the image is built:
+# it ships with no security fix pending on that day (the scan stage, scripts/scan-image.sh, checks
+# the image's packages against bookworm-security). DEBIAN_UPDATES names the archive's state
+# (scripts/build-image.sh passes the security index's date), so a layer cache runs this step
+# again once a new fix is out; a build without it simply runs it.
+ARG DEBIAN_UPDATES=
+RUN apt-get update -qq \
+ && DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -qq --no-install-recommends \
+ && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log
 RUN rm -rf /usr/local/lib/node_modules /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack \
       /usr/local/bin/yarn /usr/local/bin/yarnpkg /opt/yarn-* \
  && groupadd --gid 10001 judge \

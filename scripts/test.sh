@@ -9,10 +9,12 @@
 #   5. Argo Rollouts contract tests (Argo's own Go code vs the judge,    test/argo
 #      v1.10.2 and v1.9.3)
 #   6. the container image: built, run as deployed, inventoried           test/image
+#      ... scanned: npm packages, Node.js, Debian packages (fails on     test/scan
+#      findings), and a seeded vulnerable image shown to fail
 #   7. the metric plugin: reproducible build, Argo's plugin client       plugins/metric/test
 #   8. end to end on a local Kubernetes control plane                    test/e2e
 # Set CANARY_JUDGE_SKIP_IMAGE=1 to leave out stage 6 (it needs buildah, podman and debootstrap,
-# which .ci/run installs) and CANARY_JUDGE_SKIP_E2E=1 to leave out stage 8 (it needs the cached
+# which .ci/run installs, and osv-scanner, scripts/osv-scanner.sh) and CANARY_JUDGE_SKIP_E2E=1 to leave out stage 8 (it needs the cached
 # control-plane build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +58,8 @@ fi
 if [ -f test/image/run.sh ] && [ "${CANARY_JUDGE_SKIP_IMAGE:-0}" != 1 ]; then
   stage "container image (buildah build, podman run, SBOM)"
   bash test/image/run.sh
+  stage "image scan (osv-scanner offline, Node.js advisories, bookworm-security)"
+  bash test/scan/run.sh
 fi
 
 if [ -f plugins/metric/test/run.sh ]; then
