@@ -106,6 +106,7 @@ export const errorRate: CheckKind<ErrorRateCheckRequest, Query> = {
       result,
       summary: checkSummary(c.name ?? c.type, result.reason, result, {
         intervalSeconds: ctx.intervalSeconds,
+        bad: 'errors',
       }),
       details: {
         errorCodes: c.errorCodes ?? DEFAULT_ERROR_CODES,

@@ -214,6 +214,7 @@ export const latency: CheckKind<LatencyCheckRequest, Query> = {
       summary: checkSummary(c.name ?? c.type, o.result.reason, o.result, {
         what,
         intervalSeconds: ctx.intervalSeconds,
+        bad: 'slow requests',
         ...(o.note === undefined ? {} : { note: o.note }),
       }),
       details: {
