@@ -18,10 +18,12 @@ package contract
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
+	"reflect"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -37,6 +39,7 @@ import (
 	notificationcontroller "github.com/argoproj/notifications-engine/pkg/controller"
 	"github.com/argoproj/notifications-engine/pkg/services"
 	"github.com/prometheus/client_golang/prometheus"
+	log "github.com/sirupsen/logrus"
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -101,24 +104,29 @@ func (f capturingFactory) GetAPI() (api.API, error) {
 
 // ---- the ConfigMap: Argo's catalogue with our patch ------------------------------------------
 
-// argoRollouts is the Argo Rollouts module this test binary was built with (go.mod or
-// argo-v1.9.mod, see scripts/lib/argo-version.sh).
-func argoRollouts(t *testing.T) *debug.Module {
+// argoModuleDir is the directory of the Argo Rollouts module this test binary was built with
+// (go.mod or argo-v1.9.mod, see scripts/lib/argo-version.sh), in the Go module cache, and its
+// version: read off the source file of Argo's own notification settings
+// (<module cache>/github.com/argoproj/argo-rollouts@<version>/utils/record/record.go).
+func argoModuleDir(t *testing.T) (dir, version string) {
 	t.Helper()
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		t.Fatal("the test binary carries no build information")
+	file, _ := goruntime.FuncForPC(reflect.ValueOf(record.NewAPIFactorySettings).Pointer()).FileLine(0)
+	file = filepath.ToSlash(file)
+	at := strings.Index(file, argoModule+"@")
+	if at < 0 {
+		t.Fatalf("Argo's code at %q is not in a module cache (%s@<version>)", file, argoModule)
 	}
-	for _, d := range bi.Deps {
-		if d.Path == argoModule {
-			if d.Replace != nil {
-				return d.Replace
-			}
-			return d
+	rest := file[at+len(argoModule)+1:]
+	version = rest[:strings.Index(rest, "/")]
+	dir = file[:at+len(argoModule)+1+len(version)]
+	if !filepath.IsAbs(dir) { // built with -trimpath
+		out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+		if err != nil {
+			t.Fatal(err)
 		}
+		dir = filepath.Join(strings.TrimSpace(string(out)), dir)
 	}
-	t.Fatalf("%s is not a dependency of the test binary", argoModule)
-	return nil
+	return filepath.FromSlash(dir), version
 }
 
 type notificationConfig struct {
@@ -141,14 +149,14 @@ func readConfigMap(file string, data []byte) (*corev1.ConfigMap, error) {
 		return nil, err
 	}
 	if len(docs) != 1 {
-		return nil, &os.PathError{Op: "read", Path: file, Err: os.ErrInvalid}
+		return nil, fmt.Errorf("%s: %d YAML documents, want one", file, len(docs))
 	}
 	var cm corev1.ConfigMap
 	if err := strictDecode(docs[0], &cm); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
 	if cm.Kind != "ConfigMap" || cm.Name != record.NotificationConfigMap {
-		return nil, &os.PathError{Op: "read " + cm.Kind + " " + cm.Name, Path: file, Err: os.ErrInvalid}
+		return nil, fmt.Errorf("%s: %s %s, want ConfigMap %s", file, cm.Kind, cm.Name, record.NotificationConfigMap)
 	}
 	return &cm, nil
 }
@@ -159,15 +167,10 @@ func readConfigMap(file string, data []byte) (*corev1.ConfigMap, error) {
 // (scripts/kustomize.sh).
 func notificationConfigMaps(t *testing.T) notificationConfig {
 	t.Helper()
-	mod := argoRollouts(t)
+	moduleDir, version := argoModuleDir(t)
 	configOnce.Do(func() {
 		config.err = func() error {
-			out, err := exec.Command("go", "env", "GOMODCACHE").Output()
-			if err != nil {
-				return err
-			}
-			config.catalogueFile = filepath.Join(strings.TrimSpace(string(out)),
-				mod.Path+"@"+mod.Version, "manifests", "notifications-install.yaml")
+			config.catalogueFile = filepath.Join(moduleDir, "manifests", "notifications-install.yaml")
 			raw, err := os.ReadFile(config.catalogueFile)
 			if err != nil {
 				return err
@@ -206,6 +209,10 @@ func notificationConfigMaps(t *testing.T) notificationConfig {
 			if err != nil {
 				return err
 			}
+			// kustomize takes a component's path relative to the kustomization, never absolute.
+			if component, err = filepath.Rel(dir, component); err != nil {
+				return err
+			}
 			kustomization := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n" +
 				"namespace: " + controllerNamespace + "\nresources: [notifications-install.yaml]\n" +
 				"components: [" + component + "]\n"
@@ -217,14 +224,14 @@ func notificationConfigMaps(t *testing.T) notificationConfig {
 			cmd.Stderr = &stderr
 			built, err := cmd.Output()
 			if err != nil {
-				return &exec.ExitError{ProcessState: cmd.ProcessState, Stderr: []byte(stderr.String())}
+				return fmt.Errorf("kustomize build: %w\n%s", err, stderr.String())
 			}
 			config.installed, err = readConfigMap("kustomize build", built)
 			return err
 		}()
 	})
 	if config.err != nil {
-		t.Fatalf("Argo Rollouts %s's notification catalogue with our Component: %v", mod.Version, config.err)
+		t.Fatalf("Argo Rollouts %s's notification catalogue with our Component: %v", version, config.err)
 	}
 	return config
 }
@@ -316,8 +323,42 @@ func checkDestinations(t *testing.T, c *capture) {
 // namespaceSupport: Argo Rollouts v1.9 always runs the notification controller with namespace
 // support; v1.10 only with --self-service-notification-enabled (off by default).
 func namespaceSupport(t *testing.T) bool {
-	return strings.HasPrefix(argoRollouts(t).Version, "v1.9.")
+	_, version := argoModuleDir(t)
+	return strings.HasPrefix(version, "v1.9.")
 }
+
+// conditionErrors keeps what the notifications engine logs when a trigger condition does not
+// evaluate: it logs it and counts the trigger as not triggered, which would otherwise pass for
+// "stays silent".
+var conditionErrors = &conditionErrorHook{}
+
+type conditionErrorHook struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (h *conditionErrorHook) Levels() []log.Level { return []log.Level{log.ErrorLevel} }
+
+func (h *conditionErrorHook) Fire(e *log.Entry) error {
+	if strings.Contains(e.Message, "failed to execute") {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.msgs = append(h.msgs, e.Message)
+	}
+	return nil
+}
+
+// first is the first message kept, "" if none.
+func (h *conditionErrorHook) first() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.msgs) == 0 {
+		return ""
+	}
+	return h.msgs[0]
+}
+
+func init() { log.AddHook(conditionErrors) }
 
 // notifyByController has the notifications engine's controller, wired as Argo's controller wires
 // it (its Rollout informer, the factory with Argo's settings, the Rollout as unstructured JSON),
@@ -371,6 +412,9 @@ func notifyByController(t *testing.T, ro *v1alpha1.Rollout, runs []*v1alpha1.Ana
 		t.Fatal("the notification controller did not process the Rollout within 30 s")
 	}
 	checkDestinations(t, w.factory.capture)
+	if msg := conditionErrors.first(); msg != "" {
+		t.Errorf("a trigger condition did not evaluate (in this test or one running beside it): %s", msg)
+	}
 	return w.factory.capture
 }
 
@@ -466,7 +510,8 @@ func wantLines(t *testing.T, text string, lines ...string) {
 func TestNotifications_When_OurComponentIsAppliedOverArgosCatalogue_Then_EveryBuiltInStaysAsItIs(t *testing.T) {
 	t.Parallel()
 	cfg := notificationConfigMaps(t)
-	t.Logf("Argo Rollouts %s catalogue: %s", argoRollouts(t).Version, cfg.catalogueFile)
+	_, version := argoModuleDir(t)
+	t.Logf("Argo Rollouts %s catalogue: %s", version, cfg.catalogueFile)
 	builtIns := 0
 	for k := range cfg.catalogue.Data {
 		if strings.HasPrefix(k, "trigger.") || strings.HasPrefix(k, "template.") {
@@ -546,7 +591,7 @@ func TestNotifications_When_OurComponentIsAppliedOverArgosCatalogue_Then_EveryBu
 		ours = append(ours, k)
 	}
 	sort.Strings(ours)
-	t.Logf("Argo's %d keys unchanged, ours added: %s", len(cfg.catalogue.Data), strings.Join(ours, ", "))
+	t.Logf("Argo's catalogue: %d keys; ours: %s", len(cfg.catalogue.Data), strings.Join(ours, ", "))
 
 	// The engine loads the result (every trigger condition compiles) and Argo's built-in
 	// triggers still send Argo's built-in templates.
