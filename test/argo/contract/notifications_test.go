@@ -401,6 +401,12 @@ func notifyByController(t *testing.T, ro *v1alpha1.Rollout, runs []*v1alpha1.Ana
 			t.Errorf("notification controller error: %v", e)
 		}
 		for _, e := range s.Warnings {
+			// With namespace support (v1.9) the engine also runs every subscribed trigger against
+			// the Rollout namespace's configuration, empty when that namespace has no ConfigMap,
+			// and warns that it is not configured there: Argo's own behaviour, for any trigger.
+			if namespaceSupport(t) && strings.HasSuffix(e.Error(), "is not configured using the configuration in namespace ") {
+				continue
+			}
 			t.Errorf("notification controller warning: %v", e)
 		}
 		for _, d := range s.Delivered {
