@@ -9,13 +9,13 @@
 #   5. Argo Rollouts contract tests (Argo's own Go code vs the judge,    test/argo
 #      v1.10.2 and v1.9.3)
 #   6. the container image: built, run as deployed, inventoried           test/image
-#      ... scanned: npm packages, Node.js, Debian packages (fails on     test/scan
-#      findings), and a seeded vulnerable image shown to fail
 #   7. the metric plugin: reproducible build, Argo's plugin client       plugins/metric/test
 #   8. end to end on a local Kubernetes control plane                    test/e2e
-# Set CANARY_JUDGE_SKIP_IMAGE=1 to leave out stage 6 (it needs buildah, podman and debootstrap,
-# which .ci/run installs, and osv-scanner, scripts/osv-scanner.sh) and CANARY_JUDGE_SKIP_E2E=1 to leave out stage 8 (it needs the cached
-# control-plane build).
+#   9. the image of stage 6 scanned: npm packages, Node.js, Debian        test/scan
+#      packages (fails on findings), and a seeded vulnerable image shown to fail
+# Set CANARY_JUDGE_SKIP_IMAGE=1 to leave out stages 6 and 9 (they need buildah, podman and
+# debootstrap, which .ci/run installs, and osv-scanner, scripts/osv-scanner.sh) and
+# CANARY_JUDGE_SKIP_E2E=1 to leave out stage 8 (it needs the cached control-plane build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage() { printf '\n=== %s ===\n' "$*"; }
@@ -58,8 +58,6 @@ fi
 if [ -f test/image/run.sh ] && [ "${CANARY_JUDGE_SKIP_IMAGE:-0}" != 1 ]; then
   stage "container image (buildah build, podman run, SBOM)"
   bash test/image/run.sh
-  stage "image scan (osv-scanner offline, Node.js advisories, bookworm-security)"
-  bash test/scan/run.sh
 fi
 
 if [ -f plugins/metric/test/run.sh ]; then
@@ -73,6 +71,13 @@ if [ -f test/e2e/run.sh ] && [ "${CANARY_JUDGE_SKIP_E2E:-0}" != 1 ]; then
   bash test/e2e/run.sh
   stage "end to end through the metric plugin (the controller loads it from argo-rollouts-config)"
   E2E_PROVIDER=plugin E2E_SCENARIOS=wrong-sha,good,bad bash test/e2e/run.sh
+fi
+
+# The scan of the image stage's image comes last: on a cold machine its scanner is still building
+# in the background (.ci/run) while the end-to-end scenarios run.
+if [ -f test/scan/run.sh ] && [ "${CANARY_JUDGE_SKIP_IMAGE:-0}" != 1 ]; then
+  stage "image scan (osv-scanner offline, Node.js advisories, bookworm-security)"
+  bash test/scan/run.sh
 fi
 
 stage "all tests passed"
