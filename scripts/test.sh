@@ -4,6 +4,7 @@
 #      workflows linted (actionlint, with shellcheck)
 #   2. unit tests (statistics, queries, validation, HTTP layer)          test/unit
 #      ... again on the Node.js LTS the image runs (scripts/node-runtime.sh)
+#      the npm package: packed, installed into an empty prefix, its command run  test/package
 #   3. manifest validation (schemas, kustomize, the Helm chart, Argo's linter) test/manifests
 #   4. integration tests: a real Prometheus; the contract gate and check  test/integration
 #   5. Argo Rollouts contract tests (Argo's own Go code vs the judge,    test/argo
@@ -39,6 +40,13 @@ source scripts/lib/runtime-versions.sh
 stage "unit tests on Node.js $NODE_VERSION (the image's runtime)"
 node_runtime=$(bash scripts/node-runtime.sh)
 PATH="$node_runtime/bin:$PATH" node node_modules/vitest/vitest.mjs run --dir test/unit
+
+# The package a user installs without a clone; the e2e stages run their reports with it.
+stage "npm package (npm pack, installed with --omit=dev into an empty prefix, run on Node.js $NODE_VERSION)"
+package_prefix=$(mktemp -d "${TMPDIR:-/tmp}/canary-judge-package-prefix.XXXXXX")
+trap 'rm -rf "$package_prefix"' EXIT
+bash test/package/run.sh "$package_prefix"
+export E2E_REPORT_BIN="$package_prefix/node_modules/.bin/canary-judge"
 
 if [ -d test/manifests ] && ls test/manifests/*.test.ts >/dev/null 2>&1; then
   stage "manifest validation"

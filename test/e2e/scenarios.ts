@@ -164,7 +164,12 @@ async function settle(ctx: Ctx, quietMs = 5000): Promise<void> {
  * its terminal text, and the HTML page it writes beside it.
  */
 async function report(ctx: Ctx, judge?: string): Promise<{ text: string; html: string }> {
-  const root = join(import.meta.dirname, '..', '..');
+  // The command as a user installs it: the packed package in an empty prefix, its compiled
+  // JavaScript on the image's Node.js (test/package/run.sh; run.sh gives the command and PATH).
+  const bin = process.env['E2E_REPORT_BIN'];
+  const path = process.env['E2E_REPORT_PATH'];
+  if (bin === undefined || path === undefined)
+    throw new Failure('E2E_REPORT_BIN and E2E_REPORT_PATH are not set (run test/e2e/run.sh)');
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-report-'));
   const htmlFile = join(dir, 'report.html');
   const args = [
@@ -179,9 +184,9 @@ async function report(ctx: Ctx, judge?: string): Promise<{ text: string; html: s
   log(`canary-judge ${args.join(' ')}`);
   const text = await new Promise<string>((resolve, reject) => {
     execFile(
-      process.execPath,
-      ['--import', 'tsx', join(root, 'src/cli.ts'), ...args, '--kubeconfig', ctx.cluster.kubeconfig],
-      { cwd: root, env: { ...process.env, CANARY_JUDGE_TOKEN: ctx.judgeToken }, timeout: 60_000 },
+      bin,
+      [...args, '--kubeconfig', ctx.cluster.kubeconfig],
+      { cwd: dir, env: { ...process.env, PATH: path, CANARY_JUDGE_TOKEN: ctx.judgeToken }, timeout: 60_000 },
       (err, stdout, stderr) =>
         err === null
           ? resolve(stdout)
