@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Builds the judge's image from the Dockerfile with buildah, on this machine: the base comes from
+# Builds the judge's image from the Dockerfile with buildah, on this machine: first the metric
+# plugin's reproducible binaries into plugins/metric/dist (scripts/build-plugin.sh; the Dockerfile
+# copies them, no Go toolchain image is needed), then the image. The base comes from
 # the local stand-in (scripts/base-image.sh; nothing is pulled), RUN steps share the host's
 # network (to reach the npm registry), and when the host trusts an extra CA bundle for Node
 # (NODE_EXTRA_CA_CERTS, e.g. behind a TLS-inspecting proxy) the build's npm is pointed at it
@@ -24,6 +26,8 @@ case "${CANARY_JUDGE_BASE:-local}" in
   *) echo "build-image: CANARY_JUDGE_BASE must be local or registry" >&2; exit 2 ;;
 esac
 
+# The plugin binaries the Dockerfile copies (Go's build cache makes a rebuild take seconds).
+bash "$here/scripts/build-plugin.sh" >&2
 args=("--pull=$pull" --network=host --layers --quiet -t "$tag" "${args_base[@]}")
 # The runtime stage takes Debian's updates; naming the security archive's state (the Date of its
 # InRelease) makes the layer cache rerun that step when a new fix is published, and only then.

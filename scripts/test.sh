@@ -78,7 +78,7 @@ if [ -f test/e2e/run.sh ] && [ "${CANARY_JUDGE_SKIP_E2E:-0}" != 1 ]; then
   stage "end to end (local control plane)"
   bash test/e2e/run.sh
   stage "end to end through the metric plugin (the controller loads it from argo-rollouts-config)"
-  E2E_PROVIDER=plugin E2E_SCENARIOS=wrong-sha,good,bad bash test/e2e/run.sh
+  E2E_PROVIDER=plugin E2E_SCENARIOS=wrong-sha,judge-late,good,bad bash test/e2e/run.sh
 fi
 
 # The scan of the image stage's image comes last: on a cold machine its scanner is still building

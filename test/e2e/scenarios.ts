@@ -14,7 +14,7 @@ import { ProcessGroup, sleep, waitFor, type Proc } from './lib/proc.js';
 import type { SimConfig } from './mesh-sim.js';
 import { REALISTIC, latencyP99Ms, sigmaFor, type Behaviour } from './lib/shape.js';
 import type { StandIn } from '../support/catalogo-standins.js';
-import { wrongSha } from './plugin-sha.js';
+import { judgeLate, wrongSha } from './plugin-sha.js';
 
 export interface JudgeControl {
   readonly url: string;
@@ -1210,9 +1210,11 @@ const contractBreak: Scenario = {
   },
 };
 
-// wrong-sha first: it restarts the controller, and the scenarios after it run on the restarted one.
+// wrong-sha and judge-late first: they restart the controller (and judge-late the judge), and the
+// scenarios after them run on the restarted ones.
 export const SCENARIOS: readonly Scenario[] = [
   wrongSha,
+  judgeLate,
   good,
   contractBreak,
   clean,
