@@ -1,9 +1,12 @@
 /**
- * Service configuration, read once from environment variables and validated at start. Every
- * problem is reported (one line each) before the process exits, so one restart fixes them all.
+ * Service configuration, read once from environment variables and validated at start by one zod
+ * schema. Every problem is reported (one line each, naming the variable, its value and what is
+ * expected) before the process exits, so one restart fixes them all.
  */
 
 import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { parseDuration } from '../duration.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../prometheus/client.js';
 import { parseTargetPatterns, type TargetPattern } from '../contract/targets.js';
 import { ISTIO_NAMES, LABEL_NAME, METRIC_NAME, type MeshNames } from '../prometheus/promql.js';
@@ -64,246 +67,382 @@ export class ConfigError extends Error {
   }
 }
 
-const DURATION = /^(\d+)(ms|s|m|h)$/;
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+type Ctx = z.RefinementCtx;
+const v = (name: string): string => `CANARY_JUDGE_${name}`;
+const problem = (ctx: Ctx, message: string): void => ctx.addIssue({ code: 'custom', message });
+
+/** A variable's trimmed value; unset and blank are the same. */
+const raw = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim()));
+
+/**
+ * A field never aborts the parse: it names its problem and yields a stand-in, so that the checks
+ * across fields still run and every problem is named at once.
+ */
+const field = <T>(read: (value: string | undefined, ctx: Ctx) => T) => raw.transform(read);
+
+const duration = (name: string, fallback: string | undefined, minMs: number, maxMs: number) =>
+  field((s, ctx): number | undefined => {
+    const text = s ?? fallback;
+    if (text === undefined) return undefined;
+    const d = parseDuration(text);
+    if (d === undefined) {
+      problem(ctx, `${v(name)}="${text}" is not a duration like 500ms, 5s, 2m or 24h`);
+      return 0;
+    }
+    if (d.ms < minMs || d.ms > maxMs)
+      problem(ctx, `${v(name)}="${text}" must be between ${minMs} ms and ${maxMs} ms`);
+    return d.ms;
+  });
+
+const integer = (name: string, fallback: number, min: number, max: number) =>
+  field((s, ctx) => {
+    if (s === undefined) return fallback;
+    if (!/^\d+$/.test(s) || Number(s) < min || Number(s) > max) {
+      problem(ctx, `${v(name)}="${s}" must be an integer between ${min} and ${max}`);
+      return fallback;
+    }
+    return Number(s);
+  });
+
+const promName = (name: string, fallback: string, grammar: RegExp, what: 'metric' | 'label') =>
+  field((s, ctx) => {
+    const value = s ?? fallback;
+    if (!grammar.test(value)) problem(ctx, `${v(name)}="${value}" is not a valid Prometheus ${what} name`);
+    return value;
+  });
+
+const oneOf = <T extends string>(name: string, fallback: T, values: readonly T[], expected: string) =>
+  field((s, ctx): T => {
+    const value = s ?? fallback;
+    if ((values as readonly string[]).includes(value)) return value as T;
+    problem(ctx, `${v(name)}="${value}" must be ${expected}`);
+    return fallback;
+  });
+
+type SecretName = 'AUTH_TOKEN' | 'PROMETHEUS_BEARER_TOKEN' | 'PROMETHEUS_PASSWORD';
+const SECRETS: readonly SecretName[] = ['AUTH_TOKEN', 'PROMETHEUS_BEARER_TOKEN', 'PROMETHEUS_PASSWORD'];
+
+/** A secret from NAME or the file at NAME_FILE (not both), given as the pair [NAME, NAME_FILE]. */
+const secret = (name: SecretName, readFile: (path: string) => string) =>
+  z.tuple([raw, raw]).transform(([direct, path], ctx): string | undefined => {
+    if (direct !== undefined && path !== undefined) {
+      problem(ctx, `${v(name)} and ${v(name)}_FILE are both set; set one`);
+      return undefined;
+    }
+    if (path === undefined) return direct;
+    try {
+      const value = readFile(path).trim();
+      if (value === '') problem(ctx, `${v(name)}_FILE: file ${path} is empty`);
+      return value === '' ? undefined : value;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      problem(ctx, `${v(name)}_FILE: cannot read ${path} (${code})`);
+      return undefined;
+    }
+  });
+
+const prometheusUrl = field((url, ctx) => {
+  if (url === undefined) {
+    problem(ctx, `${v('PROMETHEUS_URL')} is required (e.g. http://prometheus.monitoring:9090)`);
+    return '';
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    problem(ctx, `${v('PROMETHEUS_URL')}="${url}" is not a URL`);
+    return '';
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    problem(ctx, `${v('PROMETHEUS_URL')}="${url}" must be an http:// or https:// URL`);
+  if (u.username !== '' || u.password !== '')
+    problem(
+      ctx,
+      `${v('PROMETHEUS_URL')} must not carry credentials; use ${v('PROMETHEUS_USERNAME')}/PASSWORD`,
+    );
+  return url.replace(/\/+$/, '');
+});
+
+const extraHeaders = field((json, ctx) => {
+  const headers: Record<string, string> = {};
+  if (json === undefined) return headers;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    problem(
+      ctx,
+      `${v('PROMETHEUS_HEADERS')} must be a JSON object of header names to values, e.g. {"X-Foo":"bar"}`,
+    );
+    return headers;
+  }
+  for (const [k, value] of Object.entries(parsed)) {
+    if (!HEADER_NAME.test(k) || typeof value !== 'string' || /[\r\n]/.test(value))
+      problem(
+        ctx,
+        `${v('PROMETHEUS_HEADERS')}: header "${k}" needs a valid name and a one-line string value`,
+      );
+    else headers[k] = value;
+  }
+  return headers;
+});
+
+const tenantHeader = field((s, ctx) => {
+  const value = s ?? 'X-Scope-OrgID';
+  if (!HEADER_NAME.test(value))
+    problem(ctx, `${v('PROMETHEUS_TENANT_HEADER')}="${value}" is not a header name`);
+  return value;
+});
+
+const grpcPort = field((s, ctx): number | null => {
+  if (s === undefined) return 9090;
+  if (s === 'off') return null;
+  if (/^\d+$/.test(s) && Number(s) <= 65535) return Number(s);
+  problem(ctx, `${v('GRPC_PORT')}="${s}" must be a port (0-65535, 0 = any free port) or off`);
+  return 9090;
+});
+
+const scrapeLabels = field((s, ctx) => {
+  const text = s ?? (ISTIO_NAMES.scrapeLabels ?? []).join(',');
+  const labels = text === 'none' ? [] : text.split(',').map((l) => l.trim());
+  for (const l of labels)
+    if (!LABEL_NAME.test(l))
+      problem(ctx, `${v('SCRAPE_LABELS')}: "${l}" is not a valid Prometheus label name (or set none)`);
+  return labels;
+});
+
+const contractTargets = field((s, ctx) => {
+  const targets = parseTargetPatterns(s ?? '');
+  for (const p of targets.problems) problem(ctx, `${v('CONTRACT_TARGETS')}: ${p}`);
+  return { text: s, patterns: targets.patterns };
+});
+
+const L = ISTIO_NAMES.labels;
+
+/** The variables, one field each: its value (or default), or its problem named and a stand-in. */
+const fieldsSchema = (readFile: (path: string) => string) =>
+  z.object({
+    CANARY_JUDGE_HOST: field((s) => s ?? '0.0.0.0'),
+    CANARY_JUDGE_PORT: integer('PORT', 8080, 1, 65535),
+    CANARY_JUDGE_GRPC_PORT: grpcPort,
+    AUTH_TOKEN: secret('AUTH_TOKEN', readFile),
+    CANARY_JUDGE_LOG_LEVEL: oneOf('LOG_LEVEL', 'info', LOG_LEVELS, `one of ${LOG_LEVELS.join(', ')}`),
+    CANARY_JUDGE_SHUTDOWN_TIMEOUT: duration('SHUTDOWN_TIMEOUT', '25s', 0, 600_000),
+    CANARY_JUDGE_SHUTDOWN_DELAY: duration('SHUTDOWN_DELAY', '0s', 0, 120_000),
+
+    CANARY_JUDGE_PROMETHEUS_URL: prometheusUrl,
+    CANARY_JUDGE_PROMETHEUS_TIMEOUT: duration('PROMETHEUS_TIMEOUT', '5s', 100, 300_000),
+    PROMETHEUS_BEARER_TOKEN: secret('PROMETHEUS_BEARER_TOKEN', readFile),
+    CANARY_JUDGE_PROMETHEUS_USERNAME: raw,
+    PROMETHEUS_PASSWORD: secret('PROMETHEUS_PASSWORD', readFile),
+    CANARY_JUDGE_PROMETHEUS_TENANT: raw,
+    CANARY_JUDGE_PROMETHEUS_TENANT_HEADER: tenantHeader,
+    CANARY_JUDGE_PROMETHEUS_HEADERS: extraHeaders,
+    CANARY_JUDGE_PROMETHEUS_MAX_RESPONSE_BYTES: integer(
+      'PROMETHEUS_MAX_RESPONSE_BYTES',
+      DEFAULT_MAX_RESPONSE_BYTES,
+      64 * 1024,
+      1024 * 1024 * 1024,
+    ),
+    CANARY_JUDGE_SCRAPE_LABELS: scrapeLabels,
+
+    CANARY_JUDGE_ANALYSIS_DEADLINE: duration('ANALYSIS_DEADLINE', '8s', 100, 600_000),
+    CANARY_JUDGE_QUERY_CONCURRENCY: integer('QUERY_CONCURRENCY', 4, 1, 64),
+    CANARY_JUDGE_MAX_ANALYSES: integer('MAX_ANALYSES', 16, 1, 10_000),
+    CANARY_JUDGE_ANALYSIS_QUEUE: integer('ANALYSIS_QUEUE', 64, 0, 100_000),
+    // Unset: 2 s, or a quarter of a shorter deadline (below), so a short deadline alone starts.
+    CANARY_JUDGE_ANALYSIS_QUEUE_WAIT: duration('ANALYSIS_QUEUE_WAIT', undefined, 0, 600_000),
+    CANARY_JUDGE_FIRST_SAMPLE_LOOKBACK: duration('FIRST_SAMPLE_LOOKBACK', '24h', 60_000, 31 * 86_400_000),
+
+    CANARY_JUDGE_CONTRACTS_DIR: raw,
+    CANARY_JUDGE_CONTRACT_TARGETS: contractTargets,
+    CANARY_JUDGE_CONTRACT_REQUEST_TIMEOUT: duration('CONTRACT_REQUEST_TIMEOUT', '2s', 100, 60_000),
+    CANARY_JUDGE_CONTRACT_DEADLINE: duration('CONTRACT_DEADLINE', '8s', 100, 600_000),
+    CANARY_JUDGE_CONTRACT_MAX_REQUESTS: integer('CONTRACT_MAX_REQUESTS', 40, 2, 1000),
+    CANARY_JUDGE_CONTRACT_MAX_RESPONSE_BYTES: integer(
+      'CONTRACT_MAX_RESPONSE_BYTES',
+      1024 * 1024,
+      1024,
+      64 * 1024 * 1024,
+    ),
+
+    CANARY_JUDGE_REQUESTS_METRIC: promName(
+      'REQUESTS_METRIC',
+      ISTIO_NAMES.requestsMetric,
+      METRIC_NAME,
+      'metric',
+    ),
+    CANARY_JUDGE_DURATION_METRIC: promName(
+      'DURATION_METRIC',
+      ISTIO_NAMES.durationMetric,
+      METRIC_NAME,
+      'metric',
+    ),
+    CANARY_JUDGE_DURATION_UNIT: oneOf<DurationUnit>(
+      'DURATION_UNIT',
+      'milliseconds',
+      ['milliseconds', 'seconds'],
+      'milliseconds or seconds',
+    ),
+    CANARY_JUDGE_LABEL_REPORTER: promName('LABEL_REPORTER', L.reporter, LABEL_NAME, 'label'),
+    CANARY_JUDGE_LABEL_RESPONSE_CODE: promName('LABEL_RESPONSE_CODE', L.responseCode, LABEL_NAME, 'label'),
+    CANARY_JUDGE_LABEL_RESPONSE_FLAGS: promName('LABEL_RESPONSE_FLAGS', L.responseFlags, LABEL_NAME, 'label'),
+    CANARY_JUDGE_LABEL_POD: promName('LABEL_POD', L.pod, LABEL_NAME, 'label'),
+    CANARY_JUDGE_LABEL_WORKLOAD: promName('LABEL_WORKLOAD', L.workload, LABEL_NAME, 'label'),
+    CANARY_JUDGE_LABEL_WORKLOAD_NAMESPACE: promName(
+      'LABEL_WORKLOAD_NAMESPACE',
+      L.workloadNamespace,
+      LABEL_NAME,
+      'label',
+    ),
+    CANARY_JUDGE_LABEL_SERVICE_NAME: promName('LABEL_SERVICE_NAME', L.serviceName, LABEL_NAME, 'label'),
+    CANARY_JUDGE_LABEL_SERVICE_NAMESPACE: promName(
+      'LABEL_SERVICE_NAMESPACE',
+      L.serviceNamespace,
+      LABEL_NAME,
+      'label',
+    ),
+    CANARY_JUDGE_LABEL_VERSION: promName('LABEL_VERSION', L.version, LABEL_NAME, 'label'),
+  });
+
+/** The environment's schema; `readFile` reads the `…_FILE` secrets. */
+export function configSchema(readFile: (path: string) => string) {
+  return z.preprocess(
+    (env) => withSecretPairs(env as Env),
+    fieldsSchema(readFile)
+      .check(z.superRefine(acrossFields, { when: () => true }))
+      .transform(toConfig),
+  );
+}
+
+/** The environment with each secret's NAME and NAME_FILE side by side, read as one field. */
+function withSecretPairs(env: Env): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...env };
+  for (const name of SECRETS) out[name] = [env[v(name)], env[`${v(name)}_FILE`]];
+  return out;
+}
+
+type Fields = z.output<ReturnType<typeof fieldsSchema>>;
+
+const meshNames = (e: Fields): MeshNames => ({
+  requestsMetric: e.CANARY_JUDGE_REQUESTS_METRIC,
+  durationMetric: e.CANARY_JUDGE_DURATION_METRIC,
+  labels: {
+    reporter: e.CANARY_JUDGE_LABEL_REPORTER,
+    responseCode: e.CANARY_JUDGE_LABEL_RESPONSE_CODE,
+    responseFlags: e.CANARY_JUDGE_LABEL_RESPONSE_FLAGS,
+    pod: e.CANARY_JUDGE_LABEL_POD,
+    workload: e.CANARY_JUDGE_LABEL_WORKLOAD,
+    workloadNamespace: e.CANARY_JUDGE_LABEL_WORKLOAD_NAMESPACE,
+    serviceName: e.CANARY_JUDGE_LABEL_SERVICE_NAME,
+    serviceNamespace: e.CANARY_JUDGE_LABEL_SERVICE_NAMESPACE,
+    version: e.CANARY_JUDGE_LABEL_VERSION,
+  },
+  scrapeLabels: e.CANARY_JUDGE_SCRAPE_LABELS,
+});
+
+const deadline = (e: Fields): number => e.CANARY_JUDGE_ANALYSIS_DEADLINE ?? 0;
+const queueWait = (e: Fields): number =>
+  e.CANARY_JUDGE_ANALYSIS_QUEUE_WAIT ?? Math.min(2000, Math.floor(deadline(e) / 4));
+
+/** The rules that tie variables together; they run even when a single variable failed. */
+function acrossFields(e: Fields, ctx: Ctx): void {
+  const bearer = e.PROMETHEUS_BEARER_TOKEN;
+  const user = e.CANARY_JUDGE_PROMETHEUS_USERNAME;
+  const password = e.PROMETHEUS_PASSWORD;
+  if (bearer !== undefined && (user !== undefined || password !== undefined))
+    problem(ctx, `set either ${v('PROMETHEUS_BEARER_TOKEN')} or USERNAME/PASSWORD, not both`);
+  else if (bearer === undefined && (user === undefined) !== (password === undefined))
+    problem(ctx, `${v('PROMETHEUS_USERNAME')} and ${v('PROMETHEUS_PASSWORD')} go together`);
+
+  if (queueWait(e) >= deadline(e) && deadline(e) > 0)
+    problem(
+      ctx,
+      `${v('ANALYSIS_QUEUE_WAIT')} must be shorter than ${v('ANALYSIS_DEADLINE')} (the wait counts against it)`,
+    );
+
+  const identity = new Set(Object.values(meshNames(e).labels));
+  for (const l of e.CANARY_JUDGE_SCRAPE_LABELS)
+    if (identity.has(l))
+      problem(
+        ctx,
+        `${v('SCRAPE_LABELS')}: "${l}" tells series apart, not scrapes; merging on it would lose counts`,
+      );
+
+  const authToken = e.AUTH_TOKEN;
+  if (authToken !== undefined && authToken.length < 16)
+    problem(ctx, `${v('AUTH_TOKEN')} must be at least 16 characters`);
+
+  if (e.CANARY_JUDGE_CONTRACTS_DIR !== undefined && e.CANARY_JUDGE_CONTRACT_TARGETS.text === undefined)
+    problem(
+      ctx,
+      `${v('CONTRACTS_DIR')} is set but ${v('CONTRACT_TARGETS')} is empty: name the hosts contract checks may reach`,
+    );
+}
+
+/** The configuration of variables that all passed. */
+function toConfig(e: Fields): Config {
+  const headers: Record<string, string> = { ...e.CANARY_JUDGE_PROMETHEUS_HEADERS };
+  const tenant = e.CANARY_JUDGE_PROMETHEUS_TENANT;
+  if (tenant !== undefined) headers[e.CANARY_JUDGE_PROMETHEUS_TENANT_HEADER] = tenant;
+  const bearer = e.PROMETHEUS_BEARER_TOKEN;
+  const user = e.CANARY_JUDGE_PROMETHEUS_USERNAME;
+  const password = e.PROMETHEUS_PASSWORD;
+  if (bearer !== undefined) headers['Authorization'] = `Bearer ${bearer}`;
+  else if (user !== undefined && password !== undefined)
+    headers['Authorization'] = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+  return {
+    host: e.CANARY_JUDGE_HOST,
+    port: e.CANARY_JUDGE_PORT,
+    grpcPort: e.CANARY_JUDGE_GRPC_PORT,
+    authToken: e.AUTH_TOKEN,
+    prometheus: {
+      url: e.CANARY_JUDGE_PROMETHEUS_URL,
+      timeoutMs: e.CANARY_JUDGE_PROMETHEUS_TIMEOUT ?? 0,
+      headers,
+      maxResponseBytes: e.CANARY_JUDGE_PROMETHEUS_MAX_RESPONSE_BYTES,
+    },
+    admission: {
+      maxInFlight: e.CANARY_JUDGE_MAX_ANALYSES,
+      maxQueued: e.CANARY_JUDGE_ANALYSIS_QUEUE,
+      queueWaitMs: queueWait(e),
+    },
+    deadlineMs: deadline(e),
+    queryConcurrency: e.CANARY_JUDGE_QUERY_CONCURRENCY,
+    lookbackSeconds: Math.round((e.CANARY_JUDGE_FIRST_SAMPLE_LOOKBACK ?? 0) / 1000),
+    shutdownTimeoutMs: e.CANARY_JUDGE_SHUTDOWN_TIMEOUT ?? 0,
+    shutdownDelayMs: e.CANARY_JUDGE_SHUTDOWN_DELAY ?? 0,
+    logLevel: e.CANARY_JUDGE_LOG_LEVEL,
+    mesh: meshNames(e),
+    durationUnit: e.CANARY_JUDGE_DURATION_UNIT,
+    contract: {
+      dir: e.CANARY_JUDGE_CONTRACTS_DIR,
+      targets: e.CANARY_JUDGE_CONTRACT_TARGETS.patterns,
+      requestTimeoutMs: e.CANARY_JUDGE_CONTRACT_REQUEST_TIMEOUT ?? 0,
+      deadlineMs: e.CANARY_JUDGE_CONTRACT_DEADLINE ?? 0,
+      maxRequests: e.CANARY_JUDGE_CONTRACT_MAX_REQUESTS,
+      maxResponseBytes: e.CANARY_JUDGE_CONTRACT_MAX_RESPONSE_BYTES,
+    },
+  };
+}
 
 /** Parses the environment; throws ConfigError listing every problem. */
 export function loadConfig(
   env: Env = process.env,
   readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
 ): Config {
-  const problems: string[] = [];
-  const get = (name: string): string | undefined => {
-    const v = env[`CANARY_JUDGE_${name}`];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  /** A secret from NAME or the file at NAME_FILE (not both). */
-  const secret = (name: string): string | undefined => {
-    const direct = get(name);
-    const file = get(`${name}_FILE`);
-    if (direct !== undefined && file !== undefined) {
-      problems.push(`CANARY_JUDGE_${name} and CANARY_JUDGE_${name}_FILE are both set; set one`);
-      return undefined;
-    }
-    if (file === undefined) return direct;
-    try {
-      const v = readFile(file).trim();
-      if (v === '') problems.push(`CANARY_JUDGE_${name}_FILE: file ${file} is empty`);
-      return v === '' ? undefined : v;
-    } catch (e) {
-      problems.push(
-        `CANARY_JUDGE_${name}_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`,
-      );
-      return undefined;
-    }
-  };
-  const duration = (name: string, fallback: string, minMs: number, maxMs: number): number => {
-    const raw = get(name) ?? fallback;
-    const m = DURATION.exec(raw);
-    if (m === null) {
-      problems.push(`CANARY_JUDGE_${name}="${raw}" is not a duration like 500ms, 5s, 2m or 24h`);
-      return 0;
-    }
-    const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-    if (ms < minMs || ms > maxMs) {
-      problems.push(`CANARY_JUDGE_${name}="${raw}" must be between ${minMs} ms and ${maxMs} ms`);
-    }
-    return ms;
-  };
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = get(name);
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      problems.push(`CANARY_JUDGE_${name}="${raw}" must be an integer between ${min} and ${max}`);
-      return fallback;
-    }
-    return Number(raw);
-  };
-  const name = (envName: string, fallback: string, grammar: RegExp, what: string): string => {
-    const v = get(envName) ?? fallback;
-    if (!grammar.test(v))
-      problems.push(`CANARY_JUDGE_${envName}="${v}" is not a valid Prometheus ${what} name`);
-    return v;
-  };
-
-  // Prometheus
-  const url = get('PROMETHEUS_URL');
-  if (url === undefined) {
-    problems.push('CANARY_JUDGE_PROMETHEUS_URL is required (e.g. http://prometheus.monitoring:9090)');
-  } else {
-    try {
-      const u = new URL(url);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-        problems.push(`CANARY_JUDGE_PROMETHEUS_URL="${url}" must be an http:// or https:// URL`);
-      }
-      if (u.username !== '' || u.password !== '') {
-        problems.push(
-          'CANARY_JUDGE_PROMETHEUS_URL must not carry credentials; use CANARY_JUDGE_PROMETHEUS_USERNAME/PASSWORD',
-        );
-      }
-    } catch {
-      problems.push(`CANARY_JUDGE_PROMETHEUS_URL="${url}" is not a URL`);
-    }
-  }
-  const headers: Record<string, string> = {};
-  const extra = get('PROMETHEUS_HEADERS');
-  if (extra !== undefined) {
-    try {
-      const parsed: unknown = JSON.parse(extra);
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-        throw new Error('not an object');
-      for (const [k, v] of Object.entries(parsed)) {
-        if (!HEADER_NAME.test(k) || typeof v !== 'string' || /[\r\n]/.test(v)) {
-          problems.push(
-            `CANARY_JUDGE_PROMETHEUS_HEADERS: header "${k}" needs a valid name and a one-line string value`,
-          );
-        } else headers[k] = v;
-      }
-    } catch {
-      problems.push(
-        'CANARY_JUDGE_PROMETHEUS_HEADERS must be a JSON object of header names to values, e.g. {"X-Foo":"bar"}',
-      );
-    }
-  }
-  const tenant = get('PROMETHEUS_TENANT');
-  const tenantHeader = get('PROMETHEUS_TENANT_HEADER') ?? 'X-Scope-OrgID';
-  if (!HEADER_NAME.test(tenantHeader))
-    problems.push(`CANARY_JUDGE_PROMETHEUS_TENANT_HEADER="${tenantHeader}" is not a header name`);
-  if (tenant !== undefined) headers[tenantHeader] = tenant;
-  const bearer = secret('PROMETHEUS_BEARER_TOKEN');
-  const user = get('PROMETHEUS_USERNAME');
-  const password = secret('PROMETHEUS_PASSWORD');
-  if (bearer !== undefined && (user !== undefined || password !== undefined)) {
-    problems.push('set either CANARY_JUDGE_PROMETHEUS_BEARER_TOKEN or USERNAME/PASSWORD, not both');
-  } else if (bearer !== undefined) {
-    headers['Authorization'] = `Bearer ${bearer}`;
-  } else if (user !== undefined || password !== undefined) {
-    if (user === undefined || password === undefined) {
-      problems.push('CANARY_JUDGE_PROMETHEUS_USERNAME and CANARY_JUDGE_PROMETHEUS_PASSWORD go together');
-    } else headers['Authorization'] = `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-  }
-
-  const port = integer('PORT', 8080, 1, 65535);
-  const host = get('HOST') ?? '0.0.0.0';
-  const grpcRaw = get('GRPC_PORT');
-  let grpcPort: number | null = grpcRaw === 'off' ? null : 9090;
-  if (grpcRaw !== undefined && grpcRaw !== 'off') {
-    if (/^\d+$/.test(grpcRaw) && Number(grpcRaw) <= 65535) grpcPort = Number(grpcRaw);
-    else
-      problems.push(`CANARY_JUDGE_GRPC_PORT="${grpcRaw}" must be a port (0-65535, 0 = any free port) or off`);
-  }
-  const logLevelRaw = get('LOG_LEVEL') ?? 'info';
-  const logLevels: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
-  if (!(logLevels as readonly string[]).includes(logLevelRaw)) {
-    problems.push(`CANARY_JUDGE_LOG_LEVEL="${logLevelRaw}" must be one of ${logLevels.join(', ')}`);
-  }
-  const unitRaw = get('DURATION_UNIT') ?? 'milliseconds';
-  if (unitRaw !== 'milliseconds' && unitRaw !== 'seconds') {
-    problems.push(`CANARY_JUDGE_DURATION_UNIT="${unitRaw}" must be milliseconds or seconds`);
-  }
-
-  const timeoutMs = duration('PROMETHEUS_TIMEOUT', '5s', 100, 300_000);
-  const deadlineMs = duration('ANALYSIS_DEADLINE', '8s', 100, 600_000);
-  const lookbackMs = duration('FIRST_SAMPLE_LOOKBACK', '24h', 60_000, 31 * 86_400_000);
-  const shutdownTimeoutMs = duration('SHUTDOWN_TIMEOUT', '25s', 0, 600_000);
-  const shutdownDelayMs = duration('SHUTDOWN_DELAY', '0s', 0, 120_000);
-  const queryConcurrency = integer('QUERY_CONCURRENCY', 4, 1, 64);
-  const maxResponseBytes = integer(
-    'PROMETHEUS_MAX_RESPONSE_BYTES',
-    DEFAULT_MAX_RESPONSE_BYTES,
-    64 * 1024,
-    1024 * 1024 * 1024,
-  );
-  const maxInFlight = integer('MAX_ANALYSES', 16, 1, 10_000);
-  const maxQueued = integer('ANALYSIS_QUEUE', 64, 0, 100_000);
-  // Default: 2 s, or a quarter of a shorter deadline, so that a short deadline alone still starts.
-  const queueWaitMs = duration(
-    'ANALYSIS_QUEUE_WAIT',
-    `${Math.min(2000, Math.floor(deadlineMs / 4))}ms`,
-    0,
-    600_000,
-  );
-  if (queueWaitMs >= deadlineMs && deadlineMs > 0) {
-    problems.push(
-      'CANARY_JUDGE_ANALYSIS_QUEUE_WAIT must be shorter than CANARY_JUDGE_ANALYSIS_DEADLINE (the wait counts against it)',
-    );
-  }
-
-  const scrapeRaw = get('SCRAPE_LABELS') ?? (ISTIO_NAMES.scrapeLabels ?? []).join(',');
-  const scrapeLabels = scrapeRaw === 'none' ? [] : scrapeRaw.split(',').map((l) => l.trim());
-  for (const l of scrapeLabels) {
-    if (!LABEL_NAME.test(l))
-      problems.push(`CANARY_JUDGE_SCRAPE_LABELS: "${l}" is not a valid Prometheus label name (or set none)`);
-  }
-  const L = ISTIO_NAMES.labels;
-  const mesh: MeshNames = {
-    requestsMetric: name('REQUESTS_METRIC', ISTIO_NAMES.requestsMetric, METRIC_NAME, 'metric'),
-    durationMetric: name('DURATION_METRIC', ISTIO_NAMES.durationMetric, METRIC_NAME, 'metric'),
-    labels: {
-      reporter: name('LABEL_REPORTER', L.reporter, LABEL_NAME, 'label'),
-      responseCode: name('LABEL_RESPONSE_CODE', L.responseCode, LABEL_NAME, 'label'),
-      responseFlags: name('LABEL_RESPONSE_FLAGS', L.responseFlags, LABEL_NAME, 'label'),
-      pod: name('LABEL_POD', L.pod, LABEL_NAME, 'label'),
-      workload: name('LABEL_WORKLOAD', L.workload, LABEL_NAME, 'label'),
-      workloadNamespace: name('LABEL_WORKLOAD_NAMESPACE', L.workloadNamespace, LABEL_NAME, 'label'),
-      serviceName: name('LABEL_SERVICE_NAME', L.serviceName, LABEL_NAME, 'label'),
-      serviceNamespace: name('LABEL_SERVICE_NAMESPACE', L.serviceNamespace, LABEL_NAME, 'label'),
-      version: name('LABEL_VERSION', L.version, LABEL_NAME, 'label'),
-    },
-    scrapeLabels,
-  };
-  const identity = new Set(Object.values(mesh.labels));
-  for (const l of scrapeLabels) {
-    if (identity.has(l))
-      problems.push(
-        `CANARY_JUDGE_SCRAPE_LABELS: "${l}" tells series apart, not scrapes; merging on it would lose counts`,
-      );
-  }
-
-  const authToken = secret('AUTH_TOKEN');
-  if (authToken !== undefined && authToken.length < 16) {
-    problems.push('CANARY_JUDGE_AUTH_TOKEN must be at least 16 characters');
-  }
-
-  const contractDir = get('CONTRACTS_DIR');
-  const targetsRaw = get('CONTRACT_TARGETS') ?? '';
-  const targets = parseTargetPatterns(targetsRaw);
-  for (const p of targets.problems) problems.push(`CANARY_JUDGE_CONTRACT_TARGETS: ${p}`);
-  if (contractDir !== undefined && targetsRaw === '')
-    problems.push(
-      'CANARY_JUDGE_CONTRACTS_DIR is set but CANARY_JUDGE_CONTRACT_TARGETS is empty: name the hosts contract checks may reach',
-    );
-  const contractTimeoutMs = duration('CONTRACT_REQUEST_TIMEOUT', '2s', 100, 60_000);
-  const contractDeadlineMs = duration('CONTRACT_DEADLINE', '8s', 100, 600_000);
-  const contractMaxRequests = integer('CONTRACT_MAX_REQUESTS', 40, 2, 1000);
-  const contractMaxBytes = integer('CONTRACT_MAX_RESPONSE_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024);
-
-  if (problems.length > 0) throw new ConfigError(problems);
-  return {
-    host,
-    port,
-    grpcPort,
-    authToken,
-    prometheus: { url: (url as string).replace(/\/+$/, ''), timeoutMs, headers, maxResponseBytes },
-    admission: { maxInFlight, maxQueued, queueWaitMs },
-    deadlineMs,
-    queryConcurrency,
-    lookbackSeconds: Math.round(lookbackMs / 1000),
-    shutdownTimeoutMs,
-    shutdownDelayMs,
-    logLevel: logLevelRaw as LogLevel,
-    mesh,
-    durationUnit: unitRaw as DurationUnit,
-    contract: {
-      dir: contractDir,
-      targets: targets.patterns,
-      requestTimeoutMs: contractTimeoutMs,
-      deadlineMs: contractDeadlineMs,
-      maxRequests: contractMaxRequests,
-      maxResponseBytes: contractMaxBytes,
-    },
-  };
+  const parsed = configSchema(readFile).safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message));
+  return parsed.data;
 }
