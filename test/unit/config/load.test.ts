@@ -104,6 +104,65 @@ describe('configuration from the environment', () => {
     );
   });
 
+  it('names the problems across variables beside those of single variables, all at once', () => {
+    const p = problems(
+      {
+        CANARY_JUDGE_PORT: 'http',
+        CANARY_JUDGE_GRPC_PORT: '-1',
+        CANARY_JUDGE_PROMETHEUS_TIMEOUT: '1m30s',
+        CANARY_JUDGE_PROMETHEUS_HEADERS: '["X-A"]',
+        CANARY_JUDGE_PROMETHEUS_TENANT_HEADER: 'Org ID',
+        CANARY_JUDGE_PROMETHEUS_BEARER_TOKEN: 'tok',
+        CANARY_JUDGE_PROMETHEUS_USERNAME: 'u',
+        CANARY_JUDGE_AUTH_TOKEN_FILE: '/empty',
+        CANARY_JUDGE_PROMETHEUS_PASSWORD: 'pw',
+        CANARY_JUDGE_PROMETHEUS_PASSWORD_FILE: '/pw',
+        CANARY_JUDGE_ANALYSIS_DEADLINE: '2s',
+        CANARY_JUDGE_ANALYSIS_QUEUE_WAIT: '3s',
+        CANARY_JUDGE_SCRAPE_LABELS: 'job,pod,1x',
+        CANARY_JUDGE_CONTRACTS_DIR: '/contracts',
+        CANARY_JUDGE_CONTRACT_MAX_REQUESTS: '1',
+      },
+      { '/empty': '\n', '/pw': 'pw' },
+    );
+    expect([...p].sort()).toEqual(
+      [
+        'CANARY_JUDGE_PROMETHEUS_URL is required (e.g. http://prometheus.monitoring:9090)',
+        'CANARY_JUDGE_PORT="http" must be an integer between 1 and 65535',
+        'CANARY_JUDGE_GRPC_PORT="-1" must be a port (0-65535, 0 = any free port) or off',
+        'CANARY_JUDGE_PROMETHEUS_TIMEOUT="1m30s" is not a duration like 500ms, 5s, 2m or 24h',
+        'CANARY_JUDGE_PROMETHEUS_HEADERS must be a JSON object of header names to values, e.g. {"X-Foo":"bar"}',
+        'CANARY_JUDGE_PROMETHEUS_TENANT_HEADER="Org ID" is not a header name',
+        'CANARY_JUDGE_AUTH_TOKEN_FILE: file /empty is empty',
+        'CANARY_JUDGE_PROMETHEUS_PASSWORD and CANARY_JUDGE_PROMETHEUS_PASSWORD_FILE are both set; set one',
+        'set either CANARY_JUDGE_PROMETHEUS_BEARER_TOKEN or USERNAME/PASSWORD, not both',
+        'CANARY_JUDGE_ANALYSIS_QUEUE_WAIT must be shorter than CANARY_JUDGE_ANALYSIS_DEADLINE (the wait counts against it)',
+        'CANARY_JUDGE_SCRAPE_LABELS: "1x" is not a valid Prometheus label name (or set none)',
+        'CANARY_JUDGE_SCRAPE_LABELS: "pod" tells series apart, not scrapes; merging on it would lose counts',
+        'CANARY_JUDGE_CONTRACTS_DIR is set but CANARY_JUDGE_CONTRACT_TARGETS is empty: name the hosts contract checks may reach',
+        'CANARY_JUDGE_CONTRACT_MAX_REQUESTS="1" must be an integer between 2 and 1000',
+      ].sort(),
+    );
+  });
+
+  it('does not read a secret file when the secret is also given directly', () => {
+    const read: string[] = [];
+    expect(() =>
+      loadConfig(
+        {
+          ...URL_ENV,
+          CANARY_JUDGE_AUTH_TOKEN: 'a-token-of-sixteen-chars',
+          CANARY_JUDGE_AUTH_TOKEN_FILE: '/t',
+        },
+        (p) => {
+          read.push(p);
+          return 'another-token-of-sixteen';
+        },
+      ),
+    ).toThrow(/AUTH_TOKEN and CANARY_JUDGE_AUTH_TOKEN_FILE are both set/);
+    expect(read).toEqual([]);
+  });
+
   it('refuses credentials in the URL and a non-http scheme', () => {
     expect(problems({ CANARY_JUDGE_PROMETHEUS_URL: 'http://u:p@prom:9090' })[0]).toMatch(
       /must not carry credentials/,
