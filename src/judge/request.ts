@@ -13,6 +13,7 @@
  */
 
 import { z } from 'zod';
+import { parseDuration } from '../duration.js';
 
 const bool = z.boolean({ error: 'expected true or false' });
 
@@ -26,8 +27,6 @@ const POD_TEMPLATE_HASH = /^[a-z0-9]{1,16}$/;
 const LABEL_VALUE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 /** Check names: lowercase, digits, dashes; they appear in summaries and logs. */
 const CHECK_NAME = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-/** Prometheus-style duration restricted to one unit: "60s", "1m", "2h". */
-const DURATION = /^([1-9][0-9]{0,5})(s|m|h)$/;
 /** Comma-separated status codes or classes: "5xx", "5xx,429", "503,504". */
 const ERROR_CODES = /^(?:[1-5]xx|[1-5][0-9]{2}|0)(?:,(?:[1-5]xx|[1-5][0-9]{2}|0))*$/;
 /** Comma-separated Envoy response flags: "UO,URX,UF". */
@@ -79,21 +78,23 @@ const selectorSchema = z
     path: ['canary'],
   });
 
-const durationSchema = z
-  .string()
-  .regex(DURATION, { error: 'interval must look like 30s, 1m or 2h' })
-  .transform((s, ctx) => {
-    const m = DURATION.exec(s) as RegExpExecArray;
-    const seconds = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1);
-    if (seconds < MIN_INTERVAL_SECONDS || seconds > MAX_INTERVAL_SECONDS) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `interval must be between ${MIN_INTERVAL_SECONDS}s and ${MAX_INTERVAL_SECONDS / 60}m`,
-      });
-      return z.NEVER;
-    }
-    return { text: s, seconds };
-  });
+/** The judge's duration grammar (src/duration.ts) in seconds, minutes or hours: "60s", "1m", "2h". */
+const durationSchema = z.string().transform((s, ctx) => {
+  const d = parseDuration(s, ['s', 'm', 'h']);
+  if (d === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'interval must look like 30s, 1m or 2h' });
+    return z.NEVER;
+  }
+  const seconds = d.ms / 1000;
+  if (seconds < MIN_INTERVAL_SECONDS || seconds > MAX_INTERVAL_SECONDS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `interval must be between ${MIN_INTERVAL_SECONDS}s and ${MAX_INTERVAL_SECONDS / 60}m`,
+    });
+    return z.NEVER;
+  }
+  return { text: s, seconds };
+});
 
 const timestamp = (what: string) =>
   z.iso
