@@ -97,7 +97,10 @@ function flexBool(v: unknown): boolean | undefined {
   throw new ConfigError(`${JSON.stringify(v)} is not true or false`);
 }
 
-/** time.ParseDuration's forms, e.g. 15s, 1m30s, 1.5h. */
+/**
+ * time.ParseDuration's forms, e.g. 15s, 1m30s, 1.5h: the plugin reads `timeout` itself, in Go,
+ * so this is not the judge's duration grammar (src/duration.ts), which `interval` goes through.
+ */
 const DURATION = /^\+?(\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))*$/;
 
 function positiveDuration(s: string): boolean {
