@@ -112,12 +112,14 @@ const integer = (name: string, fallback: number, min: number, max: number) =>
     return Number(s);
   });
 
-const promName = (name: string, fallback: string, grammar: RegExp, what: 'metric' | 'label') =>
+const promName = (grammar: RegExp, what: 'metric' | 'label') => (name: string, fallback: string) =>
   field((s, ctx) => {
     const value = s ?? fallback;
     if (!grammar.test(value)) problem(ctx, `${v(name)}="${value}" is not a valid Prometheus ${what} name`);
     return value;
   });
+const metricName = promName(METRIC_NAME, 'metric');
+const labelName = promName(LABEL_NAME, 'label');
 
 const oneOf = <T extends string>(name: string, fallback: T, values: readonly T[], expected: string) =>
   field((s, ctx): T => {
@@ -277,43 +279,23 @@ const fieldsSchema = (readFile: (path: string) => string) =>
       64 * 1024 * 1024,
     ),
 
-    CANARY_JUDGE_REQUESTS_METRIC: promName(
-      'REQUESTS_METRIC',
-      ISTIO_NAMES.requestsMetric,
-      METRIC_NAME,
-      'metric',
-    ),
-    CANARY_JUDGE_DURATION_METRIC: promName(
-      'DURATION_METRIC',
-      ISTIO_NAMES.durationMetric,
-      METRIC_NAME,
-      'metric',
-    ),
+    CANARY_JUDGE_REQUESTS_METRIC: metricName('REQUESTS_METRIC', ISTIO_NAMES.requestsMetric),
+    CANARY_JUDGE_DURATION_METRIC: metricName('DURATION_METRIC', ISTIO_NAMES.durationMetric),
     CANARY_JUDGE_DURATION_UNIT: oneOf<DurationUnit>(
       'DURATION_UNIT',
       'milliseconds',
       ['milliseconds', 'seconds'],
       'milliseconds or seconds',
     ),
-    CANARY_JUDGE_LABEL_REPORTER: promName('LABEL_REPORTER', L.reporter, LABEL_NAME, 'label'),
-    CANARY_JUDGE_LABEL_RESPONSE_CODE: promName('LABEL_RESPONSE_CODE', L.responseCode, LABEL_NAME, 'label'),
-    CANARY_JUDGE_LABEL_RESPONSE_FLAGS: promName('LABEL_RESPONSE_FLAGS', L.responseFlags, LABEL_NAME, 'label'),
-    CANARY_JUDGE_LABEL_POD: promName('LABEL_POD', L.pod, LABEL_NAME, 'label'),
-    CANARY_JUDGE_LABEL_WORKLOAD: promName('LABEL_WORKLOAD', L.workload, LABEL_NAME, 'label'),
-    CANARY_JUDGE_LABEL_WORKLOAD_NAMESPACE: promName(
-      'LABEL_WORKLOAD_NAMESPACE',
-      L.workloadNamespace,
-      LABEL_NAME,
-      'label',
-    ),
-    CANARY_JUDGE_LABEL_SERVICE_NAME: promName('LABEL_SERVICE_NAME', L.serviceName, LABEL_NAME, 'label'),
-    CANARY_JUDGE_LABEL_SERVICE_NAMESPACE: promName(
-      'LABEL_SERVICE_NAMESPACE',
-      L.serviceNamespace,
-      LABEL_NAME,
-      'label',
-    ),
-    CANARY_JUDGE_LABEL_VERSION: promName('LABEL_VERSION', L.version, LABEL_NAME, 'label'),
+    CANARY_JUDGE_LABEL_REPORTER: labelName('LABEL_REPORTER', L.reporter),
+    CANARY_JUDGE_LABEL_RESPONSE_CODE: labelName('LABEL_RESPONSE_CODE', L.responseCode),
+    CANARY_JUDGE_LABEL_RESPONSE_FLAGS: labelName('LABEL_RESPONSE_FLAGS', L.responseFlags),
+    CANARY_JUDGE_LABEL_POD: labelName('LABEL_POD', L.pod),
+    CANARY_JUDGE_LABEL_WORKLOAD: labelName('LABEL_WORKLOAD', L.workload),
+    CANARY_JUDGE_LABEL_WORKLOAD_NAMESPACE: labelName('LABEL_WORKLOAD_NAMESPACE', L.workloadNamespace),
+    CANARY_JUDGE_LABEL_SERVICE_NAME: labelName('LABEL_SERVICE_NAME', L.serviceName),
+    CANARY_JUDGE_LABEL_SERVICE_NAMESPACE: labelName('LABEL_SERVICE_NAMESPACE', L.serviceNamespace),
+    CANARY_JUDGE_LABEL_VERSION: labelName('LABEL_VERSION', L.version),
   });
 
 /** The environment's schema; `readFile` reads the `…_FILE` secrets. */
