@@ -118,6 +118,7 @@ describe("README's Quickstart snippet", () => {
       if (step !== undefined) step.setWeight = 150;
       const r = lint(fixture.map((o) => (o.kind === 'Rollout' ? broken : o)));
       expect(r.ok).toBe(false);
+      expect(r.output).toContain('SetWeight needs to be between 0 and 100');
     }, 1_800_000);
   });
 });
