@@ -74,7 +74,7 @@ push_stage() {
 }
 deploy_stage() {
   cp -r deploy "$work/deploy"
-  bash scripts/set-image-digest.sh "$work/deploy/canary-judge/base" registry.example.com/platform/canary-judge \
+  bash scripts/set-image-digest.sh "$work/deploy/canary-judge/base" ghcr.io/canary-judge/canary-judge \
     "$judge_digest"
   diff -u deploy/canary-judge/base/kustomization.yaml "$work/deploy/canary-judge/base/kustomization.yaml" || true
 }

@@ -3,7 +3,7 @@
 # scanned: `kustomize edit set image NAME@DIGEST` in DIR, then renders DIR and fails unless every
 # container of that image now runs NAME@DIGEST.
 #   scripts/set-image-digest.sh DIR NAME sha256:<64 hex>
-# e.g. deploy/canary-judge/base registry.example.com/platform/canary-judge sha256:…  (the judge)
+# e.g. deploy/canary-judge/base ghcr.io/canary-judge/canary-judge sha256:…          (the judge)
 #      rollouts/catalogo registry.example.com/streaming/catalogo sha256:…           (catalogo)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)

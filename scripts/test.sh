@@ -4,7 +4,7 @@
 #      workflows linted (actionlint, with shellcheck)
 #   2. unit tests (statistics, queries, validation, HTTP layer)          test/unit
 #      ... again on the Node.js LTS the image runs (scripts/node-runtime.sh)
-#   3. manifest validation (schemas, kustomize, Argo's linter)            test/manifests
+#   3. manifest validation (schemas, kustomize, the Helm chart, Argo's linter) test/manifests
 #   4. integration tests: a real Prometheus; the contract gate and check  test/integration
 #   5. Argo Rollouts contract tests (Argo's own Go code vs the judge,    test/argo
 #      v1.10.2 and v1.9.3)

@@ -12,7 +12,7 @@
  */
 
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -57,18 +57,16 @@ async function podman(...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
-/** The contracts ConfigMap as the pod sees it: contracts/kustomization.yaml's `key=path` files, in dir. */
+/** The contracts ConfigMap as the pod sees it: each key of deploy/canary-judge's ConfigMap a file in dir. */
 async function contractsDir(dir: string): Promise<string> {
-  const k = parse(await readFile('contracts/kustomization.yaml', 'utf8'));
-  const gen = (k.configMapGenerator as { name: string; files: string[] }[]).find(
-    (g) => g.name === 'canary-judge-contracts',
-  );
-  if (gen === undefined) throw new Error('contracts/kustomization.yaml: no canary-judge-contracts');
+  const cm = parse(await readFile('deploy/canary-judge/base/contracts-configmap.yaml', 'utf8')) as {
+    metadata: { name: string };
+    data?: Record<string, string>;
+  };
+  if (cm.metadata.name !== 'canary-judge-contracts' || cm.data === undefined)
+    throw new Error('deploy/canary-judge/base/contracts-configmap.yaml: no canary-judge-contracts data');
   await mkdir(dir, { recursive: true });
-  for (const f of gen.files) {
-    const [key, path] = f.split('=') as [string, string];
-    await copyFile(join('contracts', path), join(dir, key));
-  }
+  for (const [key, text] of Object.entries(cm.data)) await writeFile(join(dir, key), text);
   return dir;
 }
 

@@ -1,17 +1,18 @@
 /**
- * The judge's Deployment runs its image by digest, never by a tag that could move: the checked-in
- * digest is a placeholder, and the pipeline's edit (scripts/set-image-digest.sh, run here on a copy
- * of deploy/) replaces it with the digest it built and pushed, or refuses what is not a digest.
+ * The judge's image in the kustomize tree: as rendered from the chart it is the release's tag
+ * (the chart's appVersion), so `kubectl apply -k deploy/canary-judge` pulls an image that
+ * exists; the pipeline then pins it to the digest it built and pushed (scripts/set-image-digest.sh,
+ * run here on a copy of deploy/), and the edit refuses what is not a digest.
  */
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO, renderKustomization, type K8sObject } from './lib/files.js';
 
-const JUDGE_IMAGE = 'registry.example.com/platform/canary-judge';
+const JUDGE_IMAGE = 'ghcr.io/canary-judge/canary-judge';
 const work = mkdtempSync(join(tmpdir(), 'canary-judge-digest-'));
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -40,17 +41,19 @@ function setDigest(dir: string, digest: string): { status: number; output: strin
 
 describe("the judge's image reference", () => {
   it.each(['deploy/canary-judge', 'deploy/canary-judge/with-servicemonitor'])(
-    '%s runs the judge by digest',
+    "%s runs the release's image, the chart's appVersion",
     (dir) => {
+      const appVersion = /^appVersion: "?([^"\n]+)"?$/m.exec(
+        readFileSync(join(REPO, 'charts/canary-judge/Chart.yaml'), 'utf8'),
+      )?.[1];
+      expect(appVersion).toMatch(/^\d+\.\d+\.\d+/);
       const found = images(renderKustomization(dir).objects);
-      expect(found).toEqual([`${JUDGE_IMAGE}@sha256:${'0'.repeat(64)}`]);
+      expect(found).toEqual([`${JUDGE_IMAGE}:${appVersion ?? ''}`]);
     },
   );
 
-  it("takes the pipeline's digest in place of the placeholder", () => {
+  it("takes the pipeline's digest in place of the tag", () => {
     cpSync(join(REPO, 'deploy'), join(work, 'deploy'), { recursive: true });
-    // The judge's base includes the contracts ConfigMap from contracts/.
-    cpSync(join(REPO, 'contracts'), join(work, 'contracts'), { recursive: true });
     const digest = `sha256:${'4f'.repeat(32)}`;
     const r = setDigest(join(work, 'deploy/canary-judge/base'), digest);
     expect(r.status, r.output).toBe(0);
@@ -60,7 +63,7 @@ describe("the judge's image reference", () => {
       { cwd: REPO, encoding: 'utf8' },
     );
     expect(rendered).toContain(`image: ${JUDGE_IMAGE}@${digest}`);
-    expect(rendered).not.toContain('0'.repeat(64));
+    expect(rendered).not.toMatch(new RegExp(`image: ${JUDGE_IMAGE}:`));
   });
 
   it('refuses a tag or a malformed digest', () => {

@@ -14,28 +14,7 @@ import {
   renderKustomization,
   type K8sObject,
 } from './lib/files.js';
-import { fetchSchemaSources, SchemaRegistry } from './lib/schemas.js';
-
-/** kubernetes-models classes for the built-in kinds the manifests use. */
-const MODELS: Record<string, string> = {
-  'v1/Namespace': 'kubernetes-models/v1/Namespace',
-  'v1/ServiceAccount': 'kubernetes-models/v1/ServiceAccount',
-  'v1/Service': 'kubernetes-models/v1/Service',
-  'v1/Secret': 'kubernetes-models/v1/Secret',
-  'v1/ConfigMap': 'kubernetes-models/v1/ConfigMap',
-  'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
-  'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
-  'networking.k8s.io/v1/NetworkPolicy': 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
-};
-
-async function validateWithModel(o: K8sObject): Promise<void> {
-  const spec = MODELS[`${o.apiVersion}/${o.kind}`];
-  if (spec === undefined) throw new Error(`no kubernetes-models class mapped for ${o.apiVersion} ${o.kind}`);
-  const mod = (await import(spec)) as Record<string, new (data: unknown) => { validate(): void }>;
-  const Model = mod[o.kind];
-  if (Model === undefined) throw new Error(`${spec} exports no ${o.kind}`);
-  new Model(o).validate();
-}
+import { fetchSchemaSources, SchemaRegistry, validateWithModel } from './lib/schemas.js';
 
 const files = listYamlFiles();
 const isKustomization = (p: string) => /(^|\/)kustomization\.ya?ml$/.test(p);
