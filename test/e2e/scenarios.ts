@@ -1365,7 +1365,7 @@ const quickstart: Scenario = {
       // The cluster as a new user has it: no judge, no templates (earlier scenarios applied
       // theirs with kubectl, which Helm would refuse to take over), the service's namespace there.
       const leftover = (await kube.list(templatesPath)).filter(
-        (t) => at(t, 'metadata', 'labels', 'app.kubernetes.io/managed-by') !== 'Helm',
+        (t) => at(t, 'metadata', 'annotations', 'meta.helm.sh/release-name') !== helmRelease,
       );
       for (const t of leftover) await kube.delete(`${templatesPath}/${String(at(t, 'metadata', 'name'))}`);
       if (leftover.length > 0)
