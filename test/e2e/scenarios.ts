@@ -1487,6 +1487,11 @@ const quickstart: Scenario = {
       details.push(
         `describe analysisrun: ${verdicts.length} measurements (${[...new Set(verdicts)].join('/')})`,
       );
+      const lastGate = runs.filter((r) => r.type === 'Step').at(-1);
+      const pass = allMeasurements(lastGate === undefined ? [] : [lastGate]).find(
+        (m) => m.phase === 'Successful',
+      );
+      details.push(`judge at the last gate: ${parseValue(pass?.value ?? '').summary.slice(0, 240)}…`);
       await checkReport(q, v, 'Pass', details);
       return details;
     } finally {
