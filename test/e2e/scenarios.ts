@@ -1,7 +1,7 @@
 // The end-to-end scenarios: each deploys catalogo v1.1 from the shipped manifests, releases v1.2
 // with a behaviour set in the mesh simulator, watches what the Argo Rollouts controller does with
 // the judge's verdicts, and asserts on the Rollout, its AnalysisRuns and the VirtualService.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -1257,29 +1257,55 @@ async function runShell(
   const root = join(import.meta.dirname, '..', '..');
   const helmHome = join(ctx.work, 'helm');
   log(`$ ${script.trim().split('\n').join('\n$ ')}`);
-  return new Promise<string>((resolve, reject) =>
-    execFile(
-      'bash',
-      ['-euo', 'pipefail', '-c', `${prelude}\n${script}`],
-      {
-        cwd: root,
-        timeout: 300_000,
-        env: {
-          ...process.env,
-          ...env,
-          PATH: [ctx.tools.helmBin, ctx.tools.k8sBin, ctx.tools.argoBin, process.env['PATH'] ?? ''].join(':'),
-          KUBECONFIG: ctx.cluster.kubeconfig,
-          HELM_CACHE_HOME: join(helmHome, 'cache'),
-          HELM_CONFIG_HOME: join(helmHome, 'config'),
-          HELM_DATA_HOME: join(helmHome, 'data'),
-        },
+  return new Promise<string>((resolve, reject) => {
+    // Its own process group, so that a timeout or the harness' exit stops helm or kubectl too,
+    // not only bash.
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', `${prelude}\n${script}`], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        ...env,
+        PATH: [ctx.tools.helmBin, ctx.tools.k8sBin, ctx.tools.argoBin, process.env['PATH'] ?? ''].join(':'),
+        KUBECONFIG: ctx.cluster.kubeconfig,
+        HELM_CACHE_HOME: join(helmHome, 'cache'),
+        HELM_CONFIG_HOME: join(helmHome, 'config'),
+        HELM_DATA_HOME: join(helmHome, 'data'),
       },
-      (err, stdout, stderr) =>
-        err === null
-          ? resolve(`${stdout}${stderr}`)
-          : reject(new Failure(`the README's commands failed: ${stderr || err.message}\n${stdout}`)),
-    ),
-  );
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    const stop = (): void => {
+      if (child.pid !== undefined && child.exitCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    };
+    const timer = setTimeout(stop, 300_000);
+    process.once('exit', stop);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      process.off('exit', stop);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      process.off('exit', stop);
+      if (code === 0) resolve(`${stdout}${stderr}`);
+      else
+        reject(
+          new Failure(
+            `the README's commands failed (${signal ?? `exit ${String(code)}`}): ${stderr}\n${stdout}`,
+          ),
+        );
+    });
+  });
 }
 
 /**
