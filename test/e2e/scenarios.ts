@@ -1247,6 +1247,7 @@ function shQuote(s: string): string {
  * Runs a README shell block with bash as a reader would, against this control plane: KUBECONFIG
  * set, helm, kubectl and the Argo Rollouts kubectl plugin on PATH, helm's folders in the work
  * folder. `prelude` runs first (the test's additions, never a change to a README line).
+ * Resolves to the standard output; the standard error is logged.
  */
 async function runShell(
   ctx: Ctx,
@@ -1297,7 +1298,8 @@ async function runShell(
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       process.off('exit', stop);
-      if (code === 0) resolve(`${stdout}${stderr}`);
+      if (stderr.trim() !== '') log(stderr.trimEnd());
+      if (code === 0) resolve(stdout);
       else
         reject(
           new Failure(
