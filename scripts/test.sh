@@ -4,6 +4,7 @@
 #      workflows linted (actionlint, with shellcheck)
 #   2. unit tests (statistics, queries, validation, HTTP layer)          test/unit
 #      ... again on the Node.js LTS the image runs (scripts/node-runtime.sh)
+#      the npm package: packed, installed into an empty prefix, its command run  test/package
 #   3. manifest validation (schemas, kustomize, the Helm chart, Argo's linter) test/manifests
 #   4. integration tests: a real Prometheus; the contract gate and check  test/integration
 #   5. Argo Rollouts contract tests (Argo's own Go code vs the judge,    test/argo
@@ -11,9 +12,11 @@
 #   6. the container image: built, run as deployed, inventoried           test/image
 #   7. the metric plugin: reproducible build, Argo's plugin client       plugins/metric/test
 #   8. end to end on a local Kubernetes control plane                    test/e2e
-# Set CANARY_JUDGE_SKIP_IMAGE=1 to leave out stage 6 (it needs buildah, podman and debootstrap,
-# which .ci/run installs) and CANARY_JUDGE_SKIP_E2E=1 to leave out stage 8 (it needs the cached
-# control-plane build).
+#   9. the image of stage 6 scanned: npm packages, Node.js, Debian        test/scan
+#      packages (fails on findings), and a seeded vulnerable image shown to fail
+# Set CANARY_JUDGE_SKIP_IMAGE=1 to leave out stages 6 and 9 (they need buildah, podman and
+# debootstrap, which .ci/run installs, and osv-scanner, scripts/osv-scanner.sh) and
+# CANARY_JUDGE_SKIP_E2E=1 to leave out stage 8 (it needs the cached control-plane build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage() { printf '\n=== %s ===\n' "$*"; }
@@ -37,6 +40,13 @@ source scripts/lib/runtime-versions.sh
 stage "unit tests on Node.js $NODE_VERSION (the image's runtime)"
 node_runtime=$(bash scripts/node-runtime.sh)
 PATH="$node_runtime/bin:$PATH" node node_modules/vitest/vitest.mjs run --dir test/unit
+
+# The package a user installs without a clone; the e2e stages run their reports with it.
+stage "npm package (npm pack, installed with --omit=dev into an empty prefix, run on Node.js $NODE_VERSION)"
+package_prefix=$(mktemp -d "${TMPDIR:-/tmp}/canary-judge-package-prefix.XXXXXX")
+trap 'rm -rf "$package_prefix"' EXIT
+bash test/package/run.sh "$package_prefix"
+export E2E_REPORT_BIN="$package_prefix/node_modules/.bin/canary-judge"
 
 if [ -d test/manifests ] && ls test/manifests/*.test.ts >/dev/null 2>&1; then
   stage "manifest validation"
@@ -68,7 +78,14 @@ if [ -f test/e2e/run.sh ] && [ "${CANARY_JUDGE_SKIP_E2E:-0}" != 1 ]; then
   stage "end to end (local control plane: the README's Quickstart through the Helm chart, then catalogo)"
   bash test/e2e/run.sh
   stage "end to end through the metric plugin (the controller loads it from argo-rollouts-config)"
-  E2E_PROVIDER=plugin E2E_SCENARIOS=wrong-sha,good,bad bash test/e2e/run.sh
+  E2E_PROVIDER=plugin E2E_SCENARIOS=wrong-sha,judge-late,good,bad bash test/e2e/run.sh
+fi
+
+# The scan of the image stage's image comes last: on a cold machine its scanner is still building
+# in the background (.ci/run) while the end-to-end scenarios run.
+if [ -f test/scan/run.sh ] && [ "${CANARY_JUDGE_SKIP_IMAGE:-0}" != 1 ]; then
+  stage "image scan (osv-scanner offline, Node.js advisories, bookworm-security)"
+  bash test/scan/run.sh
 fi
 
 stage "all tests passed"

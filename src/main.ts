@@ -196,7 +196,12 @@ async function main(): Promise<void> {
 
 const entry = process.argv[1];
 const isEntry = entry !== undefined && import.meta.url === pathToFileURL(realpathSync(entry)).href;
-if (isEntry) {
+if (isEntry && process.argv[2] === 'report') {
+  // The image's entrypoint runs the server, and the report too: `docker run IMAGE report ROLLOUT
+  // -n NS …` is `canary-judge report …` (src/cli.ts), loaded only then.
+  const { runCli } = await import('./cli.js');
+  runCli(process.argv.slice(2));
+} else if (isEntry) {
   main().catch((e: unknown) => {
     process.stderr.write(`canary-judge: fatal: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);

@@ -31,8 +31,8 @@ var handshake = goplugin.HandshakeConfig{
 }
 
 func main() {
-	// `--install DIR`: copy this binary into DIR and exit. The plugin's image runs it as an init
-	// container that fills a volume the controller then loads the plugin from (file:// location).
+	// `--install DIR`: copy this binary into DIR and exit. An init container runs it from the judge's
+	// image to fill a volume the controller then loads the plugin from (file:// location).
 	if len(os.Args) == 3 && os.Args[1] == "--install" {
 		if err := install(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, "canary-judge-metric-plugin: install:", err)

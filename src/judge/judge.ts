@@ -8,7 +8,7 @@
 import { JudgeError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
-import { renderQuery, renderSelector, type SideSelector } from '../prometheus/promql.js';
+import { namedQuery, renderSelector, type SideSelector } from '../prometheus/promql.js';
 import {
   DEFAULT_CHECK_WEIGHT,
   DEFAULT_COUNT_TEST_PARAMS,
@@ -98,18 +98,15 @@ export function createJudge(opts: JudgeOptions): Judge {
           durationUnit: opts.config.durationUnit,
           timeline: req.timeline ?? false,
         };
+        const presence = namedQuery(
+          'presence',
+          { selector: ctx.canarySelector, interval: ctx.interval },
+          mesh,
+        );
         const resolved = await resolveWindow(
           { start: req.start, interval: req.interval, ...(req.end === undefined ? {} : { end: req.end }) },
-          {
-            now: now(),
-            lookbackSeconds: opts.config.lookbackSeconds,
-            presenceQuery: renderQuery(
-              'presence',
-              { selector: ctx.canarySelector, interval: ctx.interval },
-              mesh,
-            ),
-          },
-          (q, r) => runner.run(q, r),
+          { now: now(), lookbackSeconds: opts.config.lookbackSeconds, presenceQuery: presence.promql },
+          (q, r) => runner.run({ name: 'presence', promql: q, shape: presence.shape }, r),
         );
         const checks = await runChecks(req.checks, ctx, resolved, runner);
         const combined = combineChecks(checks, req.failBelow, resolved.headline);
@@ -196,7 +193,9 @@ async function runCheck(
     names.map((n): Promise<Series[]> => {
       const q = plan[n];
       const range = q === undefined ? null : rangeOf(q.range);
-      return q === undefined || range === null ? Promise.resolve([]) : runner.run(q.promql, range);
+      return q === undefined || range === null
+        ? Promise.resolve([])
+        : runner.run({ name: n, promql: q.promql, shape: q.shape }, range);
     }),
   );
   const data: QueryAnswers<string> = Object.fromEntries(names.map((n, i) => [n, answers[i] as Series[]]));

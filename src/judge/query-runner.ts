@@ -1,15 +1,18 @@
 /**
  * The query runner of one analysis: every range query goes through it, so it alone owns the
  * bounded pool, the cache (two checks asking the same PromQL share one query), the deadline,
- * the wall-clock spans of the timing report, and the rule that the first outage or timeout
- * stops the other queries (the analysis answers 5xx anyway).
+ * the wall-clock spans of the timing report, the rule that the first outage or timeout stops
+ * the other queries (the analysis answers 5xx anyway), and the rule that an answer holds no
+ * more series than its query promises (./series-shape.ts).
  */
 import { JudgeError, isJudgeError } from '../errors.js';
 import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
 import { createLimiter, unionLength } from './pool.js';
+import { checkSeriesShape, type ShapedQuery } from './series-shape.js';
 
 export interface QueryRunner {
-  run(query: string, range: RangeSpec): Promise<Series[]>;
+  /** The answer to `query` over `range`; refused (prometheus_bad_response) beyond its shape. */
+  run(query: ShapedQuery, range: RangeSpec): Promise<Series[]>;
   /** Aborted at the deadline, on an outage, or when the caller's signal aborts. */
   readonly signal: AbortSignal;
   /** Queries actually sent, and the time during which at least one was in flight (ms). */
@@ -45,7 +48,8 @@ export function createQueryRunner(
   const cache = new Map<string, Promise<Series[]>>();
   return {
     signal,
-    run(q, range) {
+    async run(query, range) {
+      const q = query.promql;
       const key = `${q}\u0000${range.start}\u0000${range.end}\u0000${range.step}`;
       let p = cache.get(key);
       if (p === undefined) {
@@ -62,7 +66,9 @@ export function createQueryRunner(
         });
         cache.set(key, p);
       }
-      return p;
+      const series = await p;
+      checkSeriesShape(series, query);
+      return series;
     },
     stats: () => ({ queries, prometheusMs: unionLength(spans) }),
     close: () => clearTimeout(timer),

@@ -224,7 +224,8 @@ export function validateRangeAnswer(series: readonly Series[], range: RangeSpec)
   }
 }
 
-function describeLabels(labels: Readonly<Record<string, string>>): string {
+/** `{k="v", …}` for an error message, cut at 120 characters. */
+export function describeLabels(labels: Readonly<Record<string, string>>): string {
   const text = `{${Object.entries(labels)
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(', ')}}`;

@@ -8,6 +8,7 @@
  */
 
 import type { SelectorMode } from '../judge/request.js';
+import type { SeriesShape } from '../judge/series-shape.js';
 
 /** Metric and label names; Istio's by default, overridable for other meshes. */
 export interface MeshNames {
@@ -81,46 +82,65 @@ export const SELECTOR_TEMPLATES: Readonly<Record<SelectorMode, string>> = {
   ].join(''),
 };
 
+/** At most one series: an aggregation without grouping (`sum(…)`). */
+const ONE: SeriesShape = { kind: 'one' };
+/** At most one series per bucket bound: `sum by (le) (…)`. */
+const ONE_PER_LE: SeriesShape = { kind: 'one-per', label: 'le' };
+
 /**
  * Queries of a check, evaluated as range queries with step = interval: one point per interval.
  * `{{dedup}}…{{dedupEnd}}` is `max without (<scrape labels>) (…)` (MeshNames.scrapeLabels): a
  * series scraped twice counts once, before the sum adds pods and codes together. Each template
- * is written one PromQL term per line and rendered on one line.
+ * is written one PromQL term per line and rendered on one line, and declares the series its
+ * outer aggregation promises (`shape`): the judge refuses an answer with more
+ * (src/judge/series-shape.ts) rather than add them up.
  */
 export const QUERY_TEMPLATES = {
   /** Requests per interval on one side. */
-  requests: [
-    'sum({{dedup}}',
-    'increase({{requestsMetric}}{{{selector}}}[{{interval}}])',
-    '{{dedupEnd}})',
-  ].join(''),
+  requests: {
+    template: [
+      'sum({{dedup}}',
+      'increase({{requestsMetric}}{{{selector}}}[{{interval}}])',
+      '{{dedupEnd}})',
+    ].join(''),
+    shape: ONE,
+  },
   /** Requests per interval whose response code counts as an error. */
-  errors: [
-    'sum({{dedup}}',
-    'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}])',
-    '{{dedupEnd}})',
-  ].join(''),
+  errors: {
+    template: [
+      'sum({{dedup}}',
+      'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}])',
+      '{{dedupEnd}})',
+    ].join(''),
+    shape: ONE,
+  },
   /**
    * The same, plus requests with other codes but an error response flag. The two selectors
    * are disjoint (by code), so `or` joins different series and nothing is counted twice.
    */
-  errorsWithFlags: [
-    'sum({{dedup}}',
-    'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}])',
-    ' or ',
-    'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}!~{{codePattern}}, ',
-    '{{responseFlagsLabel}}=~{{flagPattern}}}[{{interval}}])',
-    '{{dedupEnd}})',
-  ].join(''),
+  errorsWithFlags: {
+    template: [
+      'sum({{dedup}}',
+      'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}])',
+      ' or ',
+      'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}!~{{codePattern}}, ',
+      '{{responseFlagsLabel}}=~{{flagPattern}}}[{{interval}}])',
+      '{{dedupEnd}})',
+    ].join(''),
+    shape: ONE,
+  },
   /** Cumulative duration bucket counts per interval, per `le`. */
-  latencyBuckets: [
-    'sum by (le) ({{dedup}}',
-    'increase({{durationMetric}}_bucket{{{selector}}}[{{interval}}])',
-    '{{dedupEnd}})',
-  ].join(''),
+  latencyBuckets: {
+    template: [
+      'sum by (le) ({{dedup}}',
+      'increase({{durationMetric}}_bucket{{{selector}}}[{{interval}}])',
+      '{{dedupEnd}})',
+    ].join(''),
+    shape: ONE_PER_LE,
+  },
   /** Any request counter on a side: the first point where it exists is the side's first sample. */
-  presence: 'sum({{dedup}}{{requestsMetric}}{{{selector}}}{{dedupEnd}})',
-} as const;
+  presence: { template: 'sum({{dedup}}{{requestsMetric}}{{{selector}}}{{dedupEnd}})', shape: ONE },
+} as const satisfies Record<string, { readonly template: string; readonly shape: SeriesShape }>;
 
 export type QueryName = keyof typeof QUERY_TEMPLATES;
 
@@ -220,5 +240,14 @@ export function renderQuery(name: QueryName, v: QueryVars, names: MeshNames): st
   if (v.errorCodes !== undefined) vars['codePattern'] = quote(codePattern(v.errorCodes));
   if (v.responseFlags !== undefined)
     vars['flagPattern'] = quote(v.responseFlags.split(',').map(regexEscape).join('|'));
-  return render(QUERY_TEMPLATES[name], vars);
+  return render(QUERY_TEMPLATES[name].template, vars);
+}
+
+/** One named query rendered for one side, with the series shape its template promises. */
+export function namedQuery(
+  name: QueryName,
+  v: QueryVars,
+  names: MeshNames,
+): { readonly promql: string; readonly shape: SeriesShape } {
+  return { promql: renderQuery(name, v, names), shape: QUERY_TEMPLATES[name].shape };
 }

@@ -30,6 +30,17 @@ export function lean(c: CheckResult): string {
   return 'no clear lean';
 }
 
+/**
+ * A check that no traffic can pass at its parameters: the stable side has no bad request (at
+ * every edge), so the ratio has no baseline, and the check states no absolute tolerance. The
+ * judge's summary says so too; here it is read from the answer's numbers.
+ */
+export function needsCriticalIncrease(c: CheckResult): boolean {
+  if (c.reason !== 'insufficient_data' || c.params.criticalIncrease > 0) return false;
+  const stables = c.edges === undefined ? [c.stable] : c.edges.map((e) => e.stable);
+  return stables.every((s) => s !== null && !(s.bad > 0));
+}
+
 function checkLines(c: CheckResult): string[] {
   const lines = [`  ${c.name} (${c.type}): ${c.verdict} — ${c.reason.replaceAll('_', ' ')}`];
   if (c.canary !== null && c.stable !== null)
@@ -48,7 +59,11 @@ function checkLines(c: CheckResult): string[] {
     lines.push(
       `    power: ${c.power.achieved.toFixed(2)} of ${c.power.required} needed to rule out ${num(c.power.criticalEffect)}×${c.params.criticalIncrease > 0 ? ` (or +${num(c.params.criticalIncrease * 100)} pp)` : ''}`,
     );
-  if (c.settleMinutes !== undefined)
+  if (needsCriticalIncrease(c))
+    lines.push(
+      '    to settle: no traffic will while the stable has no bad request; set criticalIncrease (e.g. 0.001 = +0.1 pp) to let a clean canary pass',
+    );
+  else if (c.settleMinutes !== undefined)
     lines.push(
       c.settleMinutes === null
         ? '    to settle: more than a day at this traffic'
@@ -69,6 +84,8 @@ export function whatEndsIt(s: Snapshot, r: AnalysisResult): string {
   const waits = r.checks.map((c) => c.settleMinutes).filter((m): m is number => typeof m === 'number');
   if (waits.length > 0)
     return `Inconclusive: about ${Math.ceil(Math.max(...waits))} more minutes of traffic like the recent one would settle it, if the canary behaves like the stable.`;
+  if (r.checks.some(needsCriticalIncrease))
+    return 'Inconclusive: a check sees no bad request on the stable side and states no absolute tolerance, so no wait will settle it; decide on the numbers above, and set criticalIncrease (the critical-increase argument of the templates) for the next release.';
   if (r.checks.some((c) => c.reason === 'suspected_regression'))
     return 'Inconclusive and held: the canary looks worse than allowed but not yet provably so; more traffic, or abort.';
   return 'Inconclusive: the traffic is too thin to settle within a day; decide on the numbers above.';

@@ -16,8 +16,9 @@
  *           1 + margin and reaching at least halfway (geometrically) to the critical effect is
  *           held (`suspected_regression`) until the evidence settles.
  *  - Inconclusive: everything else, with a reason and, when short of data, roughly how many more
- *    intervals at the current traffic would settle it; edge cases (no traffic, invalid counts)
- *    are answered before any statistics and are never a Pass.
+ *    intervals at the current traffic would settle it — or, when the stable side has no bad
+ *    request and the step no absolute tolerance, that no traffic can (`needs`); edge cases (no
+ *    traffic, invalid counts) are answered before any statistics and are never a Pass.
  */
 import { rateRatio, EFFECT_CONFIDENCE } from './effect.js';
 import { addPowerTerms, powerFromTerms, powerTerms, runningPower } from './power.js';
@@ -461,8 +462,20 @@ export function decideThresholds(
     decidingIndex = indexOf((e) => e.passes);
   }
   const deciding = edges[decidingIndex] as EdgeAssessment;
+  // With no bad request on the stable side the ratio has no baseline (power 0) and the floor
+  // allows max(k × 0, 0 + criticalIncrease): without an absolute tolerance no look passes while
+  // the stable stays clean, and no projection of the traffic changes that (it assumes the canary
+  // behaves like the stable, so it adds no stable bad request).
+  const needsIncrease =
+    reason === 'insufficient_data' &&
+    !((params.criticalIncrease ?? 0) > 0) &&
+    edges.every((e) => !(e.data.stable.bad > 0));
   let settle: number | null | undefined;
-  if (reason === 'insufficient_data' && options.estimateSettle !== false) {
+  if (reason !== 'insufficient_data' || options.estimateSettle === false) {
+    settle = undefined;
+  } else if (needsIncrease) {
+    settle = null;
+  } else {
     const estimates = edges.map((e) => intervalsToSettle(e, params, theta0, alphaEach, betaEach, mixture));
     settle = estimates.reduce<number | null>(
       (best, v) => (v !== null && (best === null || v < best) ? v : best),
@@ -488,6 +501,7 @@ export function decideThresholds(
     floor: deciding.floor,
     intervals: usable,
     ...(settle === undefined ? {} : { settleIntervals: settle }),
+    ...(needsIncrease ? { needs: 'criticalIncrease' as const } : {}),
     ...(options.timeline === true
       ? { timeline: timelineOf(deciding.data.intervals, logPath, edges, params, theta0, alphaEach, mixture) }
       : {}),

@@ -122,6 +122,14 @@ export interface CountTestResult {
    * would let the check pass if the canary behaved like the stable; null = more than a day's worth.
    */
   readonly settleIntervals?: number | null;
+  /**
+   * Set with insufficient_data when no amount of traffic like the window's can Pass at these
+   * parameters: the stable side had no bad request at any threshold (no baseline for the ratio,
+   * so power is 0) and the step states no absolute tolerance (criticalIncrease 0), so the floor
+   * allows nothing either. `settleIntervals` is then null; what would let the check pass is a
+   * `criticalIncrease` (docs/statistics.md §4c).
+   */
+  readonly needs?: 'criticalIncrease';
   /** Every threshold, when the check counted against several; `decidingEdge` indexes it. */
   readonly edges?: readonly EdgeResult[];
   readonly decidingEdge?: number;

@@ -8,7 +8,7 @@
 # The tools are built once into ${CANARY_JUDGE_CACHE:-~/.cache/canary-judge} (tens of minutes
 # cold on a small machine; nothing is rebuilt afterwards). Needs: go, node, openssl, prometheus
 # (Debian package prometheus).
-#   E2E_SCENARIOS   comma-separated subset of: wrong-sha (E2E_PROVIDER=plugin only),
+#   E2E_SCENARIOS   comma-separated subset of: wrong-sha,judge-late (both E2E_PROVIDER=plugin only),
 #                   quickstart (web only),good,contract-break,clean,bad,bad-5x,shadow-bad,slow,
 #                   low-traffic,judge-down
 #   E2E_WORK        work folder (default: a new /tmp/canary-judge-e2e.XXXXXX); process logs in logs/
@@ -16,6 +16,8 @@
 #                   controller loads the metric plugin (built by scripts/build-plugin.sh) from
 #                   argo-rollouts-config and the Rollout uses the plugin templates
 #                   (test/e2e/overlay-plugin)
+#   E2E_REPORT_BIN  the installed `canary-judge` the report scenarios run (default: the package
+#                   packed and installed into $E2E_WORK/package by test/package/run.sh)
 #   ARGO_ROLLOUTS_VERSION   the controller and CRDs: v1.10.2 (default) or v1.9.3
 #                   (scripts/lib/argo-version.sh; each is built once into the cache)
 set -euo pipefail
@@ -98,6 +100,16 @@ case "${E2E_PROVIDER:-web}" in
   *) fail "E2E_PROVIDER must be web or plugin, not ${E2E_PROVIDER}" ;;
 esac
 say "work folder and logs: $E2E_WORK"
+# `canary-judge report` runs as a user installs it: the packed package in an empty prefix, on the
+# image's Node.js (test/package/run.sh; scripts/test.sh passes the one its package stage made).
+if [ -z "${E2E_REPORT_BIN:-}" ]; then
+  say "packing and installing the npm package for the report (test/package/run.sh)"
+  bash "$root/test/package/run.sh" "$E2E_WORK/package" || fail "the npm package failed"
+  export E2E_REPORT_BIN="$E2E_WORK/package/node_modules/.bin/canary-judge"
+fi
+[ -x "$E2E_REPORT_BIN" ] || fail "E2E_REPORT_BIN=$E2E_REPORT_BIN is not an executable"
+node_runtime=$(bash "$root/scripts/node-runtime.sh") || fail "fetching the Node.js runtime failed"
+export E2E_REPORT_PATH="$node_runtime/bin:$PATH"
 cd "$root"
 node --import tsx "$here/run.ts" &
 harness=$!

@@ -15,7 +15,7 @@ import { ProcessGroup, sleep, waitFor, type Proc } from './lib/proc.js';
 import type { SimConfig } from './mesh-sim.js';
 import { REALISTIC, latencyP99Ms, sigmaFor, type Behaviour } from './lib/shape.js';
 import type { StandIn } from '../support/catalogo-standins.js';
-import { wrongSha } from './plugin-sha.js';
+import { judgeLate, wrongSha } from './plugin-sha.js';
 import { readmeBlock, shellCommands } from './lib/readme.js';
 
 export interface JudgeControl {
@@ -169,7 +169,12 @@ async function settle(ctx: Ctx, quietMs = 5000): Promise<void> {
  * its terminal text, and the HTML page it writes beside it.
  */
 async function report(ctx: Ctx, judge?: string): Promise<{ text: string; html: string }> {
-  const root = join(import.meta.dirname, '..', '..');
+  // The command as a user installs it: the packed package in an empty prefix, its compiled
+  // JavaScript on the image's Node.js (test/package/run.sh; run.sh gives the command and PATH).
+  const bin = process.env['E2E_REPORT_BIN'];
+  const path = process.env['E2E_REPORT_PATH'];
+  if (bin === undefined || path === undefined)
+    throw new Failure('E2E_REPORT_BIN and E2E_REPORT_PATH are not set (run test/e2e/run.sh)');
   const dir = mkdtempSync(join(tmpdir(), 'canary-judge-report-'));
   const htmlFile = join(dir, 'report.html');
   const args = [
@@ -184,9 +189,9 @@ async function report(ctx: Ctx, judge?: string): Promise<{ text: string; html: s
   log(`canary-judge ${args.join(' ')}`);
   const text = await new Promise<string>((resolve, reject) => {
     execFile(
-      process.execPath,
-      ['--import', 'tsx', join(root, 'src/cli.ts'), ...args, '--kubeconfig', ctx.cluster.kubeconfig],
-      { cwd: root, env: { ...process.env, CANARY_JUDGE_TOKEN: ctx.judgeToken }, timeout: 60_000 },
+      bin,
+      [...args, '--kubeconfig', ctx.cluster.kubeconfig],
+      { cwd: dir, env: { ...process.env, PATH: path, CANARY_JUDGE_TOKEN: ctx.judgeToken }, timeout: 60_000 },
       (err, stdout, stderr) =>
         err === null
           ? resolve(stdout)
@@ -1539,11 +1544,13 @@ const quickstart: Scenario = {
   },
 };
 
-// wrong-sha first: it restarts the controller, and the scenarios after it run on the restarted one.
-// quickstart before the catalogo scenarios: it installs the templates with Helm, on a cluster
-// where nothing applied them yet, and uninstalls them again.
+// wrong-sha and judge-late first: they restart the controller (and judge-late the judge), and the
+// scenarios after them run on the restarted ones. quickstart before the catalogo scenarios: it
+// installs the templates with Helm, on a cluster where nothing applied them yet, and uninstalls
+// them again.
 export const SCENARIOS: readonly Scenario[] = [
   wrongSha,
+  judgeLate,
   quickstart,
   good,
   contractBreak,

@@ -19,6 +19,9 @@ id=$(nice -n 10 bash scripts/build-image.sh "$tag") || {
   id=$(nice -n 10 bash scripts/build-image.sh "$tag")
 }
 echo "image: built $tag ($id) in $((SECONDS - t0))s"
+# The scan stage (test/scan/run.sh) takes this very image by its ID.
+mkdir -p dist/image
+echo "$id" >dist/image/image-id
 
 app=$(mktemp -d)
 trap 'rm -rf "$app"' EXIT
@@ -26,8 +29,10 @@ sbom=dist/image/sbom.cdx.json
 bash scripts/sbom.sh "$id" "$sbom" "$app/app"
 count=$(node -e "
   const flat = (l) => (l ?? []).flatMap((c) => [c, ...flat(c.components)]);
-  console.log(flat(require('./$sbom').components).length)")
-echo "image: SBOM $sbom lists $count npm components"
+  const all = flat(require('./$sbom').components);
+  const n = (p) => all.filter((c) => (c.purl ?? '').startsWith(p)).length;
+  console.log(n('pkg:npm/') + ' npm and ' + n('pkg:deb/') + ' Debian packages')")
+echo "image: SBOM $sbom lists $count"
 
 CANARY_JUDGE_IMAGE="$id" CANARY_JUDGE_SBOM="$sbom" CANARY_JUDGE_APP_DIR="$app/app" \
   npx vitest run --dir test/image

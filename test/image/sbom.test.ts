@@ -1,22 +1,29 @@
 /**
  * The image's inventory: the CycloneDX SBOM that scripts/sbom.sh generated from the image's
- * /app, checked against the files of that same /app and the repository's lockfile. The SBOM must
- * list exactly the packages installed in the image; none of them may be a development
- * dependency; neither our code nor the packages may ship source maps or test suites; and every
- * licence must be on test/image/allowed-licenses.txt.
+ * /app and its dpkg status, checked against the files of that same /app, the repository's
+ * lockfile and the image's dpkg status. The SBOM must list exactly the npm packages installed in
+ * the image; none of them may be a development dependency; neither our code nor the packages may
+ * ship source maps or test suites; every npm licence must be on test/image/allowed-licenses.txt;
+ * and it must list exactly the image's installed Debian packages and its Node.js runtime.
  *
- * Needs CANARY_JUDGE_SBOM (the SBOM) and CANARY_JUDGE_APP_DIR (the image's /app, copied out);
- * test/image/run.sh sets both.
+ * Needs CANARY_JUDGE_SBOM (the SBOM), CANARY_JUDGE_APP_DIR (the image's /app, copied out) and
+ * CANARY_JUDGE_IMAGE (the image); test/image/run.sh sets them.
  */
 
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { installedPackages } from '../../scripts/sbom-os.js';
 
 interface Component {
   readonly group?: string;
   readonly name: string;
   readonly version: string;
+  readonly type?: string;
+  readonly purl?: string;
   readonly licenses?: readonly ({ license: { id?: string; name?: string } } | { expression: string })[];
   readonly components?: readonly Component[];
 }
@@ -30,8 +37,11 @@ interface Bom {
 
 const SBOM = process.env['CANARY_JUDGE_SBOM'] ?? '';
 const APP = process.env['CANARY_JUDGE_APP_DIR'] ?? '';
+const IMAGE = process.env['CANARY_JUDGE_IMAGE'] ?? '';
 let bom: Bom;
+/** The npm packages of the SBOM (the rest: the OS, its Debian packages, the Node.js runtime). */
 let components: Component[];
+let all: Component[];
 
 const fullName = (c: Component): string => (c.group === undefined ? c.name : `${c.group}/${c.name}`);
 
@@ -108,7 +118,8 @@ beforeAll(() => {
     throw new Error('CANARY_JUDGE_SBOM and CANARY_JUDGE_APP_DIR are not set: run test/image/run.sh');
   }
   bom = JSON.parse(readFileSync(SBOM, 'utf8')) as Bom;
-  components = flatten(bom.components);
+  all = flatten(bom.components);
+  components = all.filter((c) => c.purl?.startsWith('pkg:npm/') === true);
 });
 
 describe('the image SBOM', () => {
@@ -164,6 +175,32 @@ describe('the image SBOM', () => {
       })
       .filter((x) => x !== undefined);
     expect(offenders).toEqual([]);
+  });
+
+  it('lists exactly the Debian packages installed in the image, the OS and the Node.js runtime', async () => {
+    if (IMAGE === '') throw new Error('CANARY_JUDGE_IMAGE is not set: run test/image/run.sh');
+    const run = promisify(execFile);
+    const ctr = (await run('podman', ['create', IMAGE])).stdout.trim();
+    const dir = mkdtempSync(join(tmpdir(), 'dpkg-'));
+    try {
+      await run('podman', ['cp', `${ctr}:/var/lib/dpkg/status`, join(dir, 'status')]);
+    } finally {
+      await run('podman', ['rm', ctr]);
+    }
+    const inImage = installedPackages(readFileSync(join(dir, 'status'), 'utf8')).map(
+      (p) => `${p.name}@${p.version}`,
+    );
+    const debs = all.filter((c) => c.purl?.startsWith('pkg:deb/debian/') === true);
+    expect(inImage.length).toBeGreaterThan(50);
+    expect(inImage).toContainEqual(expect.stringMatching(/^libc6@2\.36-/));
+    expect(debs.map((c) => `${c.name}@${c.version}`).sort()).toEqual([...inImage].sort());
+    expect(
+      debs.every((c) => c.purl?.includes('?arch=') === true && c.purl.includes('&distro=debian-12')),
+    ).toBe(true);
+    const versions = readFileSync('scripts/lib/runtime-versions.sh', 'utf8');
+    const node = all.find((c) => c.type === 'platform' && c.name === 'node');
+    expect(node?.version).toBe(/^NODE_VERSION=(\S+)$/m.exec(versions)?.[1]);
+    expect(all.find((c) => c.type === 'operating-system')?.version).toMatch(/^12\.\d+$/);
   });
 
   it('reads SPDX expressions: OR needs one allowed side, AND needs both', () => {

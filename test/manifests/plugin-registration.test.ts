@@ -1,15 +1,17 @@
 /**
  * The metric plugin's registration as shipped: the kustomize components (plugins/install/*) and
- * the argo-helm values (plugins/helm/*) that scripts/build-plugin.sh writes from its build. Here:
- * each renders over an Argo Rollouts install (fixture shaped as Argo's manifests/install.yaml),
- * registers one plugin in the controller's own `<org>/<name>` form with a real-looking sha256
- * (the build's; plugins/metric/test/reproducible.sh checks it is this build's), the file://
- * location is where the init container installs the binary of the same architecture, and the
- * helm values say exactly what the component says.
+ * the argo-helm values (charts/canary-judge/argo-rollouts/plugin-values-*) that
+ * scripts/build-plugin.sh writes from its build. Here: each renders over an Argo Rollouts install
+ * (fixture shaped as Argo's manifests/install.yaml), registers one plugin in the controller's own
+ * `<org>/<name>` form with a real-looking sha256 (the build's; plugins/metric/test/reproducible.sh
+ * checks it is this build's), the init container runs the judge's own image at the version of
+ * package.json (the chart's appVersion) from where the Dockerfile puts the binary, the file://
+ * location is where it installs the binary of the same architecture, and the helm values say
+ * exactly what the component says. test/image checks the built image holds these very binaries.
  */
 
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { componentDirs, findObject, REPO, renderKustomization, type K8sObject } from './lib/files.js';
@@ -39,10 +41,17 @@ type Deployment = K8sObject & {
 };
 
 const ARCHES = ['amd64', 'arm64'] as const;
+const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+const helmValues = (arch: string): string =>
+  join(REPO, `charts/canary-judge/argo-rollouts/plugin-values-linux-${arch}.yaml`);
 
 describe('metric plugin registration', () => {
   it('ships one kustomize component per architecture', () => {
-    expect(componentDirs().sort()).toEqual(['plugins/install/linux-amd64', 'plugins/install/linux-arm64']);
+    expect(
+      componentDirs()
+        .filter((d) => d.startsWith('plugins/'))
+        .sort(),
+    ).toEqual(['plugins/install/linux-amd64', 'plugins/install/linux-arm64']);
   });
 
   it('renders over an Argo Rollouts install: plugin registered, binary installed where the location points', () => {
@@ -71,10 +80,14 @@ describe('metric plugin registration', () => {
     if (dep === undefined) throw new Error('no Deployment argo-rollouts in the rendering');
     const spec = dep.spec.template.spec;
     const init = spec.initContainers?.find((c) => c.name === 'canary-judge-metric-plugin');
+    // the judge's own image, never a placeholder registry, and the binary where the Dockerfile puts
+    // it (test/image runs this very command in the built image)
+    expect(init?.image).toBe(`ghcr.io/canary-judge/canary-judge:${VERSION}`);
+    expect(init?.command?.[0]).toBe('/opt/canary-judge/plugins/canary-judge-metric-plugin-linux-amd64');
     expect(init?.command?.[1]).toBe('--install');
     const installDir = init?.command?.[2] ?? '';
     // the binary the init container copies keeps its name, so it lands at the location
-    expect(join(installDir, (init?.command?.[0] ?? '').replace(/^\//, ''))).toBe(path);
+    expect(join(installDir, basename(init?.command?.[0] ?? ''))).toBe(path);
     const controller = spec.containers.find((c) => c.name === 'argo-rollouts');
     const names = (controller?.volumeMounts ?? []).map((m) => m.name);
     // Argo's own volumes are kept, ours added
@@ -104,7 +117,7 @@ describe('metric plugin registration', () => {
       component.patches.find((x) => x.target.kind === 'Deployment')?.patch ?? '',
     ) as Deployment;
     const fromComponent = parse(cmPatch.data.metricProviderPlugins) as PluginEntry[];
-    const values = parse(readFileSync(join(REPO, `plugins/helm/values-linux-${arch}.yaml`), 'utf8')) as {
+    const values = parse(readFileSync(helmValues(arch), 'utf8')) as {
       controller: {
         metricProviderPlugins: PluginEntry[];
         initContainers: Container[];
@@ -115,6 +128,9 @@ describe('metric plugin registration', () => {
     expect(values.controller.metricProviderPlugins).toEqual(fromComponent);
     expect(fromComponent[0]?.location).toContain(`linux-${arch}`);
     const spec = depPatch.spec.template.spec;
+    expect(spec.initContainers?.[0]?.command?.[0]).toBe(
+      `/opt/canary-judge/plugins/canary-judge-metric-plugin-linux-${arch}`,
+    );
     expect(values.controller.initContainers).toEqual(spec.initContainers);
     expect(values.controller.volumeMounts).toEqual(spec.containers[0]?.volumeMounts);
     expect(values.controller.volumes).toEqual(spec.volumes);
@@ -122,9 +138,7 @@ describe('metric plugin registration', () => {
 
   it('the two architectures have different binaries, so different sums', () => {
     const sha = (arch: string): string =>
-      /sha256: "([0-9a-f]{64})"/.exec(
-        readFileSync(join(REPO, `plugins/helm/values-linux-${arch}.yaml`), 'utf8'),
-      )?.[1] ?? '';
+      /sha256: "([0-9a-f]{64})"/.exec(readFileSync(helmValues(arch), 'utf8'))?.[1] ?? '';
     expect(sha('amd64')).not.toBe(sha('arm64'));
   });
 });

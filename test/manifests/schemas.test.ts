@@ -18,8 +18,9 @@ import { fetchSchemaSources, SchemaRegistry, validateWithModel } from './lib/sch
 
 const files = listYamlFiles();
 const isKustomization = (p: string) => /(^|\/)kustomization\.ya?ml$/.test(p);
-// Helm values (plugins/helm) are not objects: plugin-registration.test.ts checks them.
-const isHelmValues = (p: string) => /^plugins\/helm\/values-[^/]+\.ya?ml$/.test(p);
+// Values for the argo-helm chart (charts/canary-judge/argo-rollouts) are not objects:
+// plugin-registration.test.ts checks the plugin's.
+const isHelmValues = (p: string) => /^charts\/canary-judge\/argo-rollouts\/[^/]+\.ya?ml$/.test(p);
 
 let registry: SchemaRegistry;
 

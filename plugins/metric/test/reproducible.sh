@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The plugin's generated gRPC code is current (scripts/gen-proto-go.sh gives the committed
 # files), its build is reproducible and its registration is current: builds it with
-# scripts/build-plugin.sh --check (which fails when plugins/install or plugins/helm do not carry
-# this build's sha256), then builds linux/amd64 again from a copy of the module at another path
+# scripts/build-plugin.sh --check (which fails when plugins/install or
+# charts/canary-judge/argo-rollouts/plugin-values-* do not carry this build's sha256), then builds linux/amd64 again from a copy of the module at another path
 # with every package recompiled (-a, no build cache), and compares the two sha256s.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../../.." && pwd)

@@ -3,7 +3,7 @@
  * asked, Envoy response flags). Four window queries — requests and errors per side — give
  * per-interval counts for the count test (src/stats/count-test.ts).
  */
-import { renderQuery } from '../../prometheus/promql.js';
+import { namedQuery } from '../../prometheus/promql.js';
 import type { Series } from '../../prometheus/client.js';
 import {
   decideCounts,
@@ -13,7 +13,7 @@ import {
 } from '../../stats/index.js';
 import type { ErrorRateCheckRequest } from '../request.js';
 import type { CheckParams } from '../types.js';
-import type { CheckContext, CheckKind, QueryAnswers } from './kind.js';
+import type { CheckContext, CheckKind, PlannedQuery, QueryAnswers } from './kind.js';
 import { pointsByTime, timelineEntries } from './series.js';
 import { checkSummary } from './summary.js';
 
@@ -78,25 +78,25 @@ export const errorRate: CheckKind<ErrorRateCheckRequest, Query> = {
     const m = ctx.mesh;
     const interval = ctx.interval;
     const errorCodes = c.errorCodes ?? DEFAULT_ERROR_CODES;
-    const errors = (selector: string): string =>
-      c.responseFlags === undefined
-        ? renderQuery('errors', { selector, interval, errorCodes }, m)
-        : renderQuery(
+    const errors = (selector: string): PlannedQuery => ({
+      ...(c.responseFlags === undefined
+        ? namedQuery('errors', { selector, interval, errorCodes }, m)
+        : namedQuery(
             'errorsWithFlags',
             { selector, interval, errorCodes, responseFlags: c.responseFlags },
             m,
-          );
+          )),
+      range: 'window',
+    });
+    const requests = (selector: string): PlannedQuery => ({
+      ...namedQuery('requests', { selector, interval }, m),
+      range: 'window',
+    });
     return {
-      canaryRequests: {
-        promql: renderQuery('requests', { selector: ctx.canarySelector, interval }, m),
-        range: 'window',
-      },
-      canaryErrors: { promql: errors(ctx.canarySelector), range: 'window' },
-      stableRequests: {
-        promql: renderQuery('requests', { selector: ctx.stableSelector, interval }, m),
-        range: 'window',
-      },
-      stableErrors: { promql: errors(ctx.stableSelector), range: 'window' },
+      canaryRequests: requests(ctx.canarySelector),
+      canaryErrors: errors(ctx.canarySelector),
+      stableRequests: requests(ctx.stableSelector),
+      stableErrors: errors(ctx.stableSelector),
     };
   },
   evaluate(c, answers, params, ctx: CheckContext) {
@@ -106,6 +106,7 @@ export const errorRate: CheckKind<ErrorRateCheckRequest, Query> = {
       result,
       summary: checkSummary(c.name ?? c.type, result.reason, result, {
         intervalSeconds: ctx.intervalSeconds,
+        bad: 'errors',
       }),
       details: {
         errorCodes: c.errorCodes ?? DEFAULT_ERROR_CODES,

@@ -8,6 +8,7 @@ import type { DurationUnit } from '../../config/config.js';
 import type { MeshNames } from '../../prometheus/promql.js';
 import type { Series } from '../../prometheus/client.js';
 import type { CountTestResult } from '../../stats/index.js';
+import type { SeriesShape } from '../series-shape.js';
 import type { CheckParams, CheckResult } from '../types.js';
 
 export interface CheckContext {
@@ -26,9 +27,11 @@ export interface CheckContext {
 /** `window`: one point per analysis interval; `baseline`: one point at the window start. */
 export type QueryRange = 'window' | 'baseline';
 
+/** A named query: its PromQL, its range, and the series its aggregation promises (at most). */
 export interface PlannedQuery {
   readonly promql: string;
   readonly range: QueryRange;
+  readonly shape: SeriesShape;
 }
 
 /** A kind's queries by name; the answers come back to `evaluate` under the same names. */

@@ -18,7 +18,7 @@
  * every look, so the sequential test sees one growing sequence of counts.
  */
 import type { DurationUnit } from '../../config/config.js';
-import { renderQuery } from '../../prometheus/promql.js';
+import { namedQuery } from '../../prometheus/promql.js';
 import {
   decideCounts,
   decideThresholds,
@@ -34,7 +34,7 @@ import {
 } from '../../stats/index.js';
 import type { LatencyCheckRequest } from '../request.js';
 import type { CheckParams, LatencyThreshold, QuantileEstimates } from '../types.js';
-import type { CheckKind, QueryAnswers } from './kind.js';
+import type { CheckKind, PlannedQuery, QueryAnswers, QueryRange } from './kind.js';
 import { hasInvalidBuckets, histogramsByTime, timelineEntries } from './series.js';
 import { checkSummary, latencyWhat } from './summary.js';
 
@@ -193,19 +193,16 @@ function specOf(c: LatencyCheckRequest): LatencySpec {
 export const latency: CheckKind<LatencyCheckRequest, Query> = {
   plan(c, ctx) {
     const m = ctx.mesh;
-    const buckets = (selector: string, interval: string): string =>
-      renderQuery('latencyBuckets', { selector, interval }, m);
+    const buckets = (selector: string, interval: string, range: QueryRange): PlannedQuery => ({
+      ...namedQuery('latencyBuckets', { selector, interval }, m),
+      range,
+    });
     return {
-      canaryBuckets: { promql: buckets(ctx.canarySelector, ctx.interval), range: 'window' },
-      stableBuckets: { promql: buckets(ctx.stableSelector, ctx.interval), range: 'window' },
+      canaryBuckets: buckets(ctx.canarySelector, ctx.interval, 'window'),
+      stableBuckets: buckets(ctx.stableSelector, ctx.interval, 'window'),
       ...(c.quantile === undefined
         ? {}
-        : {
-            stableBaseline: {
-              promql: buckets(ctx.stableSelector, BASELINE_RANGE),
-              range: 'baseline' as const,
-            },
-          }),
+        : { stableBaseline: buckets(ctx.stableSelector, BASELINE_RANGE, 'baseline') }),
     };
   },
   evaluate(c, answers, params, ctx) {
@@ -217,6 +214,7 @@ export const latency: CheckKind<LatencyCheckRequest, Query> = {
       summary: checkSummary(c.name ?? c.type, o.result.reason, o.result, {
         what,
         intervalSeconds: ctx.intervalSeconds,
+        bad: 'slow requests',
         ...(o.note === undefined ? {} : { note: o.note }),
       }),
       details: {

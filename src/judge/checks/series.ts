@@ -6,7 +6,10 @@ import type { HistogramBucket, TimelinePoint } from '../../stats/index.js';
 import type { TimelineEntry } from '../types.js';
 import type { Series } from '../../prometheus/client.js';
 
-/** Points of a single-series result by timestamp; an empty result is an empty map. */
+/**
+ * Points of a single-series result by timestamp; an empty result is an empty map. The query
+ * runner refuses an answer with more than one series (../series-shape.ts) before it gets here.
+ */
 export function pointsByTime(series: readonly Series[]): Map<number, number> {
   const out = new Map<number, number>();
   for (const s of series) {
@@ -15,7 +18,7 @@ export function pointsByTime(series: readonly Series[]): Map<number, number> {
   return out;
 }
 
-/** `sum by (le)` series → histogram per timestamp. */
+/** `sum by (le)` series (one per `le`, as the runner checked) → histogram per timestamp. */
 export function histogramsByTime(series: readonly Series[]): Map<number, HistogramBucket[]> {
   const out = new Map<number, HistogramBucket[]>();
   // Series in bound order (Prometheus sorts them as strings: "10" before "5"), so each

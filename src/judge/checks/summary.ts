@@ -1,9 +1,10 @@
 /**
  * The one line a person reads for each check (in `kubectl describe analysisrun` and the logs):
  * counts and rates per side, the effect with its interval, the evidence against its threshold,
- * and — when the check could not decide — what is missing and roughly how long it would take.
+ * and — when the check could not decide — what is missing and roughly how long it would take,
+ * or, when no time at these parameters would do, what to set instead.
  */
-import type { CountTestResult } from '../../stats/index.js';
+import { MAX_SETTLE_INTERVALS, type CountTestResult } from '../../stats/index.js';
 import { fmtCount, fmtMs, fmtNum, fmtPct } from '../format.js';
 import type { CheckReason, LatencyThreshold } from '../types.js';
 
@@ -25,11 +26,42 @@ export interface SummaryExtra {
   readonly note?: string;
   /** Length of one analysis interval, to turn the engine's interval estimate into minutes. */
   readonly intervalSeconds?: number;
+  /** What the check counts as bad, in the plural ("errors"); default "bad requests". */
+  readonly bad?: string;
 }
 
-function settleText(intervals: number | null | undefined, intervalSeconds: number | undefined): string {
+/**
+ * An absolute tolerance to suggest when a Pass needs one: the shipped last gate's +0.1 pp, which
+ * a clean canary meets after about 4,100 requests (docs/statistics.md §7).
+ */
+export const SUGGESTED_CRITICAL_INCREASE = 0.001;
+
+/** How far ahead the engine looks (MAX_SETTLE_INTERVALS intervals), in words: "a day". */
+function horizonText(intervalSeconds: number): string {
+  const seconds = MAX_SETTLE_INTERVALS * intervalSeconds;
+  const days = seconds / 86_400;
+  if (Number.isInteger(days)) return days === 1 ? 'a day' : `${days} days`;
+  const hours = Math.round(seconds / 3600);
+  if (hours >= 1) return `${hours} hour${hours === 1 ? '' : 's'}`;
+  return `${Math.round(seconds / 60)} minutes`;
+}
+
+function settleText(r: CountTestResult, extra: SummaryExtra): string {
+  if (r.needs === 'criticalIncrease') {
+    // No time to promise: while the stable stays clean no traffic lets the ratio pass.
+    const bad = extra.bad ?? 'bad requests';
+    const clean = r.canary.bad > 0 ? 'the canary pass on its own rate' : 'a clean canary pass';
+    const where = r.canary.bad > 0 ? 'on the stable side' : 'on either side';
+    const pp = fmtNum(SUGGESTED_CRITICAL_INCREASE * 100);
+    return (
+      ` (no ${bad} ${where}, so no ratio can rule out ${fmtNum(r.power.criticalEffect)}×: ` +
+      `set criticalIncrease, e.g. ${SUGGESTED_CRITICAL_INCREASE} = +${pp} pp, to let ${clean})`
+    );
+  }
+  const { intervalSeconds } = extra;
+  const intervals = r.settleIntervals;
   if (intervals === undefined || intervalSeconds === undefined) return '';
-  if (intervals === null) return ' (more than a day at this traffic)';
+  if (intervals === null) return ` (more than ${horizonText(intervalSeconds)} at this traffic)`;
   const minutes = Math.max(1, Math.ceil((intervals * intervalSeconds) / 60));
   return ` (about ${minutes} more minute${minutes === 1 ? '' : 's'} at this traffic)`;
 }
@@ -66,7 +98,7 @@ export function checkSummary(
       parts.push(`canary rate ≤ ${fmtPct(r.floor.canaryUpper)} within tolerance ${fmtPct(r.floor.allowed)}`);
     }
   }
-  const tail = reason === 'insufficient_data' ? settleText(r.settleIntervals, extra.intervalSeconds) : '';
+  const tail = reason === 'insufficient_data' ? settleText(r, extra) : '';
   return `${head}: ${parts.join(', ')} → ${VERDICT_TAIL[reason]}${tail}`;
 }
 

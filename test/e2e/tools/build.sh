@@ -24,6 +24,14 @@ kwok_bin="$cache/kwok-$kwok_version/bin"
 etcd_bin="$cache/etcd-$etcd_version/bin"
 mkdir -p "$k8s_bin" "$kwok_bin" "$etcd_bin"
 export CGO_ENABLED=0
+# One build at a time: .ci/run starts this script in the background early (niced, to use the CPU
+# that the test stages leave idle) and the e2e stage calls it again; the second caller waits for
+# the first and then finds everything cached.
+exec 9>"$cache/.e2e-tools.lock"
+if ! flock -n 9; then
+  echo "e2e-tools: waiting for another build of the e2e tools..." >&2
+  flock 9
+fi
 
 say() { echo "e2e-tools: $*" >&2; }
 

@@ -257,6 +257,28 @@ describe('the terminal report', () => {
     expect(whatEndsIt(s, { ...result, verdict: 'Fail' })).toMatch(/^The judge sees a regression/);
     expect(whatEndsIt({ ...s, aborted: true }, result)).toMatch(/aborted/);
   });
+
+  it('asks for criticalIncrease, not time, when the stable has no bad request and no tolerance is set', () => {
+    const clean: CheckResult = {
+      ...check,
+      params: { ...check.params, criticalIncrease: 0 },
+      canary: { requests: 600, bad: 0, rate: 0 },
+      stable: { requests: 60000, bad: 0, rate: 0 },
+      settleMinutes: null,
+    };
+    const r = { ...result, checks: [clean] };
+    const lines = renderTerminal(s, r);
+    expect(lines).toContain(
+      'to settle: no traffic will while the stable has no bad request; set criticalIncrease',
+    );
+    expect(lines).not.toContain('more than a day');
+    expect(whatEndsIt(s, r)).toMatch(/no wait will settle it.*set criticalIncrease/);
+    // With a tolerance, or a stable error to compare with, time can settle it again.
+    const tolerant = { ...clean, params: { ...clean.params, criticalIncrease: 0.001 } };
+    expect(renderTerminal(s, { ...result, checks: [tolerant] })).toContain('more than a day at this traffic');
+    const baseline = { ...clean, stable: { requests: 60000, bad: 3, rate: 0.00005 } };
+    expect(whatEndsIt(s, { ...result, checks: [baseline] })).toMatch(/too thin to settle within a day/);
+  });
 });
 
 describe('the HTML report', () => {

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../support/random.js';
-import { decideCounts, toleranceFloor } from '../../../src/stats/count-test.js';
+import { DEFAULT_COUNT_TEST_PARAMS, decideCounts, toleranceFloor } from '../../../src/stats/count-test.js';
 import { rateBounds } from '../../../src/stats/rate-bound.js';
 import { betaQuantile } from '../../../src/stats/special-functions.js';
 import type { IntervalCounts } from '../../../src/stats/types.js';
@@ -137,7 +137,69 @@ describe('the floor', () => {
     );
     expect(r.verdict).toBe('Inconclusive');
     expect(r.settleIntervals).toBeNull();
+    // Not a question of time: the result says a Pass needs an absolute tolerance.
+    expect(r.needs).toBe('criticalIncrease');
   });
+
+  it('asks for an absolute tolerance only while the stable side has no bad request and none is set', () => {
+    const clean: IntervalCounts = { canaryTotal: 60, canaryBad: 0, stableTotal: 5940, stableBad: 0 };
+    const ratioOnly = { ...params, criticalIncrease: 0 };
+    expect(decideCounts([clean, clean], params).needs).toBeUndefined();
+    // One stable error gives the ratio a baseline: time can settle it again.
+    const withBaseline = decideCounts([clean, { ...clean, stableBad: 1 }], ratioOnly);
+    expect(withBaseline.reason).toBe('insufficient_data');
+    expect(withBaseline.needs).toBeUndefined();
+    expect(withBaseline.settleIntervals).not.toBeNull();
+    // Asked whether or not the caller wants the time estimate (simulations turn it off).
+    const quiet = decideCounts([clean, clean], ratioOnly, { estimateSettle: false });
+    expect(quiet.needs).toBe('criticalIncrease');
+    expect(quiet.settleIntervals).toBeUndefined();
+  });
+
+  it.each([
+    { k: 3, ratioOnlyFails: 0.95, increasePasses: 0.5 },
+    { k: 5, ratioOnlyFails: 0.99, increasePasses: 0.1 },
+  ])(
+    'would pass a $k× regression of a service at 0.01 % errors with +0.1 pp as a default tolerance, which the ratio-only default fails',
+    ({ k, ratioOnlyFails, increasePasses }) => {
+      // 10 % canary at 1000 req/s, the request defaults (α 0.01, 2×, power 0.8), a look a minute
+      // for 30 minutes. Why the default tolerance stays 0 (docs/statistics.md §6).
+      const runs = 200;
+      const outcome = (criticalIncrease: number) => {
+        const rng = new Rng(20261203, k);
+        const count = { Pass: 0, Fail: 0 };
+        for (let i = 0; i < runs; i++) {
+          const looks: IntervalCounts[] = [];
+          for (let t = 0; t < 30; t++) {
+            const nc = rng.poisson(6000);
+            const ns = rng.poisson(54000);
+            looks.push({
+              canaryTotal: nc,
+              canaryBad: rng.binomial(nc, k * 0.0001),
+              stableTotal: ns,
+              stableBad: rng.binomial(ns, 0.0001),
+            });
+            const { verdict } = decideCounts(
+              looks,
+              { ...DEFAULT_COUNT_TEST_PARAMS, criticalIncrease },
+              {
+                estimateSettle: false,
+              },
+            );
+            if (verdict !== 'Inconclusive') {
+              count[verdict]++;
+              break;
+            }
+          }
+        }
+        return count;
+      };
+      const ratioOnly = outcome(0);
+      expect(ratioOnly.Pass).toBe(0);
+      expect(ratioOnly.Fail / runs).toBeGreaterThanOrEqual(ratioOnlyFails);
+      expect(outcome(0.001).Pass / runs).toBeGreaterThan(increasePasses);
+    },
+  );
 
   it('compares against the larger of the ratio and the absolute tolerance', () => {
     const f = toleranceFloor({ requests: 1e6, bad: 0 }, { requests: 1e7, bad: 1e5 }, 1.5, 0.001, 0.05);

@@ -1,0 +1,147 @@
+/**
+ * A clean service (no bad request on either side) through the judge's own code: the HTTP body as
+ * Argo sends it, the engine defaults the judge applies (checkParams), and the check kinds'
+ * evaluation over fixed series. Without an absolute tolerance no amount of traffic lets such a
+ * check pass, so its summary must say what to set rather than promise time; with one, it must
+ * pass within the time its summary promises.
+ */
+import { describe, expect, it } from 'vitest';
+import { CHECK_KINDS, type CheckContext } from '../../../../src/judge/checks/index.js';
+import { checkParams } from '../../../../src/judge/judge.js';
+import type { CheckRequest } from '../../../../src/judge/request.js';
+import type { Series } from '../../../../src/prometheus/client.js';
+import { ISTIO_NAMES } from '../../../../src/prometheus/promql.js';
+import { parseRequestBody } from '../../../../src/server/http/request-body.js';
+
+const ctx = (intervalSeconds = 60): CheckContext => ({
+  canarySelector: '',
+  stableSelector: '',
+  interval: `${intervalSeconds}s`,
+  intervalSeconds,
+  mesh: ISTIO_NAMES,
+  durationUnit: 'milliseconds',
+  timeline: false,
+});
+
+/** One check as the HTTP API receives it from an Argo template (numbers as strings). */
+function check(fields: Record<string, string>): CheckRequest {
+  const r = parseRequestBody({
+    rollout: { name: 'catalogo', namespace: 'shop' },
+    selector: { mode: 'pod-hash', canary: 'abc12', stable: 'def34' },
+    checks: [fields],
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.value.checks[0] as CheckRequest;
+}
+
+const flat = (v: number, looks: number, step: number, labels: Record<string, string> = {}): Series[] => [
+  { labels, samples: Array.from({ length: looks }, (_, i) => ({ t: i * step, v })) },
+];
+
+/** The error-rate check after `looks` intervals of a 10 % canary at `rps`, errors as given. */
+function judgeErrors(
+  c: CheckRequest,
+  rps: number,
+  looks: number,
+  errors: { canary?: number; stable?: number } = {},
+  intervalSeconds = 60,
+) {
+  const perInterval = rps * intervalSeconds;
+  const n = (v: number) => flat(v, looks, intervalSeconds);
+  return CHECK_KINDS['error-rate'].evaluate(
+    c as never,
+    {
+      canaryRequests: n(0.1 * perInterval),
+      canaryErrors: errors.canary === undefined ? [] : n(errors.canary),
+      stableRequests: n(0.9 * perInterval),
+      stableErrors: errors.stable === undefined ? [] : n(errors.stable),
+    },
+    checkParams(c, 1),
+    ctx(intervalSeconds),
+  );
+}
+
+const ASKS_FOR_INCREASE =
+  /→ not enough data yet \(no errors on either side, so no ratio can rule out 2×: set criticalIncrease, e\.g\. 0\.001 = \+0\.1 pp, to let a clean canary pass\)$/;
+
+describe('a clean service', () => {
+  it.each([20, 100, 1000])(
+    'without criticalIncrease is told what to set, with no time promised (%d req/s)',
+    (rps) => {
+      const c = check({ type: 'error-rate' });
+      expect(checkParams(c, 1).criticalIncrease).toBe(0);
+      for (const looks of [1, 30, 600]) {
+        const o = judgeErrors(c, rps, looks);
+        expect(o.result.verdict).toBe('Inconclusive');
+        expect(o.result.needs).toBe('criticalIncrease');
+        expect(o.result.settleIntervals).toBeNull();
+        expect(o.summary).toMatch(ASKS_FOR_INCREASE);
+        expect(o.summary).not.toMatch(/at this traffic|minute/);
+      }
+    },
+  );
+
+  it('with only the canary erring is told the stable side gives no baseline, and can still Fail', () => {
+    const c = check({ type: 'error-rate' });
+    const early = judgeErrors(c, 100, 5, { canary: 0.2 });
+    expect(early.result.verdict).toBe('Inconclusive');
+    expect(early.summary).toMatch(
+      /\(no errors on the stable side, so no ratio can rule out 2×: set criticalIncrease, e\.g\. 0\.001 = \+0\.1 pp, to let the canary pass on its own rate\)$/,
+    );
+    // The request for a tolerance is about passing only: errors on the canary alone still fail.
+    const worse = judgeErrors(c, 100, 10, { canary: 3 });
+    expect(worse.result.verdict).toBe('Fail');
+    expect(worse.summary).not.toContain('criticalIncrease');
+  });
+
+  it('names slow requests for a latency check whose threshold no request exceeds', () => {
+    const c = check({ type: 'latency', thresholdMs: '250' });
+    const buckets = (total: number): Series[] => [
+      ...flat(total, 10, 60, { le: '100' }),
+      ...flat(total, 10, 60, { le: '250' }),
+      ...flat(total, 10, 60, { le: '+Inf' }),
+    ];
+    const o = CHECK_KINDS.latency.evaluate(
+      c as never,
+      { canaryBuckets: buckets(600), stableBuckets: buckets(5400) },
+      checkParams(c, 1),
+      ctx(),
+    );
+    expect(o.result.needs).toBe('criticalIncrease');
+    expect(o.summary).toMatch(
+      /^latency over 250ms: .*→ not enough data yet \(no slow requests on either side, so no ratio can rule out 2×: set criticalIncrease/,
+    );
+  });
+
+  it.each([20, 100, 1000])(
+    'with criticalIncrease 0.001 passes within the minutes its summary promises (%d req/s)',
+    (rps) => {
+      const c = check({ type: 'error-rate', criticalIncrease: '0.001' });
+      const first = judgeErrors(c, rps, 1);
+      if (first.result.verdict === 'Pass') {
+        // 1000 req/s: 6,000 clean canary requests in the first minute already rule out +0.1 pp.
+        expect(first.summary).toMatch(/canary rate ≤ .* within tolerance 0\.1% → no regression$/);
+        return;
+      }
+      expect(first.result.needs).toBeUndefined();
+      const m = /→ not enough data yet \(about (\d+) more minutes? at this traffic\)$/.exec(first.summary);
+      expect(m, first.summary).not.toBeNull();
+      const promised = Number((m as RegExpExecArray)[1]);
+      const atPromise = judgeErrors(c, rps, 1 + promised);
+      expect(atPromise.result.verdict).toBe('Pass');
+      expect(atPromise.result.floor?.met).toBe(true);
+      // Not a promise padded far beyond need: two minutes earlier it had not yet passed.
+      expect(judgeErrors(c, rps, promised - 1).result.verdict).toBe('Inconclusive');
+    },
+  );
+
+  it('says the look-ahead in the interval’s own time when even a tolerance cannot settle it soon', () => {
+    // 5 s intervals: the engine looks 1440 intervals ahead, two hours, not a day.
+    const c = check({ type: 'error-rate', criticalIncrease: '0.0001' });
+    const o = judgeErrors(c, 0.5, 3, {}, 5);
+    expect(o.result.settleIntervals).toBeNull();
+    expect(o.summary).toMatch(/→ not enough data yet \(more than 2 hours at this traffic\)$/);
+    const minute = judgeErrors(c, 0.05, 3, {}, 60);
+    expect(minute.summary).toMatch(/\(more than a day at this traffic\)$/);
+  });
+});

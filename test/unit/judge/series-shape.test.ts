@@ -1,0 +1,214 @@
+/**
+ * One answer, one series: the rule that an answer holds no more series than its query's
+ * aggregation promises, on its own and inside an analysis (with an in-memory store answering
+ * what a query layer merging per-store answers would).
+ */
+import { describe, expect, it } from 'vitest';
+import { JudgeError } from '../../../src/errors.js';
+import { createJudge } from '../../../src/judge/judge.js';
+import { parseAnalysisRequest, type AnalysisRequest } from '../../../src/judge/request.js';
+import { checkSeriesShape, type SeriesShape } from '../../../src/judge/series-shape.js';
+import type { PrometheusClient, RangeSpec, Series } from '../../../src/prometheus/client.js';
+import { ISTIO_NAMES, QUERY_TEMPLATES, renderQuery, type QueryName } from '../../../src/prometheus/promql.js';
+
+const ONE: SeriesShape = { kind: 'one' };
+const PER_LE: SeriesShape = { kind: 'one-per', label: 'le' };
+const s = (labels: Record<string, string>): Series => ({ labels, samples: [{ t: 60, v: 1 }] });
+
+function refusal(series: Series[], shape: SeriesShape, name = 'q'): string | undefined {
+  try {
+    checkSeriesShape(series, { name, shape });
+    return undefined;
+  } catch (e) {
+    expect(e).toBeInstanceOf(JudgeError);
+    expect((e as JudgeError).code).toBe('prometheus_bad_response');
+    return (e as JudgeError).message;
+  }
+}
+
+describe('checkSeriesShape', () => {
+  it('accepts no series and one series, whatever its labels, where one is promised', () => {
+    expect(refusal([], ONE)).toBeUndefined();
+    expect(refusal([s({})], ONE)).toBeUndefined();
+    expect(refusal([s({ replica: 'a', cluster: 'eu' })], ONE)).toBeUndefined();
+  });
+
+  it('refuses two series where one is promised, whatever their labels, naming the query and the series', () => {
+    expect(refusal([s({ store: 'a' }), s({ store: 'b' })], ONE, 'canaryRequests')).toBe(
+      'Prometheus answered 2 series to canaryRequests, whose aggregation promises at most one series: {store="a"}, {store="b"}; refused, not added up',
+    );
+    expect(refusal([s({}), s({ prometheus_replica: 'b' })], ONE)).toMatch(
+      /^Prometheus answered 2 series to q, .*: \{\}, \{prometheus_replica="b"\}; refused/,
+    );
+    expect(refusal([s({}), s({})], ONE)).toMatch(/^Prometheus answered 2 series to q/);
+  });
+
+  it('lists four series and counts the rest', () => {
+    const many = Array.from({ length: 7 }, (_, i) => s({ shard: String(i) }));
+    expect(refusal(many, ONE)).toBe(
+      'Prometheus answered 7 series to q, whose aggregation promises at most one series: {shard="0"}, {shard="1"}, {shard="2"}, {shard="3"} and 3 more; refused, not added up',
+    );
+  });
+
+  it('accepts one series per le, other labels or not', () => {
+    expect(refusal([], PER_LE)).toBeUndefined();
+    expect(refusal([s({ le: '100' }), s({ le: '+Inf' })], PER_LE)).toBeUndefined();
+    expect(refusal([s({ le: '100', store: 'a' }), s({ le: '+Inf', store: 'a' })], PER_LE)).toBeUndefined();
+  });
+
+  it('refuses two series for one le, naming the le and both series', () => {
+    expect(
+      refusal(
+        [s({ le: '100', store: 'a' }), s({ le: '+Inf', store: 'a' }), s({ le: '100', store: 'b' })],
+        PER_LE,
+        'canaryBuckets',
+      ),
+    ).toBe(
+      'Prometheus answered 2 series for le="100" to canaryBuckets, whose aggregation promises one series per le: {le="100", store="a"}, {le="100", store="b"}; refused, not added up',
+    );
+  });
+
+  it('refuses a series without the label it is grouped by', () => {
+    expect(refusal([s({ le: '100' }), s({ store: 'b' })], PER_LE, 'stableBuckets')).toBe(
+      'Prometheus answered a series without le to stableBuckets, whose aggregation promises one series per le: {store="b"}; refused, not added up',
+    );
+  });
+
+  it('quotes label values as JSON and cuts long label sets', () => {
+    const msg = refusal([s({}), s({ x: 'a"b', y: 'z'.repeat(200) })], ONE) ?? '';
+    expect(msg).toContain('{x="a\\"b", y="zzz');
+    expect(msg).toContain('...; refused');
+  });
+});
+
+describe('the shapes the query templates declare', () => {
+  const vars = { selector: 'a="b"', interval: '60s', errorCodes: '5xx', responseFlags: 'UO' };
+  const cases = Object.keys(QUERY_TEMPLATES) as QueryName[];
+
+  it.each(cases)('%s: its outer aggregation promises what it declares', (name) => {
+    for (const mesh of [ISTIO_NAMES, { ...ISTIO_NAMES, scrapeLabels: [] }]) {
+      const promql = renderQuery(name, vars, mesh);
+      const shape = QUERY_TEMPLATES[name].shape;
+      const grouped = /^sum by \(([a-z_]+)\) \(/.exec(promql);
+      if (shape.kind === 'one') {
+        expect(promql).toMatch(/^sum\(/);
+        expect(promql.endsWith(')')).toBe(true);
+      } else {
+        expect(grouped?.[1]).toBe(shape.label);
+      }
+    }
+  });
+});
+
+// ---- inside an analysis ------------------------------------------------------------------
+
+const T0 = 1_700_000_000 - (1_700_000_000 % 60);
+const config = {
+  deadlineMs: 2000,
+  queryConcurrency: 4,
+  lookbackSeconds: 86400,
+  mesh: ISTIO_NAMES,
+  durationUnit: 'milliseconds' as const,
+};
+
+function req(extra: Record<string, unknown> = {}): AnalysisRequest {
+  const r = parseAnalysisRequest({
+    rollout: { name: 'catalogo', namespace: 'shop' },
+    selector: { mode: 'pod-hash', canary: 'abc12', stable: 'def34' },
+    start: new Date(T0 * 1000).toISOString(),
+    end: new Date((T0 + 1800) * 1000).toISOString(),
+    checks: [{ type: 'error-rate' }, { type: 'latency', thresholdMs: 250 }],
+    ...extra,
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.value;
+}
+
+const flat = (v: number, r: RangeSpec, labels: Record<string, string> = {}): Series => {
+  const n = (r.end - r.start) / r.step + 1;
+  return { labels, samples: Array.from({ length: n }, (_, i) => ({ t: r.start + i * r.step, v })) };
+};
+
+/**
+ * Per interval: canary 1,000 requests with 20 errors (2%), stable 1,000 with 10 (1%): a Fail.
+ * With `extra`, the canary's request query also answers a second series of 1,000 requests
+ * under another label — added up, the canary is at 1% like the stable.
+ */
+function store(extra: { requests?: boolean; buckets?: boolean; presence?: boolean }): PrometheusClient {
+  return {
+    async queryRange(q, r) {
+      const canary = q.includes('abc12');
+      if (!q.includes('increase(')) {
+        return extra.presence === true
+          ? [flat(1, r, { store: 'a' }), flat(1, r, { store: 'b' })]
+          : [flat(1, r)];
+      }
+      if (q.includes('_bucket')) {
+        const h = [flat(980, r, { le: '250' }), flat(1000, r, { le: '+Inf' })];
+        return canary && extra.buckets === true ? [...h, flat(1000, r, { le: '+Inf', store: 'b' })] : h;
+      }
+      if (q.includes('response_code')) return [flat(canary ? 20 : 10, r)];
+      return canary && extra.requests === true
+        ? [flat(1000, r, { store: 'a' }), flat(1000, r, { store: 'b' })]
+        : [flat(1000, r)];
+    },
+    async ping() {
+      return { reachable: true as const, latencyMs: 1 };
+    },
+  };
+}
+
+const judge = (extra: Parameters<typeof store>[0]) =>
+  createJudge({ prometheus: store(extra), config, name: 't' });
+
+describe('an analysis whose store answers several series where one is promised', () => {
+  it('the honest answer Fails the canary on errors', async () => {
+    const r = await judge({}).analyze(req());
+    expect(r.checks[0]).toMatchObject({ name: 'error-rate', verdict: 'Fail' });
+    expect(r.verdict).toBe('Fail');
+  });
+
+  it('refuses the error-rate check (Inconclusive query_error) instead of summing it into a Pass', async () => {
+    const r = await judge({ requests: true }).analyze(req());
+    expect(r.checks[0]).toMatchObject({
+      name: 'error-rate',
+      verdict: 'Inconclusive',
+      reason: 'query_error',
+      canary: null,
+      error: {
+        code: 'prometheus_bad_response',
+        message:
+          'Prometheus answered 2 series to canaryRequests, whose aggregation promises at most one series: {store="a"}, {store="b"}; refused, not added up',
+      },
+    });
+    expect(r.checks[1]?.reason).toBe('no_regression');
+    expect(r.verdict).toBe('Inconclusive');
+  });
+
+  it('refuses the latency check when a bucket comes twice', async () => {
+    const r = await judge({ buckets: true }).analyze(req());
+    expect(r.checks[1]).toMatchObject({ name: 'latency', reason: 'query_error' });
+    expect(r.checks[1]?.error?.message).toMatch(
+      /^Prometheus answered 2 series for le="\+Inf" to canaryBuckets/,
+    );
+    expect(r.checks[0]?.verdict).toBe('Fail');
+  });
+
+  it('answers prometheus_bad_response for the analysis when every check was refused', async () => {
+    await expect(
+      judge({ requests: true }).analyze(req({ checks: [{ type: 'error-rate' }] })),
+    ).rejects.toMatchObject({
+      code: 'prometheus_bad_response',
+      message: expect.stringMatching(/^Prometheus answered 2 series to canaryRequests/),
+    });
+  });
+
+  it('refuses a first-sample search answered with several series (the window cannot be trusted)', async () => {
+    await expect(
+      judge({ presence: true }).analyze(req({ start: 'canary-first-sample', end: undefined })),
+    ).rejects.toMatchObject({
+      code: 'prometheus_bad_response',
+      message: expect.stringMatching(/^Prometheus answered 2 series to presence,/),
+    });
+  });
+});
