@@ -75,7 +75,7 @@ if [ -f plugins/metric/test/run.sh ]; then
 fi
 
 if [ -f test/e2e/run.sh ] && [ "${CANARY_JUDGE_SKIP_E2E:-0}" != 1 ]; then
-  stage "end to end (local control plane)"
+  stage "end to end (local control plane: the README's Quickstart through the Helm chart, then catalogo)"
   bash test/e2e/run.sh
   stage "end to end through the metric plugin (the controller loads it from argo-rollouts-config)"
   E2E_PROVIDER=plugin E2E_SCENARIOS=wrong-sha,judge-late,good,bad bash test/e2e/run.sh

@@ -1,18 +1,20 @@
 // Mesh simulator of the end-to-end test. The cluster's pods are fake (KWOK makes them Ready; no
 // container runs), so this process plays the part of the Istio sidecars: every second it reads the
 // live VirtualService weights, the DestinationRule subsets, the Services' selectors and the ready
-// pods of the namespace from the API server, splits a configurable request rate by the current
-// weights over the actual pods, draws errors and latencies per release (the pod's image tag), and
+// pods of each namespace it serves from the API server, splits a configurable request rate through
+// each VirtualService's route by its current weights over the actual pods, draws errors and
+// latencies per release (the pod's image tag), and
 // exposes what Istio's standard metrics would show: istio_requests_total and
 // istio_request_duration_milliseconds (reporter="destination" with the destination pod's name,
 // and reporter="source" as seen by the ingress gateway). Prometheus scrapes /metrics.
 //
 // Control (JSON over HTTP, loopback only):
 //   GET  /config, POST /config   {"rps":2000,"default":{...},"versions":{"v1.2":{"errorRate":0.005,"latencyMedianMs":40,"latencySigma":0.6}}}
-//                                (default until configured: REALISTIC below)
+//                                (rps: through each VirtualService; default until configured: REALISTIC below)
 //   GET  /stats                  cumulative requests and failures per release and per pod, current weights
 //
-// Env: E2E_KUBE_SERVER, E2E_KUBE_TOKEN, E2E_KUBE_CA (PEM file), MESH_NAMESPACE, MESH_PORT, MESH_SEED.
+// Env: E2E_KUBE_SERVER, E2E_KUBE_TOKEN, E2E_KUBE_CA (PEM file), MESH_NAMESPACES (comma-separated),
+// MESH_PORT, MESH_SEED.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Kube, arr, at, rec, str, type Obj } from './lib/kube.js';
@@ -29,6 +31,7 @@ import {
 export type { Behaviour } from './lib/shape.js';
 
 export interface SimConfig {
+  /** Requests per second through each VirtualService's route, split by its weights. */
   readonly rps: number;
   readonly default: Behaviour;
   readonly versions: Readonly<Record<string, Behaviour>>;
@@ -45,6 +48,9 @@ interface PodTarget {
 }
 
 interface Destination {
+  readonly namespace: string;
+  /** The VirtualService whose route this leg is: the rate is split by weight within it. */
+  readonly route: string;
   readonly host: string;
   readonly subset: string;
   readonly weight: number;
@@ -84,7 +90,7 @@ export class MeshSimulator {
 
   constructor(
     private readonly kube: Kube,
-    private readonly namespace: string,
+    private readonly namespaces: readonly string[],
     seed: number,
   ) {
     this.random = rng(seed);
@@ -98,45 +104,13 @@ export class MeshSimulator {
     return this.config;
   }
 
-  /** Reads the routing state of the namespace: VirtualService weights → Services/subsets → ready pods. */
+  /** Reads the routing state of the namespaces: VirtualService weights → Services/subsets → ready pods. */
   async refresh(): Promise<void> {
-    const ns = this.namespace;
     try {
-      const [vss, drs, svcs, pods] = await Promise.all([
-        this.kube.list(`/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices`),
-        this.kube.list(`/apis/networking.istio.io/v1/namespaces/${ns}/destinationrules`),
-        this.kube.list(`/api/v1/namespaces/${ns}/services`),
-        this.kube.list(`/api/v1/namespaces/${ns}/pods`),
-      ]);
-      const ready = pods.filter(isReady);
-      const dests: Destination[] = [];
-      for (const vs of vss) {
-        const routes = arr(at(vs, 'spec', 'http')).map(rec);
-        const route = routes.find((r) => r['match'] === undefined) ?? routes[0];
-        if (route === undefined) continue;
-        const legs = arr(route['route']).map(rec);
-        for (const leg of legs) {
-          const host = shortHost(str(at(leg, 'destination', 'host')) ?? '');
-          const subset = str(at(leg, 'destination', 'subset')) ?? '';
-          const weight = typeof leg['weight'] === 'number' ? leg['weight'] : legs.length === 1 ? 100 : 0;
-          const svc = svcs.find((s) => str(at(s, 'metadata', 'name')) === host);
-          const selector: Record<string, string> = {
-            ...(rec(at(svc, 'spec', 'selector')) as Record<string, string>),
-          };
-          if (subset !== '') {
-            const dr = drs.find((d) => shortHost(str(at(d, 'spec', 'host')) ?? '') === host);
-            const sub = arr(at(dr, 'spec', 'subsets'))
-              .map(rec)
-              .find((s) => s['name'] === subset);
-            Object.assign(selector, rec(sub?.['labels']) as Record<string, string>);
-          }
-          const targets = svc === undefined ? [] : ready.filter((p) => matches(p, selector)).map(toTarget);
-          dests.push({ host, subset, weight, pods: targets });
-        }
-      }
-      this.destinations = dests;
+      const states = await Promise.all(this.namespaces.map((ns) => this.namespaceState(ns)));
+      this.destinations = states.flatMap((s) => s.dests);
       // A pod that is gone takes its sidecar's series with it (Prometheus marks them stale).
-      const alive = new Set(pods.map((p) => str(at(p, 'metadata', 'name')) ?? ''));
+      const alive = new Set(states.flatMap((s) => s.pods));
       for (const [k, s] of this.counters) if (s.pod !== '' && !alive.has(s.pod)) this.counters.delete(k);
       for (const [k, h] of this.hists) if (h.pod !== '' && !alive.has(h.pod)) this.hists.delete(k);
       for (const k of this.labelCache.keys())
@@ -148,12 +122,51 @@ export class MeshSimulator {
     }
   }
 
-  /** Simulates dtSeconds of traffic over the current destinations. */
+  /** One namespace's destinations, and the names of all its pods. */
+  private async namespaceState(ns: string): Promise<{ dests: Destination[]; pods: string[] }> {
+    const [vss, drs, svcs, pods] = await Promise.all([
+      this.kube.list(`/apis/networking.istio.io/v1/namespaces/${ns}/virtualservices`),
+      this.kube.list(`/apis/networking.istio.io/v1/namespaces/${ns}/destinationrules`),
+      this.kube.list(`/api/v1/namespaces/${ns}/services`),
+      this.kube.list(`/api/v1/namespaces/${ns}/pods`),
+    ]);
+    const ready = pods.filter(isReady);
+    const dests: Destination[] = [];
+    for (const vs of vss) {
+      const vsName = `${ns}/${str(at(vs, 'metadata', 'name')) ?? ''}`;
+      const routes = arr(at(vs, 'spec', 'http')).map(rec);
+      const route = routes.find((r) => r['match'] === undefined) ?? routes[0];
+      if (route === undefined) continue;
+      const legs = arr(route['route']).map(rec);
+      for (const leg of legs) {
+        const host = shortHost(str(at(leg, 'destination', 'host')) ?? '');
+        const subset = str(at(leg, 'destination', 'subset')) ?? '';
+        const weight = typeof leg['weight'] === 'number' ? leg['weight'] : legs.length === 1 ? 100 : 0;
+        const svc = svcs.find((s) => str(at(s, 'metadata', 'name')) === host);
+        const selector: Record<string, string> = {
+          ...(rec(at(svc, 'spec', 'selector')) as Record<string, string>),
+        };
+        if (subset !== '') {
+          const dr = drs.find((d) => shortHost(str(at(d, 'spec', 'host')) ?? '') === host);
+          const sub = arr(at(dr, 'spec', 'subsets'))
+            .map(rec)
+            .find((s) => s['name'] === subset);
+          Object.assign(selector, rec(sub?.['labels']) as Record<string, string>);
+        }
+        const targets = svc === undefined ? [] : ready.filter((p) => matches(p, selector)).map(toTarget);
+        dests.push({ namespace: ns, route: vsName, host, subset, weight, pods: targets });
+      }
+    }
+    return { dests, pods: pods.map((p) => str(at(p, 'metadata', 'name')) ?? '') };
+  }
+
+  /** Simulates dtSeconds of traffic over the current destinations: `rps` through each route. */
   tick(dtSeconds: number): void {
-    const total = this.destinations.reduce((s, d) => s + d.weight, 0);
-    if (total <= 0) return;
+    const totals = new Map<string, number>();
+    for (const d of this.destinations) totals.set(d.route, (totals.get(d.route) ?? 0) + d.weight);
     for (const d of this.destinations) {
-      if (d.weight <= 0 || d.pods.length === 0) continue;
+      const total = totals.get(d.route) ?? 0;
+      if (total <= 0 || d.weight <= 0 || d.pods.length === 0) continue;
       const expected = (this.config.rps * dtSeconds * d.weight) / total;
       const n = this.poisson(expected);
       for (let i = 0; i < n; i++) {
@@ -184,10 +197,10 @@ export class MeshSimulator {
 
   /** Istio's standard labels, as the destination sidecar and as the ingress gateway report them. */
   private labelsFor(d: Destination, pod: PodTarget, code: string): readonly [string, string] {
-    const key = `${d.host}|${pod.name}|${code}`;
+    const key = `${d.namespace}/${d.host}|${pod.name}|${code}`;
     const cached = this.labelCache.get(key);
     if (cached !== undefined) return cached;
-    const ns = this.namespace;
+    const ns = d.namespace;
     const common =
       `destination_workload="${pod.workload}",destination_workload_namespace="${ns}",` +
       `destination_service="${d.host}.${ns}.svc.cluster.local",destination_service_name="${d.host}",destination_service_namespace="${ns}",` +
@@ -251,6 +264,7 @@ export class MeshSimulator {
       byRelease: this.stats.byRelease,
       byPod: this.stats.byPod,
       destinations: this.destinations.map((d) => ({
+        route: d.route,
         host: d.host,
         subset: d.subset,
         weight: d.weight,
@@ -344,7 +358,10 @@ async function main(): Promise<void> {
   });
   const sim = new MeshSimulator(
     kube,
-    process.env['MESH_NAMESPACE'] ?? 'catalogo',
+    (process.env['MESH_NAMESPACES'] ?? 'catalogo')
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== ''),
     Number(process.env['MESH_SEED'] ?? '1'),
   );
   const port = Number(env('MESH_PORT'));

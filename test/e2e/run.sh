@@ -9,7 +9,8 @@
 # cold on a small machine; nothing is rebuilt afterwards). Needs: go, node, openssl, prometheus
 # (Debian package prometheus).
 #   E2E_SCENARIOS   comma-separated subset of: wrong-sha,judge-late (both E2E_PROVIDER=plugin only),
-#                   good,contract-break,clean,bad,bad-5x,shadow-bad,slow,low-traffic,judge-down
+#                   quickstart (web only),good,contract-break,clean,bad,bad-5x,shadow-bad,slow,
+#                   low-traffic,judge-down
 #   E2E_WORK        work folder (default: a new /tmp/canary-judge-e2e.XXXXXX); process logs in logs/
 #   E2E_PROVIDER    web (default): the Rollout's analyses use the web templates; plugin: the
 #                   controller loads the metric plugin (built by scripts/build-plugin.sh) from
@@ -47,6 +48,9 @@ while IFS='=' read -r key value; do
     ETCD_BIN) export E2E_ETCD_BIN=$value ;;
   esac
 done <<<"$tools_out"
+# helm, for the quickstart scenario (the README's `helm install` of charts/canary-judge).
+helm_dir=$(bash "$root/scripts/helm.sh") || fail "building helm failed (scripts/helm.sh)"
+export E2E_HELM_BIN=$helm_dir
 say "tools ready in $((SECONDS - t0))s"
 
 # CRDs come from the registries through the Go module cache, not from copies in the repository,

@@ -2,11 +2,11 @@
 // traffic and the judge, on a local control plane (see README "End-to-end test"). Started by
 // run.sh, which builds the tools and passes their directories in the environment.
 //
-// Env (set by run.sh): E2E_K8S_BIN, E2E_KWOK_BIN, E2E_ARGO_BIN, E2E_ETCD_BIN, E2E_ARGO_CRDS,
-// E2E_ISTIO_CRDS, E2E_WORK (work and log folder), E2E_PID_FILE.
-// Optional: E2E_SCENARIOS=wrong-sha,judge-late,good,contract-break,clean,bad,bad-5x,shadow-bad,slow,low-traffic,
-// judge-down (default: all of those for the provider, in that order; wrong-sha and judge-late run with
-// E2E_PROVIDER=plugin only);
+// Env (set by run.sh): E2E_K8S_BIN, E2E_KWOK_BIN, E2E_ARGO_BIN, E2E_ETCD_BIN, E2E_HELM_BIN,
+// E2E_ARGO_CRDS, E2E_ISTIO_CRDS, E2E_WORK (work and log folder), E2E_PID_FILE.
+// Optional: E2E_SCENARIOS=wrong-sha,judge-late,quickstart,good,contract-break,clean,bad,bad-5x,shadow-bad,
+// slow,low-traffic,judge-down (default: all of those for the provider, in that order; wrong-sha and
+// judge-late run with E2E_PROVIDER=plugin only, quickstart with the web provider only);
 // E2E_OVERLAY=<kustomization dir> instead of test/e2e/overlay;
 // E2E_PLUGIN_BINARY=<built metric plugin>: the controller loads it from argo-rollouts-config
 // (file:// location, its sha256) and the judge serves gRPC for it (run.sh sets it with
@@ -21,7 +21,7 @@ import { Observer, describeRollout, describeRuns } from './lib/observe.js';
 import { ProcessGroup, waitFor, type Proc } from './lib/proc.js';
 import { freePort } from '../support/net.js';
 import { PROMETHEUS_BIN, prometheusArgs, scrapeConfig } from '../support/prometheus.js';
-import { SCENARIOS, type Ctx, type ScenarioResult } from './scenarios.js';
+import { QUICKSTART, SCENARIOS, type Ctx, type ScenarioResult } from './scenarios.js';
 import { startStandIn, type StandIn } from '../support/catalogo-standins.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -97,7 +97,8 @@ async function startMeshSim(procs: ProcessGroup, cluster: Cluster, port: number)
       E2E_KUBE_SERVER: cluster.server,
       E2E_KUBE_TOKEN: cluster.token,
       E2E_KUBE_CA: cluster.caFile,
-      MESH_NAMESPACE: 'catalogo',
+      // catalogo's, and the Quickstart's generic service's (the quickstart scenario).
+      MESH_NAMESPACES: ['catalogo', QUICKSTART.namespace].join(','),
       MESH_PORT: String(port),
       MESH_SEED: process.env['E2E_SEED'] ?? '20261126',
     },
@@ -403,6 +404,8 @@ async function main(): Promise<number> {
           ? undefined
           : { registration: plugin, binary: pluginBinary },
       catalogo,
+      tools: { k8sBin: env('E2E_K8S_BIN'), argoBin: env('E2E_ARGO_BIN'), helmBin: env('E2E_HELM_BIN') },
+      work,
     };
 
     for (const sc of SCENARIOS) {

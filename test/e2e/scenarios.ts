@@ -1,10 +1,11 @@
 // The end-to-end scenarios: each deploys catalogo v1.1 from the shipped manifests, releases v1.2
 // with a behaviour set in the mesh simulator, watches what the Argo Rollouts controller does with
 // the judge's verdicts, and asserts on the Rollout, its AnalysisRuns and the VirtualService.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import type { Cluster, PluginRegistration } from './lib/cluster.js';
 import { log } from './lib/cluster.js';
 import type { Obj } from './lib/kube.js';
@@ -15,6 +16,7 @@ import type { SimConfig } from './mesh-sim.js';
 import { REALISTIC, latencyP99Ms, sigmaFor, type Behaviour } from './lib/shape.js';
 import type { StandIn } from '../support/catalogo-standins.js';
 import { judgeLate, wrongSha } from './plugin-sha.js';
+import { readmeBlock, shellCommands } from './lib/readme.js';
 
 export interface JudgeControl {
   readonly url: string;
@@ -46,6 +48,9 @@ export interface Ctx {
    * the canary as a compatible v1.2 unless a scenario says otherwise.
    */
   readonly catalogo: { readonly canary: StandIn; readonly stable: StandIn };
+  /** The tools' folders (helm's from scripts/helm.sh), and the run's work folder. */
+  readonly tools: { readonly k8sBin: string; readonly argoBin: string; readonly helmBin: string };
+  readonly work: string;
 }
 
 export interface ScenarioResult {
@@ -109,7 +114,7 @@ function rollouts(ctx: Ctx, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) =>
     execFile(
       ctx.argoPlugin,
-      [...args, '-n', NS, `--kubeconfig=${ctx.cluster.kubeconfig}`],
+      [...args, '-n', ctx.obs.namespace, `--kubeconfig=${ctx.cluster.kubeconfig}`],
       { timeout: 60_000 },
       (err, stdout, stderr) =>
         err
@@ -135,7 +140,7 @@ async function settle(ctx: Ctx, quietMs = 5000): Promise<void> {
     String(
       at(
         await ctx.cluster.kube.getOrUndefined(
-          `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${ROLLOUT}`,
+          `/apis/argoproj.io/v1alpha1/namespaces/${ctx.obs.namespace}/rollouts/${ctx.obs.rollout}`,
         ),
         'metadata',
         'resourceVersion',
@@ -174,9 +179,9 @@ async function report(ctx: Ctx, judge?: string): Promise<{ text: string; html: s
   const htmlFile = join(dir, 'report.html');
   const args = [
     'report',
-    ROLLOUT,
+    ctx.obs.rollout,
     '-n',
-    NS,
+    ctx.obs.namespace,
     ...(judge === undefined ? [] : ['--judge', judge]),
     '--html',
     htmlFile,
@@ -229,8 +234,8 @@ async function checkReport(ctx: Ctx, v: RolloutView, verdict: string, details: s
     `the report should give the judge's ${verdict}:\n${text}`,
   );
   check(
-    text.includes(`kubectl argo rollouts promote ${ROLLOUT} -n ${NS}`) &&
-      text.includes(`kubectl argo rollouts abort ${ROLLOUT} -n ${NS}`),
+    text.includes(`kubectl argo rollouts promote ${ctx.obs.rollout} -n ${ctx.obs.namespace}`) &&
+      text.includes(`kubectl argo rollouts abort ${ctx.obs.rollout} -n ${ctx.obs.namespace}`),
     'the report should end with the promote and abort commands',
   );
   const data = /<script id="report-data" type="application\/json">(.*?)<\/script>/s.exec(html)?.[1];
@@ -245,42 +250,47 @@ async function checkReport(ctx: Ctx, v: RolloutView, verdict: string, details: s
 
 async function steer(ctx: Ctx, verb: 'promote' | 'abort'): Promise<void> {
   await settle(ctx);
-  log(`kubectl argo rollouts ${verb} ${ROLLOUT}`);
-  await rollouts(ctx, [verb, ROLLOUT]);
+  log(`kubectl argo rollouts ${verb} ${ctx.obs.rollout}`);
+  await rollouts(ctx, [verb, ctx.obs.rollout]);
 }
 
 /** Removes the previous scenario's Rollout (its ReplicaSets, pods and AnalysisRuns go with it). */
 async function reset(ctx: Ctx): Promise<void> {
   const kube = ctx.cluster.kube;
-  await kube.delete(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/${ROLLOUT}`);
+  const ns = ctx.obs.namespace;
+  await kube.delete(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts/${ctx.obs.rollout}`);
   await waitFor(
     'the previous Rollout, its ReplicaSets, pods and AnalysisRuns to be gone',
     120_000,
     async () => {
       const left =
-        (await kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts`)).length +
-        (await kube.list(`/apis/apps/v1/namespaces/${NS}/replicasets`)).length +
-        (await kube.list(`/api/v1/namespaces/${NS}/pods`)).length +
-        (await kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns`)).length;
+        (await kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/rollouts`)).length +
+        (await kube.list(`/apis/apps/v1/namespaces/${ns}/replicasets`)).length +
+        (await kube.list(`/api/v1/namespaces/${ns}/pods`)).length +
+        (await kube.list(`/apis/argoproj.io/v1alpha1/namespaces/${ns}/analysisruns`)).length;
       return left === 0 ? true : undefined;
     },
     { intervalMs: 1000 },
   );
 }
 
-/** Applies the shipped manifests (through `overlay`) and waits until v1.1 is Healthy. */
+/**
+ * Applies the manifests — the shipped ones through `overlay` (`kubectl apply -k`), or what
+ * `apply` applies — and waits until v1.1 is Healthy.
+ */
 async function deployStable(
   ctx: Ctx,
   rps: number,
   stable: Behaviour = BASE,
-  overlay: string = ctx.overlay,
+  overlay: string | (() => Promise<void>) = ctx.overlay,
 ): Promise<RolloutView> {
   await reset(ctx);
   await ctx.prometheus.restart();
   await mesh(ctx, { rps, default: stable, versions: {} });
-  await ctx.cluster.kubectl(['apply', '-k', overlay]);
+  if (typeof overlay === 'string') await ctx.cluster.kubectl(['apply', '-k', overlay]);
+  else await overlay();
   const v = await waitFor(
-    'catalogo v1.1 to be Healthy',
+    `${ctx.obs.rollout} v1.1 to be Healthy`,
     180_000,
     async () => {
       const v = await ctx.obs.rolloutView();
@@ -309,20 +319,24 @@ async function release(ctx: Ctx, v: RolloutView, tag: string): Promise<void> {
   const { container, image: img } = image(v, tag);
   await settle(ctx);
   log(`releasing ${img}`);
-  await rollouts(ctx, ['set', 'image', ROLLOUT, `${container}=${img}`]);
+  await rollouts(ctx, ['set', 'image', ctx.obs.rollout, `${container}=${img}`]);
 }
 
-/** Every canary weight the VirtualService takes, from a watch (a 1 s poll can miss a short step). */
+/**
+ * Every canary weight the VirtualService takes, from a watch (a 1 s poll can miss a short step).
+ * The VirtualService and the canary Service are named after the Rollout (`<name>`, `<name>-canary`).
+ */
 class WeightRecorder {
   readonly weights: number[] = [];
   private readonly stop: () => void;
   constructor(ctx: Ctx) {
+    const { namespace, rollout } = ctx.obs;
     this.stop = ctx.cluster.kube.watch(
-      `/apis/networking.istio.io/v1/namespaces/${NS}/virtualservices?fieldSelector=metadata.name=${ROLLOUT}`,
+      `/apis/networking.istio.io/v1/namespaces/${namespace}/virtualservices?fieldSelector=metadata.name=${rollout}`,
       (_type, vs) => {
         for (const route of arr(at(vs, 'spec', 'http'))) {
           for (const leg of arr(at(route, 'route'))) {
-            if ((String(at(leg, 'destination', 'host') ?? '').split('.')[0] ?? '') !== 'catalogo-canary')
+            if ((String(at(leg, 'destination', 'host') ?? '').split('.')[0] ?? '') !== `${rollout}-canary`)
               continue;
             const w = Number(at(leg, 'weight') ?? 0);
             if (w > 0 && this.weights[this.weights.length - 1] !== w) this.weights.push(w);
@@ -522,19 +536,23 @@ interface Promotion {
  * Releases v1.2 with `behaviour` next to a v1.1 with `stable` (the manifests of `overlay`) and
  * asserts that it walks every step to 100% with no person: the canary weights the VirtualService
  * takes are exactly the steps, every AnalysisRun is Successful (one per analysis step, plus the
- * guard), v1.2 ends stable at 100/0 and v1.1 is scaled to 0.
+ * guard), v1.2 ends stable at 100/0 and v1.1 is scaled to 0. `contractGate`: the Rollout's
+ * first analysis is the API contract gate (every catalogo Rollout); a Rollout without one must
+ * have none.
  */
 async function promotedAllTheWay(
   ctx: Ctx,
   stable: Behaviour,
   behaviour: Behaviour,
-  overlay: string = ctx.overlay,
+  overlay: string | (() => Promise<void>) = ctx.overlay,
+  contractGate = true,
 ): Promise<Promotion> {
   const v0 = await deployStable(ctx, RPS, stable, overlay);
   const stableHash = v0.stableHash;
   await mesh(ctx, { rps: RPS, default: stable, versions: { 'v1.2': behaviour } });
   const before = releaseStats(await meshStats(ctx), 'v1.2');
   await release(ctx, v0, 'v1.2');
+  const releasedAt = Date.now();
   const recorder = new WeightRecorder(ctx);
   const hash = await canaryHash(ctx, stableHash);
   // An Inconclusive step pauses the Rollout for a person: that ends the wait at once, as a failure.
@@ -546,6 +564,7 @@ async function promotedAllTheWay(
     900_000,
     (v) => completed(hash)(v) || v.aborted || forPerson(v),
   ).finally(() => recorder.close());
+  const toFull = (Date.now() - releasedAt) / 1000;
   const v = done.v;
   check(!v.aborted, `the Rollout aborted: ${v.message}`);
   check(
@@ -575,7 +594,12 @@ async function promotedAllTheWay(
   );
   for (const r of runs) check(r.phase === 'Successful', `AnalysisRun ${r.name} is ${r.phase}: ${r.message}`);
   const gate = runs.find(isContractRun);
-  check(gate !== undefined, 'no contract gate AnalysisRun: the Rollout should check the API contract first');
+  check(
+    (gate !== undefined) === contractGate,
+    contractGate
+      ? 'no contract gate AnalysisRun: the Rollout should check the API contract first'
+      : `a contract gate AnalysisRun (${gate?.name ?? ''}) in a Rollout without one`,
+  );
   // Argo resets the VirtualService to 100/0 on the new stable a reconcile after it marks the
   // Rollout completed (seen: the completed Rollout polled while the route was still 0/100).
   const settled = await watch(
@@ -609,8 +633,8 @@ async function promotedAllTheWay(
     runs,
     served,
     details: [
-      `canary weights ${seen.join('→')}%, then v1.2 stable (VirtualService 100/0)`,
-      `${runs.length} AnalysisRuns Successful, the contract gate first (${passes} passing measurements; looks per gate ${gates})`,
+      `canary weights ${seen.join('→')}%, then v1.2 stable (VirtualService 100/0) ${toFull.toFixed(0)}s after the release`,
+      `${runs.length} AnalysisRuns Successful${contractGate ? ', the contract gate first' : ''} (${passes} passing measurements; looks per gate ${gates})`,
       'v1.1 scaled to 0',
     ],
   };
@@ -1210,11 +1234,324 @@ const contractBreak: Scenario = {
   },
 };
 
+// ---------------------------------------------------------------------------------------------
+// quickstart: the README's "Quickstart: your own service", run as written on a service that is
+// not catalogo.
+
+/** The generic service of the Quickstart (README.md) and of its fixture, test/e2e/quickstart/. */
+export const QUICKSTART = { namespace: 'shop', rollout: 'shop-api', release: 'canary-judge' } as const;
+
+const README = join(import.meta.dirname, '..', '..', 'README.md');
+
+/** A word for bash, single-quoted. */
+function shQuote(s: string): string {
+  return `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Runs a README shell block with bash as a reader would, against this control plane: KUBECONFIG
+ * set, helm, kubectl and the Argo Rollouts kubectl plugin on PATH, helm's folders in the work
+ * folder. `prelude` runs first (the test's additions, never a change to a README line).
+ * Resolves to the standard output; the standard error is logged.
+ */
+async function runShell(
+  ctx: Ctx,
+  script: string,
+  env: Readonly<Record<string, string>>,
+  prelude = '',
+): Promise<string> {
+  const root = join(import.meta.dirname, '..', '..');
+  const helmHome = join(ctx.work, 'helm');
+  log(`$ ${script.trim().split('\n').join('\n$ ')}`);
+  return new Promise<string>((resolve, reject) => {
+    // Its own process group, so that a timeout or the harness' exit stops helm or kubectl too,
+    // not only bash.
+    const child = spawn('bash', ['-euo', 'pipefail', '-c', `${prelude}\n${script}`], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        ...env,
+        PATH: [ctx.tools.helmBin, ctx.tools.k8sBin, ctx.tools.argoBin, process.env['PATH'] ?? ''].join(':'),
+        KUBECONFIG: ctx.cluster.kubeconfig,
+        HELM_CACHE_HOME: join(helmHome, 'cache'),
+        HELM_CONFIG_HOME: join(helmHome, 'config'),
+        HELM_DATA_HOME: join(helmHome, 'data'),
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    const stop = (): void => {
+      if (child.pid !== undefined && child.exitCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+    };
+    const timer = setTimeout(stop, 300_000);
+    process.once('exit', stop);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      process.off('exit', stop);
+      reject(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      process.off('exit', stop);
+      if (stderr.trim() !== '') log(stderr.trimEnd());
+      if (code === 0) resolve(stdout);
+      else
+        reject(
+          new Failure(
+            `the README's commands failed (${signal ?? `exit ${String(code)}`}): ${stderr}\n${stdout}`,
+          ),
+        );
+    });
+  });
+}
+
+/**
+ * Helm's post-renderer for the chart's objects: the e2e timings (test/e2e/timings, the Component
+ * every overlay uses: analysis interval 1m → 10s, consecutiveErrorLimit 12 → 3) applied with
+ * kustomize to what `helm install` renders, before Helm sends it. Returns the executable.
+ */
+function timingsPostRenderer(ctx: Ctx): string {
+  const dir = join(ctx.work, 'quickstart', 'post-render');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    [
+      '# Generated by test/e2e/scenarios.ts (quickstart): the chart as rendered, at the e2e pace.',
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'resources: [chart.yaml]',
+      `components: [${relative(dir, join(import.meta.dirname, 'timings'))}]`,
+      '',
+    ].join('\n'),
+  );
+  const script = join(dir, 'post-render.sh');
+  writeFileSync(
+    script,
+    `#!/bin/sh\nset -e\ncat >${shQuote(join(dir, 'chart.yaml'))}\nexec ${shQuote(join(ctx.tools.k8sBin, 'kubectl'))} kustomize ${shQuote(dir)}\n`,
+  );
+  chmodSync(script, 0o755);
+  return script;
+}
+
+/**
+ * The README's snippet as a merge patch of a Rollout: only spec.strategy.canary, with the judge's
+ * analysis and steps. Also returns the e2e's timing patch for it (JSON patch, like the overlays'):
+ * each pause's duration → 10s, checked against the snippet's own value first.
+ */
+function snippetPatches(code: string): { merge: string; timings: string; steps: number } {
+  const doc = parseYaml(code) as unknown;
+  const keys = (o: unknown): string => Object.keys(o ?? {}).join(',');
+  check(keys(doc) === 'spec', `the Quickstart snippet should hold only spec:, holds ${keys(doc)}`);
+  check(keys(at(doc, 'spec')) === 'strategy', 'the Quickstart snippet should hold only spec.strategy');
+  check(
+    keys(at(doc, 'spec', 'strategy')) === 'canary',
+    'the Quickstart snippet should hold only spec.strategy.canary',
+  );
+  const steps = arr(at(doc, 'spec', 'strategy', 'canary', 'steps'));
+  check(steps.length > 0, 'the Quickstart snippet has no steps');
+  const ops = steps.flatMap((step, i) => {
+    const d = at(step, 'pause', 'duration');
+    if (d === undefined) return [];
+    const path = `/spec/strategy/canary/steps/${i}/pause/duration`;
+    return [
+      { op: 'test', path, value: d },
+      { op: 'replace', path, value: '10s' },
+    ];
+  });
+  return { merge: code, timings: JSON.stringify(ops), steps: steps.length };
+}
+
+const quickstart: Scenario = {
+  name: 'quickstart',
+  title:
+    "the README's Quickstart on a generic service: the chart by `helm install`, the snippet patched into shop-api's Rollout, a good release promoted to 100%",
+  provider: 'web',
+  async run(ctx) {
+    const { namespace: ns, rollout: name, release: helmRelease } = QUICKSTART;
+    const q: Ctx = { ...ctx, obs: new Observer(ctx.cluster.kube, ns, name) };
+    const install = readmeBlock(README, 'install');
+    const snippet = readmeBlock(README, 'rollout');
+    const verdict = readmeBlock(README, 'verdict');
+    check(
+      install.lang === 'sh' && snippet.lang === 'yaml' && verdict.lang === 'sh',
+      'Quickstart code blocks: sh, yaml, sh',
+    );
+    const patches = snippetPatches(snippet.code);
+    const dir = join(ctx.work, 'quickstart');
+    mkdirSync(dir, { recursive: true });
+    const snippetFile = join(dir, 'judge-steps.yaml');
+    writeFileSync(snippetFile, patches.merge);
+    const details: string[] = [];
+    const kube = ctx.cluster.kube;
+    const templatesPath = '/apis/argoproj.io/v1alpha1/clusteranalysistemplates';
+    try {
+      // The cluster as a new user has it: no judge, no templates (earlier scenarios applied
+      // theirs with kubectl, which Helm would refuse to take over), the service's namespace there.
+      const leftover = (await kube.list(templatesPath)).filter(
+        (t) => at(t, 'metadata', 'annotations', 'meta.helm.sh/release-name') !== helmRelease,
+      );
+      for (const t of leftover) await kube.delete(`${templatesPath}/${String(at(t, 'metadata', 'name'))}`);
+      if (leftover.length > 0)
+        log(`removed ${leftover.length} ClusterAnalysisTemplates applied without Helm`);
+      if ((await kube.getOrUndefined(`/api/v1/namespaces/${ns}`)) === undefined)
+        await ctx.cluster.kubectl(['create', 'namespace', ns]);
+      await kube.delete(`/api/v1/namespaces/${ns}/secrets/canary-judge-token`);
+
+      // 1. The install block, as written, with TOKEN the judge's. Only `helm install` gets more
+      // flags, after the README's: the judge on loopback (the chart's analysisTemplates.judgeUrl),
+      // the e2e timings (a post-renderer), and --wait for the judge's Deployment to be available.
+      const extra = [
+        '--set',
+        `analysisTemplates.judgeUrl=${ctx.judge.url}`,
+        '--post-renderer',
+        timingsPostRenderer(ctx),
+        '--wait',
+        '--timeout',
+        '180s',
+      ];
+      const prelude = `helm() { if [ "$1" = install ]; then command helm "$@" ${extra.map(shQuote).join(' ')}; else command helm "$@"; fi; }`;
+      const i0 = Date.now();
+      const out = await runShell(ctx, install.code, { TOKEN: ctx.judgeToken }, prelude);
+      log(out.trim());
+      details.push(
+        `README install block ran in ${((Date.now() - i0) / 1000).toFixed(0)}s (helm install --wait)`,
+      );
+      const status = JSON.parse(
+        await runShell(ctx, `helm status ${helmRelease} -n canary-judge -o json`, {}),
+      ) as Obj;
+      check(
+        at(status, 'info', 'status') === 'deployed',
+        `helm status: ${String(at(status, 'info', 'status'))}`,
+      );
+      // The templates the Rollout will use are the chart's, at the e2e pace, calling the local judge.
+      const installed = (await kube.list(templatesPath)).map((t) => String(at(t, 'metadata', 'name')));
+      for (const t of ['canary-judge-guard', 'canary-judge-scorecard']) {
+        const obj = await kube.get(`${templatesPath}/${t}`);
+        check(
+          at(obj, 'metadata', 'annotations', 'meta.helm.sh/release-name') === helmRelease,
+          `ClusterAnalysisTemplate ${t} is not the Helm release's`,
+        );
+        const metric = at(obj, 'spec', 'metrics', 0);
+        check(
+          at(metric, 'provider', 'web', 'url') === `${ctx.judge.url}/api/v1/analyses`,
+          `${t} calls ${String(at(metric, 'provider', 'web', 'url'))}, not the judge at ${ctx.judge.url}`,
+        );
+        check(
+          at(metric, 'interval') === '10s',
+          `${t}: interval ${String(at(metric, 'interval'))}, the timings were not applied`,
+        );
+      }
+      const deploy = await kube.get(`/apis/apps/v1/namespaces/canary-judge/deployments/${helmRelease}`);
+      const available = Number(at(deploy, 'status', 'availableReplicas') ?? 0);
+      check(available > 0, `the chart's judge Deployment has no available replica`);
+      details.push(
+        `chart installed: ${installed.length} ClusterAnalysisTemplates (${installed.join(', ')}), judge Deployment ${available}/${String(at(deploy, 'spec', 'replicas'))} available`,
+      );
+
+      // 2. The service, then the snippet patched into its Rollout as the README says, then the
+      // e2e's timing patch (the 10-minute pause → 10 s).
+      const applyService = async (): Promise<void> => {
+        await ctx.cluster.kubectl(['apply', '-f', join(import.meta.dirname, 'quickstart', 'shop-api.yaml')]);
+        await ctx.cluster.kubectl([
+          'patch',
+          'rollout',
+          name,
+          '-n',
+          ns,
+          '--type',
+          'merge',
+          '--patch-file',
+          snippetFile,
+        ]);
+        if (patches.timings !== '[]')
+          await ctx.cluster.kubectl([
+            'patch',
+            'rollout',
+            name,
+            '-n',
+            ns,
+            '--type',
+            'json',
+            '-p',
+            patches.timings,
+          ]);
+      };
+      const r0 = Date.now();
+      const { v, runs, details: promoted } = await promotedAllTheWay(q, BASE, BASE, applyService, false);
+      details.push(...promoted, `deploy + release + promotion ${((Date.now() - r0) / 1000).toFixed(0)}s`);
+      const steps = arr(at(v.raw, 'spec', 'strategy', 'canary', 'steps'));
+      check(
+        steps.length === patches.steps,
+        `the Rollout has ${steps.length} steps, the snippet ${patches.steps}`,
+      );
+      check(
+        runs.some((r) => r.type === 'Background'),
+        'no background AnalysisRun: the snippet guard did not run',
+      );
+
+      // 3. Reading the verdict: the README's `kubectl argo rollouts get` and `kubectl describe
+      // analysisrun` lines as written, and the report (its port-forward aside: the pods are fake).
+      const reads = shellCommands(verdict.code).filter((c) =>
+        /^kubectl (argo rollouts get rollout|describe analysisrun) /.test(c),
+      );
+      check(
+        reads.length === 2,
+        `the verdict block should hold the get and describe commands: ${reads.join(' | ')}`,
+      );
+      const got = await runShell(ctx, reads[0] ?? '', {});
+      log(got.trimEnd());
+      check(got.includes('Healthy'), 'kubectl argo rollouts get rollout: the Rollout is not shown Healthy');
+      const described = await runShell(ctx, reads[1] ?? '', {});
+      const verdicts = [...described.matchAll(/Value:\s+"(Pass|Fail|Inconclusive) /g)].map((m) => m[1]);
+      check(
+        verdicts.includes('Pass') && !verdicts.includes('Fail'),
+        `kubectl describe analysisrun should show the judge's Pass (and no Fail): ${verdicts.join(',')}`,
+      );
+      details.push(
+        `describe analysisrun: ${verdicts.length} measurements (${[...new Set(verdicts)].join('/')})`,
+      );
+      const lastGate = runs.filter((r) => r.type === 'Step').at(-1);
+      const pass = allMeasurements(lastGate === undefined ? [] : [lastGate]).find(
+        (m) => m.phase === 'Successful',
+      );
+      details.push(`judge at the last gate: ${parseValue(pass?.value ?? '').summary.slice(0, 240)}…`);
+      await checkReport(q, v, 'Pass', details);
+      return details;
+    } finally {
+      // Leave the control plane as the other scenarios expect it: no shop-api pods (the mesh
+      // simulator would keep sending them traffic), no release (they apply their own templates).
+      await reset(q).catch((err: unknown) => log(`quickstart cleanup: ${String(err)}`));
+      await runShell(ctx, `helm uninstall ${helmRelease} -n canary-judge --wait`, {}).then(
+        async (out) => {
+          log(out.trim());
+          const left = (await kube.list(templatesPath)).length;
+          if (left !== 0)
+            log(`quickstart cleanup: ${left} ClusterAnalysisTemplates left after helm uninstall`);
+        },
+        (err: unknown) => log(`quickstart cleanup: ${String(err)}`),
+      );
+    }
+  },
+};
+
 // wrong-sha and judge-late first: they restart the controller (and judge-late the judge), and the
-// scenarios after them run on the restarted ones.
+// scenarios after them run on the restarted ones. quickstart before the catalogo scenarios: it
+// installs the templates with Helm, on a cluster where nothing applied them yet, and uninstalls
+// them again.
 export const SCENARIOS: readonly Scenario[] = [
   wrongSha,
   judgeLate,
+  quickstart,
   good,
   contractBreak,
   clean,

@@ -300,7 +300,9 @@ export async function startCluster(
       `--secure-port=${cmPort}`,
       `--cert-dir=${join(work, 'cm-certs')}`,
       '--leader-elect=false',
-      '--controllers=replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller',
+      // deployment-controller: the judge's own Deployment, installed from the chart by the
+      // quickstart scenario, must become available (`helm install --wait`).
+      '--controllers=deployment-controller,replicaset-controller,garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller',
       `--service-account-private-key-file=${join(pki, 'sa.key')}`,
       `--root-ca-file=${caFile}`,
       '--use-service-account-credentials=false',
