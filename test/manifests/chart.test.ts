@@ -49,32 +49,33 @@ const CASES: readonly Case[] = [
     name: 'defaults with the one required value',
     args: ['--set', `prometheus.url=${PROMETHEUS}`],
     files: [],
-    // Deployment, Service, ServiceAccount, NetworkPolicy, PDB, 8 ClusterAnalysisTemplates
-    objects: 13,
+    // Deployment, Service, ServiceAccount, NetworkPolicy, PDB, 8 ClusterAnalysisTemplates, the
+    // token Secret (a generated token)
+    objects: 14,
   },
   {
     name: 'catalogo (examples/catalogo.yaml and its contract)',
     args: [...example('catalogo.yaml'), ...CONTRACT],
     files: ['catalogo.yaml'],
-    objects: 14, // + the contracts ConfigMap
+    objects: 15, // + the contracts ConfigMap
   },
   {
     name: 'the kustomize trees (scripts/render-manifests.sh)',
     args: [...example('catalogo.yaml'), ...example('kustomize.yaml'), ...CONTRACT],
     files: ['kustomize.yaml'],
-    objects: 16, // + ServiceMonitor, PrometheusRule
+    objects: 16, // - the token Secret (auth.existingSecret), + ServiceMonitor, PrometheusRule
   },
   {
     name: 'Istio sidecar for STRICT mTLS (examples/mesh-sidecar.yaml)',
     args: example('mesh-sidecar.yaml'),
     files: ['mesh-sidecar.yaml'],
-    objects: 14, // + the token Secret
+    objects: 14, // the token Secret from auth.token
   },
   {
     name: 'every optional object (examples/full.yaml)',
     args: [...example('full.yaml'), ...CONTRACT],
     files: ['full.yaml'],
-    // defaults + Secret, contracts ConfigMap, HPA, ServiceMonitor, PrometheusRule, dashboard ConfigMap
+    // defaults (Secret from auth.token) + contracts ConfigMap, HPA, ServiceMonitor, PrometheusRule, dashboard ConfigMap
     objects: 19,
   },
 ];
@@ -292,6 +293,14 @@ describe('values.schema.json refuses', () => {
     ],
     [['--set', `prometheus.url=${PROMETHEUS}`, '--set', 'auth.token=short'], /at '\/auth\/token'/],
     [
+      ['--set', `prometheus.url=${PROMETHEUS}`, '--set', 'auth.namespaces=shop'],
+      /at '\/auth\/namespaces': got string, want array/,
+    ],
+    [
+      ['--set', `prometheus.url=${PROMETHEUS}`, '--set', 'auth.namespaces={Shop_1}'],
+      /at '\/auth\/namespaces\/0': 'Shop_1' does not match pattern/,
+    ],
+    [
       ['--set', `prometheus.url=${PROMETHEUS}`, '--set', 'image.digest=latest'],
       /at '\/image\/digest': 'latest' does not match pattern/,
     ],
@@ -331,7 +340,7 @@ describe('the judge', () => {
     }
   });
 
-  it('reads the Prometheus it is given, and mounts the token Secret only when there is one', () => {
+  it("reads the Prometheus it is given, and mounts the token Secret: the chart's, or auth.existingSecret", () => {
     const env = (c: Case) =>
       new Map((deploymentOf(c).spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
     expect(env(CASES[0] as Case).get('CANARY_JUDGE_PROMETHEUS_URL')).toBe(PROMETHEUS);
@@ -342,7 +351,18 @@ describe('the judge', () => {
       'prometheus-error-rate-fallback',
     );
     expect(fallback?.spec.args?.find((a) => a.name === 'prometheus-address')?.value).toBe(PROMETHEUS);
-    expect(env(CASES[0] as Case).has('CANARY_JUDGE_AUTH_TOKEN_FILE')).toBe(false);
+    expect(env(CASES[0] as Case).get('CANARY_JUDGE_AUTH_TOKEN_FILE')).toBe(
+      '/var/run/secrets/canary-judge/token',
+    );
+    expect(
+      deploymentOf(CASES[0] as Case).spec.template.spec.volumes?.find((v) => v.name === 'auth')?.secret
+        ?.secretName,
+    ).toBe('canary-judge-token');
+    const kustomize = caseNamed('the kustomize');
+    expect(
+      deploymentOf(kustomize).spec.template.spec.volumes?.find((v) => v.name === 'auth')?.secret?.secretName,
+    ).toBe('canary-judge-auth');
+    expect(render(kustomize).objects.filter((o) => o.kind === 'Secret')).toEqual([]);
     const mesh = caseNamed('Istio');
     expect(env(mesh).get('CANARY_JUDGE_AUTH_TOKEN_FILE')).toBe('/var/run/secrets/canary-judge/token');
     expect(
@@ -480,6 +500,65 @@ describe('the Istio sidecar (mesh.sidecar.enabled)', () => {
   });
 });
 
+describe("the judge's token", () => {
+  type Secret = K8sObject & { data?: Record<string, string> };
+  const secrets = (args: readonly string[]): Secret[] => {
+    const r = template(['--set', `prometheus.url=${PROMETHEUS}`, ...args]);
+    if (!r.ok) throw new Error(r.stderr);
+    return parseYamlText(r.stdout, 'helm template')
+      .filter(isK8sObject)
+      .filter((o): o is Secret => o.kind === 'Secret');
+  };
+  const tokenOf = (s: Secret | undefined): string =>
+    Buffer.from(s?.data?.['token'] ?? '', 'base64').toString('utf8');
+
+  it('is generated when neither auth.token nor auth.existingSecret is set: 48 random characters, new on each render', () => {
+    const [first, ...more] = secrets([]);
+    expect(more).toEqual([]);
+    expect(first?.metadata).toMatchObject({ name: 'canary-judge-token', namespace: 'canary-judge' });
+    const token = tokenOf(first);
+    expect(token.length).toBeGreaterThanOrEqual(48);
+    expect(token).toMatch(/^[A-Za-z0-9]+$/);
+    // Not a constant of the chart: `helm template` (no cluster to read it back from) makes another.
+    expect(tokenOf(secrets([])[0])).not.toBe(token);
+  });
+
+  it('goes, the same, to canary-judge-token in each namespace of auth.namespaces (the release namespace once)', () => {
+    const generated = secrets(['--set', 'auth.namespaces={shop,payments,canary-judge}']);
+    expect(generated.map((s) => `${s.metadata.namespace ?? ''}/${s.metadata.name}`)).toEqual([
+      'canary-judge/canary-judge-token',
+      'shop/canary-judge-token',
+      'payments/canary-judge-token',
+    ]);
+    const token = tokenOf(generated[0]);
+    expect(token.length).toBeGreaterThanOrEqual(48);
+    expect(generated.map(tokenOf)).toEqual([token, token, token]);
+    for (const s of generated) expect(registry.validate(s)).toEqual([]);
+
+    const given = secrets([
+      '--set',
+      'auth.token=a-token-of-sixteen-or-more',
+      '--set',
+      'auth.namespaces={shop}',
+    ]);
+    expect(given.map(tokenOf)).toEqual(['a-token-of-sixteen-or-more', 'a-token-of-sixteen-or-more']);
+  });
+
+  it('is not copied from auth.existingSecret: auth.namespaces is refused with it, saying why', () => {
+    const r = template([
+      '--set',
+      `prometheus.url=${PROMETHEUS}`,
+      '--set',
+      'auth.existingSecret=canary-judge-auth',
+      '--set',
+      'auth.namespaces={shop}',
+    ]);
+    expect(r.ok).toBe(false);
+    expect(r.stderr).toContain('auth.namespaces: the chart cannot copy the token of auth.existingSecret');
+    expect(secrets(['--set', 'auth.existingSecret=canary-judge-auth'])).toEqual([]);
+  });
+});
+
 describe('NOTES.txt', () => {
   // `helm install` prints NOTES.txt, which `helm template` leaves out: render it here from a copy
   // of the chart in which it is a named template, included into a ConfigMap.
@@ -513,23 +592,30 @@ describe('NOTES.txt', () => {
     if (copy !== undefined) rmSync(copy, { recursive: true, force: true });
   });
 
-  it('tells the user what to do next: wait for the judge, give each Rollout namespace the token, use the templates', () => {
-    const text = notes(example('mesh-sidecar.yaml'));
+  it('tells the user what to do next: wait for the judge, where the token is and how to read it, use the templates', () => {
+    const text = notes([...example('mesh-sidecar.yaml'), '--set', 'auth.namespaces={shop,payments}']);
     expect(text).toContain('kubectl -n canary-judge rollout status deployment/canary-judge');
-    expect(text).toContain('create secret generic canary-judge-token');
-    expect(text).toContain('get secret canary-judge-token');
+    expect(text).toContain(
+      '(auth.token) is in Secret canary-judge-token (key token)\n   in canary-judge, shop, payments.',
+    );
+    expect(text).toContain(
+      "kubectl -n canary-judge get secret canary-judge-token -o jsonpath='{.data.token}' | base64 -d",
+    );
     expect(text).toContain('clusterScope: true');
     expect(text).toContain('kubectl argo rollouts get rollout');
     expect(text).toContain('must not carry\nistio-injection=disabled');
     expect(text).toContain('The contract gate (canary-judge-contract) is off');
-    expect(text).not.toContain('WARNING');
+    expect(text).not.toContain('create secret generic');
   });
 
-  it('warns when the judge runs without a token, and says nothing of the gate when it has contracts', () => {
-    const text = notes([...example('catalogo.yaml'), ...CONTRACT]);
-    expect(text).toContain('WARNING: no auth.token or auth.existingSecret');
-    expect(text).not.toContain('contract gate (canary-judge-contract) is off');
-    expect(text).toContain('http://canary-judge.canary-judge.svc.cluster.local:8080');
+  it('says the token is generated, and with auth.existingSecret how to copy it; nothing of the gate when it has contracts', () => {
+    const generated = notes([...example('catalogo.yaml'), ...CONTRACT]);
+    expect(generated).toContain('(generated, kept across helm upgrade) is in Secret canary-judge-token');
+    expect(generated).not.toContain('contract gate (canary-judge-contract) is off');
+    expect(generated).toContain('http://canary-judge.canary-judge.svc.cluster.local:8080');
+    const existing = notes([...example('catalogo.yaml'), ...example('kustomize.yaml'), ...CONTRACT]);
+    expect(existing).toContain('kubectl -n MY-NS create secret generic canary-judge-token');
+    expect(existing).toContain('get secret canary-judge-auth');
   });
 });
 

@@ -51,11 +51,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end }}
 {{- end }}
 
-{{/* The Secret holding the judge's token, or "" when the judge runs without one. */}}
+{{/* The Secret holding the judge's token: auth.existingSecret, or the chart's canary-judge-token. */}}
 {{- define "canary-judge.authSecret" -}}
 {{- if .Values.auth.existingSecret }}
 {{- .Values.auth.existingSecret }}
-{{- else if .Values.auth.token }}
+{{- else }}
 {{- print "canary-judge-token" }}
 {{- end }}
 {{- end }}
