@@ -1396,7 +1396,8 @@ const quickstart: Scenario = {
     const templatesPath = '/apis/argoproj.io/v1alpha1/clusteranalysistemplates';
     try {
       // The cluster as a new user has it: no judge, no templates (earlier scenarios applied
-      // theirs with kubectl, which Helm would refuse to take over), the service's namespace there.
+      // theirs with kubectl, which Helm would refuse to take over), the service's namespace there
+      // without a token Secret (the chart creates it, auth.namespaces).
       const leftover = (await kube.list(templatesPath)).filter(
         (t) => at(t, 'metadata', 'annotations', 'meta.helm.sh/release-name') !== helmRelease,
       );
@@ -1407,12 +1408,15 @@ const quickstart: Scenario = {
         await ctx.cluster.kubectl(['create', 'namespace', ns]);
       await kube.delete(`/api/v1/namespaces/${ns}/secrets/canary-judge-token`);
 
-      // 1. The install block, as written, with TOKEN the judge's. Only `helm install` gets more
-      // flags, after the README's: the judge on loopback (the chart's analysisTemplates.judgeUrl),
-      // the e2e timings (a post-renderer), and --wait for the judge's Deployment to be available.
+      // 1. The install block, as written. Only `helm install` gets more flags, after the README's:
+      // the judge on loopback (the chart's analysisTemplates.judgeUrl) and its token (auth.token:
+      // that judge started before the chart, so the chart cannot generate its token), the e2e
+      // timings (a post-renderer), and --wait for the judge's Deployment to be available.
       const extra = [
         '--set',
         `analysisTemplates.judgeUrl=${ctx.judge.url}`,
+        '--set',
+        `auth.token=${ctx.judgeToken}`,
         '--post-renderer',
         timingsPostRenderer(ctx),
         '--wait',
@@ -1421,7 +1425,7 @@ const quickstart: Scenario = {
       ];
       const prelude = `helm() { if [ "$1" = install ]; then command helm "$@" ${extra.map(shQuote).join(' ')}; else command helm "$@"; fi; }`;
       const i0 = Date.now();
-      const out = await runShell(ctx, install.code, { TOKEN: ctx.judgeToken }, prelude);
+      const out = await runShell(ctx, install.code, {}, prelude);
       log(out.trim());
       details.push(
         `README install block ran in ${((Date.now() - i0) / 1000).toFixed(0)}s (helm install --wait)`,
@@ -1454,6 +1458,16 @@ const quickstart: Scenario = {
       const deploy = await kube.get(`/apis/apps/v1/namespaces/canary-judge/deployments/${helmRelease}`);
       const available = Number(at(deploy, 'status', 'availableReplicas') ?? 0);
       check(available > 0, `the chart's judge Deployment has no available replica`);
+      // The token Secret in the service's namespace is the chart's, with the judge's token.
+      const shopSecret = await kube.get(`/api/v1/namespaces/${ns}/secrets/canary-judge-token`);
+      check(
+        at(shopSecret, 'metadata', 'annotations', 'meta.helm.sh/release-name') === helmRelease,
+        `Secret canary-judge-token in ${ns} is not the Helm release's`,
+      );
+      check(
+        Buffer.from(String(at(shopSecret, 'data', 'token')), 'base64').toString('utf8') === ctx.judgeToken,
+        `Secret canary-judge-token in ${ns} does not hold the judge's token`,
+      );
       details.push(
         `chart installed: ${installed.length} ClusterAnalysisTemplates (${installed.join(', ')}), judge Deployment ${available}/${String(at(deploy, 'spec', 'replicas'))} available`,
       );
@@ -1501,9 +1515,15 @@ const quickstart: Scenario = {
 
       // 3. Reading the verdict: the README's `kubectl argo rollouts get` and `kubectl describe
       // analysisrun` lines as written, and the report (its port-forward aside: the pods are fake).
-      const reads = shellCommands(verdict.code).filter((c) =>
+      const commands = shellCommands(verdict.code);
+      const reads = commands.filter((c) =>
         /^kubectl (argo rollouts get rollout|describe analysisrun) /.test(c),
       );
+      const tokenLine = commands.filter((c) => c.startsWith('export CANARY_JUDGE_TOKEN='));
+      check(tokenLine.length === 1, `the verdict block should read the token once: ${tokenLine.join(' | ')}`);
+      const readToken = await runShell(ctx, `${tokenLine[0] ?? ''}\nprintf %s "$CANARY_JUDGE_TOKEN"`, {});
+      check(readToken === ctx.judgeToken, "the verdict block's token line does not read the judge's token");
+      details.push("verdict block's token line reads the judge's token from the chart's Secret");
       check(
         reads.length === 2,
         `the verdict block should hold the get and describe commands: ${reads.join(' | ')}`,
