@@ -1546,6 +1546,25 @@ const quickstart: Scenario = {
       );
       details.push(`judge at the last gate: ${parseValue(pass?.value ?? '').summary.slice(0, 240)}…`);
       await checkReport(q, v, 'Pass', details);
+
+      // 4. An upgrade without auth.token: the chart's token path (generate, or keep the one its
+      // Secret holds) keeps the judge's token, in the release namespace and in shop.
+      const u0 = Date.now();
+      await runShell(
+        ctx,
+        `helm upgrade ${helmRelease} charts/canary-judge -n canary-judge --reuse-values --set auth.token= --wait --timeout 180s`,
+        {},
+      );
+      for (const where of ['canary-judge', ns]) {
+        const kept = await kube.get(`/api/v1/namespaces/${where}/secrets/canary-judge-token`);
+        check(
+          Buffer.from(String(at(kept, 'data', 'token')), 'base64').toString('utf8') === ctx.judgeToken,
+          `helm upgrade without auth.token changed the token of canary-judge-token in ${where}`,
+        );
+      }
+      details.push(
+        `helm upgrade without auth.token kept the token in canary-judge and ${ns} (${((Date.now() - u0) / 1000).toFixed(0)}s)`,
+      );
       return details;
     } finally {
       // Leave the control plane as the other scenarios expect it: no shop-api pods (the mesh

@@ -605,6 +605,7 @@ describe('NOTES.txt', () => {
     expect(text).toContain('kubectl argo rollouts get rollout');
     expect(text).toContain('must not carry\nistio-injection=disabled');
     expect(text).toContain('The contract gate (canary-judge-contract) is off');
+    expect(text).toContain("--reuse-values --set 'auth.namespaces={NS1,NS2}'");
     expect(text).not.toContain('create secret generic');
   });
 
