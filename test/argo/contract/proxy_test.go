@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -117,16 +118,25 @@ func startSilentServer(t *testing.T) string {
 	return "http://" + ln.Addr().String()
 }
 
-// closedPortURL returns the address of a loopback port with nothing listening on it.
+// closedPortURL returns the address of a loopback port with nothing listening on it. The port
+// stays bound (a socket that never listens) until the test ends, so a server that another
+// parallel test starts cannot take it: connecting is refused for the whole test, rather than
+// answered or reset by whoever reused a port that was merely closed.
 func closedPortURL(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "http://127.0.0.1:" + strconv.Itoa(sa.(*syscall.SockaddrInet4).Port)
 }
 
 // sequenceProxy forwards each request to the judge after pointing its selector at the next
