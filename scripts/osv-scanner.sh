@@ -18,7 +18,7 @@ if ! flock -n 9; then
   flock 9
 fi
 if [ ! -x "$bin/osv-scanner" ]; then
-  echo "osv-scanner.sh: building osv-scanner $version (about 9 minutes on 2 cores)..." >&2
+  echo "osv-scanner.sh: building osv-scanner $version (about 2 minutes on 2 idle cores)..." >&2
   t0=$SECONDS
   tmp=$(mktemp -d "$bin/.gobin.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
