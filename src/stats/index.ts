@@ -3,7 +3,6 @@ export type * from './types.js';
 export * from './histogram.js';
 export * from './count-test.js';
 export * from './distributions.js';
-export * from './mann-whitney.js';
 export * from './scorecard.js';
 export { DEFAULT_MIXTURE, type MixtureComponent } from './sequential.js';
 export { EFFECT_CONFIDENCE, rateRatio } from './effect.js';
