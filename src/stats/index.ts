@@ -8,3 +8,4 @@ export { DEFAULT_MIXTURE, type MixtureComponent } from './sequential.js';
 export { EFFECT_CONFIDENCE, rateRatio } from './effect.js';
 export { rateBounds, type RateBounds } from './rate-bound.js';
 export { countTestPower, runningPower } from './power.js';
+export * from './gauge-test.js';
