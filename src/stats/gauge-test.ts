@@ -295,6 +295,15 @@ function median(values: readonly number[]): number | null {
   return Number.isNaN(m) ? null : m;
 }
 
+export interface GaugeTestOptions {
+  /**
+   * Compute the confidence sequence (default true). false skips it (lower and upper are then
+   * null) for callers that need only the verdict, such as simulations looking every interval;
+   * the verdict does not depend on it.
+   */
+  readonly bounds?: boolean;
+}
+
 const noEvidence = (threshold: number): GaugeEvidence => ({ eValue: 1, maxEValue: 1, threshold, hits: 0 });
 
 /**
@@ -313,6 +322,7 @@ export function decideGauge(
   canary: readonly (number | null)[],
   stable: readonly (number | null)[],
   params: GaugeTestParams,
+  options: GaugeTestOptions = {},
 ): GaugeTestResult {
   const problems = checkGaugeTestParams(params);
   if (problems.length > 0) throw problems[0] as GaugeTestParamError;
@@ -379,7 +389,8 @@ export function decideGauge(
   const passE = signEProcess(g, (v) => v < criticalEffect);
   const failed = failE.logMax >= Math.log(1 / alpha);
   const passed = !failed && passE.logMax >= Math.log(1 / beta);
-  const cs = medianConfidenceSequence(g, alpha, beta);
+  const cs =
+    options.bounds === false ? { lower: null, upper: null } : medianConfidenceSequence(g, alpha, beta);
   return {
     verdict: failed ? 'Fail' : passed ? 'Pass' : 'Inconclusive',
     reason: failed ? 'regression_detected' : passed ? 'no_regression' : 'insufficient_data',
