@@ -2,7 +2,7 @@
  * The gauge test (src/stats/gauge-test.ts) under repeated looks: the judge looks after every
  * interval for up to 60 intervals and the run is rolled back at the first Fail.
  *
- *   npx tsx bench/gauge-simulation.ts                       # N = 4000 null runs, 1000 per degradation, seed 1
+ *   npx tsx bench/gauge-simulation.ts                       # N = 10000 null runs, 1000 per degradation, seed 1
  *   npx tsx bench/gauge-simulation.ts --null-runs 400 --power-runs 100   # quicker
  *
  * Reports, per noise shape (bench/lib/gauge-sim.ts):
@@ -34,7 +34,7 @@ const root = join(here, '..');
 
 const { values: flags } = parseArgs({
   options: {
-    'null-runs': { type: 'string', default: '4000' },
+    'null-runs': { type: 'string', default: '10000' },
     'power-runs': { type: 'string', default: '1000' },
     seed: { type: 'string', default: '1' },
     intervals: { type: 'string', default: '60' },

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { lookEveryInterval, simulateGauge } from '../../../bench/lib/gauge-sim.js';
+import { lookEveryInterval, lookEveryIntervalNaive, simulateGauge } from '../../../bench/lib/gauge-sim.js';
 import {
   checkGaugeTestParams,
   decideGauge,
@@ -215,10 +215,16 @@ describe('gauge test: parameters', () => {
 });
 
 describe('gauge test: false Fail rate under a look every interval (seeded, coarse)', () => {
-  it('the verdict on the whole history is Fail exactly when some earlier look failed (the running maximum)', () => {
+  it('the verdict on the whole history is Fail exactly when some earlier look failed (the running maximum); the binary search of the benchmark over looks finds the same first Pass and Fail as looking at every one', () => {
     for (let i = 0; i < 60; i++) {
-      const { canary, stable } = simulateGauge(new Rng(11, i), 'gaussian', 0.1 + 0.2 * (i % 3), 60);
-      const looks = lookEveryInterval(canary, stable, params);
+      const { canary, stable } = simulateGauge(
+        new Rng(11, i),
+        'gaussian',
+        [0, 0.1, 0.2, 0.3, 0.5][i % 5] as number,
+        60,
+      );
+      const looks = lookEveryIntervalNaive(canary, stable, params);
+      expect(lookEveryInterval(canary, stable, params)).toEqual(looks);
       expect(decideGauge(canary, stable, params, { bounds: false }).verdict === 'Fail').toBe(
         looks.firstFail !== null,
       );
