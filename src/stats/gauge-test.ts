@@ -226,8 +226,9 @@ export function signEProcess(
     const x = hit(g);
     if (x) hits++;
     LOG_MIXTURE.forEach((c, k) => {
-      sums[k] = (sums[k] as number) + (x ? c.hit : c.miss);
-      terms[k] = c.logWeight + (sums[k] as number);
+      const sum = (sums[k] as number) + (x ? c.hit : c.miss);
+      sums[k] = sum;
+      terms[k] = c.logWeight + sum;
     });
     logE = logSumExp(terms);
     if (logE > logMax) logMax = logE;
