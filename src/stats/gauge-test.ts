@@ -141,6 +141,11 @@ export interface GaugeTestResult {
   readonly pass: GaugeEvidence;
   /** Anytime-valid p-value of the Fail test: min(1, 1 / fail.maxEValue). */
   readonly pValue: number;
+  /**
+   * A check of the method's assumption: the runs test of the degradations above/below their
+   * median (see {@link runsTest}); null when there are too few pairs or a single run.
+   */
+  readonly serialDependence: SerialDependence | null;
   /** What the data problem was, for invalid_data. */
   readonly problem?: string;
 }
@@ -305,6 +310,49 @@ export interface GaugeTestOptions {
   readonly bounds?: boolean;
 }
 
+/** Fewer paired intervals than this get no runs test (its normal approximation is poor). */
+export const RUNS_TEST_MIN_INTERVALS = 10;
+/** z at or below which serial dependence is reported as suspected (one-sided 1 %). */
+export const RUNS_TEST_Z = -2.326;
+
+export interface SerialDependence {
+  /** Runs of consecutive intervals on the same side of the median degradation. */
+  readonly runs: number;
+  /** Their expected number if the intervals were independent. */
+  readonly expectedRuns: number;
+  /** (runs − expected) / sd; clearly negative = long stretches on one side = drift. */
+  readonly z: number;
+  /** z ≤ RUNS_TEST_Z: the false-Fail rate may exceed α (docs/statistics.md §11). */
+  readonly suspected: boolean;
+}
+
+/**
+ * Wald–Wolfowitz runs test of the degradations in time order, split at their median (values ≥
+ * the median on one side, as statsmodels' runstest_1samp(cutoff='median', correction=False)).
+ * The gauge test needs each interval's degradation to be on either side of its median with
+ * probability ½ given the past; drift that the pairing does not cancel (each side's noise
+ * autocorrelated on its own) shows as too few runs. Null below RUNS_TEST_MIN_INTERVALS pairs or
+ * with a single run (e.g. a constant degradation, which is no drift).
+ */
+export function runsTest(degradations: readonly number[]): SerialDependence | null {
+  const n = degradations.length;
+  if (n < RUNS_TEST_MIN_INTERVALS) return null;
+  const m = median(degradations);
+  if (m === null) return null;
+  const above = degradations.map((g) => g >= m);
+  const n1 = above.filter(Boolean).length;
+  const n2 = n - n1;
+  if (n1 === 0 || n2 === 0) return null;
+  let runs = 1;
+  for (let i = 1; i < n; i++) if (above[i] !== above[i - 1]) runs++;
+  const product = n1 * n2;
+  const expectedRuns = (2 * product) / n + 1;
+  const variance = (2 * product * (2 * product - n)) / (n * n * (n - 1));
+  if (!(variance > 0)) return null;
+  const z = (runs - expectedRuns) / Math.sqrt(variance);
+  return { runs, expectedRuns, z, suspected: z <= RUNS_TEST_Z };
+}
+
 const noEvidence = (threshold: number): GaugeEvidence => ({ eValue: 1, maxEValue: 1, threshold, hits: 0 });
 
 /**
@@ -378,6 +426,7 @@ export function decideGauge(
     fail: noEvidence(1 / alpha),
     pass: noEvidence(1 / beta),
     pValue: 1,
+    serialDependence: null,
     ...(problem === undefined ? {} : { problem }),
   });
   if (problem !== undefined) return refused('invalid_data');
@@ -410,5 +459,6 @@ export function decideGauge(
       hits: passE.hits,
     },
     pValue: Math.min(1, Math.exp(-failE.logMax)),
+    serialDependence: runsTest(g),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The gauge test against values computed independently by scripts/fixtures/gauge_reference.py
  * (scipy binomial likelihood ratios and exact fractions for the e-process, a linear scan for the
- * confidence sequence): test/fixtures/stats/gauge/gauge-reference.json.
+ * confidence sequence, statsmodels' runs test): test/fixtures/stats/gauge/gauge-reference.json.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +30,7 @@ interface RefCase {
   upper: Num | null;
   estimate: Num | null;
   verdict: string;
+  runsZ: number | null;
 }
 const fx = JSON.parse(
   readFileSync(new URL('../../fixtures/stats/gauge/gauge-reference.json', import.meta.url), 'utf8'),
@@ -79,6 +80,11 @@ describe(`gauge test against ${fx.source}`, () => {
       expect(r.degradation).toMatchObject(cs);
       if (c.estimate === null) expect(r.degradation.estimate).toBeNull();
       else close(r.degradation.estimate as number, num(c.estimate), 1e-12);
+    });
+    it("runs test of the degradations about their median (statsmodels' runstest_1samp)", () => {
+      const r = decideGauge(c.canary, c.stable, c.params);
+      if (c.runsZ === null) expect(r.serialDependence).toBeNull();
+      else close(r.serialDependence?.z as number, c.runsZ);
     });
   });
 });

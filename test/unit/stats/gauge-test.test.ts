@@ -10,6 +10,7 @@ import {
   checkGaugeTestParams,
   decideGauge,
   GaugeTestParamError,
+  runsTest,
   type GaugeTestParams,
 } from '../../../src/stats/gauge-test.js';
 import { betaQuantile } from '../../../src/stats/special-functions.js';
@@ -196,6 +197,32 @@ describe('gauge test: decisions', () => {
       if (r.verdict !== 'Fail')
         expect(r.verdict === 'Pass').toBe(upper !== null && upper < params.criticalEffect);
     }
+  });
+});
+
+describe('gauge test: the runs test checks the assumption', () => {
+  it('flags separately drifting sides and rarely independent ones', () => {
+    let iid = 0;
+    let drift = 0;
+    for (let i = 0; i < 300; i++) {
+      const a = simulateGauge(new Rng(5, i), 'gaussian', 0, 60);
+      const b = simulateGauge(new Rng(6, i), 'ar1-0.8', 0, 60);
+      if (decideGauge(a.canary, a.stable, params, { bounds: false }).serialDependence?.suspected === true)
+        iid++;
+      if (decideGauge(b.canary, b.stable, params, { bounds: false }).serialDependence?.suspected === true)
+        drift++;
+    }
+    expect(iid / 300).toBeLessThanOrEqual(0.03);
+    expect(drift / 300).toBeGreaterThanOrEqual(0.8);
+  });
+  it('gives no answer on few pairs or a constant degradation', () => {
+    expect(runsTest([1, 2, 3])).toBeNull();
+    expect(runsTest(Array<number>(20).fill(0.2))).toBeNull();
+    expect(runsTest([1, 1, 1, 1, 1, 2, 2, 2, 2, 2])).toMatchObject({
+      runs: 2,
+      expectedRuns: 6,
+      suspected: true,
+    });
   });
 });
 
