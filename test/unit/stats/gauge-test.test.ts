@@ -24,6 +24,8 @@ const params: GaugeTestParams = {
   tolerance: 0.1,
   criticalEffect: 0.3,
 };
+/** Verdict-only calls: the confidence sequence is not needed where only verdicts and hits are compared. */
+const nb = { bounds: false } as const;
 const wave = (n: number, level = 100): number[] =>
   Array.from({ length: n }, (_, i) => level + 5 * Math.sin(i));
 
@@ -137,24 +139,26 @@ describe('gauge test: decisions', () => {
         (pairs, k) => {
           const c = pairs.map((p) => p[0]);
           const s = pairs.map((p) => p[1]);
-          const a = decideGauge(c, s, params);
+          const a = decideGauge(c, s, params, nb);
           const b = decideGauge(
             c.map((v) => v * k),
             s.map((v) => v * k),
             params,
+            nb,
           );
           expect([b.verdict, b.fail.hits, b.pass.hits]).toEqual([a.verdict, a.fail.hits, a.pass.hits]);
           const abs = { ...params, scale: 'absolute' as const, tolerance: 10, criticalEffect: 50 };
-          const x = decideGauge(c, s, abs);
+          const x = decideGauge(c, s, abs, nb);
           const y = decideGauge(
             c.map((v) => v + 1024),
             s.map((v) => v + 1024),
             abs,
+            nb,
           );
           expect([y.verdict, y.fail.hits, y.pass.hits]).toEqual([x.verdict, x.fail.hits, x.pass.hits]);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
   it('a worse canary never lowers the Fail evidence nor turns a Fail into a Pass', () => {
@@ -173,8 +177,8 @@ describe('gauge test: decisions', () => {
           const c = rows.map((r) => r[0]);
           const s = rows.map((r) => r[1]);
           const worse = rows.map((r) => r[0] * (1 + r[2]));
-          const a = decideGauge(c, s, params);
-          const b = decideGauge(worse, s, params);
+          const a = decideGauge(c, s, params, nb);
+          const b = decideGauge(worse, s, params, nb);
           expect(b.fail.maxEValue).toBeGreaterThanOrEqual(a.fail.maxEValue);
           expect(rank[b.verdict]).toBeLessThanOrEqual(rank[a.verdict]);
         },
