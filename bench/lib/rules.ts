@@ -8,7 +8,7 @@ import type { MixtureComponent } from '../../src/stats/sequential.js';
 import { canaryShareOfBad } from '../../src/stats/sequential.js';
 import { histogramQuantile, sumHistograms } from '../../src/stats/histogram.js';
 import type { CountTestParams, HistogramBucket, IntervalCounts } from '../../src/stats/types.js';
-import { gaugeCheck } from '../../src/stats/mann-whitney.js';
+import { gaugeCheck } from './mann-whitney.js';
 import type { Minute, Rollout, Schedule } from './scenario.js';
 
 export type Decision = 'rollback' | 'promoted' | 'inconclusive';
@@ -184,7 +184,7 @@ export function argoThresholdRule(
  * 4. Kayenta's NetflixACAJudge Mann–Whitney classifier at each step's end, on the per-minute
  * canary vs stable points of that step (NaN points removed): "High" when the 98% interval's lower
  * bound exceeds 25% of the shift estimate and the mean ratio is ≥ 1 → rollback. The classifier
- * is src/stats' `gaugeCheck` with `rule: 'kayenta'`.
+ * is `gaugeCheck` (./mann-whitney.ts) with `rule: 'kayenta'`.
  */
 export function kayentaRule(confidence = 0.98, tolerance = 0.25): Rule {
   return {
@@ -205,7 +205,7 @@ export function kayentaRule(confidence = 0.98, tolerance = 0.25): Rule {
         const x = win.map((m) => point(m, 'canary')).filter((v) => !Number.isNaN(v));
         const y = win.map((m) => point(m, 'stable')).filter((v) => !Number.isNaN(v));
         // The judge's own implementation of Kayenta's classifier (checked against Kayenta's
-        // classifier test suite in test/unit/stats/mann-whitney.test.ts); Nodata and Pass go on.
+        // classifier test suite in test/unit/bench/mann-whitney.test.ts); Nodata and Pass go on.
         const r = gaugeCheck(x, y, { rule: 'kayenta', confidence, tolerance, minSamples: 1 });
         if (r.label === 'High') return outcome(rollout, 'rollback', t);
       }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { gaugeCheck } from '../../../src/stats/mann-whitney.js';
+import { gaugeCheck } from '../../../bench/lib/mann-whitney.js';
 import {
   alphaForCheck,
   DEFAULT_FAIL_BELOW,

@@ -6,7 +6,7 @@ import {
   hodgesLehmann,
   mannWhitneyU,
   type MannWhitneyAlternative,
-} from '../../../src/stats/mann-whitney.js';
+} from '../../../bench/lib/mann-whitney.js';
 import { rng } from '../../support/random.js';
 
 interface PCase {

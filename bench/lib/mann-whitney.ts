@@ -17,8 +17,8 @@
  * option for metrics that are not request counts (docs/latency-and-gauges.md).
  */
 
-import { normalCdf, normalQuantile } from './special-functions.js';
-import type { Reason, Verdict } from './types.js';
+import { normalCdf, normalQuantile } from '../../src/stats/special-functions.js';
+import type { Reason, Verdict } from '../../src/stats/types.js';
 
 export type MannWhitneyAlternative = 'two-sided' | 'greater' | 'less';
 export type MannWhitneyMethod = 'auto' | 'exact' | 'asymptotic';

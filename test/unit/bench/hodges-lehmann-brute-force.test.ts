@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { hodgesLehmann } from '../../../src/stats/mann-whitney.js';
+import { hodgesLehmann } from '../../../bench/lib/mann-whitney.js';
 
 interface Row {
   x: number[];
