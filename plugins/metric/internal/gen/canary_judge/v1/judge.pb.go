@@ -272,7 +272,7 @@ func (x Scorecard_Reason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Scorecard_Reason.Descriptor instead.
 func (Scorecard_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{8, 0}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{10, 0}
 }
 
 type Window_StartSource int32
@@ -323,7 +323,7 @@ func (x Window_StartSource) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Window_StartSource.Descriptor instead.
 func (Window_StartSource) EnumDescriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{9, 0}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{11, 0}
 }
 
 type LatencyThreshold_Source int32
@@ -372,7 +372,7 @@ func (x LatencyThreshold_Source) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LatencyThreshold_Source.Descriptor instead.
 func (LatencyThreshold_Source) EnumDescriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21, 0}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{23, 0}
 }
 
 type LatencyThreshold_Basis int32
@@ -421,7 +421,147 @@ func (x LatencyThreshold_Basis) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LatencyThreshold_Basis.Descriptor instead.
 func (LatencyThreshold_Basis) EnumDescriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21, 1}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{23, 1}
+}
+
+type AnalyzePluginConfigRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The metric's entry under `provider.plugin`, JSON, byte for byte as the plugin received it
+	// (Argo has substituted the arguments). Its keys `address` and `timeout` are the plugin's own
+	// (which judge it calls, how long it waits) and are ignored here.
+	Config []byte `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	// The AnalysisRun of the measurement.
+	Run           *PluginRun `protobuf:"bytes,2,opt,name=run,proto3" json:"run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnalyzePluginConfigRequest) Reset() {
+	*x = AnalyzePluginConfigRequest{}
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnalyzePluginConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnalyzePluginConfigRequest) ProtoMessage() {}
+
+func (x *AnalyzePluginConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnalyzePluginConfigRequest.ProtoReflect.Descriptor instead.
+func (*AnalyzePluginConfigRequest) Descriptor() ([]byte, []int) {
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AnalyzePluginConfigRequest) GetConfig() []byte {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *AnalyzePluginConfigRequest) GetRun() *PluginRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+// What the plugin forwards of the AnalysisRun, as it is: the judge decides what it means.
+type PluginRun struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The AnalysisRun's name and namespace.
+	Name      string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Namespace string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// The Rollout that controls the run (its ownerReference of kind Rollout with controller:
+	// true); empty when no Rollout does.
+	Rollout string `protobuf:"bytes,3,opt,name=rollout,proto3" json:"rollout,omitempty"`
+	// The run's labels; Argo puts the canary's hash in rollouts-pod-template-hash.
+	Labels map[string]string `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The run's arguments that carry a value as Argo resolved them (podTemplateHashValue,
+	// fieldRef, literals). Arguments read from a Secret are never sent. The configuration already
+	// has them substituted; the judge names them in its log when it refuses a configuration.
+	Args          map[string]string `protobuf:"bytes,5,rep,name=args,proto3" json:"args,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PluginRun) Reset() {
+	*x = PluginRun{}
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PluginRun) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PluginRun) ProtoMessage() {}
+
+func (x *PluginRun) ProtoReflect() protoreflect.Message {
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PluginRun.ProtoReflect.Descriptor instead.
+func (*PluginRun) Descriptor() ([]byte, []int) {
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PluginRun) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PluginRun) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PluginRun) GetRollout() string {
+	if x != nil {
+		return x.Rollout
+	}
+	return ""
+}
+
+func (x *PluginRun) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *PluginRun) GetArgs() map[string]string {
+	if x != nil {
+		return x.Args
+	}
+	return nil
 }
 
 type AnalyzeRequest struct {
@@ -448,7 +588,7 @@ type AnalyzeRequest struct {
 
 func (x *AnalyzeRequest) Reset() {
 	*x = AnalyzeRequest{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[0]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -460,7 +600,7 @@ func (x *AnalyzeRequest) String() string {
 func (*AnalyzeRequest) ProtoMessage() {}
 
 func (x *AnalyzeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[0]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -473,7 +613,7 @@ func (x *AnalyzeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeRequest.ProtoReflect.Descriptor instead.
 func (*AnalyzeRequest) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{0}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *AnalyzeRequest) GetRollout() *Rollout {
@@ -544,7 +684,7 @@ type Rollout struct {
 
 func (x *Rollout) Reset() {
 	*x = Rollout{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[1]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +696,7 @@ func (x *Rollout) String() string {
 func (*Rollout) ProtoMessage() {}
 
 func (x *Rollout) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[1]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +709,7 @@ func (x *Rollout) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rollout.ProtoReflect.Descriptor instead.
 func (*Rollout) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{1}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Rollout) GetName() string {
@@ -601,7 +741,7 @@ type Selector struct {
 
 func (x *Selector) Reset() {
 	*x = Selector{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[2]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -613,7 +753,7 @@ func (x *Selector) String() string {
 func (*Selector) ProtoMessage() {}
 
 func (x *Selector) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[2]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -626,7 +766,7 @@ func (x *Selector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Selector.ProtoReflect.Descriptor instead.
 func (*Selector) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{2}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Selector) GetMode() isSelector_Mode {
@@ -698,7 +838,7 @@ type SidePair struct {
 
 func (x *SidePair) Reset() {
 	*x = SidePair{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[3]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -710,7 +850,7 @@ func (x *SidePair) String() string {
 func (*SidePair) ProtoMessage() {}
 
 func (x *SidePair) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[3]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -723,7 +863,7 @@ func (x *SidePair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SidePair.ProtoReflect.Descriptor instead.
 func (*SidePair) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{3}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SidePair) GetCanary() string {
@@ -771,7 +911,7 @@ type Check struct {
 
 func (x *Check) Reset() {
 	*x = Check{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[4]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +923,7 @@ func (x *Check) String() string {
 func (*Check) ProtoMessage() {}
 
 func (x *Check) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[4]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +936,7 @@ func (x *Check) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Check.ProtoReflect.Descriptor instead.
 func (*Check) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{4}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Check) GetName() string {
@@ -909,7 +1049,7 @@ type ErrorRateCheck struct {
 
 func (x *ErrorRateCheck) Reset() {
 	*x = ErrorRateCheck{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[5]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +1061,7 @@ func (x *ErrorRateCheck) String() string {
 func (*ErrorRateCheck) ProtoMessage() {}
 
 func (x *ErrorRateCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[5]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,7 +1074,7 @@ func (x *ErrorRateCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorRateCheck.ProtoReflect.Descriptor instead.
 func (*ErrorRateCheck) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{5}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ErrorRateCheck) GetErrorCodes() string {
@@ -966,7 +1106,7 @@ type LatencyCheck struct {
 
 func (x *LatencyCheck) Reset() {
 	*x = LatencyCheck{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[6]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1118,7 @@ func (x *LatencyCheck) String() string {
 func (*LatencyCheck) ProtoMessage() {}
 
 func (x *LatencyCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[6]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1131,7 @@ func (x *LatencyCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LatencyCheck.ProtoReflect.Descriptor instead.
 func (*LatencyCheck) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{6}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *LatencyCheck) GetThreshold() isLatencyCheck_Threshold {
@@ -1057,7 +1197,7 @@ type AnalyzeResponse struct {
 
 func (x *AnalyzeResponse) Reset() {
 	*x = AnalyzeResponse{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[7]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1209,7 @@ func (x *AnalyzeResponse) String() string {
 func (*AnalyzeResponse) ProtoMessage() {}
 
 func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[7]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1222,7 @@ func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeResponse.ProtoReflect.Descriptor instead.
 func (*AnalyzeResponse) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{7}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AnalyzeResponse) GetVerdict() Verdict {
@@ -1170,7 +1310,7 @@ type Scorecard struct {
 
 func (x *Scorecard) Reset() {
 	*x = Scorecard{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[8]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1322,7 @@ func (x *Scorecard) String() string {
 func (*Scorecard) ProtoMessage() {}
 
 func (x *Scorecard) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[8]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1335,7 @@ func (x *Scorecard) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scorecard.ProtoReflect.Descriptor instead.
 func (*Scorecard) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{8}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Scorecard) GetReason() Scorecard_Reason {
@@ -1241,7 +1381,7 @@ type Window struct {
 
 func (x *Window) Reset() {
 	*x = Window{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[9]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1393,7 @@ func (x *Window) String() string {
 func (*Window) ProtoMessage() {}
 
 func (x *Window) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[9]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1406,7 @@ func (x *Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Window.ProtoReflect.Descriptor instead.
 func (*Window) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{9}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Window) GetStart() string {
@@ -1316,7 +1456,7 @@ type Timing struct {
 
 func (x *Timing) Reset() {
 	*x = Timing{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[10]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1328,7 +1468,7 @@ func (x *Timing) String() string {
 func (*Timing) ProtoMessage() {}
 
 func (x *Timing) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[10]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1341,7 +1481,7 @@ func (x *Timing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Timing.ProtoReflect.Descriptor instead.
 func (*Timing) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{10}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Timing) GetTotalMs() float64 {
@@ -1407,7 +1547,7 @@ type CheckResult struct {
 
 func (x *CheckResult) Reset() {
 	*x = CheckResult{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[11]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1559,7 @@ func (x *CheckResult) String() string {
 func (*CheckResult) ProtoMessage() {}
 
 func (x *CheckResult) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[11]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1572,7 @@ func (x *CheckResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckResult.ProtoReflect.Descriptor instead.
 func (*CheckResult) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{11}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CheckResult) GetName() string {
@@ -1607,7 +1747,7 @@ type TimelinePoint struct {
 
 func (x *TimelinePoint) Reset() {
 	*x = TimelinePoint{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1759,7 @@ func (x *TimelinePoint) String() string {
 func (*TimelinePoint) ProtoMessage() {}
 
 func (x *TimelinePoint) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1772,7 @@ func (x *TimelinePoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimelinePoint.ProtoReflect.Descriptor instead.
 func (*TimelinePoint) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{12}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TimelinePoint) GetEnd() string {
@@ -1687,7 +1827,7 @@ type Floor struct {
 
 func (x *Floor) Reset() {
 	*x = Floor{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1839,7 @@ func (x *Floor) String() string {
 func (*Floor) ProtoMessage() {}
 
 func (x *Floor) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1852,7 @@ func (x *Floor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Floor.ProtoReflect.Descriptor instead.
 func (*Floor) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{13}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Floor) GetCanaryUpper() float64 {
@@ -1761,7 +1901,7 @@ type Settle struct {
 
 func (x *Settle) Reset() {
 	*x = Settle{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1773,7 +1913,7 @@ func (x *Settle) String() string {
 func (*Settle) ProtoMessage() {}
 
 func (x *Settle) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1786,7 +1926,7 @@ func (x *Settle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settle.ProtoReflect.Descriptor instead.
 func (*Settle) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{14}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Settle) GetMinutes() float64 {
@@ -1814,7 +1954,7 @@ type Edge struct {
 
 func (x *Edge) Reset() {
 	*x = Edge{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1826,7 +1966,7 @@ func (x *Edge) String() string {
 func (*Edge) ProtoMessage() {}
 
 func (x *Edge) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1839,7 +1979,7 @@ func (x *Edge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Edge.ProtoReflect.Descriptor instead.
 func (*Edge) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{15}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Edge) GetMs() float64 {
@@ -1906,7 +2046,7 @@ type CheckParams struct {
 
 func (x *CheckParams) Reset() {
 	*x = CheckParams{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +2058,7 @@ func (x *CheckParams) String() string {
 func (*CheckParams) ProtoMessage() {}
 
 func (x *CheckParams) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +2071,7 @@ func (x *CheckParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckParams.ProtoReflect.Descriptor instead.
 func (*CheckParams) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{16}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CheckParams) GetAlpha() float64 {
@@ -1996,7 +2136,7 @@ type SideCounts struct {
 
 func (x *SideCounts) Reset() {
 	*x = SideCounts{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2148,7 @@ func (x *SideCounts) String() string {
 func (*SideCounts) ProtoMessage() {}
 
 func (x *SideCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2161,7 @@ func (x *SideCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SideCounts.ProtoReflect.Descriptor instead.
 func (*SideCounts) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{17}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SideCounts) GetRequests() float64 {
@@ -2058,7 +2198,7 @@ type Effect struct {
 
 func (x *Effect) Reset() {
 	*x = Effect{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2070,7 +2210,7 @@ func (x *Effect) String() string {
 func (*Effect) ProtoMessage() {}
 
 func (x *Effect) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2083,7 +2223,7 @@ func (x *Effect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Effect.ProtoReflect.Descriptor instead.
 func (*Effect) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{18}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Effect) GetRatio() float64 {
@@ -2127,7 +2267,7 @@ type Evidence struct {
 
 func (x *Evidence) Reset() {
 	*x = Evidence{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2139,7 +2279,7 @@ func (x *Evidence) String() string {
 func (*Evidence) ProtoMessage() {}
 
 func (x *Evidence) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2152,7 +2292,7 @@ func (x *Evidence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evidence.ProtoReflect.Descriptor instead.
 func (*Evidence) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{19}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Evidence) GetEValue() float64 {
@@ -2187,7 +2327,7 @@ type Power struct {
 
 func (x *Power) Reset() {
 	*x = Power{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2199,7 +2339,7 @@ func (x *Power) String() string {
 func (*Power) ProtoMessage() {}
 
 func (x *Power) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2212,7 +2352,7 @@ func (x *Power) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Power.ProtoReflect.Descriptor instead.
 func (*Power) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{20}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Power) GetAchieved() float64 {
@@ -2256,7 +2396,7 @@ type LatencyThreshold struct {
 
 func (x *LatencyThreshold) Reset() {
 	*x = LatencyThreshold{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2268,7 +2408,7 @@ func (x *LatencyThreshold) String() string {
 func (*LatencyThreshold) ProtoMessage() {}
 
 func (x *LatencyThreshold) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2281,7 +2421,7 @@ func (x *LatencyThreshold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LatencyThreshold.ProtoReflect.Descriptor instead.
 func (*LatencyThreshold) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LatencyThreshold) GetMs() float64 {
@@ -2351,7 +2491,7 @@ type Quantiles struct {
 
 func (x *Quantiles) Reset() {
 	*x = Quantiles{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2363,7 +2503,7 @@ func (x *Quantiles) String() string {
 func (*Quantiles) ProtoMessage() {}
 
 func (x *Quantiles) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2376,7 +2516,7 @@ func (x *Quantiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quantiles.ProtoReflect.Descriptor instead.
 func (*Quantiles) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{22}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Quantiles) GetP50() float64 {
@@ -2410,7 +2550,7 @@ type LatencyQuantiles struct {
 
 func (x *LatencyQuantiles) Reset() {
 	*x = LatencyQuantiles{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2422,7 +2562,7 @@ func (x *LatencyQuantiles) String() string {
 func (*LatencyQuantiles) ProtoMessage() {}
 
 func (x *LatencyQuantiles) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2435,7 +2575,7 @@ func (x *LatencyQuantiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LatencyQuantiles.ProtoReflect.Descriptor instead.
 func (*LatencyQuantiles) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{23}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LatencyQuantiles) GetCanary() *Quantiles {
@@ -2463,7 +2603,7 @@ type CheckError struct {
 
 func (x *CheckError) Reset() {
 	*x = CheckError{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2615,7 @@ func (x *CheckError) String() string {
 func (*CheckError) ProtoMessage() {}
 
 func (x *CheckError) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2628,7 @@ func (x *CheckError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckError.ProtoReflect.Descriptor instead.
 func (*CheckError) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{24}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CheckError) GetCode() string {
@@ -2509,7 +2649,22 @@ var File_canary_judge_v1_judge_proto protoreflect.FileDescriptor
 
 const file_canary_judge_v1_judge_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcanary_judge/v1/judge.proto\x12\x0fcanary_judge.v1\"\xd0\x02\n" +
+	"\x1bcanary_judge/v1/judge.proto\x12\x0fcanary_judge.v1\"b\n" +
+	"\x1aAnalyzePluginConfigRequest\x12\x16\n" +
+	"\x06config\x18\x01 \x01(\fR\x06config\x12,\n" +
+	"\x03run\x18\x02 \x01(\v2\x1a.canary_judge.v1.PluginRunR\x03run\"\xc5\x02\n" +
+	"\tPluginRun\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x18\n" +
+	"\arollout\x18\x03 \x01(\tR\arollout\x12>\n" +
+	"\x06labels\x18\x04 \x03(\v2&.canary_judge.v1.PluginRun.LabelsEntryR\x06labels\x128\n" +
+	"\x04args\x18\x05 \x03(\v2$.canary_judge.v1.PluginRun.ArgsEntryR\x04args\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a7\n" +
+	"\tArgsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xd0\x02\n" +
 	"\x0eAnalyzeRequest\x122\n" +
 	"\arollout\x18\x01 \x01(\v2\x18.canary_judge.v1.RolloutR\arollout\x125\n" +
 	"\bselector\x18\x02 \x01(\v2\x19.canary_judge.v1.SelectorR\bselector\x12\x14\n" +
@@ -2746,9 +2901,10 @@ const file_canary_judge_v1_judge_proto_rawDesc = "" +
 	"\tCheckType\x12\x1a\n" +
 	"\x16CHECK_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CHECK_TYPE_ERROR_RATE\x10\x01\x12\x16\n" +
-	"\x12CHECK_TYPE_LATENCY\x10\x022\\\n" +
+	"\x12CHECK_TYPE_LATENCY\x10\x022\xc2\x01\n" +
 	"\fJudgeService\x12L\n" +
-	"\aAnalyze\x12\x1f.canary_judge.v1.AnalyzeRequest\x1a .canary_judge.v1.AnalyzeResponseB\xc3\x01\n" +
+	"\aAnalyze\x12\x1f.canary_judge.v1.AnalyzeRequest\x1a .canary_judge.v1.AnalyzeResponse\x12d\n" +
+	"\x13AnalyzePluginConfig\x12+.canary_judge.v1.AnalyzePluginConfigRequest\x1a .canary_judge.v1.AnalyzeResponseB\xc3\x01\n" +
 	"\x13com.canary_judge.v1B\n" +
 	"JudgeProtoP\x01ZGcanary-judge/plugins/metric/internal/gen/canary_judge/v1;canary_judgev1\xa2\x02\x03CXX\xaa\x02\x0eCanaryJudge.V1\xca\x02\x0eCanaryJudge\\V1\xe2\x02\x1aCanaryJudge\\V1\\GPBMetadata\xea\x02\x0fCanaryJudge::V1b\x06proto3"
 
@@ -2765,92 +2921,101 @@ func file_canary_judge_v1_judge_proto_rawDescGZIP() []byte {
 }
 
 var file_canary_judge_v1_judge_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_canary_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_canary_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_canary_judge_v1_judge_proto_goTypes = []any{
-	(Verdict)(0),                 // 0: canary_judge.v1.Verdict
-	(Reason)(0),                  // 1: canary_judge.v1.Reason
-	(CheckType)(0),               // 2: canary_judge.v1.CheckType
-	(Scorecard_Reason)(0),        // 3: canary_judge.v1.Scorecard.Reason
-	(Window_StartSource)(0),      // 4: canary_judge.v1.Window.StartSource
-	(LatencyThreshold_Source)(0), // 5: canary_judge.v1.LatencyThreshold.Source
-	(LatencyThreshold_Basis)(0),  // 6: canary_judge.v1.LatencyThreshold.Basis
-	(*AnalyzeRequest)(nil),       // 7: canary_judge.v1.AnalyzeRequest
-	(*Rollout)(nil),              // 8: canary_judge.v1.Rollout
-	(*Selector)(nil),             // 9: canary_judge.v1.Selector
-	(*SidePair)(nil),             // 10: canary_judge.v1.SidePair
-	(*Check)(nil),                // 11: canary_judge.v1.Check
-	(*ErrorRateCheck)(nil),       // 12: canary_judge.v1.ErrorRateCheck
-	(*LatencyCheck)(nil),         // 13: canary_judge.v1.LatencyCheck
-	(*AnalyzeResponse)(nil),      // 14: canary_judge.v1.AnalyzeResponse
-	(*Scorecard)(nil),            // 15: canary_judge.v1.Scorecard
-	(*Window)(nil),               // 16: canary_judge.v1.Window
-	(*Timing)(nil),               // 17: canary_judge.v1.Timing
-	(*CheckResult)(nil),          // 18: canary_judge.v1.CheckResult
-	(*TimelinePoint)(nil),        // 19: canary_judge.v1.TimelinePoint
-	(*Floor)(nil),                // 20: canary_judge.v1.Floor
-	(*Settle)(nil),               // 21: canary_judge.v1.Settle
-	(*Edge)(nil),                 // 22: canary_judge.v1.Edge
-	(*CheckParams)(nil),          // 23: canary_judge.v1.CheckParams
-	(*SideCounts)(nil),           // 24: canary_judge.v1.SideCounts
-	(*Effect)(nil),               // 25: canary_judge.v1.Effect
-	(*Evidence)(nil),             // 26: canary_judge.v1.Evidence
-	(*Power)(nil),                // 27: canary_judge.v1.Power
-	(*LatencyThreshold)(nil),     // 28: canary_judge.v1.LatencyThreshold
-	(*Quantiles)(nil),            // 29: canary_judge.v1.Quantiles
-	(*LatencyQuantiles)(nil),     // 30: canary_judge.v1.LatencyQuantiles
-	(*CheckError)(nil),           // 31: canary_judge.v1.CheckError
+	(Verdict)(0),                       // 0: canary_judge.v1.Verdict
+	(Reason)(0),                        // 1: canary_judge.v1.Reason
+	(CheckType)(0),                     // 2: canary_judge.v1.CheckType
+	(Scorecard_Reason)(0),              // 3: canary_judge.v1.Scorecard.Reason
+	(Window_StartSource)(0),            // 4: canary_judge.v1.Window.StartSource
+	(LatencyThreshold_Source)(0),       // 5: canary_judge.v1.LatencyThreshold.Source
+	(LatencyThreshold_Basis)(0),        // 6: canary_judge.v1.LatencyThreshold.Basis
+	(*AnalyzePluginConfigRequest)(nil), // 7: canary_judge.v1.AnalyzePluginConfigRequest
+	(*PluginRun)(nil),                  // 8: canary_judge.v1.PluginRun
+	(*AnalyzeRequest)(nil),             // 9: canary_judge.v1.AnalyzeRequest
+	(*Rollout)(nil),                    // 10: canary_judge.v1.Rollout
+	(*Selector)(nil),                   // 11: canary_judge.v1.Selector
+	(*SidePair)(nil),                   // 12: canary_judge.v1.SidePair
+	(*Check)(nil),                      // 13: canary_judge.v1.Check
+	(*ErrorRateCheck)(nil),             // 14: canary_judge.v1.ErrorRateCheck
+	(*LatencyCheck)(nil),               // 15: canary_judge.v1.LatencyCheck
+	(*AnalyzeResponse)(nil),            // 16: canary_judge.v1.AnalyzeResponse
+	(*Scorecard)(nil),                  // 17: canary_judge.v1.Scorecard
+	(*Window)(nil),                     // 18: canary_judge.v1.Window
+	(*Timing)(nil),                     // 19: canary_judge.v1.Timing
+	(*CheckResult)(nil),                // 20: canary_judge.v1.CheckResult
+	(*TimelinePoint)(nil),              // 21: canary_judge.v1.TimelinePoint
+	(*Floor)(nil),                      // 22: canary_judge.v1.Floor
+	(*Settle)(nil),                     // 23: canary_judge.v1.Settle
+	(*Edge)(nil),                       // 24: canary_judge.v1.Edge
+	(*CheckParams)(nil),                // 25: canary_judge.v1.CheckParams
+	(*SideCounts)(nil),                 // 26: canary_judge.v1.SideCounts
+	(*Effect)(nil),                     // 27: canary_judge.v1.Effect
+	(*Evidence)(nil),                   // 28: canary_judge.v1.Evidence
+	(*Power)(nil),                      // 29: canary_judge.v1.Power
+	(*LatencyThreshold)(nil),           // 30: canary_judge.v1.LatencyThreshold
+	(*Quantiles)(nil),                  // 31: canary_judge.v1.Quantiles
+	(*LatencyQuantiles)(nil),           // 32: canary_judge.v1.LatencyQuantiles
+	(*CheckError)(nil),                 // 33: canary_judge.v1.CheckError
+	nil,                                // 34: canary_judge.v1.PluginRun.LabelsEntry
+	nil,                                // 35: canary_judge.v1.PluginRun.ArgsEntry
 }
 var file_canary_judge_v1_judge_proto_depIdxs = []int32{
-	8,  // 0: canary_judge.v1.AnalyzeRequest.rollout:type_name -> canary_judge.v1.Rollout
-	9,  // 1: canary_judge.v1.AnalyzeRequest.selector:type_name -> canary_judge.v1.Selector
-	11, // 2: canary_judge.v1.AnalyzeRequest.checks:type_name -> canary_judge.v1.Check
-	10, // 3: canary_judge.v1.Selector.pod_hash:type_name -> canary_judge.v1.SidePair
-	10, // 4: canary_judge.v1.Selector.service:type_name -> canary_judge.v1.SidePair
-	10, // 5: canary_judge.v1.Selector.version:type_name -> canary_judge.v1.SidePair
-	12, // 6: canary_judge.v1.Check.error_rate:type_name -> canary_judge.v1.ErrorRateCheck
-	13, // 7: canary_judge.v1.Check.latency:type_name -> canary_judge.v1.LatencyCheck
-	0,  // 8: canary_judge.v1.AnalyzeResponse.verdict:type_name -> canary_judge.v1.Verdict
-	8,  // 9: canary_judge.v1.AnalyzeResponse.rollout:type_name -> canary_judge.v1.Rollout
-	9,  // 10: canary_judge.v1.AnalyzeResponse.selector:type_name -> canary_judge.v1.Selector
-	16, // 11: canary_judge.v1.AnalyzeResponse.window:type_name -> canary_judge.v1.Window
-	18, // 12: canary_judge.v1.AnalyzeResponse.checks:type_name -> canary_judge.v1.CheckResult
-	17, // 13: canary_judge.v1.AnalyzeResponse.timing:type_name -> canary_judge.v1.Timing
-	15, // 14: canary_judge.v1.AnalyzeResponse.scorecard:type_name -> canary_judge.v1.Scorecard
-	3,  // 15: canary_judge.v1.Scorecard.reason:type_name -> canary_judge.v1.Scorecard.Reason
-	4,  // 16: canary_judge.v1.Window.start_source:type_name -> canary_judge.v1.Window.StartSource
-	2,  // 17: canary_judge.v1.CheckResult.type:type_name -> canary_judge.v1.CheckType
-	0,  // 18: canary_judge.v1.CheckResult.verdict:type_name -> canary_judge.v1.Verdict
-	1,  // 19: canary_judge.v1.CheckResult.reason:type_name -> canary_judge.v1.Reason
-	23, // 20: canary_judge.v1.CheckResult.params:type_name -> canary_judge.v1.CheckParams
-	24, // 21: canary_judge.v1.CheckResult.canary:type_name -> canary_judge.v1.SideCounts
-	24, // 22: canary_judge.v1.CheckResult.stable:type_name -> canary_judge.v1.SideCounts
-	25, // 23: canary_judge.v1.CheckResult.effect:type_name -> canary_judge.v1.Effect
-	26, // 24: canary_judge.v1.CheckResult.evidence:type_name -> canary_judge.v1.Evidence
-	27, // 25: canary_judge.v1.CheckResult.power:type_name -> canary_judge.v1.Power
-	28, // 26: canary_judge.v1.CheckResult.threshold:type_name -> canary_judge.v1.LatencyThreshold
-	30, // 27: canary_judge.v1.CheckResult.quantiles:type_name -> canary_judge.v1.LatencyQuantiles
-	31, // 28: canary_judge.v1.CheckResult.error:type_name -> canary_judge.v1.CheckError
-	20, // 29: canary_judge.v1.CheckResult.floor:type_name -> canary_judge.v1.Floor
-	21, // 30: canary_judge.v1.CheckResult.settle:type_name -> canary_judge.v1.Settle
-	22, // 31: canary_judge.v1.CheckResult.edges:type_name -> canary_judge.v1.Edge
-	19, // 32: canary_judge.v1.CheckResult.timeline:type_name -> canary_judge.v1.TimelinePoint
-	24, // 33: canary_judge.v1.TimelinePoint.canary:type_name -> canary_judge.v1.SideCounts
-	24, // 34: canary_judge.v1.TimelinePoint.stable:type_name -> canary_judge.v1.SideCounts
-	24, // 35: canary_judge.v1.Edge.canary:type_name -> canary_judge.v1.SideCounts
-	24, // 36: canary_judge.v1.Edge.stable:type_name -> canary_judge.v1.SideCounts
-	25, // 37: canary_judge.v1.Edge.effect:type_name -> canary_judge.v1.Effect
-	20, // 38: canary_judge.v1.Edge.floor:type_name -> canary_judge.v1.Floor
-	5,  // 39: canary_judge.v1.LatencyThreshold.source:type_name -> canary_judge.v1.LatencyThreshold.Source
-	6,  // 40: canary_judge.v1.LatencyThreshold.basis:type_name -> canary_judge.v1.LatencyThreshold.Basis
-	29, // 41: canary_judge.v1.LatencyQuantiles.canary:type_name -> canary_judge.v1.Quantiles
-	29, // 42: canary_judge.v1.LatencyQuantiles.stable:type_name -> canary_judge.v1.Quantiles
-	7,  // 43: canary_judge.v1.JudgeService.Analyze:input_type -> canary_judge.v1.AnalyzeRequest
-	14, // 44: canary_judge.v1.JudgeService.Analyze:output_type -> canary_judge.v1.AnalyzeResponse
-	44, // [44:45] is the sub-list for method output_type
-	43, // [43:44] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	8,  // 0: canary_judge.v1.AnalyzePluginConfigRequest.run:type_name -> canary_judge.v1.PluginRun
+	34, // 1: canary_judge.v1.PluginRun.labels:type_name -> canary_judge.v1.PluginRun.LabelsEntry
+	35, // 2: canary_judge.v1.PluginRun.args:type_name -> canary_judge.v1.PluginRun.ArgsEntry
+	10, // 3: canary_judge.v1.AnalyzeRequest.rollout:type_name -> canary_judge.v1.Rollout
+	11, // 4: canary_judge.v1.AnalyzeRequest.selector:type_name -> canary_judge.v1.Selector
+	13, // 5: canary_judge.v1.AnalyzeRequest.checks:type_name -> canary_judge.v1.Check
+	12, // 6: canary_judge.v1.Selector.pod_hash:type_name -> canary_judge.v1.SidePair
+	12, // 7: canary_judge.v1.Selector.service:type_name -> canary_judge.v1.SidePair
+	12, // 8: canary_judge.v1.Selector.version:type_name -> canary_judge.v1.SidePair
+	14, // 9: canary_judge.v1.Check.error_rate:type_name -> canary_judge.v1.ErrorRateCheck
+	15, // 10: canary_judge.v1.Check.latency:type_name -> canary_judge.v1.LatencyCheck
+	0,  // 11: canary_judge.v1.AnalyzeResponse.verdict:type_name -> canary_judge.v1.Verdict
+	10, // 12: canary_judge.v1.AnalyzeResponse.rollout:type_name -> canary_judge.v1.Rollout
+	11, // 13: canary_judge.v1.AnalyzeResponse.selector:type_name -> canary_judge.v1.Selector
+	18, // 14: canary_judge.v1.AnalyzeResponse.window:type_name -> canary_judge.v1.Window
+	20, // 15: canary_judge.v1.AnalyzeResponse.checks:type_name -> canary_judge.v1.CheckResult
+	19, // 16: canary_judge.v1.AnalyzeResponse.timing:type_name -> canary_judge.v1.Timing
+	17, // 17: canary_judge.v1.AnalyzeResponse.scorecard:type_name -> canary_judge.v1.Scorecard
+	3,  // 18: canary_judge.v1.Scorecard.reason:type_name -> canary_judge.v1.Scorecard.Reason
+	4,  // 19: canary_judge.v1.Window.start_source:type_name -> canary_judge.v1.Window.StartSource
+	2,  // 20: canary_judge.v1.CheckResult.type:type_name -> canary_judge.v1.CheckType
+	0,  // 21: canary_judge.v1.CheckResult.verdict:type_name -> canary_judge.v1.Verdict
+	1,  // 22: canary_judge.v1.CheckResult.reason:type_name -> canary_judge.v1.Reason
+	25, // 23: canary_judge.v1.CheckResult.params:type_name -> canary_judge.v1.CheckParams
+	26, // 24: canary_judge.v1.CheckResult.canary:type_name -> canary_judge.v1.SideCounts
+	26, // 25: canary_judge.v1.CheckResult.stable:type_name -> canary_judge.v1.SideCounts
+	27, // 26: canary_judge.v1.CheckResult.effect:type_name -> canary_judge.v1.Effect
+	28, // 27: canary_judge.v1.CheckResult.evidence:type_name -> canary_judge.v1.Evidence
+	29, // 28: canary_judge.v1.CheckResult.power:type_name -> canary_judge.v1.Power
+	30, // 29: canary_judge.v1.CheckResult.threshold:type_name -> canary_judge.v1.LatencyThreshold
+	32, // 30: canary_judge.v1.CheckResult.quantiles:type_name -> canary_judge.v1.LatencyQuantiles
+	33, // 31: canary_judge.v1.CheckResult.error:type_name -> canary_judge.v1.CheckError
+	22, // 32: canary_judge.v1.CheckResult.floor:type_name -> canary_judge.v1.Floor
+	23, // 33: canary_judge.v1.CheckResult.settle:type_name -> canary_judge.v1.Settle
+	24, // 34: canary_judge.v1.CheckResult.edges:type_name -> canary_judge.v1.Edge
+	21, // 35: canary_judge.v1.CheckResult.timeline:type_name -> canary_judge.v1.TimelinePoint
+	26, // 36: canary_judge.v1.TimelinePoint.canary:type_name -> canary_judge.v1.SideCounts
+	26, // 37: canary_judge.v1.TimelinePoint.stable:type_name -> canary_judge.v1.SideCounts
+	26, // 38: canary_judge.v1.Edge.canary:type_name -> canary_judge.v1.SideCounts
+	26, // 39: canary_judge.v1.Edge.stable:type_name -> canary_judge.v1.SideCounts
+	27, // 40: canary_judge.v1.Edge.effect:type_name -> canary_judge.v1.Effect
+	22, // 41: canary_judge.v1.Edge.floor:type_name -> canary_judge.v1.Floor
+	5,  // 42: canary_judge.v1.LatencyThreshold.source:type_name -> canary_judge.v1.LatencyThreshold.Source
+	6,  // 43: canary_judge.v1.LatencyThreshold.basis:type_name -> canary_judge.v1.LatencyThreshold.Basis
+	31, // 44: canary_judge.v1.LatencyQuantiles.canary:type_name -> canary_judge.v1.Quantiles
+	31, // 45: canary_judge.v1.LatencyQuantiles.stable:type_name -> canary_judge.v1.Quantiles
+	9,  // 46: canary_judge.v1.JudgeService.Analyze:input_type -> canary_judge.v1.AnalyzeRequest
+	7,  // 47: canary_judge.v1.JudgeService.AnalyzePluginConfig:input_type -> canary_judge.v1.AnalyzePluginConfigRequest
+	16, // 48: canary_judge.v1.JudgeService.Analyze:output_type -> canary_judge.v1.AnalyzeResponse
+	16, // 49: canary_judge.v1.JudgeService.AnalyzePluginConfig:output_type -> canary_judge.v1.AnalyzeResponse
+	48, // [48:50] is the sub-list for method output_type
+	46, // [46:48] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_canary_judge_v1_judge_proto_init() }
@@ -2858,37 +3023,37 @@ func file_canary_judge_v1_judge_proto_init() {
 	if File_canary_judge_v1_judge_proto != nil {
 		return
 	}
-	file_canary_judge_v1_judge_proto_msgTypes[0].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[2].OneofWrappers = []any{
+	file_canary_judge_v1_judge_proto_msgTypes[2].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[4].OneofWrappers = []any{
 		(*Selector_PodHash)(nil),
 		(*Selector_Service)(nil),
 		(*Selector_Version)(nil),
 	}
-	file_canary_judge_v1_judge_proto_msgTypes[4].OneofWrappers = []any{
+	file_canary_judge_v1_judge_proto_msgTypes[6].OneofWrappers = []any{
 		(*Check_ErrorRate)(nil),
 		(*Check_Latency)(nil),
 	}
-	file_canary_judge_v1_judge_proto_msgTypes[5].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[6].OneofWrappers = []any{
+	file_canary_judge_v1_judge_proto_msgTypes[7].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[8].OneofWrappers = []any{
 		(*LatencyCheck_ThresholdMs)(nil),
 		(*LatencyCheck_Quantile)(nil),
 	}
-	file_canary_judge_v1_judge_proto_msgTypes[8].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[9].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[10].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[11].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[14].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[15].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[13].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[16].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[17].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[18].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[21].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[22].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[19].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[20].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[23].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[24].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canary_judge_v1_judge_proto_rawDesc), len(file_canary_judge_v1_judge_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   25,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

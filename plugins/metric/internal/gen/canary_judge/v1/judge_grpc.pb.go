@@ -31,7 +31,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	JudgeService_Analyze_FullMethodName = "/canary_judge.v1.JudgeService/Analyze"
+	JudgeService_Analyze_FullMethodName             = "/canary_judge.v1.JudgeService/Analyze"
+	JudgeService_AnalyzePluginConfig_FullMethodName = "/canary_judge.v1.JudgeService/AnalyzePluginConfig"
 )
 
 // JudgeServiceClient is the client API for JudgeService service.
@@ -41,7 +42,20 @@ type JudgeServiceClient interface {
 	// Judges the canary against the stable over the window, with every check, and combines the
 	// checks into one verdict. Stateless: each call re-reads the history from Prometheus, so
 	// calling again every interval extends one anytime-valid sequential test.
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	Analyze(ctx context.Context, in *AnalyzeRequest, opts ...grpc.CallOption) (*AnalyzeResponse, error)
+	// The metric plugin's call: the same analysis, asked with the metric's plugin configuration
+	// exactly as Argo hands it to the plugin, and the AnalysisRun it runs in. The judge reads the
+	// configuration itself, with the request model of Analyze and the HTTP API (numbers and
+	// booleans may be JSON strings, as Argo substitutes `{{args.*}}` as text; an empty string or
+	// null means "not set"); what the AnalysisRun already says fills what the configuration
+	// leaves out (rollout.name, rollout.namespace, in pod-hash mode selector.canary). So a new
+	// request field or check kind needs no new plugin. A refused configuration ends with
+	// INVALID_ARGUMENT naming the field by its path in the configuration (`checks[0].alpha`),
+	// `config` when it is not a JSON object; the answer is Analyze's.
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	AnalyzePluginConfig(ctx context.Context, in *AnalyzePluginConfigRequest, opts ...grpc.CallOption) (*AnalyzeResponse, error)
 }
 
 type judgeServiceClient struct {
@@ -62,6 +76,16 @@ func (c *judgeServiceClient) Analyze(ctx context.Context, in *AnalyzeRequest, op
 	return out, nil
 }
 
+func (c *judgeServiceClient) AnalyzePluginConfig(ctx context.Context, in *AnalyzePluginConfigRequest, opts ...grpc.CallOption) (*AnalyzeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnalyzeResponse)
+	err := c.cc.Invoke(ctx, JudgeService_AnalyzePluginConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // JudgeServiceServer is the server API for JudgeService service.
 // All implementations must embed UnimplementedJudgeServiceServer
 // for forward compatibility.
@@ -69,7 +93,20 @@ type JudgeServiceServer interface {
 	// Judges the canary against the stable over the window, with every check, and combines the
 	// checks into one verdict. Stateless: each call re-reads the history from Prometheus, so
 	// calling again every interval extends one anytime-valid sequential test.
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
 	Analyze(context.Context, *AnalyzeRequest) (*AnalyzeResponse, error)
+	// The metric plugin's call: the same analysis, asked with the metric's plugin configuration
+	// exactly as Argo hands it to the plugin, and the AnalysisRun it runs in. The judge reads the
+	// configuration itself, with the request model of Analyze and the HTTP API (numbers and
+	// booleans may be JSON strings, as Argo substitutes `{{args.*}}` as text; an empty string or
+	// null means "not set"); what the AnalysisRun already says fills what the configuration
+	// leaves out (rollout.name, rollout.namespace, in pod-hash mode selector.canary). So a new
+	// request field or check kind needs no new plugin. A refused configuration ends with
+	// INVALID_ARGUMENT naming the field by its path in the configuration (`checks[0].alpha`),
+	// `config` when it is not a JSON object; the answer is Analyze's.
+	// buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
+	// buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
+	AnalyzePluginConfig(context.Context, *AnalyzePluginConfigRequest) (*AnalyzeResponse, error)
 	mustEmbedUnimplementedJudgeServiceServer()
 }
 
@@ -82,6 +119,9 @@ type UnimplementedJudgeServiceServer struct{}
 
 func (UnimplementedJudgeServiceServer) Analyze(context.Context, *AnalyzeRequest) (*AnalyzeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Analyze not implemented")
+}
+func (UnimplementedJudgeServiceServer) AnalyzePluginConfig(context.Context, *AnalyzePluginConfigRequest) (*AnalyzeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AnalyzePluginConfig not implemented")
 }
 func (UnimplementedJudgeServiceServer) mustEmbedUnimplementedJudgeServiceServer() {}
 func (UnimplementedJudgeServiceServer) testEmbeddedByValue()                      {}
@@ -122,6 +162,24 @@ func _JudgeService_Analyze_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _JudgeService_AnalyzePluginConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnalyzePluginConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(JudgeServiceServer).AnalyzePluginConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: JudgeService_AnalyzePluginConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(JudgeServiceServer).AnalyzePluginConfig(ctx, req.(*AnalyzePluginConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // JudgeService_ServiceDesc is the grpc.ServiceDesc for JudgeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -132,6 +190,10 @@ var JudgeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Analyze",
 			Handler:    _JudgeService_Analyze_Handler,
+		},
+		{
+			MethodName: "AnalyzePluginConfig",
+			Handler:    _JudgeService_AnalyzePluginConfig_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
