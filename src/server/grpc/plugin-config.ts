@@ -6,7 +6,7 @@
  * POST /api/v1/analyses, with the same messages. Field paths are the configuration's.
  */
 
-import type { AnalyzePluginConfigRequest } from '../../gen/canary_judge/v1/judge.js';
+import type { AnalyzePluginConfigRequest } from '../../gen/canary_judge/v1/plugin.js';
 import { pluginRequestBody } from '../../judge/plugin-config.js';
 import type { ParseResult } from '../../judge/request.js';
 import { parseRequestBody } from '../http/request-body.js';

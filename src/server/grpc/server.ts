@@ -1,6 +1,8 @@
 /**
- * The gRPC transport: `canary_judge.v1.JudgeService/Analyze`, `/AnalyzePluginConfig` (the metric
- * plugin's call: its configuration as given, see plugin-config.ts) and `grpc.health.v1.Health`,
+ * The gRPC transport: `canary_judge.v1.JudgeService/Analyze`,
+ * `canary_judge.v1.PluginService/AnalyzePluginConfig` (the metric plugin's call: its
+ * configuration as given, see plugin-config.ts; the answer laid out as its measurement, see
+ * measurement.ts) and `grpc.health.v1.Health`,
  * a thin layer over the same judge as the HTTP API. The request becomes the judge's request
  * model and is validated by the same schema as an HTTP body (see mapping.ts), errors become
  * statuses through one exhaustive table (status.ts), and an analysis that could not be computed
@@ -13,17 +15,23 @@ import type { Judge } from '../../judge/index.js';
 import type { Logger } from '../../observability/logger.js';
 import { NO_VERDICT, type Metrics } from '../../observability/metrics.js';
 import {
-  AnalyzePluginConfigRequest,
   AnalyzeRequest as PbAnalyzeRequest,
   JudgeServiceService,
   type JudgeServiceServer,
 } from '../../gen/canary_judge/v1/judge.js';
+import {
+  AnalyzePluginConfigRequest,
+  PluginServiceService,
+  type AnalyzePluginConfigResponse,
+  type PluginServiceServer,
+} from '../../gen/canary_judge/v1/plugin.js';
 import { HealthService } from '../../gen/grpc/health/v1/health.js';
 import { parseAnalysisRequest, type AnalysisRequest } from '../../judge/request.js';
 import { bearerCheck } from '../auth.js';
 import { runObservedAnalysis } from '../observed-analysis.js';
 import type { Admission } from '../admission.js';
 import { createHealth } from './health.js';
+import { toMeasurement } from './measurement.js';
 import { parsePluginConfig } from './plugin-config.js';
 import {
   VERDICT,
@@ -37,6 +45,7 @@ import { toStatus } from './status.js';
 import { wireProblem } from './wire.js';
 
 export const JUDGE_SERVICE_NAME = 'canary_judge.v1.JudgeService';
+export const PLUGIN_SERVICE_NAME = 'canary_judge.v1.PluginService';
 
 /** Largest request accepted: the HTTP API's body limit (an analysis is a few hundred bytes). */
 const MAX_REQUEST_BYTES = 64 * 1024;
@@ -93,8 +102,13 @@ const JUDGE_SERVICE = {
       }
     },
   },
+} as const;
+
+/** PluginService, with a decoder that never throws either. */
+const PLUGIN_SERVICE = {
+  ...PluginServiceService,
   analyzePluginConfig: {
-    ...JudgeServiceService.analyzePluginConfig,
+    ...PluginServiceService.analyzePluginConfig,
     requestDeserialize(bytes: Buffer): AnalyzePluginConfigRequest {
       try {
         return AnalyzePluginConfigRequest.decode(bytes);
@@ -121,20 +135,20 @@ function listenAddress(host: string, port: number): string {
 
 export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpcServer> {
   const authorized = bearerCheck(o.authToken);
-  const health = createHealth([JUDGE_SERVICE_NAME]);
+  const health = createHealth([JUDGE_SERVICE_NAME, PLUGIN_SERVICE_NAME]);
   let shuttingDown = false;
   const requests = o.metrics?.grpcRequests;
 
   /** Answers a unary call with `run`'s response, or its error as a status; counts both. */
-  function answer<Req>(
+  function answer<Req, Res>(
     method: string,
-    call: ServerUnaryCall<Req, AnalyzeResponse>,
-    callback: sendUnaryData<AnalyzeResponse>,
-    run: (call: ServerUnaryCall<Req, AnalyzeResponse>) => Promise<AnalyzeResponse>,
+    call: ServerUnaryCall<Req, Res>,
+    callback: sendUnaryData<Res>,
+    run: (call: ServerUnaryCall<Req, Res>) => Promise<{ response: Res; verdict: string }>,
   ): void {
     void run(call).then(
-      (response) => {
-        requests?.inc({ method, code: status[status.OK], verdict: verdictName(response.verdict) });
+      ({ response, verdict }) => {
+        requests?.inc({ method, code: status[status.OK], verdict });
         callback(null, response);
       },
       (e: unknown) => {
@@ -147,15 +161,24 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
 
   const judgeService: JudgeServiceServer = {
     analyze(call, callback) {
-      answer('Analyze', call, callback, analyze);
+      answer('Analyze', call, callback, async (c) => {
+        const response = await analyze(c);
+        return { response, verdict: verdictName(response.verdict) };
+      });
     },
+  };
+
+  const pluginService: PluginServiceServer = {
     analyzePluginConfig(call, callback) {
-      answer('AnalyzePluginConfig', call, callback, analyzePluginConfig);
+      answer('AnalyzePluginConfig', call, callback, async (c) => {
+        const response = await analyzePluginConfig(c);
+        return { response, verdict: response.verdict === '' ? NO_VERDICT : response.verdict };
+      });
     },
   };
 
   /** What every call checks before reading its request: the token, and that the judge is up. */
-  function admit(call: ServerUnaryCall<unknown, AnalyzeResponse>): void {
+  function admit(call: ServerUnaryCall<unknown, unknown>): void {
     if (!authorized(call.metadata.get('authorization')[0]))
       throw new JudgeError('unauthorized', 'a valid bearer token is required in the authorization metadata');
     if (shuttingDown)
@@ -188,8 +211,8 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
    * plugin-config.ts); field paths are the configuration's.
    */
   async function analyzePluginConfig(
-    call: ServerUnaryCall<AnalyzePluginConfigRequest, AnalyzeResponse>,
-  ): Promise<AnalyzeResponse> {
+    call: ServerUnaryCall<AnalyzePluginConfigRequest, AnalyzePluginConfigResponse>,
+  ): Promise<AnalyzePluginConfigResponse> {
     const peer = call.getPeer();
     admit(call);
     const undecodable = (call.request as { [UNDECODABLE]?: string })[UNDECODABLE];
@@ -214,11 +237,11 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
       });
       throw new JudgeError('invalid_request', first.message, { field: first.field });
     }
-    return judged(call, parsed.value);
+    return toMeasurement(await judged(call, parsed.value));
   }
 
   async function judged(
-    call: ServerUnaryCall<unknown, AnalyzeResponse>,
+    call: ServerUnaryCall<unknown, unknown>,
     r: AnalysisRequest,
   ): Promise<AnalyzeResponse> {
     const abort = new AbortController();
@@ -234,6 +257,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
 
   const server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });
   server.addService(JUDGE_SERVICE, judgeService);
+  server.addService(PLUGIN_SERVICE, pluginService);
   server.addService(HealthService, health.implementation);
   const address = listenAddress(o.host, o.port);
   const port = await new Promise<number>((resolve, reject) => {

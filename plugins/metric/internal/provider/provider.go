@@ -1,5 +1,5 @@
 // The plugin itself: Argo's metric-provider interface (metricproviders/plugin/rpc's
-// MetricProviderPlugin) over the judge. Run is synchronous — one Analyze call per measurement —
+// MetricProviderPlugin) over the judge. Run is synchronous — one call per measurement —
 // so Resume and Terminate have nothing to resume or stop, and the plugin keeps no state to
 // collect. Every failure is an Error measurement carrying the reason, never a verdict.
 package provider
@@ -55,7 +55,7 @@ func (p *Plugin) Run(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) v1alpha1
 		return m
 	}
 	m.Value = jsonString(res.GetSummary())
-	m.Metadata = metadataOf(res)
+	m.Metadata = res.GetMetadata()
 	return m
 }
 
@@ -71,7 +71,7 @@ func jsonString(s string) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-func (p *Plugin) analyze(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) (*judgev1.AnalyzeResponse, error) {
+func (p *Plugin) analyze(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) (*judgev1.AnalyzePluginConfigResponse, error) {
 	if run == nil {
 		return nil, fmt.Errorf("no AnalysisRun in the call")
 	}

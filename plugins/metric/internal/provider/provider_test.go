@@ -50,8 +50,9 @@ func TestTheConfigIsForwardedAsGiven(t *testing.T) {
 	p := New(Options{Address: addr, Timeout: time.Minute})
 	m := v1alpha1.Metric{Name: "m", Provider: v1alpha1.MetricProvider{Plugin: map[string]json.RawMessage{PluginName: raw}}}
 	got := p.Run(run(), m)
-	if got.Phase != v1alpha1.AnalysisPhaseSuccessful {
-		t.Fatalf("phase %s (%s)", got.Phase, got.Message)
+	if got.Phase != v1alpha1.AnalysisPhaseSuccessful || got.Value != `"Pass: a kind added later"` ||
+		got.Metadata["later.verdict"] != "Pass (no_regression)" {
+		t.Fatalf("phase %s (%s), value %s, metadata %v: want the judge's measurement as it is", got.Phase, got.Message, got.Value, got.Metadata)
 	}
 	req := rec.last()
 	if !bytes.Equal(req.GetConfig(), raw) {
@@ -108,22 +109,22 @@ func TestUsageSaysWhatItIsAndWhatItReads(t *testing.T) {
 	}
 }
 
-// recorder is a JudgeService that keeps what it is sent and answers Pass.
+// recorder is a PluginService that keeps what it is sent and answers Pass.
 type recorder struct {
-	judgev1.UnimplementedJudgeServiceServer
+	judgev1.UnimplementedPluginServiceServer
 	mu   sync.Mutex
 	reqs []*judgev1.AnalyzePluginConfigRequest
 	left time.Duration
 }
 
-func (r *recorder) AnalyzePluginConfig(ctx context.Context, req *judgev1.AnalyzePluginConfigRequest) (*judgev1.AnalyzeResponse, error) {
+func (r *recorder) AnalyzePluginConfig(ctx context.Context, req *judgev1.AnalyzePluginConfigRequest) (*judgev1.AnalyzePluginConfigResponse, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.reqs = append(r.reqs, req)
 	if d, ok := ctx.Deadline(); ok {
 		r.left = time.Until(d)
 	}
-	return &judgev1.AnalyzeResponse{Verdict: judgev1.Verdict_VERDICT_PASS, Summary: "Pass"}, nil
+	return &judgev1.AnalyzePluginConfigResponse{Verdict: "Pass", Summary: "Pass: a kind added later", Metadata: map[string]string{"later.verdict": "Pass (no_regression)"}}, nil
 }
 
 func (r *recorder) start(t *testing.T) string {
@@ -133,7 +134,7 @@ func (r *recorder) start(t *testing.T) string {
 		t.Fatal(err)
 	}
 	s := grpc.NewServer()
-	judgev1.RegisterJudgeServiceServer(s, r)
+	judgev1.RegisterPluginServiceServer(s, r)
 	go func() { _ = s.Serve(lis) }()
 	t.Cleanup(s.Stop)
 	return lis.Addr().String()
@@ -155,13 +156,14 @@ func (r *recorder) deadline() time.Duration {
 }
 
 func TestVerdictsMapToPhasesWithoutConditions(t *testing.T) {
-	for v, want := range map[judgev1.Verdict]v1alpha1.AnalysisPhase{
-		judgev1.Verdict_VERDICT_PASS:         v1alpha1.AnalysisPhaseSuccessful,
-		judgev1.Verdict_VERDICT_FAIL:         v1alpha1.AnalysisPhaseFailed,
-		judgev1.Verdict_VERDICT_INCONCLUSIVE: v1alpha1.AnalysisPhaseInconclusive,
-		judgev1.Verdict_VERDICT_UNSPECIFIED:  v1alpha1.AnalysisPhaseError,
+	for v, want := range map[string]v1alpha1.AnalysisPhase{
+		"Pass":         v1alpha1.AnalysisPhaseSuccessful,
+		"Fail":         v1alpha1.AnalysisPhaseFailed,
+		"Inconclusive": v1alpha1.AnalysisPhaseInconclusive,
+		"":             v1alpha1.AnalysisPhaseError,
+		"pass":         v1alpha1.AnalysisPhaseError,
 	} {
-		got, _ := phaseOf(&judgev1.AnalyzeResponse{Verdict: v}, v1alpha1.Metric{})
+		got, _ := phaseOf(&judgev1.AnalyzePluginConfigResponse{Verdict: v}, v1alpha1.Metric{})
 		if got != want {
 			t.Errorf("%v → %s, want %s", v, got, want)
 		}

@@ -25,9 +25,9 @@ export const protobufFileName = "canary_judge/v1/judge.proto";
 
 /**
  * The canary judge's gRPC contract: one Analyze call, the same analysis as the HTTP API's
- * POST /api/v1/analyses. Its main client is the native Argo Rollouts metric-provider plugin (a Go
- * binary bridging Argo's plugin RPC to this service), so the request carries exactly what an
- * AnalysisTemplate can say, and the response carries everything a measurement should show.
+ * POST /api/v1/analyses, so the request carries exactly what an AnalysisTemplate can say, and
+ * the response carries everything a measurement should show. (The native Argo Rollouts
+ * metric-provider plugin calls PluginService, plugin.proto, which does not depend on this file.)
  *
  * Validation is the HTTP API's: the server turns the message into the HTTP body shape and runs
  * the same schema, so every rule (label grammars, ranges, "exactly one of threshold_ms or
@@ -75,47 +75,6 @@ export enum CheckType {
   CHECK_TYPE_ERROR_RATE = 1,
   CHECK_TYPE_LATENCY = 2,
   UNRECOGNIZED = -1,
-}
-
-export interface AnalyzePluginConfigRequest {
-  /**
-   * The metric's entry under `provider.plugin`, JSON, byte for byte as the plugin received it
-   * (Argo has substituted the arguments). Its keys `address` and `timeout` are the plugin's own
-   * (which judge it calls, how long it waits) and are ignored here.
-   */
-  config: Buffer;
-  /** The AnalysisRun of the measurement. */
-  run: PluginRun | undefined;
-}
-
-/** What the plugin forwards of the AnalysisRun, as it is: the judge decides what it means. */
-export interface PluginRun {
-  /** The AnalysisRun's name and namespace. */
-  name: string;
-  namespace: string;
-  /**
-   * The Rollout that controls the run (its ownerReference of kind Rollout with controller:
-   * true); empty when no Rollout does.
-   */
-  rollout: string;
-  /** The run's labels; Argo puts the canary's hash in rollouts-pod-template-hash. */
-  labels: { [key: string]: string };
-  /**
-   * The run's arguments that carry a value as Argo resolved them (podTemplateHashValue,
-   * fieldRef, literals). Arguments read from a Secret are never sent. The configuration already
-   * has them substituted; the judge names them in its log when it refuses a configuration.
-   */
-  args: { [key: string]: string };
-}
-
-export interface PluginRun_LabelsEntry {
-  key: string;
-  value: string;
-}
-
-export interface PluginRun_ArgsEntry {
-  key: string;
-  value: string;
 }
 
 export interface AnalyzeRequest {
@@ -486,332 +445,6 @@ export interface CheckError {
   code: string;
   message: string;
 }
-
-function createBaseAnalyzePluginConfigRequest(): AnalyzePluginConfigRequest {
-  return { config: Buffer.alloc(0), run: undefined };
-}
-
-export const AnalyzePluginConfigRequest: MessageFns<AnalyzePluginConfigRequest> = {
-  encode(message: AnalyzePluginConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.config.length !== 0) {
-      writer.uint32(10).bytes(message.config);
-    }
-    if (message.run !== undefined) {
-      PluginRun.encode(message.run, writer.uint32(18).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): AnalyzePluginConfigRequest {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseAnalyzePluginConfigRequest();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.config = Buffer.from(reader.bytes());
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.run = PluginRun.decode(reader, reader.uint32());
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  create<I extends Exact<DeepPartial<AnalyzePluginConfigRequest>, I>>(base?: I): AnalyzePluginConfigRequest {
-    return AnalyzePluginConfigRequest.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<AnalyzePluginConfigRequest>, I>>(object: I): AnalyzePluginConfigRequest {
-    const message = createBaseAnalyzePluginConfigRequest();
-    message.config = object.config ?? Buffer.alloc(0);
-    message.run = (object.run !== undefined && object.run !== null) ? PluginRun.fromPartial(object.run) : undefined;
-    return message;
-  },
-};
-
-function createBasePluginRun(): PluginRun {
-  return { name: "", namespace: "", rollout: "", labels: {}, args: {} };
-}
-
-export const PluginRun: MessageFns<PluginRun> = {
-  encode(message: PluginRun, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.name !== "") {
-      writer.uint32(10).string(message.name);
-    }
-    if (message.namespace !== "") {
-      writer.uint32(18).string(message.namespace);
-    }
-    if (message.rollout !== "") {
-      writer.uint32(26).string(message.rollout);
-    }
-    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
-      PluginRun_LabelsEntry.encode({ key: key as any, value }, writer.uint32(34).fork()).join();
-    });
-    globalThis.Object.entries(message.args).forEach(([key, value]: [string, string]) => {
-      PluginRun_ArgsEntry.encode({ key: key as any, value }, writer.uint32(42).fork()).join();
-    });
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): PluginRun {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePluginRun();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.name = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.namespace = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.rollout = reader.string();
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            const entry4 = PluginRun_LabelsEntry.decode(reader, reader.uint32());
-            if (entry4.value !== undefined) {
-              message.labels[entry4.key] = entry4.value;
-            }
-            continue;
-          }
-          case 5: {
-            if (tag !== 42) {
-              break;
-            }
-
-            const entry5 = PluginRun_ArgsEntry.decode(reader, reader.uint32());
-            if (entry5.value !== undefined) {
-              message.args[entry5.key] = entry5.value;
-            }
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  create<I extends Exact<DeepPartial<PluginRun>, I>>(base?: I): PluginRun {
-    return PluginRun.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<PluginRun>, I>>(object: I): PluginRun {
-    const message = createBasePluginRun();
-    message.name = object.name ?? "";
-    message.namespace = object.namespace ?? "";
-    message.rollout = object.rollout ?? "";
-    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
-        if (value !== undefined) {
-          acc[key] = globalThis.String(value);
-        }
-        return acc;
-      },
-      {},
-    );
-    message.args = (globalThis.Object.entries(object.args ?? {}) as [string, string][]).reduce(
-      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
-        if (value !== undefined) {
-          acc[key] = globalThis.String(value);
-        }
-        return acc;
-      },
-      {},
-    );
-    return message;
-  },
-};
-
-function createBasePluginRun_LabelsEntry(): PluginRun_LabelsEntry {
-  return { key: "", value: "" };
-}
-
-export const PluginRun_LabelsEntry: MessageFns<PluginRun_LabelsEntry> = {
-  encode(message: PluginRun_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.key !== "") {
-      writer.uint32(10).string(message.key);
-    }
-    if (message.value !== "") {
-      writer.uint32(18).string(message.value);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): PluginRun_LabelsEntry {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePluginRun_LabelsEntry();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.key = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.value = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  create<I extends Exact<DeepPartial<PluginRun_LabelsEntry>, I>>(base?: I): PluginRun_LabelsEntry {
-    return PluginRun_LabelsEntry.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<PluginRun_LabelsEntry>, I>>(object: I): PluginRun_LabelsEntry {
-    const message = createBasePluginRun_LabelsEntry();
-    message.key = object.key ?? "";
-    message.value = object.value ?? "";
-    return message;
-  },
-};
-
-function createBasePluginRun_ArgsEntry(): PluginRun_ArgsEntry {
-  return { key: "", value: "" };
-}
-
-export const PluginRun_ArgsEntry: MessageFns<PluginRun_ArgsEntry> = {
-  encode(message: PluginRun_ArgsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.key !== "") {
-      writer.uint32(10).string(message.key);
-    }
-    if (message.value !== "") {
-      writer.uint32(18).string(message.value);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): PluginRun_ArgsEntry {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBasePluginRun_ArgsEntry();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.key = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.value = reader.string();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  create<I extends Exact<DeepPartial<PluginRun_ArgsEntry>, I>>(base?: I): PluginRun_ArgsEntry {
-    return PluginRun_ArgsEntry.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<PluginRun_ArgsEntry>, I>>(object: I): PluginRun_ArgsEntry {
-    const message = createBasePluginRun_ArgsEntry();
-    message.key = object.key ?? "";
-    message.value = object.value ?? "";
-    return message;
-  },
-};
 
 function createBaseAnalyzeRequest(): AnalyzeRequest {
   return {
@@ -3569,7 +3202,6 @@ export const JudgeServiceService = {
    * Judges the canary against the stable over the window, with every check, and combines the
    * checks into one verdict. Stateless: each call re-reads the history from Prometheus, so
    * calling again every interval extends one anytime-valid sequential test.
-   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
    */
   analyze: {
     path: "/canary_judge.v1.JudgeService/Analyze" as const,
@@ -3580,29 +3212,6 @@ export const JudgeServiceService = {
     responseSerialize: (value: AnalyzeResponse): Buffer => Buffer.from(AnalyzeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AnalyzeResponse => AnalyzeResponse.decode(value),
   },
-  /**
-   * The metric plugin's call: the same analysis, asked with the metric's plugin configuration
-   * exactly as Argo hands it to the plugin, and the AnalysisRun it runs in. The judge reads the
-   * configuration itself, with the request model of Analyze and the HTTP API (numbers and
-   * booleans may be JSON strings, as Argo substitutes `{{args.*}}` as text; an empty string or
-   * null means "not set"); what the AnalysisRun already says fills what the configuration
-   * leaves out (rollout.name, rollout.namespace, in pod-hash mode selector.canary). So a new
-   * request field or check kind needs no new plugin. A refused configuration ends with
-   * INVALID_ARGUMENT naming the field by its path in the configuration (`checks[0].alpha`),
-   * `config` when it is not a JSON object; the answer is Analyze's.
-   * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
-   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
-   */
-  analyzePluginConfig: {
-    path: "/canary_judge.v1.JudgeService/AnalyzePluginConfig" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: AnalyzePluginConfigRequest): Buffer =>
-      Buffer.from(AnalyzePluginConfigRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): AnalyzePluginConfigRequest => AnalyzePluginConfigRequest.decode(value),
-    responseSerialize: (value: AnalyzeResponse): Buffer => Buffer.from(AnalyzeResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): AnalyzeResponse => AnalyzeResponse.decode(value),
-  },
 } as const;
 
 export interface JudgeServiceServer extends UntypedServiceImplementation {
@@ -3610,23 +3219,8 @@ export interface JudgeServiceServer extends UntypedServiceImplementation {
    * Judges the canary against the stable over the window, with every check, and combines the
    * checks into one verdict. Stateless: each call re-reads the history from Prometheus, so
    * calling again every interval extends one anytime-valid sequential test.
-   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
    */
   analyze: handleUnaryCall<AnalyzeRequest, AnalyzeResponse>;
-  /**
-   * The metric plugin's call: the same analysis, asked with the metric's plugin configuration
-   * exactly as Argo hands it to the plugin, and the AnalysisRun it runs in. The judge reads the
-   * configuration itself, with the request model of Analyze and the HTTP API (numbers and
-   * booleans may be JSON strings, as Argo substitutes `{{args.*}}` as text; an empty string or
-   * null means "not set"); what the AnalysisRun already says fills what the configuration
-   * leaves out (rollout.name, rollout.namespace, in pod-hash mode selector.canary). So a new
-   * request field or check kind needs no new plugin. A refused configuration ends with
-   * INVALID_ARGUMENT naming the field by its path in the configuration (`checks[0].alpha`),
-   * `config` when it is not a JSON object; the answer is Analyze's.
-   * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
-   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
-   */
-  analyzePluginConfig: handleUnaryCall<AnalyzePluginConfigRequest, AnalyzeResponse>;
 }
 
 export interface JudgeServiceClient extends Client {
@@ -3634,7 +3228,6 @@ export interface JudgeServiceClient extends Client {
    * Judges the canary against the stable over the window, with every check, and combines the
    * checks into one verdict. Stateless: each call re-reads the history from Prometheus, so
    * calling again every interval extends one anytime-valid sequential test.
-   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
    */
   analyze(
     request: AnalyzeRequest,
@@ -3647,34 +3240,6 @@ export interface JudgeServiceClient extends Client {
   ): ClientUnaryCall;
   analyze(
     request: AnalyzeRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: AnalyzeResponse) => void,
-  ): ClientUnaryCall;
-  /**
-   * The metric plugin's call: the same analysis, asked with the metric's plugin configuration
-   * exactly as Argo hands it to the plugin, and the AnalysisRun it runs in. The judge reads the
-   * configuration itself, with the request model of Analyze and the HTTP API (numbers and
-   * booleans may be JSON strings, as Argo substitutes `{{args.*}}` as text; an empty string or
-   * null means "not set"); what the AnalysisRun already says fills what the configuration
-   * leaves out (rollout.name, rollout.namespace, in pod-hash mode selector.canary). So a new
-   * request field or check kind needs no new plugin. A refused configuration ends with
-   * INVALID_ARGUMENT naming the field by its path in the configuration (`checks[0].alpha`),
-   * `config` when it is not a JSON object; the answer is Analyze's.
-   * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
-   * buf:lint:ignore RPC_REQUEST_RESPONSE_UNIQUE
-   */
-  analyzePluginConfig(
-    request: AnalyzePluginConfigRequest,
-    callback: (error: ServiceError | null, response: AnalyzeResponse) => void,
-  ): ClientUnaryCall;
-  analyzePluginConfig(
-    request: AnalyzePluginConfigRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: AnalyzeResponse) => void,
-  ): ClientUnaryCall;
-  analyzePluginConfig(
-    request: AnalyzePluginConfigRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AnalyzeResponse) => void,

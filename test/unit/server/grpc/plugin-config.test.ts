@@ -9,9 +9,9 @@ import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AnalyzePluginConfigRequest,
-  AnalyzeResponse,
+  AnalyzePluginConfigResponse,
   type PluginRun,
-} from '../../../../src/gen/canary_judge/v1/judge.js';
+} from '../../../../src/gen/canary_judge/v1/plugin.js';
 import type { AnalysisResult, Judge } from '../../../../src/judge/index.js';
 import { PLUGIN_KEYS } from '../../../../src/judge/plugin-config.js';
 import type { AnalysisRequest } from '../../../../src/judge/request.js';
@@ -76,7 +76,7 @@ const RUN: PluginRun = {
 
 interface Answer {
   readonly error: ServiceError | null;
-  readonly response: AnalyzeResponse | undefined;
+  readonly response: AnalyzePluginConfigResponse | undefined;
   readonly request: AnalysisRequest | undefined;
 }
 
@@ -87,9 +87,9 @@ function call(config: string | Uint8Array, run: PluginRun | undefined = RUN, tok
   const bytes = Buffer.from(config);
   return new Promise((resolve) => {
     client.makeUnaryRequest(
-      '/canary_judge.v1.JudgeService/AnalyzePluginConfig',
+      '/canary_judge.v1.PluginService/AnalyzePluginConfig',
       (m: AnalyzePluginConfigRequest) => Buffer.from(AnalyzePluginConfigRequest.encode(m).finish()),
-      (b: Buffer) => AnalyzeResponse.decode(b),
+      (b: Buffer) => AnalyzePluginConfigResponse.decode(b),
       AnalyzePluginConfigRequest.fromPartial({ config: bytes, run }),
       md,
       { deadline: Date.now() + 10_000 },
@@ -125,7 +125,8 @@ describe('AnalyzePluginConfig', () => {
   it('reads the shipped template’s configuration: args as strings, the rest from the AnalysisRun', async () => {
     const { error, response, request } = await call(SHIPPED);
     expect(error).toBeNull();
-    expect(response?.summary).toBe('Pass');
+    expect(response).toMatchObject({ verdict: 'Pass', score: 100, summary: 'Pass' });
+    expect(response?.metadata).toMatchObject({ verdict: 'Pass', score: '100', judge: 'canary-judge/test' });
     expect(request).toMatchObject({
       rollout: { name: 'catalogo', namespace: 'shop' },
       selector: { mode: 'pod-hash', canary: '6b7f9c8d5', stable: '5d4c7b9f8' },
@@ -260,9 +261,9 @@ describe('AnalyzePluginConfig', () => {
       const md = new Metadata();
       md.set('authorization', `Bearer ${TOKEN}`);
       client.makeUnaryRequest(
-        '/canary_judge.v1.JudgeService/AnalyzePluginConfig',
+        '/canary_judge.v1.PluginService/AnalyzePluginConfig',
         (b: Uint8Array) => Buffer.from(b),
-        (b: Buffer) => AnalyzeResponse.decode(b),
+        (b: Buffer) => AnalyzePluginConfigResponse.decode(b),
         Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]),
         md,
         { deadline: Date.now() + 10_000 },
