@@ -6,6 +6,8 @@
 # this code nor the plugin's binary. The plugin takes the health protocol from grpc-go.
 #   scripts/gen-proto-go.sh         regenerate in place
 #   scripts/gen-proto-go.sh DIR     write DIR/canary_judge/... instead (the drift check compares it)
+#   CANARY_JUDGE_PROTO_DIR=DIR      read the .proto files from DIR instead of proto/ (the
+#                                   reproducibility test generates from a changed judge.proto)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -32,7 +34,8 @@ plugins:
     out: $tmp/out
     opt: paths=source_relative
 YAML
-"$buf" generate proto --template "$tmp/buf.gen.yaml" --path proto/canary_judge/v1/plugin.proto
+proto=${CANARY_JUDGE_PROTO_DIR:-proto}
+"$buf" generate "$proto" --template "$tmp/buf.gen.yaml" --path "$proto/canary_judge/v1/plugin.proto"
 rm -rf "$out"
 mkdir -p "$out"
 cp -r "$tmp/out/." "$out/"
