@@ -68,11 +68,12 @@ func Usage(w io.Writer) {
 	fmt.Fprintf(w, `canary-judge-metric-plugin: the Argo Rollouts metric-provider plugin of canary-judge.
 
 Argo Rollouts' controller runs this binary (registered in argo-rollouts-config, under
-metricProviderPlugins, as %s) and speaks to it over its plugin RPC; it is not
-meant to be run by hand. For each measurement it sends the metric's plugin configuration,
-as the AnalysisRun holds it, to the judge's gRPC method AnalyzePluginConfig with the
-AnalysisRun's name, namespace, controlling Rollout, labels and non-secret arguments; the
-judge reads the configuration and its verdict becomes the measurement's phase.
+metricProviderPlugins, as %s) and speaks to it over its plugin RPC;
+it is not meant to be run by hand. For each measurement it sends the metric's plugin
+configuration, as the AnalysisRun holds it, to the judge's gRPC method
+PluginService/AnalyzePluginConfig, with the AnalysisRun's name, namespace, controlling
+Rollout, labels and non-secret arguments; the judge reads the configuration, and its verdict
+becomes the measurement's phase.
 
 Usage (the registration's args):
   canary-judge-metric-plugin [flags]
@@ -87,7 +88,7 @@ Flags:
 	fs.PrintDefaults()
 	fmt.Fprint(w, `
 Keys of a metric's plugin configuration the plugin reads itself (every other key is the
-judge's request, read by the judge: see docs/plugin.md):
+judge's request, read by the judge: see plugins/README.md, "Configuration"):
   address   the judge to call: --address (default) or one of --allow-address
   timeout   how long to wait for the judge, such as 15s; at most --timeout
 `)
