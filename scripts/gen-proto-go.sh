@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Regenerates the Go of the gRPC contract used by the metric plugin (plugins/metric/internal/gen)
 # from proto/, with buf from node_modules and protoc-gen-go / protoc-gen-go-grpc built at the
-# versions plugins/metric/go.mod pins. Only the judge's own contract: the plugin takes the health
-# protocol from grpc-go.
+# versions plugins/metric/go.mod pins. Only the plugin's contract (proto/canary_judge/v1/plugin.proto),
+# which imports nothing: a change to the judge's request or answer (judge.proto) changes neither
+# this code nor the plugin's binary. The plugin takes the health protocol from grpc-go.
 #   scripts/gen-proto-go.sh         regenerate in place
 #   scripts/gen-proto-go.sh DIR     write DIR/canary_judge/... instead (the drift check compares it)
+#   CANARY_JUDGE_PROTO_DIR=DIR      read the .proto files from DIR instead of proto/ (the
+#                                   reproducibility test generates from a changed judge.proto)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -31,7 +34,8 @@ plugins:
     out: $tmp/out
     opt: paths=source_relative
 YAML
-"$buf" generate proto --template "$tmp/buf.gen.yaml" --path proto/canary_judge
+proto=${CANARY_JUDGE_PROTO_DIR:-proto}
+"$buf" generate "$proto" --template "$tmp/buf.gen.yaml" --path "$proto/canary_judge/v1/plugin.proto"
 rm -rf "$out"
 mkdir -p "$out"
 cp -r "$tmp/out/." "$out/"

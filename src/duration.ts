@@ -4,8 +4,8 @@
  * (`500ms`, `5s`, `2m`, `24h`). No sign, no fraction, no compound forms (`1m30s`), no spaces.
  * Each use chooses which of the units it accepts and the range it allows.
  *
- * The plugin configuration's `timeout` is not written in this grammar: the metric plugin reads it
- * with Go's time.ParseDuration, and src/report/plugin-request.ts follows the plugin.
+ * The plugin configuration's `timeout` is not written in this grammar: it is the metric plugin's
+ * own key, read by the plugin with Go's time.ParseDuration (the judge ignores it).
  */
 
 export type DurationUnit = 'ms' | 's' | 'm' | 'h';

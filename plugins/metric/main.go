@@ -1,8 +1,9 @@
 // canary-judge-metric-plugin: the Argo Rollouts metric-provider plugin of canary-judge. The
 // controller starts it (it is registered in argo-rollouts-config as canary-judge/canary-judge)
 // and calls it over hashicorp go-plugin's net/rpc transport; each measurement becomes one gRPC
-// Analyze call to the judge, and the judge's verdict becomes the measurement's phase. All the
-// judging stays in the judge: this binary only translates.
+// AnalyzePluginConfig call to the judge carrying the metric's plugin configuration as given, and
+// the judge's verdict becomes the measurement's phase. All the judging, and the reading of the
+// request, stays in the judge: this binary only forwards. `--help` prints its usage.
 //
 // Its flags come from the registration's `args` (controller administrators), never from a
 // template: the judge's address, TLS, and where the bearer token is read (a file mounted from a
@@ -43,6 +44,7 @@ func main() {
 	opts, err := provider.ParseFlags(os.Args[1:])
 	if err != nil {
 		if err == flag.ErrHelp {
+			provider.Usage(os.Stdout)
 			os.Exit(0)
 		}
 		fmt.Fprintln(os.Stderr, "canary-judge-metric-plugin:", err)

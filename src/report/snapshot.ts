@@ -12,7 +12,7 @@
  * creation for the first weight — approximate to the controller's reconcile, seconds.
  */
 
-import { PLUGIN_NAME, pluginJudgeRequest } from './plugin-request.js';
+import { PLUGIN_NAME, pluginRequestBody } from '../judge/plugin-config.js';
 
 /** The few fields of the Kubernetes objects the report reads; everything else is ignored. */
 export interface RolloutObject {
@@ -252,6 +252,13 @@ function substitute(v: unknown, args: ReadonlyMap<string, string>): unknown {
   return v;
 }
 
+/** The plugin's own key `address` (the judge it calls), or null: the registration's `--address`. */
+function addressOf(config: unknown): string | null {
+  const a =
+    config !== null && typeof config === 'object' ? (config as { address?: unknown }).address : undefined;
+  return typeof a === 'string' && a.trim() !== '' ? a : null;
+}
+
 /**
  * The plugin entry of a metric as the plugin picks it (provider.go configOf): the one under its
  * registered name, or the metric's only plugin entry, whatever its name (a second registration
@@ -267,7 +274,9 @@ function pluginConfigOf(plugins: Readonly<Record<string, unknown>> | undefined):
 /**
  * The newest run's metric that asks the judge, with the run's arguments substituted (an
  * AnalysisRun keeps the template's `{{args.*}}` in its metrics): a web metric with a judge body
- * (one with `checks`), or a plugin metric, mapped to the request the plugin sends.
+ * (one with `checks`), or a plugin metric, made a request body by the judge's own rules for the
+ * plugin's configuration (src/judge/plugin-config.ts); the judge validates it when the report
+ * sends it, as it does what the plugin forwards.
  */
 function latestJudgeRequest(
   runs: readonly AnalysisRunObject[],
@@ -279,20 +288,23 @@ function latestJudgeRequest(
     for (const m of a.spec?.metrics ?? []) {
       const config = pluginConfigOf(m.provider?.plugin);
       if (config !== undefined) {
-        const req = pluginJudgeRequest(substitute(config, args), {
+        const given = substitute(config, args);
+        // The Rollout controlling the run (the last such owner, as the plugin's loop leaves it).
+        let owner = '';
+        for (const o of a.metadata.ownerReferences ?? [])
+          if (o.kind === 'Rollout' && o.controller === true) owner = o.name ?? '';
+        const req = pluginRequestBody(given, {
           name: a.metadata.name,
           namespace: a.metadata.namespace ?? '',
-          ...(a.metadata.labels === undefined ? {} : { labels: a.metadata.labels }),
-          ...(a.metadata.ownerReferences === undefined
-            ? {}
-            : { ownerReferences: a.metadata.ownerReferences }),
+          rollout: owner,
+          labels: a.metadata.labels ?? {},
         });
         if (req.ok)
           return {
-            judgeRequest: { via: 'plugin', address: req.address, metric: m.name, body: req.body },
+            judgeRequest: { via: 'plugin', address: addressOf(given), metric: m.name, body: req.body },
             judgeRequestProblem: null,
           };
-        problem ??= `AnalysisRun ${a.metadata.name}, metric ${m.name}: ${req.error}`;
+        problem ??= `AnalysisRun ${a.metadata.name}, metric ${m.name}: ${req.errors.map((e) => e.message).join('; ')}`;
         continue;
       }
       const web = substitute(m.provider?.web ?? {}, args) as { url?: string; jsonBody?: unknown };

@@ -37,17 +37,21 @@ describe('layering', () => {
     expect(offending).toEqual([]);
   });
 
-  it("src/report is a client of the HTTP API: no transport, no Prometheus, only the judge's result types", () => {
+  it("src/report is a client of the HTTP API: no transport, no Prometheus, only the judge's result types and its rules for the plugin's configuration", () => {
     const offending = sources(join(SRC, 'report')).flatMap((f) =>
       imports(f)
         .filter(
           (i) =>
             /^(server|prometheus|config|observability)\//.test(i) ||
-            (i.startsWith('judge/') && i !== 'judge/types.js'),
+            (i.startsWith('judge/') && i !== 'judge/types.js' && i !== 'judge/plugin-config.js'),
         )
         .map((i) => `${relative(SRC, f)} → ${i}`),
     );
     expect(offending).toEqual([]);
+  });
+
+  it("the plugin configuration rules the report shares are pure: only the request model's types", () => {
+    expect(imports(join(SRC, 'judge/plugin-config.ts'))).toEqual(['judge/request.js']);
   });
 
   it('the contract comparison is pure: src/contract/compare.ts imports only the contract model', () => {

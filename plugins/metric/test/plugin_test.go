@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -327,6 +328,37 @@ func TestWhenTheStableHashIsMissingThenErrorSaysWhereToGetIt(t *testing.T) {
 	got := measure(t, metric(pluginOK, s, func(c map[string]any) { delete(c, "selector") }), s)
 	if got.Phase != v1alpha1.AnalysisPhaseError || !strings.Contains(got.Message, "podTemplateHashValue: Stable") {
 		t.Fatalf("phase %s, message %q", got.Phase, got.Message)
+	}
+}
+
+// A check type the plugin has never heard of reaches the judge as written: the plugin reads
+// no check, so the judge's answer is about the kind (here it refuses a kind it does not have,
+// naming the field; a kind it has is judged the same way, with no new plugin).
+func TestACheckKindUnknownToThePluginReachesTheJudge(t *testing.T) {
+	s := scenarioNamed(t, "healthy")
+	got := measure(t, metric(pluginOK, s, func(c map[string]any) {
+		c["checks"] = []any{map[string]any{"type": "a-kind-added-later", "name": "later", "badQuery": "sum(x)"}}
+	}), s)
+	if got.Phase != v1alpha1.AnalysisPhaseError {
+		t.Fatalf("phase %s, want Error; value %q", got.Phase, got.Value)
+	}
+	for _, want := range []string{"refused the request (invalid_request, checks[0].type)", "check type must be"} {
+		if !strings.Contains(got.Message, want) {
+			t.Errorf("message %q lacks %q", got.Message, want)
+		}
+	}
+}
+
+// `--help` prints the usage and exits 0, as the binary Argo runs.
+func TestHelpPrintsTheUsageAndExitsZero(t *testing.T) {
+	out, err := exec.Command(binary, "--help").Output()
+	if err != nil {
+		t.Fatalf("--help: %v (output %q)", err, out)
+	}
+	for _, want := range []string{"Argo Rollouts", "controller", "--install DIR", "-address", "-token-file", "address ", "timeout "} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("usage lacks %q:\n%s", want, out)
+		}
 	}
 }
 

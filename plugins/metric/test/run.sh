@@ -29,7 +29,7 @@ if [ -z "${PLUGIN_BINARY:-}" ]; then
 fi
 go_version=$(awk '$1 == "go" { print $2; exit }' plugins/metric/go.mod)
 export GOTOOLCHAIN="go$go_version"
-say "unit tests of the plugin (configuration, request, phases, flags)"
+say "unit tests of the plugin (forwarding, its own keys, phases, flags, usage)"
 (cd plugins/metric && nice -n 10 go test -count=1 ./internal/...)
 versions=${ARGO_VERSIONS:-1.10 1.9}
 modfile() { case $1 in 1.10) echo go.mod ;; 1.9) echo test/argo-v1.9.mod ;; *) say "unknown Argo version $1"; exit 2 ;; esac; }

@@ -97,9 +97,9 @@ func (j *judges) token() (string, error) {
 	return "", nil
 }
 
-// analyze makes one Analyze call; any non-OK answer or transport failure is an error whose
-// text is meant for the AnalysisRun.
-func (j *judges) analyze(addr string, timeout time.Duration, req *judgev1.AnalyzeRequest) (*judgev1.AnalyzeResponse, error) {
+// analyze makes one AnalyzePluginConfig call; any non-OK answer or transport failure is an
+// error whose text is meant for the AnalysisRun.
+func (j *judges) analyze(addr string, timeout time.Duration, req *judgev1.AnalyzePluginConfigRequest) (*judgev1.AnalyzePluginConfigResponse, error) {
 	conn, err := j.conn(addr)
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func (j *judges) analyze(addr string, timeout time.Duration, req *judgev1.Analyz
 		ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
 	}
 	var trailer metadata.MD
-	res, err := judgev1.NewJudgeServiceClient(conn).Analyze(ctx, req, grpc.Trailer(&trailer))
+	res, err := judgev1.NewPluginServiceClient(conn).AnalyzePluginConfig(ctx, req, grpc.Trailer(&trailer))
 	if err != nil {
 		return nil, describe(addr, err, trailer)
 	}

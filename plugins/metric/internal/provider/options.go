@@ -31,7 +31,7 @@ type Options struct {
 	TLS           bool
 	TLSCAFile     string
 	TLSServerName string
-	// Timeout bounds one Analyze call unless the template asks for less.
+	// Timeout bounds one call to the judge unless the template asks for less.
 	Timeout time.Duration
 }
 
@@ -47,20 +47,59 @@ func (s *stringList) Set(v string) error {
 	return nil
 }
 
-// ParseFlags reads the options; every problem is reported, not only the first.
-func ParseFlags(args []string) (Options, error) {
-	o := Options{}
+// flags declares the options on a new FlagSet that writes nothing (ParseFlags reports errors
+// itself, Usage prints the list).
+func flags(o *Options, allowed *stringList) *flag.FlagSet {
 	fs := flag.NewFlagSet("canary-judge-metric-plugin", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.Address, "address", DefaultAddress, "the judge's gRPC host:port")
-	allowed := stringList{}
-	fs.Var(&allowed, "allow-address", "another judge host:port templates may name (repeatable, or comma-separated)")
-	fs.StringVar(&o.TokenFile, "token-file", "", "file holding the judge's bearer token (read at every call)")
-	fs.StringVar(&o.TokenEnv, "token-env", "", "environment variable holding the judge's bearer token")
+	fs.StringVar(&o.Address, "address", DefaultAddress, "the judge's gRPC `host:port`")
+	fs.Var(allowed, "allow-address", "another judge `host:port` templates may name (repeatable, or comma-separated)")
+	fs.StringVar(&o.TokenFile, "token-file", "", "`file` holding the judge's bearer token (read at every call)")
+	fs.StringVar(&o.TokenEnv, "token-env", "", "environment `variable` holding the judge's bearer token")
 	fs.BoolVar(&o.TLS, "tls", false, "call the judge over TLS")
 	fs.StringVar(&o.TLSCAFile, "tls-ca-file", "", "PEM CA bundle for the judge's certificate (implies --tls)")
 	fs.StringVar(&o.TLSServerName, "tls-server-name", "", "name expected in the judge's certificate (implies --tls)")
-	fs.DurationVar(&o.Timeout, "timeout", 20*time.Second, "longest Analyze call")
+	fs.DurationVar(&o.Timeout, "timeout", 20*time.Second, "longest call to the judge")
+	return fs
+}
+
+// Usage prints what the binary is, how it is run and what it reads itself (`--help`).
+func Usage(w io.Writer) {
+	fmt.Fprintf(w, `canary-judge-metric-plugin: the Argo Rollouts metric-provider plugin of canary-judge.
+
+Argo Rollouts' controller runs this binary (registered in argo-rollouts-config, under
+metricProviderPlugins, as %s) and speaks to it over its plugin RPC;
+it is not meant to be run by hand. For each measurement it sends the metric's plugin
+configuration, as the AnalysisRun holds it, to the judge's gRPC method
+PluginService/AnalyzePluginConfig, with the AnalysisRun's name, namespace, controlling
+Rollout, labels and non-secret arguments; the judge reads the configuration, and its verdict
+becomes the measurement's phase.
+
+Usage (the registration's args):
+  canary-judge-metric-plugin [flags]
+  canary-judge-metric-plugin --install DIR   copy this binary into DIR and exit
+  canary-judge-metric-plugin --help          print this and exit
+
+Flags:
+`, PluginName)
+	var o Options
+	fs := flags(&o, &stringList{})
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fmt.Fprint(w, `
+Keys of a metric's plugin configuration the plugin reads itself (every other key is the
+judge's request, read by the judge: see plugins/README.md, "Configuration"):
+  address   the judge to call: --address (default) or one of --allow-address
+  timeout   how long to wait for the judge, such as 15s; at most --timeout
+`)
+}
+
+// ParseFlags reads the options; every problem is reported, not only the first. `--help` gives
+// flag.ErrHelp.
+func ParseFlags(args []string) (Options, error) {
+	o := Options{}
+	allowed := stringList{}
+	fs := flags(&o, &allowed)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -1,5 +1,5 @@
 // The plugin itself: Argo's metric-provider interface (metricproviders/plugin/rpc's
-// MetricProviderPlugin) over the judge. Run is synchronous — one Analyze call per measurement —
+// MetricProviderPlugin) over the judge. Run is synchronous — one call per measurement —
 // so Resume and Terminate have nothing to resume or stop, and the plugin keeps no state to
 // collect. Every failure is an Error measurement carrying the reason, never a verdict.
 package provider
@@ -7,9 +7,7 @@ package provider
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/argoproj/argo-rollouts/metricproviders/plugin/rpc"
 	"github.com/argoproj/argo-rollouts/pkg/apis/rollouts/v1alpha1"
@@ -57,7 +55,7 @@ func (p *Plugin) Run(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) v1alpha1
 		return m
 	}
 	m.Value = jsonString(res.GetSummary())
-	m.Metadata = metadataOf(res)
+	m.Metadata = res.GetMetadata()
 	return m
 }
 
@@ -73,29 +71,36 @@ func jsonString(s string) string {
 	return strings.TrimSuffix(b.String(), "\n")
 }
 
-func (p *Plugin) analyze(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) (*judgev1.AnalyzeResponse, error) {
-	cfg, err := ParseConfig(configOf(metric))
+func (p *Plugin) analyze(run *v1alpha1.AnalysisRun, metric v1alpha1.Metric) (*judgev1.AnalyzePluginConfigResponse, error) {
+	if run == nil {
+		return nil, fmt.Errorf("no AnalysisRun in the call")
+	}
+	raw := configOf(metric)
+	own, err := ownOptions(raw)
 	if err != nil {
 		return nil, err
 	}
-	addr := cfg.Address
+	addr, err := p.address(own)
+	if err != nil {
+		return nil, err
+	}
+	timeout := p.opts.Timeout
+	if own.Timeout > 0 && own.Timeout < timeout {
+		timeout = own.Timeout
+	}
+	return p.judges.analyze(addr, timeout, &judgev1.AnalyzePluginConfigRequest{Config: raw, Run: runOf(run)})
+}
+
+// address is the judge a configuration asks for, if the flags allow it.
+func (p *Plugin) address(own callOptions) (string, error) {
+	addr := own.Address
 	if addr == "" {
 		addr = p.opts.Address
 	}
 	if !p.opts.allows(addr) {
-		return nil, fmt.Errorf("address %q is not one the plugin's registration allows (--address, --allow-address)", addr)
+		return "", fmt.Errorf("address %q is not one the plugin's registration allows (--address, --allow-address)", addr)
 	}
-	timeout := p.opts.Timeout
-	if cfg.Timeout != "" {
-		if d, _ := time.ParseDuration(cfg.Timeout); d < timeout {
-			timeout = d
-		}
-	}
-	req, err := buildRequest(cfg, run)
-	if err != nil {
-		return nil, err
-	}
-	return p.judges.analyze(addr, timeout, req)
+	return addr, nil
 }
 
 // configOf picks the plugin's configuration out of the metric. Argo lets a metric name exactly
@@ -126,23 +131,15 @@ func (p *Plugin) GarbageCollect(*v1alpha1.AnalysisRun, v1alpha1.Metric, int) typ
 
 func (p *Plugin) Type() string { return ProviderType }
 
-// GetMetadata describes the metric before any measurement: where it asks and what.
+// GetMetadata describes the metric before any measurement: which judge it asks. What it asks is
+// the judge's to read.
 func (p *Plugin) GetMetadata(metric v1alpha1.Metric) map[string]string {
-	cfg, err := ParseConfig(configOf(metric))
-	if err != nil {
-		return map[string]string{"error": err.Error()}
-	}
-	addr := cfg.Address
-	if addr == "" {
-		addr = p.opts.Address
-	}
-	md := map[string]string{"judge": addr}
-	for i, c := range cfg.Checks {
-		name := c.Name
-		if name == "" {
-			name = c.Type
+	own, err := ownOptions(configOf(metric))
+	if err == nil {
+		var addr string
+		if addr, err = p.address(own); err == nil {
+			return map[string]string{"judge": addr}
 		}
-		md["check."+strconv.Itoa(i)] = name + " (" + c.Type + ")"
 	}
-	return md
+	return map[string]string{"error": err.Error()}
 }

@@ -25,9 +25,9 @@ export const protobufFileName = "canary_judge/v1/judge.proto";
 
 /**
  * The canary judge's gRPC contract: one Analyze call, the same analysis as the HTTP API's
- * POST /api/v1/analyses. Its main client is the native Argo Rollouts metric-provider plugin (a Go
- * binary bridging Argo's plugin RPC to this service), so the request carries exactly what an
- * AnalysisTemplate can say, and the response carries everything a measurement should show.
+ * POST /api/v1/analyses, so the request carries exactly what an AnalysisTemplate can say, and
+ * the response carries everything a measurement should show. (The native Argo Rollouts
+ * metric-provider plugin calls PluginService, plugin.proto, which does not depend on this file.)
  *
  * Validation is the HTTP API's: the server turns the message into the HTTP body shape and runs
  * the same schema, so every rule (label grammars, ranges, "exactly one of threshold_ms or
