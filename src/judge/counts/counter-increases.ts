@@ -34,6 +34,8 @@ export interface CounterIncreases {
   readonly times: number[];
   /** Requests counted in each interval, summed over the series; NaN where a value was no count. */
   readonly increases: number[];
+  /** Whether some series had a sample at the interval's end (a side with counters there). */
+  readonly present: boolean[];
 }
 
 /** Number of intervals on the grid (points after the baseline point). */
@@ -51,12 +53,16 @@ export function counterIncreases(series: readonly Series[], grid: CounterGrid): 
   const n = gridIntervals(grid);
   const times = Array.from({ length: n }, (_, i) => grid.start + (i + 1) * grid.step);
   const increases = new Array<number>(n).fill(0);
-  for (const s of series) addSeries(s, grid, increases);
-  return { times, increases };
+  const present = new Array<boolean>(n).fill(false);
+  for (const s of series) addSeries(s, grid, increases, present);
+  return { times, increases, present };
 }
 
-/** Adds one series' increases into `into` (one slot per interval of `grid`). */
-export function addSeries(s: Series, grid: CounterGrid, into: number[]): void {
+/**
+ * Adds one series' increases into `into` (one slot per interval of `grid`), and marks in
+ * `present` (when given) the intervals at whose end the series has a sample.
+ */
+export function addSeries(s: Series, grid: CounterGrid, into: number[], present?: boolean[]): void {
   const n = into.length;
   let last: number | undefined;
   for (const p of s.samples) {
@@ -64,6 +70,7 @@ export function addSeries(s: Series, grid: CounterGrid, into: number[]): void {
     const i = Math.round(k);
     if (Math.abs(k - i) > 1e-6 || i < 0 || i > n) continue;
     const v = p.v;
+    if (i > 0 && present !== undefined) present[i - 1] = true;
     if (!(Number.isFinite(v) && v >= 0)) {
       if (i > 0) into[i - 1] = Number.NaN;
       continue;

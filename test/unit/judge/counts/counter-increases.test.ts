@@ -15,6 +15,7 @@ describe('counterIncreases', () => {
     expect(counterIncreases([], grid)).toEqual({
       times: [660, 720, 780, 840, 900],
       increases: [0, 0, 0, 0, 0],
+      present: [false, false, false, false, false],
     });
     expect(gridIntervals({ start: 600, step: 60, end: 600 })).toBe(0);
     expect(gridIntervals({ start: 600, step: 60, end: 599 })).toBe(0);
@@ -54,6 +55,7 @@ describe('counterIncreases', () => {
     const b = series([null, 3, 6, 6, null, null], { pod: 'b' });
     const c = series([null, null, null, null, 50, 51], { pod: 'c' });
     expect(counterIncreases([a, b, c], grid).increases).toEqual([13, 3, 5, 50, 1]);
+    expect(counterIncreases([b], grid).present).toEqual([true, true, true, false, false]);
   });
 
   it('makes an interval NaN where a value is not a count, and keeps the last good value as reference', () => {
