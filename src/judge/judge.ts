@@ -22,6 +22,7 @@ import {
   checkSummary,
   kindOf,
   type CheckContext,
+  type EvaluationContext,
   type QueryAnswers,
   type QueryPlan,
   type QueryRange,
@@ -98,11 +99,7 @@ export function createJudge(opts: JudgeOptions): Judge {
           durationUnit: opts.config.durationUnit,
           timeline: req.timeline ?? false,
         };
-        const presence = namedQuery(
-          'presence',
-          { selector: ctx.canarySelector, interval: ctx.interval },
-          mesh,
-        );
+        const presence = namedQuery('presence', { selector: ctx.canarySelector }, mesh);
         const resolved = await resolveWindow(
           { start: req.start, interval: req.interval, ...(req.end === undefined ? {} : { end: req.end }) },
           { now: now(), lookbackSeconds: opts.config.lookbackSeconds, presenceQuery: presence.promql },
@@ -149,10 +146,10 @@ async function runChecks(
   resolved: ResolvedWindow,
   runner: QueryRunner,
 ): Promise<CheckResult[]> {
-  const rangeOf = (r: QueryRange): RangeSpec | null =>
-    r === 'baseline' ? resolved.baseline : resolved.range;
+  const grids = { window: resolved.range, withHour: resolved.withHour };
+  const rangeOf = (r: QueryRange): RangeSpec | null => grids[r];
   const settled = await Promise.allSettled(
-    requests.map((c) => runCheck(c, requests.length, ctx, rangeOf, runner)),
+    requests.map((c) => runCheck(c, requests.length, { ...ctx, grids }, rangeOf, runner)),
   );
   const checks: CheckResult[] = [];
   let fatal: JudgeError | undefined;
@@ -182,7 +179,7 @@ async function runChecks(
 async function runCheck(
   c: CheckRequest,
   nChecks: number,
-  ctx: CheckContext,
+  ctx: EvaluationContext,
   rangeOf: (r: QueryRange) => RangeSpec | null,
   runner: QueryRunner,
 ): Promise<CheckResult> {

@@ -24,6 +24,7 @@ export type {
   CheckContext,
   CheckKind,
   CheckOutcome,
+  EvaluationContext,
   PlannedQuery,
   QueryAnswers,
   QueryPlan,

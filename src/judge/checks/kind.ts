@@ -6,7 +6,7 @@
  */
 import type { DurationUnit } from '../../config/config.js';
 import type { MeshNames } from '../../prometheus/promql.js';
-import type { Series } from '../../prometheus/client.js';
+import type { RangeSpec, Series } from '../../prometheus/client.js';
 import type { CountTestResult } from '../../stats/index.js';
 import type { SeriesShape } from '../series-shape.js';
 import type { CheckParams, CheckResult } from '../types.js';
@@ -24,8 +24,17 @@ export interface CheckContext {
   readonly timeline: boolean;
 }
 
-/** `window`: one point per analysis interval; `baseline`: one point at the window start. */
-export type QueryRange = 'window' | 'baseline';
+/**
+ * `window`: the window's grid, its baseline point (the window start) first, one point per
+ * interval after it; `withHour`: the same grid started an hour before the window.
+ */
+export type QueryRange = 'window' | 'withHour';
+
+/** What evaluation adds to the plan's context: the grid each range was queried on. */
+export interface EvaluationContext extends CheckContext {
+  /** Null: the window is empty and nothing was queried. */
+  readonly grids: Readonly<Record<QueryRange, RangeSpec | null>>;
+}
 
 /** A named query: its PromQL, its range, and the series its aggregation promises (at most). */
 export interface PlannedQuery {
@@ -51,5 +60,5 @@ export interface CheckOutcome {
 
 export interface CheckKind<C, N extends string> {
   plan(check: C, ctx: CheckContext): QueryPlan<N>;
-  evaluate(check: C, answers: QueryAnswers<N>, params: CheckParams, ctx: CheckContext): CheckOutcome;
+  evaluate(check: C, answers: QueryAnswers<N>, params: CheckParams, ctx: EvaluationContext): CheckOutcome;
 }
