@@ -9,6 +9,7 @@ import { JudgeError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
 import { namedQuery, renderSelector, type SideSelector } from '../prometheus/promql.js';
+import { DEFAULT_APP_LABELS, renderAppSelector, type AppLabels } from '../prometheus/expression.js';
 import {
   DEFAULT_CHECK_WEIGHT,
   DEFAULT_COUNT_TEST_PARAMS,
@@ -36,7 +37,10 @@ export interface JudgeOptions {
   readonly config: Pick<
     Config,
     'deadlineMs' | 'queryConcurrency' | 'lookbackSeconds' | 'mesh' | 'durationUnit'
-  >;
+  > & {
+    /** Label names of applications' own metrics (ratio checks); default DEFAULT_APP_LABELS. */
+    readonly app?: AppLabels;
+  };
   /** Versioned judge name, e.g. canary-judge/0.1.0. */
   readonly name: string;
   readonly now?: () => number;
@@ -73,6 +77,7 @@ export function checkParams(c: CheckRequest, nChecks: number): CheckParams {
 export function createJudge(opts: JudgeOptions): Judge {
   const now = opts.now ?? Date.now;
   const { mesh } = opts.config;
+  const appLabels = opts.config.app ?? DEFAULT_APP_LABELS;
 
   return {
     async analyze(req, aopts = {}) {
@@ -95,9 +100,12 @@ export function createJudge(opts: JudgeOptions): Judge {
           interval: req.interval.text,
           intervalSeconds: req.interval.seconds,
           mesh,
+          appSelectors: appSelectors(side(req.selector.canary), side(req.selector.stable), appLabels),
+          appLabels,
           durationUnit: opts.config.durationUnit,
           timeline: req.timeline ?? false,
         };
+        await checkExpressions(req.checks, ctx, runner);
         const presence = namedQuery(
           'presence',
           { selector: ctx.canarySelector, interval: ctx.interval },
@@ -108,7 +116,11 @@ export function createJudge(opts: JudgeOptions): Judge {
           { now: now(), lookbackSeconds: opts.config.lookbackSeconds, presenceQuery: presence.promql },
           (q, r) => runner.run({ name: 'presence', promql: q, shape: presence.shape }, r),
         );
-        const checks = await runChecks(req.checks, ctx, resolved, runner);
+        const grid =
+          resolved.baseline === null || resolved.range === null
+            ? {}
+            : { grid: { start: resolved.baseline.start, step: resolved.range.step, end: resolved.range.end } };
+        const checks = await runChecks(req.checks, { ...ctx, ...grid }, resolved, runner);
         const combined = combineChecks(checks, req.failBelow, resolved.headline);
         const { queries, prometheusMs } = runner.stats();
         return {
@@ -136,6 +148,49 @@ export function createJudge(opts: JudgeOptions): Judge {
       }
     },
   };
+}
+
+function appSelectors(
+  canary: SideSelector,
+  stable: SideSelector,
+  labels: AppLabels,
+): NonNullable<CheckContext['appSelectors']> | null {
+  const c = renderAppSelector(canary, labels);
+  const s = renderAppSelector(stable, labels);
+  return c === null || s === null ? null : { canary: c, stable: s };
+}
+
+/**
+ * The expressions the request wrote itself, checked by the store's parser before anything else
+ * is queried: one it refuses, or one that is not an instant vector, is a 400 naming the field
+ * (`checks[0].bad`). An outage is the usual 503/504.
+ */
+async function checkExpressions(
+  requests: readonly CheckRequest[],
+  ctx: CheckContext,
+  runner: QueryRunner,
+): Promise<void> {
+  const checked = requests.flatMap((c, i) =>
+    (kindOf(c).expressions?.(c, ctx) ?? []).map((e) => ({ ...e, field: `checks[${i}].${e.field}` })),
+  );
+  await Promise.all(
+    checked.map(async ({ field, promql }) => {
+      let type: string;
+      try {
+        type = await runner.resultType(promql);
+      } catch (e) {
+        if (e instanceof JudgeError && e.code === 'invalid_request')
+          throw new JudgeError('invalid_request', `${field} (${promql}): ${e.message}`, { field });
+        throw e;
+      }
+      if (type !== 'vector')
+        throw new JudgeError(
+          'invalid_request',
+          `${field} (${promql}) must be an instant vector of counters; Prometheus reads it as a ${type === 'matrix' ? 'range vector' : type}`,
+          { field },
+        );
+    }),
+  );
 }
 
 /**

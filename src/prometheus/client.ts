@@ -44,9 +44,18 @@ export interface PrometheusClient {
   queryRange(query: string, range: RangeSpec, options?: QueryOptions): Promise<Series[]>;
   /** Evaluates `vector(1)`: cheap, and works on every PromQL-compatible store. */
   ping(signal?: AbortSignal): Promise<Reachability>;
+  /**
+   * The type of `query`'s result, from a dry instant query at Unix time 0 (where no store holds
+   * data, so nothing is read): the store's own parser checks the expression. An expression it
+   * refuses (HTTP 400 bad_data) is `invalid_request` with its message; outages as for queries.
+   */
+  resultType(query: string, options?: QueryOptions): Promise<ResultType>;
 }
 
-export type QueryKind = 'range' | 'ping';
+export type ResultType = 'vector' | 'matrix' | 'scalar' | 'string';
+const RESULT_TYPES: readonly string[] = ['vector', 'matrix', 'scalar', 'string'];
+
+export type QueryKind = 'range' | 'ping' | 'parse';
 
 export interface PrometheusClientOptions {
   /** Base URL, e.g. http://prometheus:9090 or https://mimir/prometheus. */
@@ -378,6 +387,27 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         qo.onSpan?.(started, performance.now());
       }
     },
+    async resultType(query, qo = {}) {
+      const started = performance.now();
+      try {
+        const body = (await call('parse', '/api/v1/query', { query, time: '0' }, qo.signal)) as {
+          status?: unknown;
+          data?: { resultType?: unknown };
+        } | null;
+        const type = body?.data?.resultType;
+        if (body?.status !== 'success' || typeof type !== 'string' || !RESULT_TYPES.includes(type))
+          throw badResponse('Prometheus answered a dry instant query without a result type');
+        return type as ResultType;
+      } catch (e) {
+        // Only the query can be bad in this call: Prometheus' parser refused the expression.
+        const refused = e instanceof JudgeError ? PARSE_REFUSAL.exec(e.message) : null;
+        if (refused !== null)
+          throw new JudgeError('invalid_request', `Prometheus cannot parse it: ${refused[1] as string}`);
+        throw e;
+      } finally {
+        qo.onSpan?.(started, performance.now());
+      }
+    },
     async ping(signal) {
       const started = performance.now();
       try {
@@ -396,6 +426,9 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     },
   };
 }
+
+/** The parser's message in a 400 bad_data answer (statusError's wording), without its preamble. */
+const PARSE_REFUSAL = /^Prometheus answered HTTP 400 \(bad_data\): (?:invalid parameter "query": )?(.+)$/;
 
 function pingMessage(err: JudgeError): string {
   const status = /HTTP (\d{3})/.exec(err.message)?.[1];

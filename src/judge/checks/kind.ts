@@ -5,6 +5,7 @@
  * registered in ./index.ts; judge.ts knows nothing about any one of them.
  */
 import type { DurationUnit } from '../../config/config.js';
+import type { AppLabels } from '../../prometheus/expression.js';
 import type { MeshNames } from '../../prometheus/promql.js';
 import type { Series } from '../../prometheus/client.js';
 import type { CountTestResult } from '../../stats/index.js';
@@ -19,9 +20,27 @@ export interface CheckContext {
   readonly interval: string;
   readonly intervalSeconds: number;
   readonly mesh: MeshNames;
+  /**
+   * Rendered matchers of each side for an application's own metrics (ratio checks' `$selector`),
+   * with the label names they use; absent or null in a selector mode that has none (`service`).
+   */
+  readonly appSelectors?: { readonly canary: string; readonly stable: string } | null;
+  readonly appLabels?: AppLabels;
+  /**
+   * The window's grid once it is resolved: the baseline point (`start`), the step, and the last
+   * point. Absent while planning the expressions to check, and when there is no window.
+   */
+  readonly grid?: Grid;
   readonly durationUnit: DurationUnit;
   /** Whether the request asked for the evidence interval by interval. */
   readonly timeline: boolean;
+}
+
+/** Grid points `start`, `start + step`, …, `end` (Unix seconds); `start` is the baseline point. */
+export interface Grid {
+  readonly start: number;
+  readonly step: number;
+  readonly end: number;
 }
 
 /** `window`: one point per analysis interval; `baseline`: one point at the window start. */
@@ -49,7 +68,21 @@ export interface CheckOutcome {
   >;
 }
 
+/** A caller-written expression to check with the store's parser before any query: its field and PromQL. */
+export interface CheckedExpression {
+  /** The request field it comes from, relative to the check (e.g. `bad`). */
+  readonly field: string;
+  /** The expression as it will be queried (placeholders filled in), without the judge's wrapping. */
+  readonly promql: string;
+}
+
 export interface CheckKind<C, N extends string> {
+  /**
+   * Expressions the request wrote itself, checked by Prometheus' parser before the window is
+   * resolved: a refused one is a 400 naming the field, never a verdict. Kinds whose PromQL is
+   * all the judge's own have none.
+   */
+  expressions?(check: C, ctx: CheckContext): readonly CheckedExpression[];
   plan(check: C, ctx: CheckContext): QueryPlan<N>;
   evaluate(check: C, answers: QueryAnswers<N>, params: CheckParams, ctx: CheckContext): CheckOutcome;
 }

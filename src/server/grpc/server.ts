@@ -24,6 +24,7 @@ import { createHealth } from './health.js';
 import {
   VERDICT,
   toAnalyzeResponse,
+  toProtoField,
   toProtoFieldError,
   toRequestModel,
   type AnalyzeRequest,
@@ -163,8 +164,19 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
         new JudgeError('deadline_exceeded', 'the client cancelled the call or its deadline passed'),
       ),
     );
-    const result = await runObservedAnalysis(o, r, abort.signal, { transport: 'grpc', peer });
-    return toAnalyzeResponse(result);
+    try {
+      const result = await runObservedAnalysis(o, r, abort.signal, { transport: 'grpc', peer });
+      return toAnalyzeResponse(result);
+    } catch (e) {
+      // A field the judge refused after parsing (an expression Prometheus' parser refused) is
+      // named where it lives in the proto message, as a schema error would be.
+      if (e instanceof JudgeError && e.code === 'invalid_request' && e.field !== undefined) {
+        const field = toProtoField(e.field, call.request);
+        const message = e.message.startsWith(e.field) ? field + e.message.slice(e.field.length) : e.message;
+        throw new JudgeError('invalid_request', message, { field });
+      }
+      throw e;
+    }
   }
 
   const server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });

@@ -136,6 +136,9 @@ const flat = (v: number, r: RangeSpec, labels: Record<string, string> = {}): Ser
  */
 function store(extra: { requests?: boolean; buckets?: boolean; presence?: boolean }): PrometheusClient {
   return {
+    async resultType() {
+      return 'vector' as const;
+    },
     async queryRange(q, r) {
       const canary = q.includes('abc12');
       if (!q.includes('increase(')) {

@@ -1,0 +1,84 @@
+/**
+ * A caller's own PromQL (a ratio check's `bad` and `total`), completed by the judge: the side's
+ * label matchers rendered for an application's metrics and put where the expression says
+ * `$selector`, then the counters sampled per pod at the grid points for the judge to difference.
+ *
+ * An application's metrics are not labelled like the mesh's (no reporter, no destination_*):
+ * they carry the pod that exported them, as Prometheus' Kubernetes pod discovery and the
+ * Prometheus Operator's PodMonitor/ServiceMonitor relabel it (`namespace`, `pod`; label names
+ * configurable). Values are escaped exactly as for the mesh's selectors (./promql.ts).
+ */
+
+import { SELECTOR_PLACEHOLDER, type SelectorMode } from '../judge/request.js';
+import type { SeriesShape } from '../judge/series-shape.js';
+import { quote, regexEscape, render, type SideSelector } from './promql.js';
+
+/** Label names of an application's own metrics. */
+export interface AppLabels {
+  /** The pod's namespace (`__meta_kubernetes_namespace` relabelled). */
+  readonly namespace: string;
+  /** The pod's name (`__meta_kubernetes_pod_name` relabelled). */
+  readonly pod: string;
+  /** The pod's `version` label (a `labelmap` of `__meta_kubernetes_pod_label_(.+)` gives it). */
+  readonly version: string;
+}
+
+export const DEFAULT_APP_LABELS: AppLabels = { namespace: 'namespace', pod: 'pod', version: 'version' };
+
+/**
+ * The matchers of one side per selector mode. `pod-hash`: the pod name is
+ * `<rollout>-<hash>-<suffix>`, the suffix without a dash (so a Rollout whose name extends ours
+ * is not matched). `version`: the rollout's pods (any hash) with that `version` label. `service`
+ * has none: an application's series do not say which Service a caller named (the request schema
+ * refuses a ratio check in that mode).
+ */
+export const APP_SELECTOR_TEMPLATES: Readonly<Record<SelectorMode, string | null>> = {
+  'pod-hash': '{{namespaceLabel}}={{namespace}}, {{podLabel}}=~{{podPattern}}',
+  service: null,
+  version: '{{namespaceLabel}}={{namespace}}, {{podLabel}}=~{{podPattern}}, {{versionLabel}}={{value}}',
+};
+
+/** The side's matchers for application metrics; null when the mode has none. */
+export function renderAppSelector(side: SideSelector, labels: AppLabels): string | null {
+  const template = APP_SELECTOR_TEMPLATES[side.mode];
+  if (template === null) return null;
+  const rollout = regexEscape(side.rollout);
+  const pod =
+    side.mode === 'pod-hash' ? `${rollout}-${regexEscape(side.value)}-[a-z0-9]+` : `${rollout}-[a-z0-9]+-[a-z0-9]+`;
+  return render(template, {
+    namespaceLabel: labels.namespace,
+    podLabel: labels.pod,
+    versionLabel: labels.version,
+    namespace: quote(side.namespace),
+    podPattern: quote(pod),
+    value: quote(side.value),
+  });
+}
+
+/**
+ * The expression with every `$selector` replaced by the side's matchers (already rendered and
+ * escaped). The request schema guarantees the placeholder is there and is the only one.
+ */
+export function fillSelector(expression: string, selector: string): string {
+  return expression.split(SELECTOR_PLACEHOLDER).join(selector);
+}
+
+/**
+ * The counters of an expression at the grid points, one series per pod: a series scraped twice
+ * counts once (`max without (<scrape labels>)`), then the pod's series add up. The judge
+ * differences the points itself (resets, pods that come and go), so nothing here extrapolates.
+ */
+export function countersByPod(
+  filled: string,
+  labels: AppLabels,
+  scrapeLabels: readonly string[] | undefined,
+): { readonly promql: string; readonly shape: SeriesShape } {
+  const inner =
+    scrapeLabels === undefined || scrapeLabels.length === 0
+      ? `(${filled})`
+      : `(max without (${scrapeLabels.join(', ')}) (${filled}))`;
+  return {
+    promql: `sum by (${labels.pod}) ${inner}`,
+    shape: { kind: 'one-per', label: labels.pod },
+  };
+}
