@@ -168,6 +168,7 @@ const (
 	CheckType_CHECK_TYPE_UNSPECIFIED CheckType = 0
 	CheckType_CHECK_TYPE_ERROR_RATE  CheckType = 1
 	CheckType_CHECK_TYPE_LATENCY     CheckType = 2
+	CheckType_CHECK_TYPE_RATIO       CheckType = 3
 )
 
 // Enum value maps for CheckType.
@@ -176,11 +177,13 @@ var (
 		0: "CHECK_TYPE_UNSPECIFIED",
 		1: "CHECK_TYPE_ERROR_RATE",
 		2: "CHECK_TYPE_LATENCY",
+		3: "CHECK_TYPE_RATIO",
 	}
 	CheckType_value = map[string]int32{
 		"CHECK_TYPE_UNSPECIFIED": 0,
 		"CHECK_TYPE_ERROR_RATE":  1,
 		"CHECK_TYPE_LATENCY":     2,
+		"CHECK_TYPE_RATIO":       3,
 	}
 )
 
@@ -272,7 +275,7 @@ func (x Scorecard_Reason) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Scorecard_Reason.Descriptor instead.
 func (Scorecard_Reason) EnumDescriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{8, 0}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{9, 0}
 }
 
 type Window_StartSource int32
@@ -323,7 +326,7 @@ func (x Window_StartSource) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Window_StartSource.Descriptor instead.
 func (Window_StartSource) EnumDescriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{9, 0}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{10, 0}
 }
 
 type LatencyThreshold_Source int32
@@ -372,7 +375,7 @@ func (x LatencyThreshold_Source) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LatencyThreshold_Source.Descriptor instead.
 func (LatencyThreshold_Source) EnumDescriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21, 0}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{22, 0}
 }
 
 type LatencyThreshold_Basis int32
@@ -421,7 +424,7 @@ func (x LatencyThreshold_Basis) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LatencyThreshold_Basis.Descriptor instead.
 func (LatencyThreshold_Basis) EnumDescriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21, 1}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{22, 1}
 }
 
 type AnalyzeRequest struct {
@@ -743,7 +746,7 @@ func (x *SidePair) GetStable() string {
 // One check. Unset statistical options take the judge's defaults.
 type Check struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Distinct name within the request; empty means the check type ("error-rate", "latency").
+	// Distinct name within the request; empty means the check type ("error-rate", "latency", "ratio").
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Level of the anytime-valid test over the whole rollout, (0, 0.5].
 	Alpha *float64 `protobuf:"fixed64,2,opt,name=alpha,proto3,oneof" json:"alpha,omitempty"`
@@ -764,6 +767,7 @@ type Check struct {
 	//
 	//	*Check_ErrorRate
 	//	*Check_Latency
+	//	*Check_Ratio
 	Kind          isCheck_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -880,6 +884,15 @@ func (x *Check) GetLatency() *LatencyCheck {
 	return nil
 }
 
+func (x *Check) GetRatio() *RatioCheck {
+	if x != nil {
+		if x, ok := x.Kind.(*Check_Ratio); ok {
+			return x.Ratio
+		}
+	}
+	return nil
+}
+
 type isCheck_Kind interface {
 	isCheck_Kind()
 }
@@ -892,9 +905,15 @@ type Check_Latency struct {
 	Latency *LatencyCheck `protobuf:"bytes,11,opt,name=latency,proto3,oneof"`
 }
 
+type Check_Ratio struct {
+	Ratio *RatioCheck `protobuf:"bytes,12,opt,name=ratio,proto3,oneof"`
+}
+
 func (*Check_ErrorRate) isCheck_Kind() {}
 
 func (*Check_Latency) isCheck_Kind() {}
+
+func (*Check_Ratio) isCheck_Kind() {}
 
 type ErrorRateCheck struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1035,6 +1054,63 @@ func (*LatencyCheck_ThresholdMs) isLatencyCheck_Threshold() {}
 
 func (*LatencyCheck_Quantile) isLatencyCheck_Threshold() {}
 
+// The share of bad events among all events from the application's own counters, canary
+// against stable, with the error-rate check's test. Each field is a PromQL instant-vector
+// expression of cumulative counters with `$selector` where the judge puts the side's label
+// matchers, e.g. `catalogo_searches_total{result="empty", $selector}`; Prometheus' parser checks
+// it before use (a refused one is INVALID_ARGUMENT naming the field).
+type RatioCheck struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bad           string                 `protobuf:"bytes,1,opt,name=bad,proto3" json:"bad,omitempty"`
+	Total         string                 `protobuf:"bytes,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RatioCheck) Reset() {
+	*x = RatioCheck{}
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RatioCheck) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RatioCheck) ProtoMessage() {}
+
+func (x *RatioCheck) ProtoReflect() protoreflect.Message {
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RatioCheck.ProtoReflect.Descriptor instead.
+func (*RatioCheck) Descriptor() ([]byte, []int) {
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RatioCheck) GetBad() string {
+	if x != nil {
+		return x.Bad
+	}
+	return ""
+}
+
+func (x *RatioCheck) GetTotal() string {
+	if x != nil {
+		return x.Total
+	}
+	return ""
+}
+
 type AnalyzeResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Verdict Verdict                `protobuf:"varint,1,opt,name=verdict,proto3,enum=canary_judge.v1.Verdict" json:"verdict,omitempty"`
@@ -1057,7 +1133,7 @@ type AnalyzeResponse struct {
 
 func (x *AnalyzeResponse) Reset() {
 	*x = AnalyzeResponse{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[7]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1145,7 @@ func (x *AnalyzeResponse) String() string {
 func (*AnalyzeResponse) ProtoMessage() {}
 
 func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[7]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1158,7 @@ func (x *AnalyzeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeResponse.ProtoReflect.Descriptor instead.
 func (*AnalyzeResponse) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{7}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AnalyzeResponse) GetVerdict() Verdict {
@@ -1170,7 +1246,7 @@ type Scorecard struct {
 
 func (x *Scorecard) Reset() {
 	*x = Scorecard{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[8]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1182,7 +1258,7 @@ func (x *Scorecard) String() string {
 func (*Scorecard) ProtoMessage() {}
 
 func (x *Scorecard) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[8]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1195,7 +1271,7 @@ func (x *Scorecard) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scorecard.ProtoReflect.Descriptor instead.
 func (*Scorecard) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{8}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Scorecard) GetReason() Scorecard_Reason {
@@ -1241,7 +1317,7 @@ type Window struct {
 
 func (x *Window) Reset() {
 	*x = Window{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[9]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1329,7 @@ func (x *Window) String() string {
 func (*Window) ProtoMessage() {}
 
 func (x *Window) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[9]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1342,7 @@ func (x *Window) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Window.ProtoReflect.Descriptor instead.
 func (*Window) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{9}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Window) GetStart() string {
@@ -1316,7 +1392,7 @@ type Timing struct {
 
 func (x *Timing) Reset() {
 	*x = Timing{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[10]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1328,7 +1404,7 @@ func (x *Timing) String() string {
 func (*Timing) ProtoMessage() {}
 
 func (x *Timing) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[10]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1341,7 +1417,7 @@ func (x *Timing) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Timing.ProtoReflect.Descriptor instead.
 func (*Timing) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{10}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Timing) GetTotalMs() float64 {
@@ -1407,7 +1483,7 @@ type CheckResult struct {
 
 func (x *CheckResult) Reset() {
 	*x = CheckResult{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[11]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1495,7 @@ func (x *CheckResult) String() string {
 func (*CheckResult) ProtoMessage() {}
 
 func (x *CheckResult) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[11]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1508,7 @@ func (x *CheckResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckResult.ProtoReflect.Descriptor instead.
 func (*CheckResult) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{11}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CheckResult) GetName() string {
@@ -1607,7 +1683,7 @@ type TimelinePoint struct {
 
 func (x *TimelinePoint) Reset() {
 	*x = TimelinePoint{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1695,7 @@ func (x *TimelinePoint) String() string {
 func (*TimelinePoint) ProtoMessage() {}
 
 func (x *TimelinePoint) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[12]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1708,7 @@ func (x *TimelinePoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TimelinePoint.ProtoReflect.Descriptor instead.
 func (*TimelinePoint) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{12}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TimelinePoint) GetEnd() string {
@@ -1687,7 +1763,7 @@ type Floor struct {
 
 func (x *Floor) Reset() {
 	*x = Floor{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1775,7 @@ func (x *Floor) String() string {
 func (*Floor) ProtoMessage() {}
 
 func (x *Floor) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[13]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1788,7 @@ func (x *Floor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Floor.ProtoReflect.Descriptor instead.
 func (*Floor) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{13}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Floor) GetCanaryUpper() float64 {
@@ -1761,7 +1837,7 @@ type Settle struct {
 
 func (x *Settle) Reset() {
 	*x = Settle{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1773,7 +1849,7 @@ func (x *Settle) String() string {
 func (*Settle) ProtoMessage() {}
 
 func (x *Settle) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[14]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1786,7 +1862,7 @@ func (x *Settle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settle.ProtoReflect.Descriptor instead.
 func (*Settle) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{14}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Settle) GetMinutes() float64 {
@@ -1814,7 +1890,7 @@ type Edge struct {
 
 func (x *Edge) Reset() {
 	*x = Edge{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1826,7 +1902,7 @@ func (x *Edge) String() string {
 func (*Edge) ProtoMessage() {}
 
 func (x *Edge) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[15]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1839,7 +1915,7 @@ func (x *Edge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Edge.ProtoReflect.Descriptor instead.
 func (*Edge) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{15}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Edge) GetMs() float64 {
@@ -1906,7 +1982,7 @@ type CheckParams struct {
 
 func (x *CheckParams) Reset() {
 	*x = CheckParams{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1918,7 +1994,7 @@ func (x *CheckParams) String() string {
 func (*CheckParams) ProtoMessage() {}
 
 func (x *CheckParams) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[16]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1931,7 +2007,7 @@ func (x *CheckParams) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckParams.ProtoReflect.Descriptor instead.
 func (*CheckParams) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{16}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CheckParams) GetAlpha() float64 {
@@ -1996,7 +2072,7 @@ type SideCounts struct {
 
 func (x *SideCounts) Reset() {
 	*x = SideCounts{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2084,7 @@ func (x *SideCounts) String() string {
 func (*SideCounts) ProtoMessage() {}
 
 func (x *SideCounts) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[17]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2097,7 @@ func (x *SideCounts) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SideCounts.ProtoReflect.Descriptor instead.
 func (*SideCounts) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{17}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SideCounts) GetRequests() float64 {
@@ -2058,7 +2134,7 @@ type Effect struct {
 
 func (x *Effect) Reset() {
 	*x = Effect{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2070,7 +2146,7 @@ func (x *Effect) String() string {
 func (*Effect) ProtoMessage() {}
 
 func (x *Effect) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[18]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2083,7 +2159,7 @@ func (x *Effect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Effect.ProtoReflect.Descriptor instead.
 func (*Effect) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{18}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Effect) GetRatio() float64 {
@@ -2127,7 +2203,7 @@ type Evidence struct {
 
 func (x *Evidence) Reset() {
 	*x = Evidence{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2139,7 +2215,7 @@ func (x *Evidence) String() string {
 func (*Evidence) ProtoMessage() {}
 
 func (x *Evidence) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[19]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2152,7 +2228,7 @@ func (x *Evidence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evidence.ProtoReflect.Descriptor instead.
 func (*Evidence) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{19}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Evidence) GetEValue() float64 {
@@ -2187,7 +2263,7 @@ type Power struct {
 
 func (x *Power) Reset() {
 	*x = Power{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2199,7 +2275,7 @@ func (x *Power) String() string {
 func (*Power) ProtoMessage() {}
 
 func (x *Power) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[20]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2212,7 +2288,7 @@ func (x *Power) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Power.ProtoReflect.Descriptor instead.
 func (*Power) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{20}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Power) GetAchieved() float64 {
@@ -2256,7 +2332,7 @@ type LatencyThreshold struct {
 
 func (x *LatencyThreshold) Reset() {
 	*x = LatencyThreshold{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2268,7 +2344,7 @@ func (x *LatencyThreshold) String() string {
 func (*LatencyThreshold) ProtoMessage() {}
 
 func (x *LatencyThreshold) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[21]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2281,7 +2357,7 @@ func (x *LatencyThreshold) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LatencyThreshold.ProtoReflect.Descriptor instead.
 func (*LatencyThreshold) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{21}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *LatencyThreshold) GetMs() float64 {
@@ -2351,7 +2427,7 @@ type Quantiles struct {
 
 func (x *Quantiles) Reset() {
 	*x = Quantiles{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2363,7 +2439,7 @@ func (x *Quantiles) String() string {
 func (*Quantiles) ProtoMessage() {}
 
 func (x *Quantiles) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[22]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2376,7 +2452,7 @@ func (x *Quantiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quantiles.ProtoReflect.Descriptor instead.
 func (*Quantiles) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{22}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Quantiles) GetP50() float64 {
@@ -2410,7 +2486,7 @@ type LatencyQuantiles struct {
 
 func (x *LatencyQuantiles) Reset() {
 	*x = LatencyQuantiles{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2422,7 +2498,7 @@ func (x *LatencyQuantiles) String() string {
 func (*LatencyQuantiles) ProtoMessage() {}
 
 func (x *LatencyQuantiles) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[23]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2435,7 +2511,7 @@ func (x *LatencyQuantiles) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LatencyQuantiles.ProtoReflect.Descriptor instead.
 func (*LatencyQuantiles) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{23}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *LatencyQuantiles) GetCanary() *Quantiles {
@@ -2463,7 +2539,7 @@ type CheckError struct {
 
 func (x *CheckError) Reset() {
 	*x = CheckError{}
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2551,7 @@ func (x *CheckError) String() string {
 func (*CheckError) ProtoMessage() {}
 
 func (x *CheckError) ProtoReflect() protoreflect.Message {
-	mi := &file_canary_judge_v1_judge_proto_msgTypes[24]
+	mi := &file_canary_judge_v1_judge_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2564,7 @@ func (x *CheckError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckError.ProtoReflect.Descriptor instead.
 func (*CheckError) Descriptor() ([]byte, []int) {
-	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{24}
+	return file_canary_judge_v1_judge_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CheckError) GetCode() string {
@@ -2532,7 +2608,7 @@ const file_canary_judge_v1_judge_proto_rawDesc = "" +
 	"\x04mode\":\n" +
 	"\bSidePair\x12\x16\n" +
 	"\x06canary\x18\x01 \x01(\tR\x06canary\x12\x16\n" +
-	"\x06stable\x18\x02 \x01(\tR\x06stable\"\xf2\x03\n" +
+	"\x06stable\x18\x02 \x01(\tR\x06stable\"\xa7\x04\n" +
 	"\x05Check\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\x05alpha\x18\x02 \x01(\x01H\x01R\x05alpha\x88\x01\x01\x12\x1b\n" +
@@ -2545,7 +2621,8 @@ const file_canary_judge_v1_judge_proto_rawDesc = "" +
 	"\n" +
 	"error_rate\x18\n" +
 	" \x01(\v2\x1f.canary_judge.v1.ErrorRateCheckH\x00R\terrorRate\x129\n" +
-	"\alatency\x18\v \x01(\v2\x1d.canary_judge.v1.LatencyCheckH\x00R\alatencyB\x06\n" +
+	"\alatency\x18\v \x01(\v2\x1d.canary_judge.v1.LatencyCheckH\x00R\alatency\x123\n" +
+	"\x05ratio\x18\f \x01(\v2\x1b.canary_judge.v1.RatioCheckH\x00R\x05ratioB\x06\n" +
 	"\x04kindB\b\n" +
 	"\x06_alphaB\t\n" +
 	"\a_marginB\x12\n" +
@@ -2562,7 +2639,11 @@ const file_canary_judge_v1_judge_proto_rawDesc = "" +
 	"\fLatencyCheck\x12#\n" +
 	"\fthreshold_ms\x18\x01 \x01(\x01H\x00R\vthresholdMs\x12\x1c\n" +
 	"\bquantile\x18\x02 \x01(\x01H\x00R\bquantileB\v\n" +
-	"\tthreshold\"\xc8\x03\n" +
+	"\tthreshold\"4\n" +
+	"\n" +
+	"RatioCheck\x12\x10\n" +
+	"\x03bad\x18\x01 \x01(\tR\x03bad\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\tR\x05total\"\xc8\x03\n" +
 	"\x0fAnalyzeResponse\x122\n" +
 	"\averdict\x18\x01 \x01(\x0e2\x18.canary_judge.v1.VerdictR\averdict\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x18\n" +
@@ -2742,11 +2823,12 @@ const file_canary_judge_v1_judge_proto_rawDesc = "" +
 	"\x18REASON_NO_STABLE_TRAFFIC\x10\x05\x12\x17\n" +
 	"\x13REASON_INVALID_DATA\x10\x06\x12\x16\n" +
 	"\x12REASON_QUERY_ERROR\x10\a\x12\x1f\n" +
-	"\x1bREASON_SUSPECTED_REGRESSION\x10\b*Z\n" +
+	"\x1bREASON_SUSPECTED_REGRESSION\x10\b*p\n" +
 	"\tCheckType\x12\x1a\n" +
 	"\x16CHECK_TYPE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CHECK_TYPE_ERROR_RATE\x10\x01\x12\x16\n" +
-	"\x12CHECK_TYPE_LATENCY\x10\x022\\\n" +
+	"\x12CHECK_TYPE_LATENCY\x10\x02\x12\x14\n" +
+	"\x10CHECK_TYPE_RATIO\x10\x032\\\n" +
 	"\fJudgeService\x12L\n" +
 	"\aAnalyze\x12\x1f.canary_judge.v1.AnalyzeRequest\x1a .canary_judge.v1.AnalyzeResponseB\xc3\x01\n" +
 	"\x13com.canary_judge.v1B\n" +
@@ -2765,7 +2847,7 @@ func file_canary_judge_v1_judge_proto_rawDescGZIP() []byte {
 }
 
 var file_canary_judge_v1_judge_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_canary_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_canary_judge_v1_judge_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_canary_judge_v1_judge_proto_goTypes = []any{
 	(Verdict)(0),                 // 0: canary_judge.v1.Verdict
 	(Reason)(0),                  // 1: canary_judge.v1.Reason
@@ -2781,24 +2863,25 @@ var file_canary_judge_v1_judge_proto_goTypes = []any{
 	(*Check)(nil),                // 11: canary_judge.v1.Check
 	(*ErrorRateCheck)(nil),       // 12: canary_judge.v1.ErrorRateCheck
 	(*LatencyCheck)(nil),         // 13: canary_judge.v1.LatencyCheck
-	(*AnalyzeResponse)(nil),      // 14: canary_judge.v1.AnalyzeResponse
-	(*Scorecard)(nil),            // 15: canary_judge.v1.Scorecard
-	(*Window)(nil),               // 16: canary_judge.v1.Window
-	(*Timing)(nil),               // 17: canary_judge.v1.Timing
-	(*CheckResult)(nil),          // 18: canary_judge.v1.CheckResult
-	(*TimelinePoint)(nil),        // 19: canary_judge.v1.TimelinePoint
-	(*Floor)(nil),                // 20: canary_judge.v1.Floor
-	(*Settle)(nil),               // 21: canary_judge.v1.Settle
-	(*Edge)(nil),                 // 22: canary_judge.v1.Edge
-	(*CheckParams)(nil),          // 23: canary_judge.v1.CheckParams
-	(*SideCounts)(nil),           // 24: canary_judge.v1.SideCounts
-	(*Effect)(nil),               // 25: canary_judge.v1.Effect
-	(*Evidence)(nil),             // 26: canary_judge.v1.Evidence
-	(*Power)(nil),                // 27: canary_judge.v1.Power
-	(*LatencyThreshold)(nil),     // 28: canary_judge.v1.LatencyThreshold
-	(*Quantiles)(nil),            // 29: canary_judge.v1.Quantiles
-	(*LatencyQuantiles)(nil),     // 30: canary_judge.v1.LatencyQuantiles
-	(*CheckError)(nil),           // 31: canary_judge.v1.CheckError
+	(*RatioCheck)(nil),           // 14: canary_judge.v1.RatioCheck
+	(*AnalyzeResponse)(nil),      // 15: canary_judge.v1.AnalyzeResponse
+	(*Scorecard)(nil),            // 16: canary_judge.v1.Scorecard
+	(*Window)(nil),               // 17: canary_judge.v1.Window
+	(*Timing)(nil),               // 18: canary_judge.v1.Timing
+	(*CheckResult)(nil),          // 19: canary_judge.v1.CheckResult
+	(*TimelinePoint)(nil),        // 20: canary_judge.v1.TimelinePoint
+	(*Floor)(nil),                // 21: canary_judge.v1.Floor
+	(*Settle)(nil),               // 22: canary_judge.v1.Settle
+	(*Edge)(nil),                 // 23: canary_judge.v1.Edge
+	(*CheckParams)(nil),          // 24: canary_judge.v1.CheckParams
+	(*SideCounts)(nil),           // 25: canary_judge.v1.SideCounts
+	(*Effect)(nil),               // 26: canary_judge.v1.Effect
+	(*Evidence)(nil),             // 27: canary_judge.v1.Evidence
+	(*Power)(nil),                // 28: canary_judge.v1.Power
+	(*LatencyThreshold)(nil),     // 29: canary_judge.v1.LatencyThreshold
+	(*Quantiles)(nil),            // 30: canary_judge.v1.Quantiles
+	(*LatencyQuantiles)(nil),     // 31: canary_judge.v1.LatencyQuantiles
+	(*CheckError)(nil),           // 32: canary_judge.v1.CheckError
 }
 var file_canary_judge_v1_judge_proto_depIdxs = []int32{
 	8,  // 0: canary_judge.v1.AnalyzeRequest.rollout:type_name -> canary_judge.v1.Rollout
@@ -2809,48 +2892,49 @@ var file_canary_judge_v1_judge_proto_depIdxs = []int32{
 	10, // 5: canary_judge.v1.Selector.version:type_name -> canary_judge.v1.SidePair
 	12, // 6: canary_judge.v1.Check.error_rate:type_name -> canary_judge.v1.ErrorRateCheck
 	13, // 7: canary_judge.v1.Check.latency:type_name -> canary_judge.v1.LatencyCheck
-	0,  // 8: canary_judge.v1.AnalyzeResponse.verdict:type_name -> canary_judge.v1.Verdict
-	8,  // 9: canary_judge.v1.AnalyzeResponse.rollout:type_name -> canary_judge.v1.Rollout
-	9,  // 10: canary_judge.v1.AnalyzeResponse.selector:type_name -> canary_judge.v1.Selector
-	16, // 11: canary_judge.v1.AnalyzeResponse.window:type_name -> canary_judge.v1.Window
-	18, // 12: canary_judge.v1.AnalyzeResponse.checks:type_name -> canary_judge.v1.CheckResult
-	17, // 13: canary_judge.v1.AnalyzeResponse.timing:type_name -> canary_judge.v1.Timing
-	15, // 14: canary_judge.v1.AnalyzeResponse.scorecard:type_name -> canary_judge.v1.Scorecard
-	3,  // 15: canary_judge.v1.Scorecard.reason:type_name -> canary_judge.v1.Scorecard.Reason
-	4,  // 16: canary_judge.v1.Window.start_source:type_name -> canary_judge.v1.Window.StartSource
-	2,  // 17: canary_judge.v1.CheckResult.type:type_name -> canary_judge.v1.CheckType
-	0,  // 18: canary_judge.v1.CheckResult.verdict:type_name -> canary_judge.v1.Verdict
-	1,  // 19: canary_judge.v1.CheckResult.reason:type_name -> canary_judge.v1.Reason
-	23, // 20: canary_judge.v1.CheckResult.params:type_name -> canary_judge.v1.CheckParams
-	24, // 21: canary_judge.v1.CheckResult.canary:type_name -> canary_judge.v1.SideCounts
-	24, // 22: canary_judge.v1.CheckResult.stable:type_name -> canary_judge.v1.SideCounts
-	25, // 23: canary_judge.v1.CheckResult.effect:type_name -> canary_judge.v1.Effect
-	26, // 24: canary_judge.v1.CheckResult.evidence:type_name -> canary_judge.v1.Evidence
-	27, // 25: canary_judge.v1.CheckResult.power:type_name -> canary_judge.v1.Power
-	28, // 26: canary_judge.v1.CheckResult.threshold:type_name -> canary_judge.v1.LatencyThreshold
-	30, // 27: canary_judge.v1.CheckResult.quantiles:type_name -> canary_judge.v1.LatencyQuantiles
-	31, // 28: canary_judge.v1.CheckResult.error:type_name -> canary_judge.v1.CheckError
-	20, // 29: canary_judge.v1.CheckResult.floor:type_name -> canary_judge.v1.Floor
-	21, // 30: canary_judge.v1.CheckResult.settle:type_name -> canary_judge.v1.Settle
-	22, // 31: canary_judge.v1.CheckResult.edges:type_name -> canary_judge.v1.Edge
-	19, // 32: canary_judge.v1.CheckResult.timeline:type_name -> canary_judge.v1.TimelinePoint
-	24, // 33: canary_judge.v1.TimelinePoint.canary:type_name -> canary_judge.v1.SideCounts
-	24, // 34: canary_judge.v1.TimelinePoint.stable:type_name -> canary_judge.v1.SideCounts
-	24, // 35: canary_judge.v1.Edge.canary:type_name -> canary_judge.v1.SideCounts
-	24, // 36: canary_judge.v1.Edge.stable:type_name -> canary_judge.v1.SideCounts
-	25, // 37: canary_judge.v1.Edge.effect:type_name -> canary_judge.v1.Effect
-	20, // 38: canary_judge.v1.Edge.floor:type_name -> canary_judge.v1.Floor
-	5,  // 39: canary_judge.v1.LatencyThreshold.source:type_name -> canary_judge.v1.LatencyThreshold.Source
-	6,  // 40: canary_judge.v1.LatencyThreshold.basis:type_name -> canary_judge.v1.LatencyThreshold.Basis
-	29, // 41: canary_judge.v1.LatencyQuantiles.canary:type_name -> canary_judge.v1.Quantiles
-	29, // 42: canary_judge.v1.LatencyQuantiles.stable:type_name -> canary_judge.v1.Quantiles
-	7,  // 43: canary_judge.v1.JudgeService.Analyze:input_type -> canary_judge.v1.AnalyzeRequest
-	14, // 44: canary_judge.v1.JudgeService.Analyze:output_type -> canary_judge.v1.AnalyzeResponse
-	44, // [44:45] is the sub-list for method output_type
-	43, // [43:44] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	14, // 8: canary_judge.v1.Check.ratio:type_name -> canary_judge.v1.RatioCheck
+	0,  // 9: canary_judge.v1.AnalyzeResponse.verdict:type_name -> canary_judge.v1.Verdict
+	8,  // 10: canary_judge.v1.AnalyzeResponse.rollout:type_name -> canary_judge.v1.Rollout
+	9,  // 11: canary_judge.v1.AnalyzeResponse.selector:type_name -> canary_judge.v1.Selector
+	17, // 12: canary_judge.v1.AnalyzeResponse.window:type_name -> canary_judge.v1.Window
+	19, // 13: canary_judge.v1.AnalyzeResponse.checks:type_name -> canary_judge.v1.CheckResult
+	18, // 14: canary_judge.v1.AnalyzeResponse.timing:type_name -> canary_judge.v1.Timing
+	16, // 15: canary_judge.v1.AnalyzeResponse.scorecard:type_name -> canary_judge.v1.Scorecard
+	3,  // 16: canary_judge.v1.Scorecard.reason:type_name -> canary_judge.v1.Scorecard.Reason
+	4,  // 17: canary_judge.v1.Window.start_source:type_name -> canary_judge.v1.Window.StartSource
+	2,  // 18: canary_judge.v1.CheckResult.type:type_name -> canary_judge.v1.CheckType
+	0,  // 19: canary_judge.v1.CheckResult.verdict:type_name -> canary_judge.v1.Verdict
+	1,  // 20: canary_judge.v1.CheckResult.reason:type_name -> canary_judge.v1.Reason
+	24, // 21: canary_judge.v1.CheckResult.params:type_name -> canary_judge.v1.CheckParams
+	25, // 22: canary_judge.v1.CheckResult.canary:type_name -> canary_judge.v1.SideCounts
+	25, // 23: canary_judge.v1.CheckResult.stable:type_name -> canary_judge.v1.SideCounts
+	26, // 24: canary_judge.v1.CheckResult.effect:type_name -> canary_judge.v1.Effect
+	27, // 25: canary_judge.v1.CheckResult.evidence:type_name -> canary_judge.v1.Evidence
+	28, // 26: canary_judge.v1.CheckResult.power:type_name -> canary_judge.v1.Power
+	29, // 27: canary_judge.v1.CheckResult.threshold:type_name -> canary_judge.v1.LatencyThreshold
+	31, // 28: canary_judge.v1.CheckResult.quantiles:type_name -> canary_judge.v1.LatencyQuantiles
+	32, // 29: canary_judge.v1.CheckResult.error:type_name -> canary_judge.v1.CheckError
+	21, // 30: canary_judge.v1.CheckResult.floor:type_name -> canary_judge.v1.Floor
+	22, // 31: canary_judge.v1.CheckResult.settle:type_name -> canary_judge.v1.Settle
+	23, // 32: canary_judge.v1.CheckResult.edges:type_name -> canary_judge.v1.Edge
+	20, // 33: canary_judge.v1.CheckResult.timeline:type_name -> canary_judge.v1.TimelinePoint
+	25, // 34: canary_judge.v1.TimelinePoint.canary:type_name -> canary_judge.v1.SideCounts
+	25, // 35: canary_judge.v1.TimelinePoint.stable:type_name -> canary_judge.v1.SideCounts
+	25, // 36: canary_judge.v1.Edge.canary:type_name -> canary_judge.v1.SideCounts
+	25, // 37: canary_judge.v1.Edge.stable:type_name -> canary_judge.v1.SideCounts
+	26, // 38: canary_judge.v1.Edge.effect:type_name -> canary_judge.v1.Effect
+	21, // 39: canary_judge.v1.Edge.floor:type_name -> canary_judge.v1.Floor
+	5,  // 40: canary_judge.v1.LatencyThreshold.source:type_name -> canary_judge.v1.LatencyThreshold.Source
+	6,  // 41: canary_judge.v1.LatencyThreshold.basis:type_name -> canary_judge.v1.LatencyThreshold.Basis
+	30, // 42: canary_judge.v1.LatencyQuantiles.canary:type_name -> canary_judge.v1.Quantiles
+	30, // 43: canary_judge.v1.LatencyQuantiles.stable:type_name -> canary_judge.v1.Quantiles
+	7,  // 44: canary_judge.v1.JudgeService.Analyze:input_type -> canary_judge.v1.AnalyzeRequest
+	15, // 45: canary_judge.v1.JudgeService.Analyze:output_type -> canary_judge.v1.AnalyzeResponse
+	45, // [45:46] is the sub-list for method output_type
+	44, // [44:45] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_canary_judge_v1_judge_proto_init() }
@@ -2867,28 +2951,29 @@ func file_canary_judge_v1_judge_proto_init() {
 	file_canary_judge_v1_judge_proto_msgTypes[4].OneofWrappers = []any{
 		(*Check_ErrorRate)(nil),
 		(*Check_Latency)(nil),
+		(*Check_Ratio)(nil),
 	}
 	file_canary_judge_v1_judge_proto_msgTypes[5].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[6].OneofWrappers = []any{
 		(*LatencyCheck_ThresholdMs)(nil),
 		(*LatencyCheck_Quantile)(nil),
 	}
-	file_canary_judge_v1_judge_proto_msgTypes[8].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[9].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[11].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[14].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[10].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[12].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[15].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[17].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[16].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[18].OneofWrappers = []any{}
-	file_canary_judge_v1_judge_proto_msgTypes[21].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[19].OneofWrappers = []any{}
 	file_canary_judge_v1_judge_proto_msgTypes[22].OneofWrappers = []any{}
+	file_canary_judge_v1_judge_proto_msgTypes[23].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_canary_judge_v1_judge_proto_rawDesc), len(file_canary_judge_v1_judge_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
