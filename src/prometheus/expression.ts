@@ -44,7 +44,9 @@ export function renderAppSelector(side: SideSelector, labels: AppLabels): string
   if (template === null) return null;
   const rollout = regexEscape(side.rollout);
   const pod =
-    side.mode === 'pod-hash' ? `${rollout}-${regexEscape(side.value)}-[a-z0-9]+` : `${rollout}-[a-z0-9]+-[a-z0-9]+`;
+    side.mode === 'pod-hash'
+      ? `${rollout}-${regexEscape(side.value)}-[a-z0-9]+`
+      : `${rollout}-[a-z0-9]+-[a-z0-9]+`;
   return render(template, {
     namespaceLabel: labels.namespace,
     podLabel: labels.pod,
