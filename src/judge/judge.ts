@@ -23,6 +23,7 @@ import {
   checkSummary,
   kindOf,
   type CheckContext,
+  type EvaluationContext,
   type QueryAnswers,
   type QueryPlan,
   type QueryRange,
@@ -106,21 +107,13 @@ export function createJudge(opts: JudgeOptions): Judge {
           timeline: req.timeline ?? false,
         };
         await checkExpressions(req.checks, ctx, runner);
-        const presence = namedQuery(
-          'presence',
-          { selector: ctx.canarySelector, interval: ctx.interval },
-          mesh,
-        );
+        const presence = namedQuery('presence', { selector: ctx.canarySelector }, mesh);
         const resolved = await resolveWindow(
           { start: req.start, interval: req.interval, ...(req.end === undefined ? {} : { end: req.end }) },
           { now: now(), lookbackSeconds: opts.config.lookbackSeconds, presenceQuery: presence.promql },
           (q, r) => runner.run({ name: 'presence', promql: q, shape: presence.shape }, r),
         );
-        const grid =
-          resolved.baseline === null || resolved.range === null
-            ? {}
-            : { grid: { start: resolved.baseline.start, step: resolved.range.step, end: resolved.range.end } };
-        const checks = await runChecks(req.checks, { ...ctx, ...grid }, resolved, runner);
+        const checks = await runChecks(req.checks, ctx, resolved, runner);
         const combined = combineChecks(checks, req.failBelow, resolved.headline);
         const { queries, prometheusMs } = runner.stats();
         return {
@@ -204,10 +197,10 @@ async function runChecks(
   resolved: ResolvedWindow,
   runner: QueryRunner,
 ): Promise<CheckResult[]> {
-  const rangeOf = (r: QueryRange): RangeSpec | null =>
-    r === 'baseline' ? resolved.baseline : resolved.range;
+  const grids = { window: resolved.range, withHour: resolved.withHour };
+  const rangeOf = (r: QueryRange): RangeSpec | null => grids[r];
   const settled = await Promise.allSettled(
-    requests.map((c) => runCheck(c, requests.length, ctx, rangeOf, runner)),
+    requests.map((c) => runCheck(c, requests.length, { ...ctx, grids }, rangeOf, runner)),
   );
   const checks: CheckResult[] = [];
   let fatal: JudgeError | undefined;
@@ -237,7 +230,7 @@ async function runChecks(
 async function runCheck(
   c: CheckRequest,
   nChecks: number,
-  ctx: CheckContext,
+  ctx: EvaluationContext,
   rangeOf: (r: QueryRange) => RangeSpec | null,
   runner: QueryRunner,
 ): Promise<CheckResult> {

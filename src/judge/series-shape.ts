@@ -1,10 +1,10 @@
 /**
  * One answer, one series: every named query declares how many series its aggregation promises
  * (src/prometheus/promql.ts, QUERY_TEMPLATES), and an answer with more is refused before any
- * check counts with it. `sum(…)` answers at most one series and `sum by (le) (…)` one per `le`,
- * on Prometheus and on every store that evaluates PromQL; a query layer that merges per-store
+ * check counts with it. `sum(…)` answers at most one series and `sum by (pod, le) (…)` one per
+ * pod and `le`, on Prometheus and on every store that evaluates PromQL; a query layer that merges per-store
  * answers instead can hand back one series per store, with labels of their own. Added up, such
- * series inflate a side's counts — an extra series of the canary's requests halves its error
+ * series inflate a side's counts — an extra series of a canary pod's requests halves its error
  * rate and turns a Fail into a Pass — so the check is refused instead (Inconclusive
  * `query_error`, a 502 when every check is), whatever the extra series' labels.
  */
@@ -13,9 +13,13 @@ import { describeLabels, type Series } from '../prometheus/client.js';
 
 /**
  * `one`: at most one series (an aggregation without grouping; no series means no data).
- * `one-per`: at most one series per value of `label`, and every series carries it (`sum by`).
+ * `one-per`: at most one series per combination of the values of `labels` (`sum by (labels)`);
+ * a label a series lacks groups as the empty value, as in PromQL, except the `required` ones,
+ * which every series must carry (a bucket without its bound is not a bucket).
  */
-export type SeriesShape = { readonly kind: 'one' } | { readonly kind: 'one-per'; readonly label: string };
+export type SeriesShape =
+  | { readonly kind: 'one' }
+  | { readonly kind: 'one-per'; readonly labels: readonly string[]; readonly required: readonly string[] };
 
 /** A query as the runner runs it: its name in the plan, its PromQL, and the shape it promises. */
 export interface ShapedQuery {
@@ -40,24 +44,23 @@ export function checkSeriesShape(
     if (series.length > 1) throw refused(`${series.length} series`, query.name, 'at most one series', series);
     return;
   }
+  const per = shape.labels.length === 1 ? (shape.labels[0] as string) : `(${shape.labels.join(', ')})`;
   const byValue = new Map<string, Series[]>();
   for (const s of series) {
-    const v = s.labels[shape.label];
-    if (v === undefined) {
-      throw refused(`a series without ${shape.label}`, query.name, `one series per ${shape.label}`, [s]);
+    const missing = shape.required.find((l) => s.labels[l] === undefined);
+    if (missing !== undefined) {
+      throw refused(`a series without ${missing}`, query.name, `one series per ${per}`, [s]);
     }
-    const same = byValue.get(v);
-    if (same === undefined) byValue.set(v, [s]);
+    const key = JSON.stringify(shape.labels.map((l) => s.labels[l] ?? ''));
+    const same = byValue.get(key);
+    if (same === undefined) byValue.set(key, [s]);
     else same.push(s);
   }
-  for (const [v, same] of byValue) {
+  for (const same of byValue.values()) {
     if (same.length > 1) {
-      throw refused(
-        `${same.length} series for ${shape.label}=${JSON.stringify(v)}`,
-        query.name,
-        `one series per ${shape.label}`,
-        same,
-      );
+      const first = (same[0] as Series).labels;
+      const values = describeLabels(Object.fromEntries(shape.labels.map((l) => [l, first[l] ?? ''])));
+      throw refused(`${same.length} series for ${values}`, query.name, `one series per ${per}`, same);
     }
   }
 }

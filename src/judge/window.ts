@@ -10,12 +10,21 @@ import type { AnalysisWindow } from './types.js';
 /** Prometheus answers at most 11,000 points per series. */
 export const MAX_POINTS = 11_000;
 
+/** How much history before the window a query may ask for with the window (`withHour`). */
+export const HOUR_SECONDS = 3600;
+
 export interface ResolvedWindow {
   readonly window: AnalysisWindow;
-  /** One point per interval, from the first complete interval to the end; null: nothing to query. */
+  /**
+   * The grid of the window's counter queries: its baseline point (the window start), then one
+   * point per interval to the end; null: nothing to query.
+   */
   readonly range: RangeSpec | null;
-  /** The baseline point (the window start), when there is a window. */
-  readonly baseline: RangeSpec | null;
+  /**
+   * The same grid, started an hour earlier (whole intervals; less when the window is so long
+   * that the points would pass Prometheus' limit): the window and the hour before it in one query.
+   */
+  readonly withHour: RangeSpec | null;
   /** Why there is nothing to judge, for the summary's headline. */
   readonly headline?: string;
 }
@@ -32,7 +41,9 @@ export async function resolveWindow(
     spec.start === 'canary-first-sample'
       ? await findFirstSample(opts.presenceQuery, gridEnd, I, opts.lookbackSeconds, query)
       : Math.ceil(spec.start.getTime() / 1000 / I) * I;
-  if (gridStart !== null && (gridEnd - gridStart) / I > MAX_POINTS) gridStart = gridEnd - MAX_POINTS * I;
+  // MAX_POINTS points, the baseline point included.
+  if (gridStart !== null && (gridEnd - gridStart) / I > MAX_POINTS - 1)
+    gridStart = gridEnd - (MAX_POINTS - 1) * I;
   const intervals = gridStart === null ? 0 : Math.max(0, (gridEnd - gridStart) / I);
   const window: AnalysisWindow = {
     start: gridStart === null ? null : new Date(gridStart * 1000).toISOString(),
@@ -45,7 +56,7 @@ export async function resolveWindow(
     return {
       window,
       range: null,
-      baseline: null,
+      withHour: null,
       headline: `no canary sample in the last ${Math.round(opts.lookbackSeconds / 3600)}h`,
     };
   }
@@ -53,13 +64,14 @@ export async function resolveWindow(
     return {
       window,
       range: null,
-      baseline: null,
+      withHour: null,
       headline: `window shorter than one ${spec.interval.text} interval`,
     };
+  const hourStart = Math.max(gridStart - Math.ceil(HOUR_SECONDS / I) * I, gridEnd - (MAX_POINTS - 1) * I);
   return {
     window,
-    range: { start: gridStart + I, end: gridEnd, step: I },
-    baseline: { start: gridStart, end: gridStart, step: I },
+    range: { start: gridStart, end: gridEnd, step: I },
+    withHour: { start: hourStart, end: gridEnd, step: I },
   };
 }
 

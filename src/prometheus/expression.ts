@@ -81,6 +81,8 @@ export function countersByPod(
       : `(max without (${scrapeLabels.join(', ')}) (${filled}))`;
   return {
     promql: `sum by (${labels.pod}) ${inner}`,
-    shape: { kind: 'one-per', label: labels.pod },
+    // A series without the pod label (an expression that summed it away) groups as empty, as in
+    // PromQL: one series, still differenced on its own.
+    shape: { kind: 'one-per', labels: [labels.pod], required: [] },
   };
 }

@@ -83,64 +83,72 @@ export const SELECTOR_TEMPLATES: Readonly<Record<SelectorMode, string>> = {
 };
 
 /** At most one series: an aggregation without grouping (`sum(…)`). */
-const ONE: SeriesShape = { kind: 'one' };
-/** At most one series per bucket bound: `sum by (le) (…)`. */
-const ONE_PER_LE: SeriesShape = { kind: 'one-per', label: 'le' };
+const ONE = (): SeriesShape => ({ kind: 'one' });
+/** At most one series per pod (reporting target), response code [and flags]: `sum by (…)`. */
+const PER_POD_CODE = (l: MeshNames['labels']): SeriesShape => ({
+  kind: 'one-per',
+  labels: [l.pod, l.responseCode],
+  required: [],
+});
+const PER_POD_CODE_FLAGS = (l: MeshNames['labels']): SeriesShape => ({
+  kind: 'one-per',
+  labels: [l.pod, l.responseCode, l.responseFlags],
+  required: [],
+});
+/** At most one series per pod and bucket bound, every one with its bound: `sum by (pod, le)`. */
+const PER_POD_LE = (l: MeshNames['labels']): SeriesShape => ({
+  kind: 'one-per',
+  labels: [l.pod, 'le'],
+  required: ['le'],
+});
 
 /**
- * Queries of a check, evaluated as range queries with step = interval: one point per interval.
+ * Queries of a check, evaluated as range queries with step = interval over the window's grid,
+ * its baseline point (the window start) included: the raw cumulative counters at each grid
+ * point, summed per reporting target (the pod that exported them) and per what the check
+ * classifies by. The judge takes the differences (src/judge/counts/counter-increases.ts): a
+ * series born inside the window is counted from zero, a drop is a reset, and nothing is
+ * extrapolated, so the counts are the requests the scraped samples hold.
  * `{{dedup}}…{{dedupEnd}}` is `max without (<scrape labels>) (…)` (MeshNames.scrapeLabels): a
- * series scraped twice counts once, before the sum adds pods and codes together. Each template
+ * series scraped twice counts once, before the sum adds a pod's series together. Each template
  * is written one PromQL term per line and rendered on one line, and declares the series its
- * outer aggregation promises (`shape`): the judge refuses an answer with more
- * (src/judge/series-shape.ts) rather than add them up.
+ * outer aggregation promises (`shape`, from the mesh's label names): the judge refuses an
+ * answer with more (src/judge/series-shape.ts) rather than add them up.
  */
 export const QUERY_TEMPLATES = {
-  /** Requests per interval on one side. */
-  requests: {
+  /** Requests of one side per pod and response code (the check classifies the codes). */
+  requestsByCode: {
     template: [
-      'sum({{dedup}}',
-      'increase({{requestsMetric}}{{{selector}}}[{{interval}}])',
+      'sum by ({{podLabel}}, {{responseCodeLabel}}) ({{dedup}}',
+      '{{requestsMetric}}{{{selector}}}',
       '{{dedupEnd}})',
     ].join(''),
-    shape: ONE,
+    shape: PER_POD_CODE,
   },
-  /** Requests per interval whose response code counts as an error. */
-  errors: {
+  /** The same, also per Envoy response flags (for a check that counts flags as errors). */
+  requestsByCodeAndFlags: {
     template: [
-      'sum({{dedup}}',
-      'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}])',
+      'sum by ({{podLabel}}, {{responseCodeLabel}}, {{responseFlagsLabel}}) ({{dedup}}',
+      '{{requestsMetric}}{{{selector}}}',
       '{{dedupEnd}})',
     ].join(''),
-    shape: ONE,
+    shape: PER_POD_CODE_FLAGS,
   },
-  /**
-   * The same, plus requests with other codes but an error response flag. The two selectors
-   * are disjoint (by code), so `or` joins different series and nothing is counted twice.
-   */
-  errorsWithFlags: {
-    template: [
-      'sum({{dedup}}',
-      'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}=~{{codePattern}}}[{{interval}}])',
-      ' or ',
-      'increase({{requestsMetric}}{{{selector}}, {{responseCodeLabel}}!~{{codePattern}}, ',
-      '{{responseFlagsLabel}}=~{{flagPattern}}}[{{interval}}])',
-      '{{dedupEnd}})',
-    ].join(''),
-    shape: ONE,
-  },
-  /** Cumulative duration bucket counts per interval, per `le`. */
+  /** Cumulative duration bucket counters of one side, per pod and `le`. */
   latencyBuckets: {
     template: [
-      'sum by (le) ({{dedup}}',
-      'increase({{durationMetric}}_bucket{{{selector}}}[{{interval}}])',
+      'sum by ({{podLabel}}, le) ({{dedup}}',
+      '{{durationMetric}}_bucket{{{selector}}}',
       '{{dedupEnd}})',
     ].join(''),
-    shape: ONE_PER_LE,
+    shape: PER_POD_LE,
   },
   /** Any request counter on a side: the first point where it exists is the side's first sample. */
   presence: { template: 'sum({{dedup}}{{requestsMetric}}{{{selector}}}{{dedupEnd}})', shape: ONE },
-} as const satisfies Record<string, { readonly template: string; readonly shape: SeriesShape }>;
+} as const satisfies Record<
+  string,
+  { readonly template: string; readonly shape: (labels: MeshNames['labels']) => SeriesShape }
+>;
 
 export type QueryName = keyof typeof QUERY_TEMPLATES;
 
@@ -206,7 +214,7 @@ export function renderSelector(side: SideSelector, names: MeshNames): string {
   return render(SELECTOR_TEMPLATES[side.mode], vars);
 }
 
-/** `["5xx", "429"]` → `5..|429`: the response-code regex (codes validated at the edge). */
+/** `"5xx,429"` → `5..|429`: the response-code pattern (codes validated at the edge). */
 export function codePattern(errorCodes: string): string {
   return errorCodes
     .split(',')
@@ -216,10 +224,6 @@ export function codePattern(errorCodes: string): string {
 
 export interface QueryVars {
   readonly selector: string;
-  /** PromQL duration of one interval, e.g. `60s`. */
-  readonly interval: string;
-  readonly errorCodes?: string;
-  readonly responseFlags?: string;
 }
 
 /** Renders one named query for one side. */
@@ -229,17 +233,14 @@ export function renderQuery(name: QueryName, v: QueryVars, names: MeshNames): st
     durationMetric: names.durationMetric,
     responseCodeLabel: names.labels.responseCode,
     responseFlagsLabel: names.labels.responseFlags,
+    podLabel: names.labels.pod,
     selector: v.selector,
-    interval: v.interval,
     dedup:
       names.scrapeLabels === undefined || names.scrapeLabels.length === 0
         ? ''
         : `max without (${names.scrapeLabels.join(', ')}) (`,
     dedupEnd: names.scrapeLabels === undefined || names.scrapeLabels.length === 0 ? '' : ')',
   };
-  if (v.errorCodes !== undefined) vars['codePattern'] = quote(codePattern(v.errorCodes));
-  if (v.responseFlags !== undefined)
-    vars['flagPattern'] = quote(v.responseFlags.split(',').map(regexEscape).join('|'));
   return render(QUERY_TEMPLATES[name].template, vars);
 }
 
@@ -249,5 +250,5 @@ export function namedQuery(
   v: QueryVars,
   names: MeshNames,
 ): { readonly promql: string; readonly shape: SeriesShape } {
-  return { promql: renderQuery(name, v, names), shape: QUERY_TEMPLATES[name].shape };
+  return { promql: renderQuery(name, v, names), shape: QUERY_TEMPLATES[name].shape(names.labels) };
 }

@@ -1,9 +1,11 @@
 /**
  * The error-rate check: bad requests are responses with the listed status codes (and, when
- * asked, Envoy response flags). Four window queries — requests and errors per side — give
- * per-interval counts for the count test (src/stats/count-test.ts).
+ * asked, Envoy response flags). One window query per side — the raw request counters per pod
+ * and response code (and flags) at the grid points — gives per-interval requests and errors
+ * (the differences taken in ../counts/counter-increases.ts, the codes classified here) for the
+ * count test (src/stats/count-test.ts).
  */
-import { namedQuery } from '../../prometheus/promql.js';
+import { codePattern, namedQuery, type MeshNames } from '../../prometheus/promql.js';
 import type { Series } from '../../prometheus/client.js';
 import {
   decideCounts,
@@ -13,14 +15,61 @@ import {
 } from '../../stats/index.js';
 import type { ErrorRateCheckRequest } from '../request.js';
 import type { CheckParams } from '../types.js';
-import type { CheckContext, CheckKind, PlannedQuery, QueryAnswers } from './kind.js';
-import { pointsByTime, timelineEntries } from './series.js';
+import type { CounterGrid } from '../counts/counter-increases.js';
+import type { CheckKind, EvaluationContext, PlannedQuery, QueryAnswers } from './kind.js';
+import { increasesByClass, intervalSeries, pointsByTime, presentAny, timelineEntries } from './series.js';
 import { checkSummary } from './summary.js';
 
 /** Status codes counted as errors when the check names none. */
 export const DEFAULT_ERROR_CODES = '5xx';
 
+/** Per-interval series of requests and errors per side, as the engine's input is built. */
 type Query = 'canaryRequests' | 'canaryErrors' | 'stableRequests' | 'stableErrors';
+/** The raw counters per side (pod × response code [× flags]) the check queries. */
+type Planned = 'canaryRequests' | 'stableRequests';
+
+/** Which responses count as errors: codes (`5xx,429`) and, optionally, Envoy response flags. */
+export interface ErrorClass {
+  readonly errorCodes: string;
+  readonly responseFlags?: string;
+}
+
+/**
+ * A test of one series' labels: is it errors? The code pattern is anchored as a PromQL regex
+ * matcher is; a flag counts when the series' flags label equals one of the listed flags.
+ */
+export function errorClassifier(
+  c: ErrorClass,
+  labels: Pick<MeshNames['labels'], 'responseCode' | 'responseFlags'>,
+): (l: Readonly<Record<string, string>>) => boolean {
+  const codes = new RegExp(`^(?:${codePattern(c.errorCodes)})$`);
+  const flags = new Set(c.responseFlags === undefined ? [] : c.responseFlags.split(','));
+  return (l) => codes.test(l[labels.responseCode] ?? '') || flags.has(l[labels.responseFlags] ?? '');
+}
+
+/**
+ * One side's raw request counters (per pod and code, at the grid points) → its per-interval
+ * requests and errors, each one series with a point per interval in which the side had counters.
+ */
+export function sideCounts(
+  counters: readonly Series[],
+  grid: CounterGrid,
+  isError: (l: Readonly<Record<string, string>>) => boolean,
+): { requests: Series; errors: Series } {
+  const byClass = increasesByClass(counters, grid, (l) => (isError(l) ? 'error' : 'ok'));
+  const ok = byClass.get('ok');
+  const err = byClass.get('error');
+  const any = ok ?? err;
+  if (any === undefined)
+    return { requests: { labels: {}, samples: [] }, errors: { labels: {}, samples: [] } };
+  const present = presentAny(byClass.values(), any.times.length);
+  const errors = err?.increases ?? any.times.map(() => 0);
+  const requests = any.times.map((_, i) => (ok?.increases[i] ?? 0) + (errors[i] as number));
+  return {
+    requests: intervalSeries({ times: any.times, increases: requests }, present),
+    errors: intervalSeries({ times: any.times, increases: errors }, present),
+  };
+}
 
 /**
  * Per-interval counts from the four series. An interval exists where either side has a request
@@ -58,7 +107,10 @@ export function errorRateSeries(
   return { times, intervals };
 }
 
-/** The engine's decision on the four answers (also what the benchmark calls at every look). */
+/**
+ * The engine's decision on the four per-interval series (also what the benchmark calls at
+ * every look).
+ */
 export function evaluateErrorRate(
   data: QueryAnswers<Query>,
   params: CheckParams,
@@ -73,34 +125,46 @@ export function evaluateErrorRate(
   return { ...decideCounts(intervals, params, options), times };
 }
 
-export const errorRate: CheckKind<ErrorRateCheckRequest, Query> = {
+/** The four per-interval series from the two sides' raw counters on the window's grid. */
+export function errorRateData(
+  answers: QueryAnswers<Planned>,
+  grid: CounterGrid | null,
+  isError: (l: Readonly<Record<string, string>>) => boolean,
+): QueryAnswers<Query> {
+  if (grid === null) return {};
+  const canary = sideCounts(answers.canaryRequests ?? [], grid, isError);
+  const stable = sideCounts(answers.stableRequests ?? [], grid, isError);
+  return {
+    canaryRequests: [canary.requests],
+    canaryErrors: [canary.errors],
+    stableRequests: [stable.requests],
+    stableErrors: [stable.errors],
+  };
+}
+
+export const errorRate: CheckKind<ErrorRateCheckRequest, Planned> = {
   plan(c, ctx) {
     const m = ctx.mesh;
-    const interval = ctx.interval;
-    const errorCodes = c.errorCodes ?? DEFAULT_ERROR_CODES;
-    const errors = (selector: string): PlannedQuery => ({
-      ...(c.responseFlags === undefined
-        ? namedQuery('errors', { selector, interval, errorCodes }, m)
-        : namedQuery(
-            'errorsWithFlags',
-            { selector, interval, errorCodes, responseFlags: c.responseFlags },
-            m,
-          )),
+    const counters = (selector: string): PlannedQuery => ({
+      ...namedQuery(
+        c.responseFlags === undefined ? 'requestsByCode' : 'requestsByCodeAndFlags',
+        { selector },
+        m,
+      ),
       range: 'window',
     });
-    const requests = (selector: string): PlannedQuery => ({
-      ...namedQuery('requests', { selector, interval }, m),
-      range: 'window',
-    });
-    return {
-      canaryRequests: requests(ctx.canarySelector),
-      canaryErrors: errors(ctx.canarySelector),
-      stableRequests: requests(ctx.stableSelector),
-      stableErrors: errors(ctx.stableSelector),
-    };
+    return { canaryRequests: counters(ctx.canarySelector), stableRequests: counters(ctx.stableSelector) };
   },
-  evaluate(c, answers, params, ctx: CheckContext) {
-    const { times, ...result } = evaluateErrorRate(answers, params, { timeline: ctx.timeline });
+  evaluate(c, answers, params, ctx: EvaluationContext) {
+    const isError = errorClassifier(
+      {
+        errorCodes: c.errorCodes ?? DEFAULT_ERROR_CODES,
+        ...(c.responseFlags === undefined ? {} : { responseFlags: c.responseFlags }),
+      },
+      ctx.mesh.labels,
+    );
+    const data = errorRateData(answers, ctx.grids.window, isError);
+    const { times, ...result } = evaluateErrorRate(data, params, { timeline: ctx.timeline });
     const timeline = timelineEntries(times, result.timeline);
     return {
       result,

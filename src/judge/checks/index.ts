@@ -25,9 +25,9 @@ export function kindOf(c: CheckRequest): CheckKind<CheckRequest, string> {
 export type {
   CheckContext,
   CheckedExpression,
-  Grid,
   CheckKind,
   CheckOutcome,
+  EvaluationContext,
   PlannedQuery,
   QueryAnswers,
   QueryPlan,

@@ -7,7 +7,7 @@
 import type { DurationUnit } from '../../config/config.js';
 import type { AppLabels } from '../../prometheus/expression.js';
 import type { MeshNames } from '../../prometheus/promql.js';
-import type { Series } from '../../prometheus/client.js';
+import type { RangeSpec, Series } from '../../prometheus/client.js';
 import type { CountTestResult } from '../../stats/index.js';
 import type { SeriesShape } from '../series-shape.js';
 import type { CheckParams, CheckResult } from '../types.js';
@@ -26,25 +26,22 @@ export interface CheckContext {
    */
   readonly appSelectors?: { readonly canary: string; readonly stable: string } | null;
   readonly appLabels?: AppLabels;
-  /**
-   * The window's grid once it is resolved: the baseline point (`start`), the step, and the last
-   * point. Absent while planning the expressions to check, and when there is no window.
-   */
-  readonly grid?: Grid;
   readonly durationUnit: DurationUnit;
   /** Whether the request asked for the evidence interval by interval. */
   readonly timeline: boolean;
 }
 
-/** Grid points `start`, `start + step`, …, `end` (Unix seconds); `start` is the baseline point. */
-export interface Grid {
-  readonly start: number;
-  readonly step: number;
-  readonly end: number;
-}
+/**
+ * `window`: the window's grid, its baseline point (the window start) first, one point per
+ * interval after it; `withHour`: the same grid started an hour before the window.
+ */
+export type QueryRange = 'window' | 'withHour';
 
-/** `window`: one point per analysis interval; `baseline`: one point at the window start. */
-export type QueryRange = 'window' | 'baseline';
+/** What evaluation adds to the plan's context: the grid each range was queried on. */
+export interface EvaluationContext extends CheckContext {
+  /** Null: the window is empty and nothing was queried. */
+  readonly grids: Readonly<Record<QueryRange, RangeSpec | null>>;
+}
 
 /** A named query: its PromQL, its range, and the series its aggregation promises (at most). */
 export interface PlannedQuery {
@@ -84,5 +81,5 @@ export interface CheckKind<C, N extends string> {
    */
   expressions?(check: C, ctx: CheckContext): readonly CheckedExpression[];
   plan(check: C, ctx: CheckContext): QueryPlan<N>;
-  evaluate(check: C, answers: QueryAnswers<N>, params: CheckParams, ctx: CheckContext): CheckOutcome;
+  evaluate(check: C, answers: QueryAnswers<N>, params: CheckParams, ctx: EvaluationContext): CheckOutcome;
 }

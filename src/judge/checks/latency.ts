@@ -16,6 +16,10 @@
  *
  * A threshold that does not depend on the data under test (the baseline hour) stays the same at
  * every look, so the sequential test sees one growing sequence of counts.
+ *
+ * Queries: the raw cumulative bucket counters per pod and `le` of each side at the window's grid
+ * points (the stable's from an hour before the window when a stable quantile needs its history),
+ * differenced by the judge (../counts/counter-increases.ts): whole requests, no extrapolation.
  */
 import type { DurationUnit } from '../../config/config.js';
 import { namedQuery } from '../../prometheus/promql.js';
@@ -34,14 +38,65 @@ import {
 } from '../../stats/index.js';
 import type { LatencyCheckRequest } from '../request.js';
 import type { CheckParams, LatencyThreshold, QuantileEstimates } from '../types.js';
+import type { Series } from '../../prometheus/client.js';
+import type { CounterGrid } from '../counts/counter-increases.js';
 import type { CheckKind, PlannedQuery, QueryAnswers, QueryRange } from './kind.js';
-import { hasInvalidBuckets, histogramsByTime, timelineEntries } from './series.js';
+import {
+  hasInvalidBuckets,
+  histogramsByTime,
+  increasesByClass,
+  intervalSeries,
+  presentAny,
+  timelineEntries,
+} from './series.js';
 import { checkSummary, latencyWhat } from './summary.js';
 
+/** Per-interval `sum by (le)` series per side, and the stable's hour before the window. */
 type Query = 'canaryBuckets' | 'stableBuckets' | 'stableBaseline';
+/** The raw bucket counters per side (pod × le) the check queries. */
+type Planned = 'canaryBuckets' | 'stableBuckets';
 
-/** How much stable history before the window a stable-quantile threshold uses. */
-export const BASELINE_RANGE = '1h';
+/**
+ * One side's raw bucket counters (per pod and `le`, at the points of `grid`) → one series per
+ * `le` with a point per interval of the window (the intervals ending after `windowStart`) in
+ * which the side had counters, and, for the intervals before it, one series per `le` with one
+ * point at `windowStart`: their sum (the stable's hour before the window).
+ */
+export function bucketCounts(
+  counters: readonly Series[],
+  grid: CounterGrid,
+  windowStart: number,
+): { window: Series[]; before: Series[] } {
+  const byLe = increasesByClass(counters, grid, (l) => l['le']);
+  const first = byLe.values().next();
+  if (first.done === true) return { window: [], before: [] };
+  const present = presentAny(byLe.values(), first.value.times.length);
+  const window: Series[] = [];
+  const before: Series[] = [];
+  const hasBefore = first.value.times.some((t) => t <= windowStart);
+  for (const [le, c] of byLe) {
+    window.push(intervalSeries(c, present, { le }, windowStart));
+    if (!hasBefore) continue;
+    let sum = 0;
+    c.times.forEach((t, i) => {
+      if (t <= windowStart) sum += c.increases[i] as number;
+    });
+    before.push({ labels: { le }, samples: [{ t: windowStart, v: sum }] });
+  }
+  return { window, before };
+}
+
+/** The per-interval series of both sides from their raw counters. */
+export function latencyData(
+  answers: QueryAnswers<Planned>,
+  grids: { readonly window: CounterGrid | null; readonly stable: CounterGrid | null },
+): Partial<QueryAnswers<Query>> {
+  if (grids.window === null || grids.stable === null) return {};
+  const start = grids.window.start;
+  const canary = bucketCounts(answers.canaryBuckets ?? [], grids.window, start);
+  const stable = bucketCounts(answers.stableBuckets ?? [], grids.stable, start);
+  return { canaryBuckets: canary.window, stableBuckets: stable.window, stableBaseline: stable.before };
+}
 
 /** Requests expected above the quantile before the pre-window stable data is trusted for it. */
 export const MIN_TAIL_FOR_BASELINE = 20;
@@ -190,23 +245,25 @@ function specOf(c: LatencyCheckRequest): LatencySpec {
   return c.thresholdMs !== undefined ? { thresholdMs: c.thresholdMs } : { quantile: c.quantile as number };
 }
 
-export const latency: CheckKind<LatencyCheckRequest, Query> = {
+/** The stable's query also covers the hour before the window when a stable quantile needs it. */
+const stableRange = (c: LatencyCheckRequest): QueryRange =>
+  c.quantile === undefined ? 'window' : 'withHour';
+
+export const latency: CheckKind<LatencyCheckRequest, Planned> = {
   plan(c, ctx) {
     const m = ctx.mesh;
-    const buckets = (selector: string, interval: string, range: QueryRange): PlannedQuery => ({
-      ...namedQuery('latencyBuckets', { selector, interval }, m),
+    const buckets = (selector: string, range: QueryRange): PlannedQuery => ({
+      ...namedQuery('latencyBuckets', { selector }, m),
       range,
     });
     return {
-      canaryBuckets: buckets(ctx.canarySelector, ctx.interval, 'window'),
-      stableBuckets: buckets(ctx.stableSelector, ctx.interval, 'window'),
-      ...(c.quantile === undefined
-        ? {}
-        : { stableBaseline: buckets(ctx.stableSelector, BASELINE_RANGE, 'baseline') }),
+      canaryBuckets: buckets(ctx.canarySelector, 'window'),
+      stableBuckets: buckets(ctx.stableSelector, stableRange(c)),
     };
   },
   evaluate(c, answers, params, ctx) {
-    const o = evaluateLatency(answers, specOf(c), params, ctx.durationUnit, { timeline: ctx.timeline });
+    const data = latencyData(answers, { window: ctx.grids.window, stable: ctx.grids[stableRange(c)] });
+    const o = evaluateLatency(data, specOf(c), params, ctx.durationUnit, { timeline: ctx.timeline });
     const timeline = timelineEntries(o.times ?? [], o.result.timeline);
     const what = latencyWhat(o.threshold);
     return {

@@ -11,22 +11,22 @@
  * value, an increase that is not a whole number (a rate or a gauge, not a counter of events),
  * or more bad events than events on a side over the window.
  */
-import { countersByPod, fillSelector } from '../../prometheus/expression.js';
-import { DEFAULT_APP_LABELS } from '../../prometheus/expression.js';
+import { DEFAULT_APP_LABELS, countersByPod, fillSelector } from '../../prometheus/expression.js';
 import type { Series } from '../../prometheus/client.js';
 import { decideCounts, type IntervalCounts } from '../../stats/index.js';
+import { counterIncreases, type CounterGrid } from '../counts/counter-increases.js';
 import type { RatioCheckRequest } from '../request.js';
-import type { CheckContext, CheckKind, Grid, PlannedQuery, QueryPlan } from './kind.js';
-import { counterIncreases } from './counter-increases.js';
+import type { CheckContext, CheckKind, PlannedQuery, QueryAnswers } from './kind.js';
 import { timelineEntries } from './series.js';
 import { checkSummary } from './summary.js';
 
 type Side = 'canary' | 'stable';
 type Field = 'bad' | 'total';
-/** Each expression per side, at the baseline point and at the window's points. */
-type Query = `${Side}${'Bad' | 'Total'}${'Base' | ''}`;
+/** Each expression per side: the counters per pod at the window's grid points, baseline first. */
+type Query = `${Side}${'Bad' | 'Total'}`;
 
 const SIDES: readonly Side[] = ['canary', 'stable'];
+const FIELDS: readonly Field[] = ['bad', 'total'];
 
 /** Words of the summary: what the check counts. */
 const BAD_WORD = 'bad events';
@@ -35,29 +35,12 @@ const TOTAL_WORD = 'events';
 function selectorOf(ctx: CheckContext, side: Side): string {
   const s = ctx.appSelectors?.[side];
   // The request schema refuses a ratio check in a selector mode without app matchers.
-  if (s === undefined) throw new Error('ratio check without application matchers (selector mode service)');
+  if (s === undefined || s === null)
+    throw new Error('ratio check without application matchers (selector mode service)');
   return s;
 }
 
-const queryName = (side: Side, field: Field, base: boolean): Query =>
-  `${side}${field === 'bad' ? 'Bad' : 'Total'}${base ? 'Base' : ''}` as Query;
-
-/** One side's increases per grid interval, from its answers at the baseline and in the window. */
-export function sideIncreases(
-  base: readonly Series[],
-  window: readonly Series[],
-  grid: Grid,
-): { times: number[]; increases: number[] } {
-  // The same pod answers in both queries: its baseline point and its window points are one series.
-  const byLabels = new Map<string, { labels: Series['labels']; samples: Series['samples'][number][] }>();
-  for (const s of [...base, ...window]) {
-    const key = JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const have = byLabels.get(key);
-    if (have === undefined) byLabels.set(key, { labels: s.labels, samples: [...s.samples] });
-    else have.samples.push(...s.samples);
-  }
-  return counterIncreases([...byLabels.values()], grid);
-}
+const queryName = (side: Side, field: Field): Query => `${side}${field === 'bad' ? 'Bad' : 'Total'}`;
 
 /** Why a side's counts are not counts, or undefined when they are. */
 function notCounts(side: Side, bad: readonly number[], total: readonly number[]): string | undefined {
@@ -72,31 +55,34 @@ function notCounts(side: Side, bad: readonly number[], total: readonly number[])
   return undefined;
 }
 
-/** Per-interval counts of both sides on the grid, and why they are refused if they are. */
+/**
+ * Per-interval counts of both sides on the window's grid, and why they are refused if they are.
+ * An interval exists where either side has `total` counters at its end, as for error-rate.
+ */
 export function ratioIntervals(
-  answers: Readonly<Partial<Record<Query, readonly Series[]>>>,
-  grid: Grid | undefined,
+  answers: QueryAnswers<Query>,
+  grid: CounterGrid | null,
 ): { times: number[]; intervals: IntervalCounts[]; invalid?: string } {
-  if (grid === undefined) return { times: [], intervals: [] };
-  const of = (side: Side, field: Field) =>
-    sideIncreases(
-      answers[queryName(side, field, true)] ?? [],
-      answers[queryName(side, field, false)] ?? [],
-      grid,
-    );
+  if (grid === null) return { times: [], intervals: [] };
+  const of = (side: Side, field: Field) => counterIncreases(answers[queryName(side, field)] ?? [], grid);
   const c = { bad: of('canary', 'bad'), total: of('canary', 'total') };
   const s = { bad: of('stable', 'bad'), total: of('stable', 'total') };
-  const times = c.total.times;
-  const at = (xs: readonly number[], i: number) => xs[i] ?? 0;
+  const keep = c.total.times.map((_, i) => c.total.present[i] === true || s.total.present[i] === true);
+  const pick = (xs: readonly number[]) => xs.filter((_, i) => keep[i]);
+  const times = pick(c.total.times);
+  const [cb, ct, sb, st] = [c.bad, c.total, s.bad, s.total].map((x) => pick(x.increases)) as [
+    number[],
+    number[],
+    number[],
+    number[],
+  ];
   const intervals = times.map((_, i) => ({
-    canaryTotal: at(c.total.increases, i),
-    canaryBad: at(c.bad.increases, i),
-    stableTotal: at(s.total.increases, i),
-    stableBad: at(s.bad.increases, i),
+    canaryTotal: ct[i] as number,
+    canaryBad: cb[i] as number,
+    stableTotal: st[i] as number,
+    stableBad: sb[i] as number,
   }));
-  const invalid =
-    notCounts('canary', c.bad.increases, c.total.increases) ??
-    notCounts('stable', s.bad.increases, s.total.increases);
+  const invalid = notCounts('canary', cb, ct) ?? notCounts('stable', sb, st);
   return { times, intervals, ...(invalid === undefined ? {} : { invalid }) };
 }
 
@@ -104,25 +90,21 @@ export const ratio: CheckKind<RatioCheckRequest, Query> = {
   expressions(c, ctx) {
     // One side suffices: the other differs only in the quoted values of the same matchers.
     const selector = selectorOf(ctx, 'canary');
-    return [
-      { field: 'bad', promql: fillSelector(c.bad, selector) },
-      { field: 'total', promql: fillSelector(c.total, selector) },
-    ];
+    return FIELDS.map((field) => ({ field, promql: fillSelector(c[field], selector) }));
   },
   plan(c, ctx) {
     const labels = ctx.appLabels ?? DEFAULT_APP_LABELS;
     const plan: Partial<Record<Query, PlannedQuery>> = {};
-    for (const side of SIDES) {
-      for (const field of ['bad', 'total'] as const) {
-        const q = countersByPod(fillSelector(c[field], selectorOf(ctx, side)), labels, ctx.mesh.scrapeLabels);
-        plan[queryName(side, field, true)] = { ...q, range: 'baseline' };
-        plan[queryName(side, field, false)] = { ...q, range: 'window' };
-      }
-    }
-    return plan as QueryPlan<Query>;
+    for (const side of SIDES)
+      for (const field of FIELDS)
+        plan[queryName(side, field)] = {
+          ...countersByPod(fillSelector(c[field], selectorOf(ctx, side)), labels, ctx.mesh.scrapeLabels),
+          range: 'window',
+        };
+    return plan;
   },
   evaluate(c, answers, params, ctx) {
-    const { times, intervals, invalid } = ratioIntervals(answers, ctx.grid);
+    const { times, intervals, invalid } = ratioIntervals(answers, ctx.grids.window);
     // Counts that are not counts: one unusable interval makes the engine answer invalid_data.
     const counted =
       invalid === undefined

@@ -1,10 +1,14 @@
 /**
- * Prometheus series → the shapes checks count with: points by timestamp, and `sum by (le)`
- * histograms by timestamp. NaN and negative values pass through for the engine to refuse.
+ * Prometheus series → the shapes checks count with. The queries answer raw cumulative counters
+ * per target at the grid points; ../counts/counter-increases.ts turns them into per-interval
+ * counts, which become one series of points per interval (per `le` for a histogram), and those
+ * become points by timestamp and histograms by timestamp. NaN and negative values pass through
+ * for the engine to refuse.
  */
 import type { HistogramBucket, TimelinePoint } from '../../stats/index.js';
 import type { TimelineEntry } from '../types.js';
 import type { Series } from '../../prometheus/client.js';
+import { counterIncreases, type CounterGrid, type CounterIncreases } from '../counts/counter-increases.js';
 
 /**
  * Points of a single-series result by timestamp; an empty result is an empty map. The query
@@ -61,4 +65,52 @@ export function timelineEntries(
     eValue: p.eValue,
     power: p.power,
   }));
+}
+
+/**
+ * Raw counter answers (one series per target and class: pod and response code, pod and `le`, …)
+ * → per-interval increases per class (src/judge/counts/counter-increases.ts), the class of a
+ * series given by `classOf` (undefined: not counted).
+ */
+export function increasesByClass(
+  series: readonly Series[],
+  grid: CounterGrid,
+  classOf: (labels: Readonly<Record<string, string>>) => string | undefined,
+): Map<string, CounterIncreases> {
+  const groups = new Map<string, Series[]>();
+  for (const s of series) {
+    const c = classOf(s.labels);
+    if (c === undefined) continue;
+    const g = groups.get(c);
+    if (g === undefined) groups.set(c, [s]);
+    else g.push(s);
+  }
+  const out = new Map<string, CounterIncreases>();
+  for (const [c, g] of groups) out.set(c, counterIncreases(g, grid));
+  return out;
+}
+
+/** True for each interval where some class has counters at its end. */
+export function presentAny(classes: Iterable<CounterIncreases>, n: number): boolean[] {
+  const out = new Array<boolean>(n).fill(false);
+  for (const c of classes) c.present.forEach((p, i) => p && (out[i] = true));
+  return out;
+}
+
+/**
+ * Per-interval increases as the single series of points the checks count with (one point per
+ * interval, at its end), only where `keep` says the side had counters and from `from` on (an
+ * interval ending after `from`).
+ */
+export function intervalSeries(
+  c: Pick<CounterIncreases, 'times' | 'increases'>,
+  keep: readonly boolean[],
+  labels: Readonly<Record<string, string>> = {},
+  from = Number.NEGATIVE_INFINITY,
+): Series {
+  const samples: { t: number; v: number }[] = [];
+  c.times.forEach((t, i) => {
+    if (keep[i] === true && t > from) samples.push({ t, v: c.increases[i] as number });
+  });
+  return { labels, samples };
 }

@@ -33,6 +33,16 @@ const series = (values: number[], range: RangeSpec, labels: Record<string, strin
   samples: values.map((v, i) => ({ t: range.start + i * range.step, v })),
 });
 
+/** A raw counter growing by `v` per step over the range, from 0 at its start. */
+const counter = (v: number, r: RangeSpec, labels: Record<string, string> = {}): Series => {
+  const n = (r.end - r.start) / r.step + 1;
+  return series(
+    Array.from({ length: n }, (_, i) => i * v),
+    r,
+    labels,
+  );
+};
+
 /** A store answering per query: 1000 requests/interval per side, 1% errors, 2% over 250 ms. */
 function fakeProm(
   answer?: (q: string, r: RangeSpec) => Series[] | Promise<Series[]>,
@@ -54,14 +64,13 @@ function fakeProm(
         await new Promise((res) => setTimeout(res, 5));
         if (o.signal?.aborted) throw new JudgeError('deadline_exceeded', 'aborted');
         if (answer) return await answer(q, r);
-        const n = (r.end - r.start) / r.step + 1;
         if (q.includes('_bucket')) {
-          return [
-            series(new Array(n).fill(980), r, { le: '250' }),
-            series(new Array(n).fill(1000), r, { le: '+Inf' }),
-          ];
+          return [counter(980, r, { pod: 'p', le: '250' }), counter(1000, r, { pod: 'p', le: '+Inf' })];
         }
-        return [series(new Array(n).fill(q.includes('response_code') ? 10 : 1000), r)];
+        return [
+          counter(990, r, { pod: 'p', response_code: '200' }),
+          counter(10, r, { pod: 'p', response_code: '503' }),
+        ];
       } finally {
         inFlight--;
         o.onSpan?.(s, performance.now());
@@ -100,8 +109,9 @@ describe('judge', () => {
     expect(r.checks[0]?.canary).toEqual({ requests: 10_000, bad: 100, rate: 0.01 });
     expect(r.checks[1]?.canary).toEqual({ requests: 10_000, bad: 200, rate: 0.02 });
     expect(r.checks[1]?.threshold).toEqual({ ms: 250, source: 'slo', requestedMs: 250 });
-    expect(r.timing.queries).toBe(6);
-    expect(r.checks[0]?.queries).toHaveLength(4);
+    // One query per side and check: the raw counters on the grid, the baseline point included.
+    expect(r.timing.queries).toBe(4);
+    expect(r.checks[0]?.queries).toHaveLength(2);
     expect(r.judge).toBe('canary-judge/test');
     expect(prom.maxInFlight).toBeLessThanOrEqual(2);
   });
@@ -164,8 +174,8 @@ describe('judge', () => {
     ).rejects.toMatchObject({
       code: 'prometheus_timeout',
     });
-    // Queued queries never start once the analysis gave up (pool of 2, 6 queries).
-    expect(prom.calls.length).toBeLessThan(6);
+    // Queued queries never start once the analysis gave up (pool of 2, 4 queries).
+    expect(prom.calls.length).toBeLessThan(4);
     expect(performance.now() - started).toBeLessThan(5000);
   });
 
@@ -203,7 +213,7 @@ describe('judge', () => {
   it('finds the canary first sample with one query and starts the window one step before it', async () => {
     const now = (T0 + 3600) * 1000;
     const prom = fakeProm((q, r) => {
-      if (q.includes('istio_requests_total{') && !q.includes('increase(')) {
+      if (q.startsWith('sum(')) {
         // The canary's counter exists from T0 + 600 on.
         const n = (r.end - r.start) / r.step + 1;
         return [
@@ -228,24 +238,27 @@ describe('judge', () => {
   it('sets a stable-quantile threshold from the stable history before the window', async () => {
     const base = fakeProm();
     const prom = fakeProm((q, r) => {
-      // The baseline query: one point at the window start; its p99 edge is 1000 ms.
-      if (q.includes('[1h]')) {
-        expect(r).toEqual({ start: T0, end: T0, step: 60 });
-        return [
-          series([9_000], r, { le: '250' }),
-          series([9_950], r, { le: '1000' }),
-          series([10_000], r, { le: '+Inf' }),
-        ];
+      if (!q.includes('_bucket')) return base.queryRange(q, r);
+      if (q.includes('def34')) {
+        // The stable's query covers the hour before the window too: its counters there read 0
+        // an hour before, then nothing (a gap), then the hour's requests at the window start —
+        // p99 edge 1000 ms. In the window, 1000 requests per interval.
+        expect(r).toEqual({ start: T0 - 3600, end: T0 + 600, step: 60 });
+        const at = (le: string, hour: number, perStep: number): Series => ({
+          labels: { pod: 'p', le },
+          samples: [
+            { t: T0 - 3600, v: 0 },
+            ...Array.from({ length: 11 }, (_, i) => ({ t: T0 + 60 * i, v: hour + i * perStep })),
+          ],
+        });
+        return [at('250', 9_000, 980), at('1000', 9_950, 995), at('+Inf', 10_000, 1000)];
       }
-      if (q.includes('_bucket')) {
-        const n = (r.end - r.start) / r.step + 1;
-        return [
-          series(new Array(n).fill(980), r, { le: '250' }),
-          series(new Array(n).fill(995), r, { le: '1000' }),
-          series(new Array(n).fill(1000), r, { le: '+Inf' }),
-        ];
-      }
-      return base.queryRange(q, r);
+      expect(r).toEqual({ start: T0, end: T0 + 600, step: 60 });
+      return [
+        counter(980, r, { pod: 'p', le: '250' }),
+        counter(995, r, { pod: 'p', le: '1000' }),
+        counter(1000, r, { pod: 'p', le: '+Inf' }),
+      ];
     });
     const r = await createJudge({ prometheus: prom, config, name: 't' }).analyze(
       req({ checks: [{ type: 'latency', quantile: 0.99 }] }),
@@ -270,7 +283,7 @@ describe('judge', () => {
     await createJudge({ prometheus: prom, config, name: 't' }).analyze(
       req({ checks: [{ type: 'error-rate' }, { type: 'error-rate', name: 'strict', alpha: 0.001 }] }),
     );
-    expect(prom.calls).toHaveLength(4);
+    expect(prom.calls).toHaveLength(2);
   });
 });
 

@@ -9,10 +9,12 @@ import { createJudge } from '../../../src/judge/judge.js';
 import { parseAnalysisRequest, type AnalysisRequest } from '../../../src/judge/request.js';
 import { checkSeriesShape, type SeriesShape } from '../../../src/judge/series-shape.js';
 import type { PrometheusClient, RangeSpec, Series } from '../../../src/prometheus/client.js';
-import { ISTIO_NAMES, QUERY_TEMPLATES, renderQuery, type QueryName } from '../../../src/prometheus/promql.js';
+import { ISTIO_NAMES, QUERY_TEMPLATES, namedQuery, type QueryName } from '../../../src/prometheus/promql.js';
 
 const ONE: SeriesShape = { kind: 'one' };
-const PER_LE: SeriesShape = { kind: 'one-per', label: 'le' };
+const PER_LE: SeriesShape = { kind: 'one-per', labels: ['le'], required: ['le'] };
+const PER_POD_LE: SeriesShape = { kind: 'one-per', labels: ['pod', 'le'], required: ['le'] };
+const PER_POD_CODE: SeriesShape = { kind: 'one-per', labels: ['pod', 'response_code'], required: [] };
 const s = (labels: Record<string, string>): Series => ({ labels, samples: [{ t: 60, v: 1 }] });
 
 function refusal(series: Series[], shape: SeriesShape, name = 'q'): string | undefined {
@@ -64,7 +66,24 @@ describe('checkSeriesShape', () => {
         'canaryBuckets',
       ),
     ).toBe(
-      'Prometheus answered 2 series for le="100" to canaryBuckets, whose aggregation promises one series per le: {le="100", store="a"}, {le="100", store="b"}; refused, not added up',
+      'Prometheus answered 2 series for {le="100"} to canaryBuckets, whose aggregation promises one series per le: {le="100", store="a"}, {le="100", store="b"}; refused, not added up',
+    );
+  });
+
+  it('accepts one series per pod and le, and refuses two for one pod and le whatever else differs', () => {
+    const ok = [s({ pod: 'a', le: '100' }), s({ pod: 'b', le: '100' }), s({ pod: 'a', le: '+Inf' })];
+    expect(refusal(ok, PER_POD_LE)).toBeUndefined();
+    expect(refusal([...ok, s({ pod: 'b', le: '100', cluster: 'eu' })], PER_POD_LE, 'stableBuckets')).toBe(
+      'Prometheus answered 2 series for {pod="b", le="100"} to stableBuckets, whose aggregation promises one series per (pod, le): {pod="b", le="100"}, {pod="b", le="100", cluster="eu"}; refused, not added up',
+    );
+  });
+
+  it('groups a series without a grouping label under its empty value, as PromQL does', () => {
+    expect(refusal([s({ response_code: '200' }), s({ response_code: '503' })], PER_POD_CODE)).toBeUndefined();
+    expect(
+      refusal([s({ response_code: '200' }), s({ pod: '', response_code: '200', store: 'b' })], PER_POD_CODE),
+    ).toMatch(
+      /^Prometheus answered 2 series for \{pod="", response_code="200"\} to q, whose aggregation promises one series per \(pod, response_code\)/,
     );
   });
 
@@ -82,19 +101,23 @@ describe('checkSeriesShape', () => {
 });
 
 describe('the shapes the query templates declare', () => {
-  const vars = { selector: 'a="b"', interval: '60s', errorCodes: '5xx', responseFlags: 'UO' };
+  const vars = { selector: 'a="b"' };
   const cases = Object.keys(QUERY_TEMPLATES) as QueryName[];
 
   it.each(cases)('%s: its outer aggregation promises what it declares', (name) => {
-    for (const mesh of [ISTIO_NAMES, { ...ISTIO_NAMES, scrapeLabels: [] }]) {
-      const promql = renderQuery(name, vars, mesh);
-      const shape = QUERY_TEMPLATES[name].shape;
-      const grouped = /^sum by \(([a-z_]+)\) \(/.exec(promql);
+    const other = {
+      ...ISTIO_NAMES,
+      labels: { ...ISTIO_NAMES.labels, pod: 'pod_name', responseCode: 'code' },
+    };
+    for (const mesh of [ISTIO_NAMES, { ...ISTIO_NAMES, scrapeLabels: [] }, other]) {
+      const { promql, shape } = namedQuery(name, vars, mesh);
+      const grouped = /^sum by \(([a-z_, ]+)\) \(/.exec(promql);
       if (shape.kind === 'one') {
         expect(promql).toMatch(/^sum\(/);
         expect(promql.endsWith(')')).toBe(true);
       } else {
-        expect(grouped?.[1]).toBe(shape.label);
+        expect(grouped?.[1]).toBe(shape.labels.join(', '));
+        expect(shape.labels).toEqual(expect.arrayContaining([...shape.required]));
       }
     }
   });
@@ -124,15 +147,16 @@ function req(extra: Record<string, unknown> = {}): AnalysisRequest {
   return r.value;
 }
 
-const flat = (v: number, r: RangeSpec, labels: Record<string, string> = {}): Series => {
+/** A raw counter growing by `v` per step from 0 at the range's start. */
+const counter = (v: number, r: RangeSpec, labels: Record<string, string> = {}): Series => {
   const n = (r.end - r.start) / r.step + 1;
-  return { labels, samples: Array.from({ length: n }, (_, i) => ({ t: r.start + i * r.step, v })) };
+  return { labels, samples: Array.from({ length: n }, (_, i) => ({ t: r.start + i * r.step, v: i * v })) };
 };
 
 /**
  * Per interval: canary 1,000 requests with 20 errors (2%), stable 1,000 with 10 (1%): a Fail.
- * With `extra`, the canary's request query also answers a second series of 1,000 requests
- * under another label — added up, the canary is at 1% like the stable.
+ * With `extra`, the canary's request query also answers a second series of 1,000 requests of the
+ * same pod and code under another label — added up, the canary is at 1% like the stable.
  */
 function store(extra: { requests?: boolean; buckets?: boolean; presence?: boolean }): PrometheusClient {
   return {
@@ -141,19 +165,26 @@ function store(extra: { requests?: boolean; buckets?: boolean; presence?: boolea
     },
     async queryRange(q, r) {
       const canary = q.includes('abc12');
-      if (!q.includes('increase(')) {
+      const pod = canary ? 'catalogo-abc12-xyz' : 'catalogo-def34-xyz';
+      if (q.startsWith('sum(')) {
         return extra.presence === true
-          ? [flat(1, r, { store: 'a' }), flat(1, r, { store: 'b' })]
-          : [flat(1, r)];
+          ? [counter(1, r, { store: 'a' }), counter(1, r, { store: 'b' })]
+          : [counter(1, r)];
       }
       if (q.includes('_bucket')) {
-        const h = [flat(980, r, { le: '250' }), flat(1000, r, { le: '+Inf' })];
-        return canary && extra.buckets === true ? [...h, flat(1000, r, { le: '+Inf', store: 'b' })] : h;
+        const h = [counter(980, r, { pod, le: '250' }), counter(1000, r, { pod, le: '+Inf' })];
+        return canary && extra.buckets === true
+          ? [...h, counter(1000, r, { pod, le: '+Inf', store: 'b' })]
+          : h;
       }
-      if (q.includes('response_code')) return [flat(canary ? 20 : 10, r)];
+      const bad = canary ? 20 : 10;
+      const codes = [
+        counter(1000 - bad, r, { pod, response_code: '200' }),
+        counter(bad, r, { pod, response_code: '503' }),
+      ];
       return canary && extra.requests === true
-        ? [flat(1000, r, { store: 'a' }), flat(1000, r, { store: 'b' })]
-        : [flat(1000, r)];
+        ? [...codes, counter(1000, r, { pod, response_code: '200', store: 'b' })]
+        : codes;
     },
     async ping() {
       return { reachable: true as const, latencyMs: 1 };
@@ -181,7 +212,7 @@ describe('an analysis whose store answers several series where one is promised',
       error: {
         code: 'prometheus_bad_response',
         message:
-          'Prometheus answered 2 series to canaryRequests, whose aggregation promises at most one series: {store="a"}, {store="b"}; refused, not added up',
+          'Prometheus answered 2 series for {pod="catalogo-abc12-xyz", response_code="200"} to canaryRequests, whose aggregation promises one series per (pod, response_code): {pod="catalogo-abc12-xyz", response_code="200"}, {pod="catalogo-abc12-xyz", response_code="200", store="b"}; refused, not added up',
       },
     });
     expect(r.checks[1]?.reason).toBe('no_regression');
@@ -192,7 +223,7 @@ describe('an analysis whose store answers several series where one is promised',
     const r = await judge({ buckets: true }).analyze(req());
     expect(r.checks[1]).toMatchObject({ name: 'latency', reason: 'query_error' });
     expect(r.checks[1]?.error?.message).toMatch(
-      /^Prometheus answered 2 series for le="\+Inf" to canaryBuckets/,
+      /^Prometheus answered 2 series for \{pod="catalogo-abc12-xyz", le="\+Inf"\} to canaryBuckets/,
     );
     expect(r.checks[0]?.verdict).toBe('Fail');
   });
@@ -202,7 +233,7 @@ describe('an analysis whose store answers several series where one is promised',
       judge({ requests: true }).analyze(req({ checks: [{ type: 'error-rate' }] })),
     ).rejects.toMatchObject({
       code: 'prometheus_bad_response',
-      message: expect.stringMatching(/^Prometheus answered 2 series to canaryRequests/),
+      message: expect.stringMatching(/^Prometheus answered 2 series for .* to canaryRequests/),
     });
   });
 

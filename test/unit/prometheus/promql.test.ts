@@ -3,6 +3,7 @@ import {
   ISTIO_NAMES,
   TemplateError,
   codePattern,
+  namedQuery,
   quote,
   regexEscape,
   render,
@@ -42,56 +43,53 @@ describe('PromQL rendering', () => {
     );
   });
 
-  it('renders the four error-rate queries and the histogram query exactly', () => {
+  it('renders the raw counters per pod (and code, or le) and the presence query exactly', () => {
     const selector = renderSelector(side('pod-hash', 'abc12'), ISTIO_NAMES);
-    expect(renderQuery('requests', { selector, interval: '60s' }, ISTIO_NAMES)).toBe(
-      'sum(max without (job, instance) (increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[60s])))',
+    expect(renderQuery('requestsByCode', { selector }, ISTIO_NAMES)).toBe(
+      'sum by (pod, response_code) (max without (job, instance) (istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}))',
     );
-    expect(renderQuery('errors', { selector, interval: '60s', errorCodes: '5xx,429' }, ISTIO_NAMES)).toBe(
-      'sum(max without (job, instance) (increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+", response_code=~"5..|429"}[60s])))',
+    expect(renderQuery('latencyBuckets', { selector }, ISTIO_NAMES)).toBe(
+      'sum by (pod, le) (max without (job, instance) (istio_request_duration_milliseconds_bucket{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}))',
     );
-    expect(renderQuery('latencyBuckets', { selector, interval: '30s' }, ISTIO_NAMES)).toBe(
-      'sum by (le) (max without (job, instance) (increase(istio_request_duration_milliseconds_bucket{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[30s])))',
-    );
-    expect(renderQuery('presence', { selector, interval: '30s' }, ISTIO_NAMES)).toBe(
+    expect(renderQuery('presence', { selector }, ISTIO_NAMES)).toBe(
       'sum(max without (job, instance) (istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}))',
     );
   });
 
-  it('adds requests with an error response flag, without counting a request twice', () => {
+  it('groups by the response flags too when a check counts flags as errors', () => {
     const selector = renderSelector(side('service', 'catalogo-canary'), ISTIO_NAMES);
-    expect(
-      renderQuery(
-        'errorsWithFlags',
-        { selector, interval: '60s', errorCodes: '5xx', responseFlags: 'UO,URX' },
-        ISTIO_NAMES,
-      ),
-    ).toBe(
-      'sum(max without (job, instance) (increase(istio_requests_total{reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary", response_code=~"5.."}[60s])' +
-        ' or increase(istio_requests_total{reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary", response_code!~"5..", response_flags=~"UO|URX"}[60s])))',
+    expect(renderQuery('requestsByCodeAndFlags', { selector }, ISTIO_NAMES)).toBe(
+      'sum by (pod, response_code, response_flags) (max without (job, instance) (istio_requests_total{reporter="source", destination_service_namespace="shop", destination_service_name="catalogo-canary"}))',
     );
   });
 
-  it('uses configured metric and label names for other meshes', () => {
+  it('uses configured metric and label names for other meshes, in the query and its shape', () => {
     const linkerdish: MeshNames = {
       requestsMetric: 'response_total',
       durationMetric: 'response_latency_ms',
       labels: { ...ISTIO_NAMES.labels, reporter: 'direction', responseCode: 'status_code', pod: 'pod_name' },
     };
     const selector = renderSelector(side('pod-hash', 'abc12'), linkerdish);
-    expect(renderQuery('errors', { selector, interval: '1m', errorCodes: '5xx' }, linkerdish)).toBe(
-      'sum(increase(response_total{direction="destination", destination_workload_namespace="shop", pod_name=~"catalogo-abc12-[a-z0-9]+", status_code=~"5.."}[1m]))',
-    );
+    expect(namedQuery('requestsByCode', { selector }, linkerdish)).toEqual({
+      promql:
+        'sum by (pod_name, status_code) (response_total{direction="destination", destination_workload_namespace="shop", pod_name=~"catalogo-abc12-[a-z0-9]+"})',
+      shape: { kind: 'one-per', labels: ['pod_name', 'status_code'], required: [] },
+    });
+    expect(namedQuery('latencyBuckets', { selector }, linkerdish).shape).toEqual({
+      kind: 'one-per',
+      labels: ['pod_name', 'le'],
+      required: ['le'],
+    });
   });
 
   it('keeps one of each series scraped twice by the configured labels, or sums as they come with none', () => {
     const selector = renderSelector(side('pod-hash', 'abc12'), ISTIO_NAMES);
     const ha: MeshNames = { ...ISTIO_NAMES, scrapeLabels: ['job', 'instance', 'prometheus_replica'] };
-    expect(renderQuery('requests', { selector, interval: '60s' }, ha)).toBe(
-      'sum(max without (job, instance, prometheus_replica) (increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[60s])))',
+    expect(renderQuery('requestsByCode', { selector }, ha)).toBe(
+      'sum by (pod, response_code) (max without (job, instance, prometheus_replica) (istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}))',
     );
-    expect(renderQuery('requests', { selector, interval: '60s' }, { ...ISTIO_NAMES, scrapeLabels: [] })).toBe(
-      'sum(increase(istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[60s]))',
+    expect(renderQuery('requestsByCode', { selector }, { ...ISTIO_NAMES, scrapeLabels: [] })).toBe(
+      'sum by (pod, response_code) (istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"})',
     );
   });
 
@@ -112,8 +110,8 @@ describe('PromQL rendering', () => {
   it('fails on a missing template variable instead of rendering a broken query', () => {
     expect(() => render('sum({{metric}}{{{selector}}})', { metric: 'x' })).toThrow(TemplateError);
     expect(() => render('sum({{metric}}{{{selector}}})', { metric: 'x' })).toThrow(/"selector" is missing/);
-    expect(() => renderQuery('errors', { selector: 'a="b"', interval: '60s' }, ISTIO_NAMES)).toThrow(
-      /codePattern/,
+    expect(() => render('sum({{metric}}{{{selector}}})', { selector: 'a="b"' })).toThrow(
+      /"metric" is missing/,
     );
   });
 

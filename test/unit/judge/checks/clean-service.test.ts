@@ -6,22 +6,27 @@
  * pass within the time its summary promises.
  */
 import { describe, expect, it } from 'vitest';
-import { CHECK_KINDS, type CheckContext } from '../../../../src/judge/checks/index.js';
+import { CHECK_KINDS, type EvaluationContext } from '../../../../src/judge/checks/index.js';
 import { checkParams } from '../../../../src/judge/judge.js';
 import type { CheckRequest } from '../../../../src/judge/request.js';
 import type { Series } from '../../../../src/prometheus/client.js';
 import { ISTIO_NAMES } from '../../../../src/prometheus/promql.js';
 import { parseRequestBody } from '../../../../src/server/http/request-body.js';
 
-const ctx = (intervalSeconds = 60): CheckContext => ({
-  canarySelector: '',
-  stableSelector: '',
-  interval: `${intervalSeconds}s`,
-  intervalSeconds,
-  mesh: ISTIO_NAMES,
-  durationUnit: 'milliseconds',
-  timeline: false,
-});
+/** The context of `looks` intervals on a grid from 0 (the baseline point). */
+const ctx = (looks: number, intervalSeconds = 60): EvaluationContext => {
+  const grid = { start: 0, end: looks * intervalSeconds, step: intervalSeconds };
+  return {
+    canarySelector: '',
+    stableSelector: '',
+    interval: `${intervalSeconds}s`,
+    intervalSeconds,
+    mesh: ISTIO_NAMES,
+    durationUnit: 'milliseconds',
+    timeline: false,
+    grids: { window: grid, withHour: grid },
+  };
+};
 
 /** One check as the HTTP API receives it from an Argo template (numbers as strings). */
 function check(fields: Record<string, string>): CheckRequest {
@@ -34,8 +39,9 @@ function check(fields: Record<string, string>): CheckRequest {
   return r.value.checks[0] as CheckRequest;
 }
 
-const flat = (v: number, looks: number, step: number, labels: Record<string, string> = {}): Series[] => [
-  { labels, samples: Array.from({ length: looks }, (_, i) => ({ t: i * step, v })) },
+/** A raw counter growing by `v` per interval, at the grid points 0, step, …, looks × step. */
+const counter = (v: number, looks: number, step: number, labels: Record<string, string> = {}): Series[] => [
+  { labels, samples: Array.from({ length: looks + 1 }, (_, i) => ({ t: i * step, v: i * v })) },
 ];
 
 /** The error-rate check after `looks` intervals of a 10 % canary at `rps`, errors as given. */
@@ -47,17 +53,19 @@ function judgeErrors(
   intervalSeconds = 60,
 ) {
   const perInterval = rps * intervalSeconds;
-  const n = (v: number) => flat(v, looks, intervalSeconds);
+  /** A side's counters per response code: 200s, and 503s when it has errors. */
+  const side = (total: number, bad: number | undefined): Series[] => [
+    ...counter(total - (bad ?? 0), looks, intervalSeconds, { pod: 'p', response_code: '200' }),
+    ...(bad === undefined ? [] : counter(bad, looks, intervalSeconds, { pod: 'p', response_code: '503' })),
+  ];
   return CHECK_KINDS['error-rate'].evaluate(
     c as never,
     {
-      canaryRequests: n(0.1 * perInterval),
-      canaryErrors: errors.canary === undefined ? [] : n(errors.canary),
-      stableRequests: n(0.9 * perInterval),
-      stableErrors: errors.stable === undefined ? [] : n(errors.stable),
+      canaryRequests: side(0.1 * perInterval, errors.canary),
+      stableRequests: side(0.9 * perInterval, errors.stable),
     },
     checkParams(c, 1),
-    ctx(intervalSeconds),
+    ctx(looks, intervalSeconds),
   );
 }
 
@@ -97,15 +105,15 @@ describe('a clean service', () => {
   it('names slow requests for a latency check whose threshold no request exceeds', () => {
     const c = check({ type: 'latency', thresholdMs: '250' });
     const buckets = (total: number): Series[] => [
-      ...flat(total, 10, 60, { le: '100' }),
-      ...flat(total, 10, 60, { le: '250' }),
-      ...flat(total, 10, 60, { le: '+Inf' }),
+      ...counter(total, 10, 60, { pod: 'p', le: '100' }),
+      ...counter(total, 10, 60, { pod: 'p', le: '250' }),
+      ...counter(total, 10, 60, { pod: 'p', le: '+Inf' }),
     ];
     const o = CHECK_KINDS.latency.evaluate(
       c as never,
       { canaryBuckets: buckets(600), stableBuckets: buckets(5400) },
       checkParams(c, 1),
-      ctx(),
+      ctx(10),
     );
     expect(o.result.needs).toBe('criticalIncrease');
     expect(o.summary).toMatch(

@@ -7,8 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { JudgeError } from '../../../../src/errors.js';
-import { CHECK_KINDS, type CheckContext, type Grid } from '../../../../src/judge/checks/index.js';
-import { counterIncreases } from '../../../../src/judge/checks/counter-increases.js';
+import { CHECK_KINDS, type EvaluationContext } from '../../../../src/judge/checks/index.js';
 import { checkParams, createJudge } from '../../../../src/judge/judge.js';
 import { parseAnalysisRequest, type RatioCheckRequest } from '../../../../src/judge/request.js';
 import type { PrometheusClient, RangeSpec, ResultType, Series } from '../../../../src/prometheus/client.js';
@@ -133,58 +132,14 @@ describe('application matchers for $selector', () => {
     expect(filled).toBe('a{pod="p"} + ignoring(x) b{pod="p"}');
     expect(countersByPod(filled, DEFAULT_APP_LABELS, ['job', 'instance'])).toEqual({
       promql: 'sum by (pod) (max without (job, instance) (a{pod="p"} + ignoring(x) b{pod="p"}))',
-      shape: { kind: 'one-per', label: 'pod' },
+      shape: { kind: 'one-per', labels: ['pod'], required: [] },
     });
     expect(countersByPod('a{pod="p"}', DEFAULT_APP_LABELS, []).promql).toBe('sum by (pod) (a{pod="p"})');
   });
 });
 
-describe('counterIncreases: counters at the grid points, differenced exactly', () => {
-  const grid: Grid = { start: 0, step: 60, end: 240 };
-  const s = (pod: string, points: [number, number][]): Series => ({
-    labels: { pod },
-    samples: points.map(([t, v]) => ({ t, v })),
-  });
-
-  it('differences each pod, counts a reset and a new pod from zero, and a gone pod adds nothing', () => {
-    const r = counterIncreases(
-      [
-        s('a', [
-          [0, 100],
-          [60, 110],
-          [120, 5],
-          [180, 15],
-        ]), // reset at 120, gone at 240
-        s('b', [
-          [120, 7],
-          [180, 9],
-          [240, 10],
-        ]), // new at 120
-      ],
-      grid,
-    );
-    expect(r).toEqual({ times: [60, 120, 180, 240], increases: [10, 5 + 7, 10 + 2, 1] });
-  });
-
-  it('passes NaN and negative values on as NaN', () => {
-    const r = counterIncreases(
-      [
-        s('a', [
-          [0, 1],
-          [60, Number.NaN],
-          [120, -1],
-          [180, 3],
-        ]),
-      ],
-      grid,
-    );
-    expect(r.increases.slice(0, 3).every(Number.isNaN)).toBe(true);
-  });
-});
-
 describe('ratio evaluation', () => {
-  const grid: Grid = { start: 0, step: 60, end: 60 * 30 };
-  const ctx: CheckContext = {
+  const ctx: EvaluationContext = {
     canarySelector: '',
     stableSelector: '',
     interval: '60s',
@@ -192,7 +147,7 @@ describe('ratio evaluation', () => {
     mesh: ISTIO_NAMES,
     appSelectors: { canary: 'pod=~"c-.+"', stable: 'pod=~"s-.+"' },
     appLabels: DEFAULT_APP_LABELS,
-    grid,
+    grids: { window: { start: 0, step: 60, end: 60 * 30 }, withHour: null },
     durationUnit: 'milliseconds',
     timeline: false,
   };
@@ -208,34 +163,22 @@ describe('ratio evaluation', () => {
       samples: Array.from({ length: 31 }, (_, k) => ({ t: k * 60, v: from + k * per })),
     },
   ];
-  const base = (s: Series[]) => s.map((x) => ({ ...x, samples: x.samples.slice(0, 1) }));
-  const win = (s: Series[]) => s.map((x) => ({ ...x, samples: x.samples.slice(1) }));
-  const answers = (canary: [number, number], stable: [number, number]) => {
-    const cb = counter('c-1', canary[0], 10);
-    const ct = counter('c-1', canary[1]);
-    const sb = counter('s-1', stable[0], 10);
-    const st = counter('s-1', stable[1]);
-    return {
-      canaryBadBase: base(cb),
-      canaryBad: win(cb),
-      canaryTotalBase: base(ct),
-      canaryTotal: win(ct),
-      stableBadBase: base(sb),
-      stableBad: win(sb),
-      stableTotalBase: base(st),
-      stableTotal: win(st),
-    };
-  };
+  const answers = (canary: [number, number], stable: [number, number]) => ({
+    canaryBad: counter('c-1', canary[0], 10),
+    canaryTotal: counter('c-1', canary[1]),
+    stableBad: counter('s-1', stable[0], 10),
+    stableTotal: counter('s-1', stable[1]),
+  });
   const evaluate = (c: RatioCheckRequest, a: ReturnType<typeof answers>) =>
     CHECK_KINDS.ratio.evaluate(c, a, checkParams(c, 1), ctx);
 
-  it('plans each expression per side at the baseline point and in the window', () => {
+  it('plans each expression per side over the window, its baseline point included', () => {
     const plan = CHECK_KINDS.ratio.plan(check(), ctx);
     expect(Object.keys(plan).sort()).toEqual(Object.keys(answers([0, 1], [0, 1])).sort());
     expect(plan.canaryBad?.promql).toBe(
       'sum by (pod) (max without (job, instance) (catalogo_searches_total{result="empty", pod=~"c-.+"}))',
     );
-    expect(plan.stableTotalBase).toMatchObject({ range: 'baseline' });
+    expect(plan.stableTotal).toMatchObject({ range: 'window' });
   });
 
   it('passes a canary like the stable and fails one with three times the bad events', () => {
@@ -338,11 +281,11 @@ describe('the judge checks the expressions with the store before anything else',
     );
   });
 
-  it('accepted expressions are queried per pod at the baseline and over the window', async () => {
+  it('accepted expressions are queried per pod over the window', async () => {
     const p = store(() => 'vector');
     const r = await judge(p).analyze(request([{ type: 'ratio', bad: BAD, total: TOTAL }]));
     expect(r.checks[0]?.type).toBe('ratio');
-    expect(p.ranges.filter((q) => q.startsWith('sum by (pod)'))).toHaveLength(8);
+    expect(p.ranges.filter((q) => q.startsWith('sum by (pod)'))).toHaveLength(4);
     expect(r.checks[0]?.queries).toContain(
       'sum by (pod) (max without (job, instance) (catalogo_searches_total{namespace="shop", pod=~"catalogo-def34-[a-z0-9]+"}))',
     );
