@@ -309,7 +309,7 @@ export const analysisRequestSchema = z
             code: 'custom',
             path: ['checks', i, 'type'],
             message:
-              'a ratio check cannot tell canary from stable by Service (selector mode service): an application\'s own metrics carry the pod that exported them, not the Service the caller named; use selector mode pod-hash or version',
+              "a ratio check cannot tell canary from stable by Service (selector mode service): an application's own metrics carry the pod that exported them, not the Service the caller named; use selector mode pod-hash or version",
           });
       });
     }

@@ -12,7 +12,6 @@
  * or more bad events than events on a side over the window.
  */
 import { DEFAULT_APP_LABELS, countersByPod, fillSelector } from '../../prometheus/expression.js';
-import type { Series } from '../../prometheus/client.js';
 import { decideCounts, type IntervalCounts } from '../../stats/index.js';
 import { counterIncreases, type CounterGrid } from '../counts/counter-increases.js';
 import type { RatioCheckRequest } from '../request.js';
