@@ -9,7 +9,15 @@
  * naming the field and Prometheus' parse error; Prometheus down is a 503.
  */
 
+import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AnalyzeRequest,
+  CheckType,
+  JudgeServiceClient,
+  Verdict,
+  type AnalyzeResponse,
+} from '../../src/gen/canary_judge/v1/judge.js';
 import { Rng } from '../support/random.js';
 import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
@@ -50,6 +58,7 @@ const PODS = [...pods('same', 0.05), ...pods('worse', 0.15)];
 
 let prom: PrometheusHandle;
 let judge: JudgeHandle;
+let grpc: JudgeServiceClient;
 let t0: number;
 /** Each pod's counter values by result at each scrape second (s = 0, 15, …). */
 const values = new Map<string, { found: number[]; empty: number[] }>();
@@ -129,9 +138,11 @@ beforeAll(async () => {
   t0 = Math.floor((now - HISTORY - 600) / 60) * 60;
   prom = await startPrometheus({ backfill: history() });
   judge = await startJudge(prom.url);
+  grpc = new JudgeServiceClient(`127.0.0.1:${judge.service.grpcPort ?? 0}`, credentials.createInsecure());
 });
 
 afterAll(async () => {
+  grpc?.close();
   await judge?.close();
   await prom?.close();
 });
@@ -193,6 +204,35 @@ describe('ratio check on an application counter, real Prometheus', () => {
     );
     expect(regex.status).toBe(400);
     expect(regex.body.error.message).toMatch(/error parsing regexp/);
+  });
+
+  it('is the same check over gRPC: a Fail on the regression, INVALID_ARGUMENT naming ratio.bad', async () => {
+    const call = (bad: string) =>
+      new Promise<AnalyzeResponse>((resolve, reject) =>
+        grpc.analyze(
+          AnalyzeRequest.fromPartial({
+            rollout: { name: ROLLOUT, namespace: 'worse' },
+            selector: { mode: { $case: 'podHash', value: { canary: CANARY_HASH, stable: STABLE_HASH } } },
+            start: iso(t0),
+            end: iso(t0 + MINUTES * 60),
+            interval: '60s',
+            checks: [{ kind: { $case: 'ratio', value: { bad, total: TOTAL } }, criticalIncrease: 0.01 }],
+          }),
+          new Metadata(),
+          { deadline: Date.now() + 30_000 },
+          (error, response) => (error === null ? resolve(response) : reject(error)),
+        ),
+      );
+    const r = await call(BAD);
+    expect(r.verdict).toBe(Verdict.VERDICT_FAIL);
+    expect(r.checks[0]).toMatchObject({ type: CheckType.CHECK_TYPE_RATIO, name: 'ratio' });
+    expect(r.checks[0]?.canary).toMatchObject(truth('worse', `${ROLLOUT}-${CANARY_HASH}-c4x7q`));
+    const err = (await call('sum(catalogo_searches_total{$selector}').catch(
+      (e: unknown) => e,
+    )) as ServiceError;
+    expect(err.code).toBe(3); // INVALID_ARGUMENT
+    expect(err.metadata.get('canary-judge-error-field')).toEqual(['checks[0].ratio.bad']);
+    expect(err.details).toMatch(/^checks\[0\]\.ratio\.bad \(.+\): Prometheus cannot parse it: .*parse error/);
   });
 
   it('answers 503 when Prometheus is down, never a verdict', async () => {
