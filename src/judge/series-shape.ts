@@ -15,7 +15,8 @@ import { describeLabels, type Series } from '../prometheus/client.js';
  * `one`: at most one series (an aggregation without grouping; no series means no data).
  * `one-per`: at most one series per combination of the values of `labels` (`sum by (labels)`);
  * a label a series lacks groups as the empty value, as in PromQL, except the `required` ones,
- * which every series must carry (a bucket without its bound is not a bucket).
+ * which every series must carry (a bucket without its bound is not a bucket); and every series
+ * has the same labels outside `labels` (none, from Prometheus itself).
  */
 export type SeriesShape =
   | { readonly kind: 'one' }
@@ -61,6 +62,26 @@ export function checkSeriesShape(
       const first = (same[0] as Series).labels;
       const values = describeLabels(Object.fromEntries(shape.labels.map((l) => [l, first[l] ?? ''])));
       throw refused(`${same.length} series for ${values}`, query.name, `one series per ${per}`, same);
+    }
+  }
+  // `sum by (labels)` answers series labelled by `labels` alone; a layer may add labels of its
+  // own, but the same to every series. Series that differ outside `labels` are answers of
+  // several evaluations put side by side (one per store, per replica): refused, even when each
+  // names another pod, since adding them up is what the rule forbids.
+  const rest = (x: Series): string =>
+    JSON.stringify(
+      Object.entries(x.labels)
+        .filter(([k]) => !shape.labels.includes(k))
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
+  const first = series[0];
+  if (first !== undefined) {
+    const other = series.find((x) => rest(x) !== rest(first));
+    if (other !== undefined) {
+      throw refused(`series that differ in labels outside ${per}`, query.name, `one series per ${per}`, [
+        first,
+        other,
+      ]);
     }
   }
 }

@@ -65,12 +65,15 @@ describe('duplicated or misplaced points are refused, never summed into a Pass',
   it.each([
     [
       'duplicate-timestamps',
-      `Prometheus answered two points at t=${start + 60} in one series: duplicated data, refused`,
+      `Prometheus answered two points at t=${start} in one series: duplicated data, refused`,
     ],
-    ['duplicate-series', 'Prometheus answered two series with the same labels {}: duplicated data, refused'],
+    [
+      'duplicate-series',
+      `Prometheus answered two series with the same labels {pod="catalogo-${CANARY_HASH}-x2x4z", response_code="200"}: duplicated data, refused`,
+    ],
     [
       'off-grid',
-      `Prometheus answered a point at t=${start + 90}, off the requested grid (${start + 60} to ${end} every 60s), refused`,
+      `Prometheus answered a point at t=${start + 30}, off the requested grid (${start} to ${end} every 60s), refused`,
     ],
   ] as const)('%s: 502 when it is the only check', async (fault, message) => {
     prom.fault = fault;

@@ -17,10 +17,19 @@
  *    vector repeats the last sample, so a gap never invents requests.
  *
  * What each interval gets is what the scraped samples allow: the requests up to the last sample
- * at or before each grid point. A value that is not a count (NaN, infinite, negative) makes the
- * interval it ends NaN, for the engine to refuse (invalid_data), and is not used as a reference.
+ * at or before each grid point. A value that is not a count (NaN, infinite, negative, or beyond
+ * 2^53 where a float64 no longer counts one by one) makes the interval it ends NaN — the first
+ * interval for the baseline point — for the engine to refuse (invalid_data), and is not used
+ * as a reference.
  */
 import type { Series } from '../../prometheus/client.js';
+
+/**
+ * The largest counter value that still counts single requests: above 2^53 a float64 cannot hold
+ * every integer, so differences are no longer requests (a value like 1e308 is refused, not
+ * read as "no traffic").
+ */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
 
 /** Grid points `start`, `start + step`, …, `end` (Unix seconds); `start` is the baseline point. */
 export interface CounterGrid {
@@ -71,8 +80,10 @@ export function addSeries(s: Series, grid: CounterGrid, into: number[], present?
     if (Math.abs(k - i) > 1e-6 || i < 0 || i > n) continue;
     const v = p.v;
     if (i > 0 && present !== undefined) present[i - 1] = true;
-    if (!(Number.isFinite(v) && v >= 0)) {
-      if (i > 0) into[i - 1] = Number.NaN;
+    if (!(v >= 0 && v <= MAX_COUNTER)) {
+      // Not a count: the interval it ends is refused (at the baseline point, the first one,
+      // which would otherwise count the next value from zero).
+      if (n > 0) into[Math.max(0, i - 1)] = Number.NaN;
       continue;
     }
     if (i > 0) {

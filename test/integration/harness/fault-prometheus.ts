@@ -113,27 +113,34 @@ function grid(r: Range): number[] {
   return out;
 }
 
-/** The honest answer to one of the judge's queries. */
+/**
+ * The honest answer to one of the judge's queries: raw cumulative counters per pod and code (or
+ * per pod and `le`) growing by the side's traffic every interval, as a function of the time
+ * alone (so a query that starts an hour earlier reads the same counters); `1` for the search of
+ * the canary's first sample.
+ */
 export function honest(query: string, r: Range, traffic: Traffic = TRAFFIC): Series[] {
   const s = side(query);
   if (s === undefined) return [];
   const t = grid(r);
+  if (query.startsWith('sum(')) return [{ metric: {}, values: t.map((x) => [x, '1']) }];
   const perInterval = traffic[s];
-  // The baseline before the window covers an hour, not one interval.
-  const scale = query.includes('[1h]') ? 3600 / r.step : 1;
+  const pod = `catalogo-${s === 'canary' ? CANARY_HASH : STABLE_HASH}-x2x4z`;
+  const counter = (metric: Record<string, string>, perStep: number): Series => ({
+    metric,
+    values: t.map((x) => [x, String(perStep * (x / r.step))]),
+  });
   if (query.includes('_bucket')) {
-    return BUCKETS.map(([le, share]) => ({
-      metric: { le },
-      values: t.map((x) => [x, String(perInterval.requests * share * scale)] as [number, string]),
-    }));
+    return BUCKETS.map(([le, share]) => counter({ pod, le }, perInterval.requests * share));
   }
-  if (!query.includes('increase(')) return [{ metric: {}, values: t.map((x) => [x, '1']) }];
-  const n = query.includes('response_code=~') ? perInterval.errors : perInterval.requests;
-  return [{ metric: {}, values: t.map((x) => [x, String(n * scale)]) }];
+  return [
+    counter({ pod, response_code: '200' }, perInterval.requests - perInterval.errors),
+    counter({ pod, response_code: '503' }, perInterval.errors),
+  ];
 }
 
 const isCanaryRequests = (q: string): boolean =>
-  side(q) === 'canary' && q.includes('increase(') && !q.includes('response_code') && !q.includes('_bucket');
+  side(q) === 'canary' && !q.startsWith('sum(') && !q.includes('_bucket');
 
 function faulty(fault: Fault, query: string, r: Range): unknown {
   const series = honest(query, r);

@@ -78,6 +78,18 @@ describe('checkSeriesShape', () => {
     );
   });
 
+  it('refuses series that differ outside the grouping labels, even for different pods', () => {
+    const a = s({ pod: 'x', response_code: '200', store: 'a' });
+    const b = s({ pod: 'y', response_code: '200', store: 'b' });
+    expect(refusal([a, s({ pod: 'x', response_code: '503', store: 'a' })], PER_POD_CODE)).toBeUndefined();
+    expect(refusal([a, b], PER_POD_CODE, 'canaryRequests')).toBe(
+      'Prometheus answered series that differ in labels outside (pod, response_code) to canaryRequests, whose aggregation promises one series per (pod, response_code): {pod="x", response_code="200", store="a"}, {pod="y", response_code="200", store="b"}; refused, not added up',
+    );
+    expect(refusal([s({ pod: 'x', le: '1' }), s({ pod: 'y', le: '1', replica: 'b' })], PER_POD_LE)).toMatch(
+      /^Prometheus answered series that differ in labels outside \(pod, le\)/,
+    );
+  });
+
   it('groups a series without a grouping label under its empty value, as PromQL does', () => {
     expect(refusal([s({ response_code: '200' }), s({ response_code: '503' })], PER_POD_CODE)).toBeUndefined();
     expect(

@@ -63,6 +63,23 @@ describe('counterIncreases', () => {
     expect(r.increases.map((x) => (Number.isNaN(x) ? 'NaN' : x))).toEqual(['NaN', 20, 'NaN', 10, 'NaN']);
   });
 
+  it('refuses a non-count at the baseline point in the first interval, and values beyond 2^53', () => {
+    const nan = (xs: number[]) => xs.map((x) => (Number.isNaN(x) ? 'NaN' : x));
+    expect(nan(counterIncreases([series([Number.NaN, 10, 20, 30, 40, 50])], grid).increases)).toEqual([
+      'NaN',
+      10,
+      10,
+      10,
+      10,
+    ]);
+    expect(
+      nan(counterIncreases([series([1e308, 1e308, 1e308, 1e308, 1e308, 1e308])], grid).increases),
+    ).toEqual(['NaN', 'NaN', 'NaN', 'NaN', 'NaN']);
+    expect(
+      counterIncreases([series([2 ** 53 - 10, 2 ** 53 - 5, 2 ** 53 - 1, null, null, null])], grid).increases,
+    ).toEqual([5, 4, 0, 0, 0]);
+  });
+
   it('ignores samples off the grid or outside it', () => {
     const s: Series = {
       labels: {},
