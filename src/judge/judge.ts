@@ -9,7 +9,7 @@ import { JudgeError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
 import { namedQuery, renderSelector, type SideSelector } from '../prometheus/promql.js';
-import { DEFAULT_APP_LABELS, renderAppSelector, type AppLabels } from '../prometheus/expression.js';
+import { DEFAULT_APP_LABELS, appSide, type AppLabels } from '../prometheus/expression.js';
 import {
   DEFAULT_CHECK_WEIGHT,
   DEFAULT_COUNT_TEST_PARAMS,
@@ -101,7 +101,7 @@ export function createJudge(opts: JudgeOptions): Judge {
           interval: req.interval.text,
           intervalSeconds: req.interval.seconds,
           mesh,
-          appSelectors: appSelectors(side(req.selector.canary), side(req.selector.stable), appLabels),
+          appSides: appSides(side(req.selector.canary), side(req.selector.stable), appLabels),
           appLabels,
           durationUnit: opts.config.durationUnit,
           timeline: req.timeline ?? false,
@@ -143,13 +143,13 @@ export function createJudge(opts: JudgeOptions): Judge {
   };
 }
 
-function appSelectors(
+function appSides(
   canary: SideSelector,
   stable: SideSelector,
   labels: AppLabels,
-): NonNullable<CheckContext['appSelectors']> | null {
-  const c = renderAppSelector(canary, labels);
-  const s = renderAppSelector(stable, labels);
+): NonNullable<CheckContext['appSides']> | null {
+  const c = appSide(canary, labels);
+  const s = appSide(stable, labels);
   return c === null || s === null ? null : { canary: c, stable: s };
 }
 

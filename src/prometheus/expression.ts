@@ -38,15 +38,38 @@ export const APP_SELECTOR_TEMPLATES: Readonly<Record<SelectorMode, string | null
   version: '{{namespaceLabel}}={{namespace}}, {{podLabel}}=~{{podPattern}}, {{versionLabel}}={{value}}',
 };
 
+/** The pod-name pattern of a side (RE2, anchored as PromQL anchors a regex matcher). */
+function podPattern(side: SideSelector): string {
+  const rollout = regexEscape(side.rollout);
+  return side.mode === 'pod-hash'
+    ? `${rollout}-${regexEscape(side.value)}-[a-z0-9]+`
+    : `${rollout}-[a-z0-9]+-[a-z0-9]+`;
+}
+
+/**
+ * One side for an application's metrics: its matchers (what `$selector` becomes), and the
+ * namespace and pod-name pattern every series of its answers must carry.
+ */
+export interface AppSide {
+  readonly matchers: string;
+  readonly namespace: string;
+  /** Whether a pod name is one of this side's (for version mode: one of the rollout's). */
+  readonly isPod: (pod: string) => boolean;
+}
+
+/** {@link renderAppSelector} with what the side's answers are checked against; null as there. */
+export function appSide(side: SideSelector, labels: AppLabels): AppSide | null {
+  const matchers = renderAppSelector(side, labels);
+  if (matchers === null) return null;
+  const pod = new RegExp(`^(?:${podPattern(side)})$`);
+  return { matchers, namespace: side.namespace, isPod: (p) => pod.test(p) };
+}
+
 /** The side's matchers for application metrics; null when the mode has none. */
 export function renderAppSelector(side: SideSelector, labels: AppLabels): string | null {
   const template = APP_SELECTOR_TEMPLATES[side.mode];
   if (template === null) return null;
-  const rollout = regexEscape(side.rollout);
-  const pod =
-    side.mode === 'pod-hash'
-      ? `${rollout}-${regexEscape(side.value)}-[a-z0-9]+`
-      : `${rollout}-[a-z0-9]+-[a-z0-9]+`;
+  const pod = podPattern(side);
   return render(template, {
     namespaceLabel: labels.namespace,
     podLabel: labels.pod,
@@ -67,7 +90,8 @@ export function fillSelector(expression: string, selector: string): string {
 
 /**
  * The counters of an expression at the grid points, one series per pod: a series scraped twice
- * counts once (`max without (<scrape labels>)`), then the pod's series add up. The judge
+ * counts once (`max without (<scrape labels>)`), then the pod's series add up (grouped by
+ * namespace and pod, so that the judge can check each series is the side's). The judge
  * differences the points itself (resets, pods that come and go), so nothing here extrapolates.
  */
 export function countersByPod(
@@ -79,10 +103,11 @@ export function countersByPod(
     scrapeLabels === undefined || scrapeLabels.length === 0
       ? `(${filled})`
       : `(max without (${scrapeLabels.join(', ')}) (${filled}))`;
+  const by = [labels.namespace, labels.pod];
   return {
-    promql: `sum by (${labels.pod}) ${inner}`,
-    // A series without the pod label (an expression that summed it away) groups as empty, as in
-    // PromQL: one series, still differenced on its own.
-    shape: { kind: 'one-per', labels: [labels.pod], required: [] },
+    promql: `sum by (${by.join(', ')}) ${inner}`,
+    // A series without them (an expression that summed them away) groups as empty, as in
+    // PromQL; the ratio check then refuses it as not the side's.
+    shape: { kind: 'one-per', labels: by, required: [] },
   };
 }

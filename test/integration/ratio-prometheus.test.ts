@@ -168,7 +168,7 @@ describe('ratio check on an application counter, real Prometheus', () => {
     expect(c.canary.requests).not.toBe(canary.requests);
     expect(c.summary).toMatch(/^empty-searches: canary [\d.]+% \(\d+\/\d+\) vs stable/);
     expect(c.queries).toContain(
-      `sum by (pod) (max without (job, instance) (catalogo_searches_total{result="empty", namespace="same", pod=~"${ROLLOUT}-${CANARY_HASH}-[a-z0-9]+"}))`,
+      `sum by (namespace, pod) (max without (job, instance) (catalogo_searches_total{result="empty", namespace="same", pod=~"${ROLLOUT}-${CANARY_HASH}-[a-z0-9]+"}))`,
     );
   });
 
@@ -204,6 +204,19 @@ describe('ratio check on an application counter, real Prometheus', () => {
     );
     expect(regex.status).toBe(400);
     expect(regex.body.error.message).toMatch(/error parsing regexp/);
+  });
+
+  it("refuses counts from pods that are not the side's (a part of the expression without $selector), never a Pass", async () => {
+    const r = await judge.analyze(
+      request('same', {
+        bad: 'catalogo_searches_total{result="empty", $selector} or catalogo_searches_total{result="empty", namespace="worse"}',
+      }),
+    );
+    expect(r.status).toBe(200);
+    expect(r.body.checks[0]).toMatchObject({ verdict: 'Inconclusive', reason: 'invalid_data' });
+    expect(r.body.checks[0].summary).toMatch(
+      /bad answered a series that is not a canary pod's, \{namespace="worse"/,
+    );
   });
 
   it('is the same check over gRPC: a Fail on the regression, INVALID_ARGUMENT naming ratio.bad', async () => {

@@ -5,7 +5,7 @@
  * registered in ./index.ts; judge.ts knows nothing about any one of them.
  */
 import type { DurationUnit } from '../../config/config.js';
-import type { AppLabels } from '../../prometheus/expression.js';
+import type { AppLabels, AppSide } from '../../prometheus/expression.js';
 import type { MeshNames } from '../../prometheus/promql.js';
 import type { RangeSpec, Series } from '../../prometheus/client.js';
 import type { CountTestResult } from '../../stats/index.js';
@@ -21,10 +21,11 @@ export interface CheckContext {
   readonly intervalSeconds: number;
   readonly mesh: MeshNames;
   /**
-   * Rendered matchers of each side for an application's own metrics (ratio checks' `$selector`),
-   * with the label names they use; absent or null in a selector mode that has none (`service`).
+   * Each side for an application's own metrics (ratio checks' `$selector`: its matchers, and
+   * what its series must carry), with the label names they use; absent or null in a selector
+   * mode that has none (`service`).
    */
-  readonly appSelectors?: { readonly canary: string; readonly stable: string } | null;
+  readonly appSides?: { readonly canary: AppSide; readonly stable: AppSide } | null;
   readonly appLabels?: AppLabels;
   readonly durationUnit: DurationUnit;
   /** Whether the request asked for the evidence interval by interval. */

@@ -11,7 +11,14 @@
  * value, an increase that is not a whole number (a rate or a gauge, not a counter of events),
  * or more bad events than events on a side over the window.
  */
-import { DEFAULT_APP_LABELS, countersByPod, fillSelector } from '../../prometheus/expression.js';
+import {
+  DEFAULT_APP_LABELS,
+  countersByPod,
+  fillSelector,
+  type AppLabels,
+  type AppSide,
+} from '../../prometheus/expression.js';
+import { describeLabels, type Series } from '../../prometheus/client.js';
 import { decideCounts, type IntervalCounts } from '../../stats/index.js';
 import { counterIncreases, type CounterGrid } from '../counts/counter-increases.js';
 import type { RatioCheckRequest } from '../request.js';
@@ -31,12 +38,24 @@ const FIELDS: readonly Field[] = ['bad', 'total'];
 const BAD_WORD = 'bad events';
 const TOTAL_WORD = 'events';
 
-function selectorOf(ctx: CheckContext, side: Side): string {
-  const s = ctx.appSelectors?.[side];
+function sideOf(ctx: CheckContext, side: Side): AppSide {
+  const s = ctx.appSides?.[side];
   // The request schema refuses a ratio check in a selector mode without app matchers.
   if (s === undefined || s === null)
     throw new Error('ratio check without application matchers (selector mode service)');
   return s;
+}
+
+/**
+ * The first series of an answer that is not one of the side's pods (another namespace, another
+ * rollout's pod, or its pod label summed away), described; undefined when all are the side's.
+ * Such a series comes from a part of the expression without `$selector` (`… or other{…}`).
+ */
+function foreignSeries(series: readonly Series[], side: AppSide, labels: AppLabels): string | undefined {
+  const s = series.find(
+    (x) => x.labels[labels.namespace] !== side.namespace || !side.isPod(x.labels[labels.pod] ?? ''),
+  );
+  return s === undefined ? undefined : describeLabels(s.labels);
 }
 
 const queryName = (side: Side, field: Field): Query => `${side}${field === 'bad' ? 'Bad' : 'Total'}`;
@@ -61,8 +80,21 @@ function notCounts(side: Side, bad: readonly number[], total: readonly number[])
 export function ratioIntervals(
   answers: QueryAnswers<Query>,
   grid: CounterGrid | null,
+  sides?: { readonly sides: { readonly [S in Side]: AppSide }; readonly labels: AppLabels },
 ): { times: number[]; intervals: IntervalCounts[]; invalid?: string } {
   if (grid === null) return { times: [], intervals: [] };
+  if (sides !== undefined) {
+    for (const side of SIDES)
+      for (const field of FIELDS) {
+        const foreign = foreignSeries(answers[queryName(side, field)] ?? [], sides.sides[side], sides.labels);
+        if (foreign !== undefined)
+          return {
+            times: [],
+            intervals: [],
+            invalid: `${field} answered a series that is not a ${side} pod's, ${foreign}: every selector of the expression needs $selector, and the namespace and pod labels must stay`,
+          };
+      }
+  }
   const of = (side: Side, field: Field) => counterIncreases(answers[queryName(side, field)] ?? [], grid);
   const c = { bad: of('canary', 'bad'), total: of('canary', 'total') };
   const s = { bad: of('stable', 'bad'), total: of('stable', 'total') };
@@ -88,7 +120,7 @@ export function ratioIntervals(
 export const ratio: CheckKind<RatioCheckRequest, Query> = {
   expressions(c, ctx) {
     // One side suffices: the other differs only in the quoted values of the same matchers.
-    const selector = selectorOf(ctx, 'canary');
+    const selector = sideOf(ctx, 'canary').matchers;
     return FIELDS.map((field) => ({ field, promql: fillSelector(c[field], selector) }));
   },
   plan(c, ctx) {
@@ -97,13 +129,20 @@ export const ratio: CheckKind<RatioCheckRequest, Query> = {
     for (const side of SIDES)
       for (const field of FIELDS)
         plan[queryName(side, field)] = {
-          ...countersByPod(fillSelector(c[field], selectorOf(ctx, side)), labels, ctx.mesh.scrapeLabels),
+          ...countersByPod(fillSelector(c[field], sideOf(ctx, side).matchers), labels, ctx.mesh.scrapeLabels),
           range: 'window',
         };
     return plan;
   },
   evaluate(c, answers, params, ctx) {
-    const { times, intervals, invalid } = ratioIntervals(answers, ctx.grids.window);
+    const sides = ctx.appSides;
+    const { times, intervals, invalid } = ratioIntervals(
+      answers,
+      ctx.grids.window,
+      sides === undefined || sides === null
+        ? undefined
+        : { sides, labels: ctx.appLabels ?? DEFAULT_APP_LABELS },
+    );
     // Counts that are not counts: one unusable interval makes the engine answer invalid_data.
     const counted =
       invalid === undefined

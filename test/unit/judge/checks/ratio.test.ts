@@ -13,6 +13,7 @@ import { parseAnalysisRequest, type RatioCheckRequest } from '../../../../src/ju
 import type { PrometheusClient, RangeSpec, ResultType, Series } from '../../../../src/prometheus/client.js';
 import {
   DEFAULT_APP_LABELS,
+  appSide,
   countersByPod,
   fillSelector,
   renderAppSelector,
@@ -131,10 +132,12 @@ describe('application matchers for $selector', () => {
     const filled = fillSelector('a{$selector} + ignoring(x) b{$selector}', 'pod="p"');
     expect(filled).toBe('a{pod="p"} + ignoring(x) b{pod="p"}');
     expect(countersByPod(filled, DEFAULT_APP_LABELS, ['job', 'instance'])).toEqual({
-      promql: 'sum by (pod) (max without (job, instance) (a{pod="p"} + ignoring(x) b{pod="p"}))',
-      shape: { kind: 'one-per', labels: ['pod'], required: [] },
+      promql: 'sum by (namespace, pod) (max without (job, instance) (a{pod="p"} + ignoring(x) b{pod="p"}))',
+      shape: { kind: 'one-per', labels: ['namespace', 'pod'], required: [] },
     });
-    expect(countersByPod('a{pod="p"}', DEFAULT_APP_LABELS, []).promql).toBe('sum by (pod) (a{pod="p"})');
+    expect(countersByPod('a{pod="p"}', DEFAULT_APP_LABELS, []).promql).toBe(
+      'sum by (namespace, pod) (a{pod="p"})',
+    );
   });
 });
 
@@ -145,7 +148,16 @@ describe('ratio evaluation', () => {
     interval: '60s',
     intervalSeconds: 60,
     mesh: ISTIO_NAMES,
-    appSelectors: { canary: 'pod=~"c-.+"', stable: 'pod=~"s-.+"' },
+    appSides: {
+      canary: appSide(
+        { mode: 'pod-hash', rollout: 'catalogo', namespace: 'shop', value: 'abc12' },
+        DEFAULT_APP_LABELS,
+      )!,
+      stable: appSide(
+        { mode: 'pod-hash', rollout: 'catalogo', namespace: 'shop', value: 'def34' },
+        DEFAULT_APP_LABELS,
+      )!,
+    },
     appLabels: DEFAULT_APP_LABELS,
     grids: { window: { start: 0, step: 60, end: 60 * 30 }, withHour: null },
     durationUnit: 'milliseconds',
@@ -156,18 +168,20 @@ describe('ratio evaluation', () => {
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     return r.value.checks[0] as RatioCheckRequest;
   };
+  const C_POD = 'catalogo-abc12-x7k2p';
+  const S_POD = 'catalogo-def34-q9z4m';
   /** A pod's counter growing by `per` each interval from `from`, on the whole grid. */
   const counter = (pod: string, per: number, from = 1000): Series[] => [
     {
-      labels: { pod },
+      labels: { namespace: 'shop', pod },
       samples: Array.from({ length: 31 }, (_, k) => ({ t: k * 60, v: from + k * per })),
     },
   ];
   const answers = (canary: [number, number], stable: [number, number]) => ({
-    canaryBad: counter('c-1', canary[0], 10),
-    canaryTotal: counter('c-1', canary[1]),
-    stableBad: counter('s-1', stable[0], 10),
-    stableTotal: counter('s-1', stable[1]),
+    canaryBad: counter(C_POD, canary[0], 10),
+    canaryTotal: counter(C_POD, canary[1]),
+    stableBad: counter(S_POD, stable[0], 10),
+    stableTotal: counter(S_POD, stable[1]),
   });
   const evaluate = (c: RatioCheckRequest, a: ReturnType<typeof answers>) =>
     CHECK_KINDS.ratio.evaluate(c, a, checkParams(c, 1), ctx);
@@ -176,7 +190,7 @@ describe('ratio evaluation', () => {
     const plan = CHECK_KINDS.ratio.plan(check(), ctx);
     expect(Object.keys(plan).sort()).toEqual(Object.keys(answers([0, 1], [0, 1])).sort());
     expect(plan.canaryBad?.promql).toBe(
-      'sum by (pod) (max without (job, instance) (catalogo_searches_total{result="empty", pod=~"c-.+"}))',
+      'sum by (namespace, pod) (max without (job, instance) (catalogo_searches_total{result="empty", namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}))',
     );
     expect(plan.stableTotal).toMatchObject({ range: 'window' });
   });
@@ -207,9 +221,25 @@ describe('ratio evaluation', () => {
 
   it('refuses a NaN counter as invalid_data', () => {
     const a = answers([20, 1000], [60, 3000]);
-    a.stableTotal = [{ labels: { pod: 's-1' }, samples: [{ t: 60, v: Number.NaN }] }];
+    a.stableTotal = [{ labels: { namespace: 'shop', pod: S_POD }, samples: [{ t: 60, v: Number.NaN }] }];
     expect(evaluate(check(), a).result.reason).toBe('invalid_data');
   });
+
+  it.each([
+    ['another namespace', { namespace: 'other', pod: C_POD }],
+    ["another rollout's pod", { namespace: 'shop', pod: 'catalogo-v2-abc12-x7k2p' }],
+    ['the stable side', { namespace: 'shop', pod: S_POD }],
+    ['no pod label (summed away)', { namespace: 'shop' }],
+  ])(
+    "refuses a series from %s in a side's answer (a part of the expression without $selector)",
+    (_, labels) => {
+      const a = answers([20, 1000], [60, 3000]);
+      a.canaryTotal = [...a.canaryTotal, { labels, samples: [{ t: 60, v: 5 }] }];
+      const r = evaluate(check({ criticalIncrease: 0.01 }), a);
+      expect(r.result.reason).toBe('invalid_data');
+      expect(r.summary).toMatch(/total answered a series that is not a canary pod's, .*needs \$selector/);
+    },
+  );
 });
 
 describe('the judge checks the expressions with the store before anything else', () => {
@@ -231,7 +261,12 @@ describe('the judge checks the expressions with the store before anything else',
       async queryRange(q: string, r: RangeSpec) {
         ranges.push(q);
         return [
-          { labels: q.startsWith('sum by (pod)') ? { pod: 'p' } : {}, samples: [{ t: r.start, v: 1 }] },
+          {
+            labels: q.startsWith('sum by (namespace, pod)')
+              ? { namespace: 'shop', pod: `${/pod=~"([a-z0-9-]+)-\[a-z0-9\]\+"/.exec(q)?.[1] ?? ''}-x1` }
+              : {},
+            samples: [{ t: r.start, v: 1 }],
+          },
         ];
       },
       async ping() {
@@ -285,9 +320,10 @@ describe('the judge checks the expressions with the store before anything else',
     const p = store(() => 'vector');
     const r = await judge(p).analyze(request([{ type: 'ratio', bad: BAD, total: TOTAL }]));
     expect(r.checks[0]?.type).toBe('ratio');
-    expect(p.ranges.filter((q) => q.startsWith('sum by (pod)'))).toHaveLength(4);
+    expect(p.ranges.filter((q) => q.startsWith('sum by (namespace, pod)'))).toHaveLength(4);
+    expect(r.checks[0]?.summary).not.toMatch(/invalid/);
     expect(r.checks[0]?.queries).toContain(
-      'sum by (pod) (max without (job, instance) (catalogo_searches_total{namespace="shop", pod=~"catalogo-def34-[a-z0-9]+"}))',
+      'sum by (namespace, pod) (max without (job, instance) (catalogo_searches_total{namespace="shop", pod=~"catalogo-def34-[a-z0-9]+"}))',
     );
   });
 });
