@@ -55,8 +55,9 @@ export function sideCounts(
   counters: readonly Series[],
   grid: CounterGrid,
   isError: (l: Readonly<Record<string, string>>) => boolean,
+  podLabel = 'pod',
 ): { requests: Series; errors: Series } {
-  const byClass = increasesByClass(counters, grid, (l) => (isError(l) ? 'error' : 'ok'));
+  const byClass = increasesByClass(counters, grid, podLabel, (l) => (isError(l) ? 'error' : 'ok'));
   const ok = byClass.get('ok');
   const err = byClass.get('error');
   const any = ok ?? err;
@@ -130,10 +131,11 @@ export function errorRateData(
   answers: QueryAnswers<Planned>,
   grid: CounterGrid | null,
   isError: (l: Readonly<Record<string, string>>) => boolean,
+  podLabel = 'pod',
 ): QueryAnswers<Query> {
   if (grid === null) return {};
-  const canary = sideCounts(answers.canaryRequests ?? [], grid, isError);
-  const stable = sideCounts(answers.stableRequests ?? [], grid, isError);
+  const canary = sideCounts(answers.canaryRequests ?? [], grid, isError, podLabel);
+  const stable = sideCounts(answers.stableRequests ?? [], grid, isError, podLabel);
   return {
     canaryRequests: [canary.requests],
     canaryErrors: [canary.errors],
@@ -163,7 +165,7 @@ export const errorRate: CheckKind<ErrorRateCheckRequest, Planned> = {
       },
       ctx.mesh.labels,
     );
-    const data = errorRateData(answers, ctx.grids.window, isError);
+    const data = errorRateData(answers, ctx.grids.window, isError, ctx.mesh.labels.pod);
     const { times, ...result } = evaluateErrorRate(data, params, { timeline: ctx.timeline });
     const timeline = timelineEntries(times, result.timeline);
     return {

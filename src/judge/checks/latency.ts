@@ -66,8 +66,9 @@ export function bucketCounts(
   counters: readonly Series[],
   grid: CounterGrid,
   windowStart: number,
+  podLabel = 'pod',
 ): { window: Series[]; before: Series[] } {
-  const byLe = increasesByClass(counters, grid, (l) => l['le']);
+  const byLe = increasesByClass(counters, grid, podLabel, (l) => l['le']);
   const first = byLe.values().next();
   if (first.done === true) return { window: [], before: [] };
   const present = presentAny(byLe.values(), first.value.times.length);
@@ -90,11 +91,12 @@ export function bucketCounts(
 export function latencyData(
   answers: QueryAnswers<Planned>,
   grids: { readonly window: CounterGrid | null; readonly stable: CounterGrid | null },
+  podLabel = 'pod',
 ): Partial<QueryAnswers<Query>> {
   if (grids.window === null || grids.stable === null) return {};
   const start = grids.window.start;
-  const canary = bucketCounts(answers.canaryBuckets ?? [], grids.window, start);
-  const stable = bucketCounts(answers.stableBuckets ?? [], grids.stable, start);
+  const canary = bucketCounts(answers.canaryBuckets ?? [], grids.window, start, podLabel);
+  const stable = bucketCounts(answers.stableBuckets ?? [], grids.stable, start, podLabel);
   return { canaryBuckets: canary.window, stableBuckets: stable.window, stableBaseline: stable.before };
 }
 
@@ -262,7 +264,11 @@ export const latency: CheckKind<LatencyCheckRequest, Planned> = {
     };
   },
   evaluate(c, answers, params, ctx) {
-    const data = latencyData(answers, { window: ctx.grids.window, stable: ctx.grids[stableRange(c)] });
+    const data = latencyData(
+      answers,
+      { window: ctx.grids.window, stable: ctx.grids[stableRange(c)] },
+      ctx.mesh.labels.pod,
+    );
     const o = evaluateLatency(data, specOf(c), params, ctx.durationUnit, { timeline: ctx.timeline });
     const timeline = timelineEntries(o.times ?? [], o.result.timeline);
     const what = latencyWhat(o.threshold);

@@ -8,7 +8,7 @@
 import type { HistogramBucket, TimelinePoint } from '../../stats/index.js';
 import type { TimelineEntry } from '../types.js';
 import type { Series } from '../../prometheus/client.js';
-import { counterIncreases, type CounterGrid, type CounterIncreases } from '../counts/counter-increases.js';
+import { targetIncreases, type CounterGrid, type CounterIncreases } from '../counts/counter-increases.js';
 
 /**
  * Points of a single-series result by timestamp; an empty result is an empty map. The query
@@ -69,25 +69,17 @@ export function timelineEntries(
 
 /**
  * Raw counter answers (one series per target and class: pod and response code, pod and `le`, …)
- * → per-interval increases per class (src/judge/counts/counter-increases.ts), the class of a
- * series given by `classOf` (undefined: not counted).
+ * → per-interval increases per class (src/judge/counts/counter-increases.ts), a restart read
+ * from the target (`targetLabel`, the pod) as a whole; the class of a series given by `classOf`
+ * (undefined: not counted).
  */
 export function increasesByClass(
   series: readonly Series[],
   grid: CounterGrid,
+  targetLabel: string,
   classOf: (labels: Readonly<Record<string, string>>) => string | undefined,
 ): Map<string, CounterIncreases> {
-  const groups = new Map<string, Series[]>();
-  for (const s of series) {
-    const c = classOf(s.labels);
-    if (c === undefined) continue;
-    const g = groups.get(c);
-    if (g === undefined) groups.set(c, [s]);
-    else g.push(s);
-  }
-  const out = new Map<string, CounterIncreases>();
-  for (const [c, g] of groups) out.set(c, counterIncreases(g, grid));
-  return out;
+  return targetIncreases(series, grid, (l) => l[targetLabel] ?? '', classOf);
 }
 
 /** True for each interval where some class has counters at its end. */

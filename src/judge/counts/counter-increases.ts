@@ -94,3 +94,93 @@ export function addSeries(s: Series, grid: CounterGrid, into: number[], present?
     last = v;
   }
 }
+
+/**
+ * Per-interval increases of several classes of counters exported by the same targets (a pod's
+ * series per response code, per bucket bound), summed per class. A restart resets all of a
+ * target's counters at once, but a rare class (a 503 series, a low bucket) can grow past its
+ * old value before the next grid point and hide it; so a reset is read from the target as a
+ * whole: at a point where the target's series present at both this point and its previous one
+ * add up to less than they did, every series of the target counts from zero. Otherwise each
+ * series is differenced as in {@link counterIncreases}.
+ */
+export function targetIncreases(
+  series: readonly Series[],
+  grid: CounterGrid,
+  targetOf: (labels: Readonly<Record<string, string>>) => string,
+  classOf: (labels: Readonly<Record<string, string>>) => string | undefined,
+): Map<string, CounterIncreases> {
+  const n = gridIntervals(grid);
+  const times = Array.from({ length: n }, (_, i) => grid.start + (i + 1) * grid.step);
+  const byTarget = new Map<string, Series[]>();
+  for (const s of series) {
+    const t = targetOf(s.labels);
+    const g = byTarget.get(t);
+    if (g === undefined) byTarget.set(t, [s]);
+    else g.push(s);
+  }
+  const out = new Map<string, CounterIncreases>();
+  const slot = (c: string): CounterIncreases => {
+    let r = out.get(c);
+    if (r === undefined) {
+      r = { times, increases: new Array<number>(n).fill(0), present: new Array<boolean>(n).fill(false) };
+      out.set(c, r);
+    }
+    return r;
+  };
+  for (const members of byTarget.values()) {
+    // Each member's valid values by grid point (undefined: absent; NaN: not a count).
+    const values = members.map((s) => {
+      const v = new Array<number | undefined>(n + 1).fill(undefined);
+      for (const p of s.samples) {
+        const k = (p.t - grid.start) / grid.step;
+        const i = Math.round(k);
+        if (Math.abs(k - i) > 1e-6 || i < 0 || i > n) continue;
+        v[i] = p.v >= 0 && p.v <= MAX_COUNTER ? p.v : Number.NaN;
+      }
+      return v;
+    });
+    // Reset points of the target: the members present at this point and the target's previous
+    // point add up to less than they did there.
+    const reset = new Array<boolean>(n + 1).fill(false);
+    let prev: number | undefined;
+    for (let i = 0; i <= n; i++) {
+      if (!values.some((v) => v[i] !== undefined && !Number.isNaN(v[i]))) continue;
+      if (prev !== undefined) {
+        let before = 0;
+        let now = 0;
+        for (const v of values) {
+          const a = v[prev];
+          const b = v[i];
+          if (a === undefined || b === undefined || Number.isNaN(a) || Number.isNaN(b)) continue;
+          before += a;
+          now += b;
+        }
+        reset[i] = now < before;
+      }
+      prev = i;
+    }
+    members.forEach((s, m) => {
+      const c = classOf(s.labels);
+      if (c === undefined) return;
+      const r = slot(c);
+      const v = values[m] as (number | undefined)[];
+      let last: number | undefined;
+      for (let i = 0; i <= n; i++) {
+        const x = v[i];
+        if (x === undefined) continue;
+        if (i > 0) r.present[i - 1] = true;
+        if (Number.isNaN(x)) {
+          if (n > 0) r.increases[Math.max(0, i - 1)] = Number.NaN;
+          continue;
+        }
+        if (i > 0) {
+          const inc = last === undefined || reset[i] === true || x < last ? x : x - last;
+          r.increases[i - 1] = (r.increases[i - 1] as number) + inc;
+        }
+        last = x;
+      }
+    });
+  }
+  return out;
+}

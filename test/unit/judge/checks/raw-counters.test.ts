@@ -40,23 +40,25 @@ describe('error classification', () => {
 describe('one side of an error-rate check from its raw counters', () => {
   const isError = errorClassifier({ errorCodes: '5xx' }, ISTIO_NAMES.labels);
 
-  it('counts a pod and a code born inside the window from zero, and a reset from zero', () => {
+  it('counts a pod and a code born inside the window from zero, and a reset of the pod from zero', () => {
     const counters = [
       at([1000, 1100, 1200, 50, 150], { pod: 'a', response_code: '200' }), // reset at 780
-      at([null, null, 3, 4, 4], { pod: 'a', response_code: '503' }), // first error at 720
+      // First error at 720; at 780 the pod restarted (its 200s dropped) and answered 4 errors
+      // since: the 503 series grew past its old 3, but it restarted with its pod.
+      at([null, null, 3, 4, 4], { pod: 'a', response_code: '503' }),
       at([null, 40, 90, 140, 190], { pod: 'b', response_code: '200' }), // new pod at 660
     ];
     const { requests, errors } = sideCounts(counters, grid, isError);
     expect(points(requests)).toEqual([
       [660, 140],
       [720, 153],
-      [780, 101],
+      [780, 104],
       [840, 150],
     ]);
     expect(points(errors)).toEqual([
       [660, 0],
       [720, 3],
-      [780, 1],
+      [780, 4],
       [840, 0],
     ]);
   });

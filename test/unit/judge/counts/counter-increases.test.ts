@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Series } from '../../../../src/prometheus/client.js';
-import { counterIncreases, gridIntervals } from '../../../../src/judge/counts/counter-increases.js';
+import {
+  counterIncreases,
+  gridIntervals,
+  targetIncreases,
+} from '../../../../src/judge/counts/counter-increases.js';
 
 const grid = { start: 600, step: 60, end: 900 };
 /** A series from values at the grid points 600, 660, …; null: absent at that point. */
@@ -98,5 +102,51 @@ describe('counterIncreases', () => {
     const r = counterIncreases([series([null, 153, 3153, 6153, 9153, 12153])], grid);
     expect(r.increases).toEqual([153, 3000, 3000, 3000, 3000]);
     expect(r.increases.every(Number.isInteger)).toBe(true);
+  });
+});
+
+describe('targetIncreases', () => {
+  const byPod = (l: Readonly<Record<string, string>>) => l['pod'] ?? '';
+  const byCode = (l: Readonly<Record<string, string>>) => l['code'];
+
+  it('reads a restart from the whole target, so a rare series that outgrew its old value counts from zero', () => {
+    const r = targetIncreases(
+      [
+        series([1000, 1100, 50, 150, 250, 350], { pod: 'a', code: '200' }),
+        series([2, 3, 5, 5, 6, 6], { pod: 'a', code: '503' }),
+        series([null, 10, 20, 30, 40, 50], { pod: 'b', code: '503' }),
+      ],
+      grid,
+      byPod,
+      byCode,
+    );
+    expect(r.get('200')?.increases).toEqual([100, 50, 100, 100, 100]);
+    expect(r.get('503')?.increases).toEqual([1 + 10, 5 + 10, 0 + 10, 1 + 10, 0 + 10]);
+    expect(r.get('503')?.present).toEqual([true, true, true, true, true]);
+  });
+
+  it('does not take a series that went away for a restart of its target', () => {
+    const r = targetIncreases(
+      [
+        series([1000, 1100, 1200, 1300, 1400, 1500], { pod: 'a', code: '200' }),
+        series([500, 500, null, null, null, null], { pod: 'a', code: '503' }),
+      ],
+      grid,
+      byPod,
+      byCode,
+    );
+    expect(r.get('200')?.increases).toEqual([100, 100, 100, 100, 100]);
+    expect(r.get('503')?.increases).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it('agrees with counterIncreases on one series per target, NaN included', () => {
+    const s = [
+      series([100, Number.NaN, 120, 5, null, 30], { pod: 'a', code: 'x' }),
+      series([null, null, 7, 9, 20, 20], { pod: 'b', code: 'x' }),
+    ];
+    const a = targetIncreases(s, grid, byPod, byCode).get('x');
+    const b = counterIncreases(s, grid);
+    expect(a?.increases.map(String)).toEqual(b.increases.map(String));
+    expect(a?.present).toEqual(b.present);
   });
 });

@@ -1,0 +1,173 @@
+/**
+ * CPU per analysis of two judge builds side by side, against one real Prometheus: the measure of
+ * load.ts ("CPU per analysis": two-check analyses — error rate, latency at the stable's p99 —
+ * over 31 one-minute intervals, one after the other, the judge process' user + system CPU from
+ * /proc/<pid>/stat divided by the analyses), taken in alternating rounds so that both builds see
+ * the same machine load, and reported as the median (and range) over the rounds.
+ *
+ *   npx tsx bench/service/cpu-compare.ts --before DIR [--rounds 7] [--analyses 100] [--out FILE]
+ *
+ * DIR: another checkout of the project (its src/ is run with this checkout's node_modules),
+ * e.g. `git archive <commit> src package.json | tar -x -C DIR`; "after" is this checkout.
+ */
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startPrometheus } from '../../test/support/prometheus.js';
+import { freePort } from '../../test/support/net.js';
+import { openMetrics } from '../../test/integration/harness/simulation.js';
+import {
+  CANARY_HASH,
+  STABLE_HASH,
+  combined,
+  type ScenarioName,
+} from '../../test/integration/harness/scenarios.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const BEFORE = arg('before');
+const ROUNDS = Number(arg('rounds') ?? 7);
+const ANALYSES = Number(arg('analyses') ?? 100);
+const OUT = arg('out');
+const NAMES: ScenarioName[] = ['healthy', 'error-3x', 'slow-tail', 'no-canary', 'counter-reset'];
+/** Linux clock ticks per second (USER_HZ). */
+const CLK_TCK = 100;
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+
+interface Judge {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly url: string;
+}
+
+async function startJudge(name: string, dir: string, prometheusUrl: string): Promise<Judge> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: dir,
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      CANARY_JUDGE_PROMETHEUS_URL: prometheusUrl,
+      CANARY_JUDGE_HOST: '127.0.0.1',
+      CANARY_JUDGE_PORT: String(port),
+      CANARY_JUDGE_GRPC_PORT: 'off',
+      CANARY_JUDGE_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // starting
+    }
+    if (i > 300) throw new Error(`${name}: judge did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { name, child, url };
+}
+
+async function main(): Promise<void> {
+  if (BEFORE === undefined) throw new Error('--before DIR is required');
+  const before = resolve(BEFORE);
+  if (!existsSync(join(before, 'node_modules')))
+    symlinkSync(resolve('node_modules'), join(before, 'node_modules'));
+  const now = Math.floor(Date.now() / 1000);
+  const t0 = Math.floor((now - 3600 - 600) / 60) * 60;
+  process.stderr.write('cpu-compare: backfilling 1 h of history for 5 scenarios and starting Prometheus…\n');
+  const prom = await startPrometheus({ backfill: openMetrics(combined(NAMES, 42), t0, 3600, 15) });
+  const judges = [await startJudge('before', before, prom.url), await startJudge('after', '.', prom.url)];
+  let n = 0;
+  const body = (): string => {
+    const ns = NAMES[n++ % NAMES.length] as string;
+    return JSON.stringify({
+      rollout: { name: 'catalogo', namespace: ns },
+      selector: { mode: 'pod-hash', canary: CANARY_HASH, stable: STABLE_HASH },
+      start: new Date(t0 * 1000).toISOString(),
+      end: new Date((t0 + 31 * 60) * 1000).toISOString(),
+      interval: '60s',
+      checks: [{ type: 'error-rate' }, { type: 'latency', quantile: 0.99 }],
+    });
+  };
+  const analyze = async (j: Judge): Promise<{ queries: number; verdict: string }> => {
+    const res = await fetch(`${j.url}/api/v1/analyses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body(),
+    });
+    const b = (await res.json()) as { verdict?: string; timing?: { queries: number } };
+    if (res.status !== 200) throw new Error(`${j.name}: analysis failed with ${res.status}`);
+    return { queries: b.timing?.queries ?? Number.NaN, verdict: b.verdict ?? '' };
+  };
+  try {
+    const verdicts: Record<string, string[]> = { before: [], after: [] };
+    const queries: Record<string, number> = {};
+    for (const j of judges) {
+      for (let i = 0; i < 50; i++) await analyze(j); // warm-up
+      n = 0;
+      for (let i = 0; i < NAMES.length; i++) {
+        const a = await analyze(j);
+        verdicts[j.name]?.push(a.verdict);
+        queries[j.name] = a.queries;
+      }
+    }
+    const perRound: Record<string, number[]> = { before: [], after: [] };
+    const load: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate which build goes first.
+      for (const j of round % 2 === 0 ? judges : [...judges].reverse()) {
+        const pid = j.child.pid as number;
+        const c0 = cpuSeconds(pid);
+        for (let i = 0; i < ANALYSES; i++) await analyze(j);
+        perRound[j.name]?.push(((cpuSeconds(pid) - c0) * 1000) / ANALYSES);
+      }
+      load.push(loadavg()[0] as number);
+      process.stderr.write(
+        `cpu-compare: round ${round + 1}: before ${r2(perRound['before']?.at(-1) ?? 0)} ms, after ${r2(perRound['after']?.at(-1) ?? 0)} ms\n`,
+      );
+    }
+    const result = {
+      date: new Date().toISOString(),
+      node: process.version,
+      rounds: ROUNDS,
+      analysesPerRound: ANALYSES,
+      loadAverage1m: { min: r2(Math.min(...load)), max: r2(Math.max(...load)) },
+      queriesPerAnalysis: queries,
+      sameVerdicts: JSON.stringify(verdicts['before']) === JSON.stringify(verdicts['after']),
+      verdicts,
+      cpuMsPerAnalysis: Object.fromEntries(
+        Object.entries(perRound).map(([k, v]) => [
+          k,
+          { median: r2(median(v)), min: r2(Math.min(...v)), max: r2(Math.max(...v)), rounds: v.map(r2) },
+        ]),
+      ),
+    };
+    const text = JSON.stringify(result, null, 2);
+    process.stdout.write(`${text}\n`);
+    if (OUT !== undefined) writeFileSync(OUT, `${text}\n`);
+  } finally {
+    for (const j of judges) j.child.kill('SIGTERM');
+    await prom.close();
+  }
+}
+
+void main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
