@@ -20,7 +20,12 @@ import {
 } from '../../prometheus/expression.js';
 import { describeLabels, type Series } from '../../prometheus/client.js';
 import { decideCounts, type IntervalCounts } from '../../stats/index.js';
-import { counterIncreases, type CounterGrid } from '../counts/counter-increases.js';
+import {
+  gridIntervals,
+  targetIncreases,
+  type CounterGrid,
+  type CounterIncreases,
+} from '../counts/counter-increases.js';
 import type { RatioCheckRequest } from '../request.js';
 import type { CheckContext, CheckKind, PlannedQuery, QueryAnswers } from './kind.js';
 import { timelineEntries } from './series.js';
@@ -73,6 +78,41 @@ function notCounts(side: Side, bad: readonly number[], total: readonly number[])
   return undefined;
 }
 
+/** Marks which expression a series answered (a reserved name: no series of Prometheus has it). */
+const FIELD_LABEL = '__ratio_field__';
+
+/**
+ * One side's per-interval bad events and events. A pod's two counters restart together, and a
+ * restart is read from the pod as a whole (../counts/counter-increases.ts, targetIncreases): a
+ * rare bad counter that grew past its old value before the next grid point still counts from zero.
+ */
+function sideIncreases(
+  answers: QueryAnswers<Query>,
+  side: Side,
+  grid: CounterGrid,
+  labels: AppLabels,
+): { readonly [F in Field]: CounterIncreases } {
+  const tagged = FIELDS.flatMap((field) =>
+    (answers[queryName(side, field)] ?? []).map((x) => ({
+      labels: { ...x.labels, [FIELD_LABEL]: field },
+      samples: x.samples,
+    })),
+  );
+  const byField = targetIncreases(
+    tagged,
+    grid,
+    (l) => `${l[labels.namespace] ?? ''}\u0000${l[labels.pod] ?? ''}`,
+    (l) => l[FIELD_LABEL],
+  );
+  const n = gridIntervals(grid);
+  const none = (): CounterIncreases => ({
+    times: Array.from({ length: n }, (_, i) => grid.start + (i + 1) * grid.step),
+    increases: new Array<number>(n).fill(0),
+    present: new Array<boolean>(n).fill(false),
+  });
+  return { bad: byField.get('bad') ?? none(), total: byField.get('total') ?? none() };
+}
+
 /**
  * Per-interval counts of both sides on the window's grid, and why they are refused if they are.
  * An interval exists where either side has `total` counters at its end, as for error-rate.
@@ -95,9 +135,9 @@ export function ratioIntervals(
           };
       }
   }
-  const of = (side: Side, field: Field) => counterIncreases(answers[queryName(side, field)] ?? [], grid);
-  const c = { bad: of('canary', 'bad'), total: of('canary', 'total') };
-  const s = { bad: of('stable', 'bad'), total: of('stable', 'total') };
+  const labels = sides?.labels ?? DEFAULT_APP_LABELS;
+  const c = sideIncreases(answers, 'canary', grid, labels);
+  const s = sideIncreases(answers, 'stable', grid, labels);
   const keep = c.total.times.map((_, i) => c.total.present[i] === true || s.total.present[i] === true);
   const pick = (xs: readonly number[]) => xs.filter((_, i) => keep[i]);
   const times = pick(c.total.times);

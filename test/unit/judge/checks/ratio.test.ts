@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { JudgeError } from '../../../../src/errors.js';
 import { CHECK_KINDS, type EvaluationContext } from '../../../../src/judge/checks/index.js';
+import { ratioIntervals } from '../../../../src/judge/checks/ratio.js';
 import { checkParams, createJudge } from '../../../../src/judge/judge.js';
 import { parseAnalysisRequest, type RatioCheckRequest } from '../../../../src/judge/request.js';
 import type { PrometheusClient, RangeSpec, ResultType, Series } from '../../../../src/prometheus/client.js';
@@ -240,6 +241,59 @@ describe('ratio evaluation', () => {
       expect(r.summary).toMatch(/total answered a series that is not a canary pod's, .*needs \$selector/);
     },
   );
+});
+
+describe('ratio counts on the grid', () => {
+  const pod = (name: string, points: [number, number][]) => ({
+    labels: { namespace: 'shop', pod: name },
+    samples: points.map(([t, v]) => ({ t, v })),
+  });
+  const grid = { start: 0, step: 60, end: 180 };
+
+  it('reads a restart from the pod as a whole: a bad counter that grew past its old value still restarts', () => {
+    const r = ratioIntervals(
+      {
+        canaryTotal: [
+          pod('catalogo-abc12-a', [
+            [0, 1000],
+            [60, 1100],
+            [120, 50],
+            [180, 150],
+          ]),
+        ],
+        // After the restart at 120 the pod's bad counter (12) is above its old value (11).
+        canaryBad: [
+          pod('catalogo-abc12-a', [
+            [0, 10],
+            [60, 11],
+            [120, 12],
+            [180, 13],
+          ]),
+        ],
+        stableTotal: [
+          pod('catalogo-def34-b', [
+            [0, 0],
+            [60, 100],
+            [120, 200],
+            [180, 300],
+          ]),
+        ],
+        stableBad: [],
+      },
+      grid,
+    );
+    expect(r.times).toEqual([60, 120, 180]);
+    expect(r.intervals.map((i) => [i.canaryBad, i.canaryTotal])).toEqual([
+      [1, 100],
+      [12, 50],
+      [1, 100],
+    ]);
+    expect(r.intervals.map((i) => [i.stableBad, i.stableTotal])).toEqual([
+      [0, 100],
+      [0, 100],
+      [0, 100],
+    ]);
+  });
 });
 
 describe('the judge checks the expressions with the store before anything else', () => {
