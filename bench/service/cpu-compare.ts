@@ -5,10 +5,11 @@
  * /proc/<pid>/stat divided by the analyses), taken in alternating rounds so that both builds see
  * the same machine load, and reported as the median (and range) over the rounds.
  *
- *   npx tsx bench/service/cpu-compare.ts --before DIR [--rounds 7] [--analyses 100] [--out FILE]
+ *   npx tsx bench/service/cpu-compare.ts --before DIR [--rounds 7] [--analyses 100] [--out FILE] [--profile DIR]
  *
  * DIR: another checkout of the project (its src/ is run with this checkout's node_modules),
  * e.g. `git archive <commit> src package.json | tar -x -C DIR`; "after" is this checkout.
+ * --profile DIR: the "after" judge writes a V8 CPU profile there (node --cpu-prof) on exit.
  */
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,6 +34,7 @@ const BEFORE = arg('before');
 const ROUNDS = Number(arg('rounds') ?? 7);
 const ANALYSES = Number(arg('analyses') ?? 100);
 const OUT = arg('out');
+const PROFILE = arg('profile');
 const NAMES: ScenarioName[] = ['healthy', 'error-3x', 'slow-tail', 'no-canary', 'counter-reset'];
 /** Linux clock ticks per second (USER_HZ). */
 const CLK_TCK = 100;
@@ -56,9 +58,15 @@ interface Judge {
   readonly url: string;
 }
 
-async function startJudge(name: string, dir: string, prometheusUrl: string): Promise<Judge> {
+async function startJudge(
+  name: string,
+  dir: string,
+  prometheusUrl: string,
+  profile?: string,
+): Promise<Judge> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const prof = profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(profile)];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts'], {
     cwd: dir,
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -92,7 +100,10 @@ async function main(): Promise<void> {
   const t0 = Math.floor((now - 3600 - 600) / 60) * 60;
   process.stderr.write('cpu-compare: backfilling 1 h of history for 5 scenarios and starting Prometheus…\n');
   const prom = await startPrometheus({ backfill: openMetrics(combined(NAMES, 42), t0, 3600, 15) });
-  const judges = [await startJudge('before', before, prom.url), await startJudge('after', '.', prom.url)];
+  const judges = [
+    await startJudge('before', before, prom.url),
+    await startJudge('after', '.', prom.url, PROFILE),
+  ];
   let n = 0;
   const body = (): string => {
     const ns = NAMES[n++ % NAMES.length] as string;
@@ -162,7 +173,11 @@ async function main(): Promise<void> {
     process.stdout.write(`${text}\n`);
     if (OUT !== undefined) writeFileSync(OUT, `${text}\n`);
   } finally {
-    for (const j of judges) j.child.kill('SIGTERM');
+    for (const j of judges) {
+      const exited = new Promise((r) => j.child.once('exit', r));
+      j.child.kill('SIGTERM');
+      await exited;
+    }
     await prom.close();
   }
 }
