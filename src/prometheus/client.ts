@@ -344,6 +344,8 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     path: string,
     form: Record<string, string>,
     outer?: AbortSignal,
+    /** Turns a failure into what it means for this call, before it is recorded. */
+    refine: (e: JudgeError) => JudgeError = (e) => e,
   ): Promise<unknown> {
     const started = performance.now();
     let error: ErrorCode | undefined;
@@ -363,8 +365,9 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         throw badResponse(`Prometheus answered HTTP ${status} with a body that is not JSON`);
       return json;
     } catch (e) {
-      error = e instanceof JudgeError ? e.code : 'prometheus_bad_response';
-      throw e;
+      const err = e instanceof JudgeError ? refine(e) : e;
+      error = err instanceof JudgeError ? err.code : 'prometheus_bad_response';
+      throw err;
     } finally {
       options.onQuery?.(kind, (performance.now() - started) / 1000, error);
     }
@@ -390,7 +393,15 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     async resultType(query, qo = {}) {
       const started = performance.now();
       try {
-        const body = (await call('parse', '/api/v1/query', { query, time: '0' }, qo.signal)) as {
+        // Only the query can be bad in this call: a 400 bad_data is Prometheus' parser refusing
+        // the expression, the caller's mistake (recorded as such), not Prometheus trouble.
+        const refusal = (e: JudgeError): JudgeError => {
+          const refused = PARSE_REFUSAL.exec(e.message);
+          return refused === null
+            ? e
+            : new JudgeError('invalid_request', `Prometheus cannot parse it: ${refused[1] as string}`);
+        };
+        const body = (await call('parse', '/api/v1/query', { query, time: '0' }, qo.signal, refusal)) as {
           status?: unknown;
           data?: { resultType?: unknown };
         } | null;
@@ -398,12 +409,6 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         if (body?.status !== 'success' || typeof type !== 'string' || !RESULT_TYPES.includes(type))
           throw badResponse('Prometheus answered a dry instant query without a result type');
         return type as ResultType;
-      } catch (e) {
-        // Only the query can be bad in this call: Prometheus' parser refused the expression.
-        const refused = e instanceof JudgeError ? PARSE_REFUSAL.exec(e.message) : null;
-        if (refused !== null)
-          throw new JudgeError('invalid_request', `Prometheus cannot parse it: ${refused[1] as string}`);
-        throw e;
       } finally {
         qo.onSpan?.(started, performance.now());
       }

@@ -18,6 +18,7 @@ import {
   Verdict,
   type AnalyzeResponse,
 } from '../../src/gen/canary_judge/v1/judge.js';
+import { createPrometheusClient } from '../../src/prometheus/client.js';
 import { Rng } from '../support/random.js';
 import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 import { startJudge, type JudgeHandle } from './harness/judge.js';
@@ -246,6 +247,28 @@ describe('ratio check on an application counter, real Prometheus', () => {
     expect(err.code).toBe(3); // INVALID_ARGUMENT
     expect(err.metadata.get('canary-judge-error-field')).toEqual(['checks[0].ratio.bad']);
     expect(err.details).toMatch(/^checks\[0\]\.ratio\.bad \(.+\): Prometheus cannot parse it: .*parse error/);
+  });
+
+  it("reads the result type from Prometheus' parser, and records a refused expression as the caller's", async () => {
+    const seen: [string, string | undefined][] = [];
+    const client = createPrometheusClient({
+      url: prom.url,
+      timeoutMs: 5000,
+      onQuery: (kind, _s, error) => seen.push([kind, error]),
+    });
+    expect(await client.resultType('catalogo_searches_total{pod="x"}')).toBe('vector');
+    expect(await client.resultType('catalogo_searches_total[5m]')).toBe('matrix');
+    expect(await client.resultType('1 + 1')).toBe('scalar');
+    await expect(client.resultType('sum(catalogo_searches_total')).rejects.toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringMatching(/^Prometheus cannot parse it: 1:\d+: parse error: /),
+    });
+    expect(seen).toEqual([
+      ['parse', undefined],
+      ['parse', undefined],
+      ['parse', undefined],
+      ['parse', 'invalid_request'],
+    ]);
   });
 
   it('answers 503 when Prometheus is down, never a verdict', async () => {
