@@ -2,9 +2,12 @@
  * The demo: a local Prometheus scraping synthetic catalogo v1.1 → v1.2 traffic with
  * Istio-shaped metrics, the judge as its own process, and two canaries judged side by side at
  * the shipped Rollout's last gate (50% of the traffic, critical-effect 1.5, critical-increase
- * 0.001) — one healthy (v1.2 behaves like v1.1), one bad (v1.2 answers 503 three times as often).
+ * 0.001) — one healthy (v1.2 behaves like v1.1), one bad (v1.2 answers 503 three times as often),
+ * and one whose only regression is in catalogo's business metric (v1.2's searches find nothing
+ * three times as often), caught by a ratio check on the application's own counter beside the
+ * mesh's errors and latency.
  * The traffic is shaped like a real service's, not like the judge's: 0.1% 503s, a log-normal
- * latency (median 40 ms, σ 0.6) whose p99 sits inside an Istio bucket.
+ * latency (median 40 ms, σ 0.6) whose p99 sits inside an Istio bucket, 4% of searches empty.
  * Every few seconds it asks the judge, as an Argo AnalysisRun would, and prints the verdicts
  * and their one-line summaries until the good canary passes and the bad one fails.
  *
@@ -15,7 +18,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { startPrometheus, waitForSeries, type PrometheusHandle } from '../test/support/prometheus.js';
 import { freePort } from '../test/support/net.js';
 import { REALISTIC, latencyP99Ms } from '../test/e2e/lib/shape.js';
-import { CANARY_HASH, STABLE_HASH, startTraffic, type Side, type TrafficHandle } from './traffic.js';
+import {
+  CANARY_HASH,
+  SEARCH_SHARE,
+  STABLE_HASH,
+  startTraffic,
+  type Side,
+  type TrafficHandle,
+} from './traffic.js';
 
 const INTERVAL = '5s'; // analysis resolution; 60s in a real cluster, shortened for the demo
 const POLL_MS = 5000;
@@ -57,12 +67,29 @@ const CANARY_WEIGHT = 50;
 /** The shipped Rollout's gate at 50% (rollouts/catalogo/rollout.yaml): its tolerance, 1.5× or +0.1 pp. */
 const GATE = { criticalEffect: '1.5', criticalIncrease: '0.001' };
 
+/** Share of v1.1's catalogue searches that find nothing. */
+const EMPTY_SEARCHES = 0.04;
+
 const CASES = [
-  { label: 'good canary', namespace: 'catalogo-good', canary: REALISTIC, expect: 'Pass' },
   {
-    label: 'bad canary ',
+    label: 'good canary  ',
+    namespace: 'catalogo-good',
+    canary: REALISTIC,
+    empty: EMPTY_SEARCHES,
+    expect: 'Pass',
+  },
+  {
+    label: 'bad canary   ',
     namespace: 'catalogo-bad',
     canary: { ...REALISTIC, errorRate: REALISTIC.errorRate * 3 },
+    empty: EMPTY_SEARCHES,
+    expect: 'Fail',
+  },
+  {
+    label: 'empty search ',
+    namespace: 'catalogo-search',
+    canary: REALISTIC,
+    empty: EMPTY_SEARCHES * 3,
     expect: 'Fail',
   },
 ];
@@ -76,6 +103,7 @@ function sides(): Side[] {
       pods: 2,
       rps: (RPS * (100 - CANARY_WEIGHT)) / 100,
       behaviour: REALISTIC,
+      emptySearchRate: EMPTY_SEARCHES,
     },
     {
       namespace: c.namespace,
@@ -84,6 +112,7 @@ function sides(): Side[] {
       pods: 2,
       rps: (RPS * CANARY_WEIGHT) / 100,
       behaviour: c.canary,
+      emptySearchRate: c.empty,
     },
   ]);
 }
@@ -100,6 +129,14 @@ function analysisBody(namespace: string): unknown {
     checks: [
       { type: 'error-rate', name: 'error-rate', errorCodes: '5xx', ...common },
       { type: 'latency', name: 'latency', quantile: '0.99', ...common },
+      // catalogo's own counter: searches that found nothing among all searches.
+      {
+        type: 'ratio',
+        name: 'empty-searches',
+        bad: 'catalogo_searches_total{result="empty", $selector}',
+        total: 'catalogo_searches_total{$selector}',
+        ...common,
+      },
     ],
   };
 }
@@ -119,6 +156,10 @@ async function main(): Promise<void> {
   );
   say('    catalogo-good: v1.2 behaves like v1.1');
   say(`    catalogo-bad:  v1.2 answers 503 three times as often (${pct(REALISTIC.errorRate * 3)})`);
+  say(
+    `    catalogo-search: v1.2's searches find nothing three times as often (${pct(EMPTY_SEARCHES * 3)} vs ${pct(EMPTY_SEARCHES)};` +
+      ` catalogo_searches_total, ${pct(SEARCH_SHARE)} of requests are searches); errors and latency as v1.1`,
+  );
   exporter = await startTraffic(sides());
   say(`    exporter at ${exporter.url}/metrics`);
 

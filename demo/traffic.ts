@@ -4,6 +4,9 @@
  * log-normal latency counted into Istio's default duration buckets wherever it lands — and
  * exposed as the destination sidecars would report them (istio_requests_total,
  * istio_request_duration_milliseconds with reporter="destination" and the serving pod's name).
+ * A share of the requests are catalogue searches, some of which find nothing: catalogo's own
+ * business counter, `catalogo_searches_total{result="found"|"empty"}`, labelled as Kubernetes
+ * pod discovery labels an application's metrics (`namespace`, `pod`).
  * One simulated second per second, deterministic from the seed.
  */
 
@@ -23,10 +26,19 @@ export interface Side {
   /** Requests per second to this side (all its pods together). */
   readonly rps: number;
   readonly behaviour: Behaviour;
+  /** Share of this side's searches that find nothing. */
+  readonly emptySearchRate: number;
 }
+
+/** Share of catalogo's requests that are catalogue searches. */
+export const SEARCH_SHARE = 0.3;
 
 interface Pod {
   readonly labels: string;
+  /** The labels of the application's own metrics (no mesh labels). */
+  readonly appLabels: string;
+  searches: number;
+  emptySearches: number;
   ok: number;
   errors: number;
   /** Non-cumulative counts per bucket (ISTIO_BUCKETS_MS order, then +Inf). */
@@ -51,6 +63,9 @@ export async function startTraffic(sides: readonly Side[], seed = 42): Promise<T
         `reporter="destination",destination_workload="${ROLLOUT}",destination_workload_namespace="${s.namespace}",` +
         `destination_service_name="${ROLLOUT}-${s.hash === CANARY_HASH ? 'canary' : 'stable'}",destination_version="${s.version}",` +
         `source_workload="frontend",response_flags="-",namespace="${s.namespace}",pod="${ROLLOUT}-${s.hash}-${'bcdfg'[i] ?? 'h'}x2k9"`,
+      appLabels: `namespace="${s.namespace}",pod="${ROLLOUT}-${s.hash}-${'bcdfg'[i] ?? 'h'}x2k9"`,
+      searches: 0,
+      emptySearches: 0,
       ok: 0,
       errors: 0,
       buckets: new Array<number>(ISTIO_BUCKETS_MS.length + 1).fill(0),
@@ -72,6 +87,10 @@ export async function startTraffic(sides: readonly Side[], seed = 42): Promise<T
           if (b < 0) b = ISTIO_BUCKETS_MS.length;
           (pod.buckets[b] as number)++;
           pod.sumMs += ms;
+          if (random() < SEARCH_SHARE) {
+            pod.searches++;
+            if (random() < s.emptySearchRate) pod.emptySearches++;
+          }
         }
       }
     });
@@ -85,6 +104,13 @@ export async function startTraffic(sides: readonly Side[], seed = 42): Promise<T
         .flatMap((p) => [
           `istio_requests_total{${p.labels},response_code="200"} ${p.ok}`,
           ...(p.errors > 0 ? [`istio_requests_total{${p.labels},response_code="503"} ${p.errors}`] : []),
+        ]),
+      '# TYPE catalogo_searches_total counter',
+      ...pods
+        .flat()
+        .flatMap((p) => [
+          `catalogo_searches_total{${p.appLabels},result="found"} ${p.searches - p.emptySearches}`,
+          `catalogo_searches_total{${p.appLabels},result="empty"} ${p.emptySearches}`,
         ]),
       '# TYPE istio_request_duration_milliseconds histogram',
     ];

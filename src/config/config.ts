@@ -10,6 +10,7 @@ import { parseDuration } from '../duration.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../prometheus/client.js';
 import { parseTargetPatterns, type TargetPattern } from '../contract/targets.js';
 import { ISTIO_NAMES, LABEL_NAME, METRIC_NAME, type MeshNames } from '../prometheus/promql.js';
+import { DEFAULT_APP_LABELS, type AppLabels } from '../prometheus/expression.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type DurationUnit = 'milliseconds' | 'seconds';
@@ -45,6 +46,8 @@ export interface Config {
   readonly shutdownDelayMs: number;
   readonly logLevel: LogLevel;
   readonly mesh: MeshNames;
+  /** Label names of applications' own metrics, for ratio checks' `$selector`. */
+  readonly app: AppLabels;
   /** Unit of the duration histogram's `le` (Istio: milliseconds). */
   readonly durationUnit: DurationUnit;
   /** The contract gate (POST /api/v1/contract-checks); dir undefined: not offered. */
@@ -296,6 +299,9 @@ const fieldsSchema = (readFile: (path: string) => string) =>
     CANARY_JUDGE_LABEL_SERVICE_NAME: labelName('LABEL_SERVICE_NAME', L.serviceName),
     CANARY_JUDGE_LABEL_SERVICE_NAMESPACE: labelName('LABEL_SERVICE_NAMESPACE', L.serviceNamespace),
     CANARY_JUDGE_LABEL_VERSION: labelName('LABEL_VERSION', L.version),
+    CANARY_JUDGE_APP_LABEL_NAMESPACE: labelName('APP_LABEL_NAMESPACE', DEFAULT_APP_LABELS.namespace),
+    CANARY_JUDGE_APP_LABEL_POD: labelName('APP_LABEL_POD', DEFAULT_APP_LABELS.pod),
+    CANARY_JUDGE_APP_LABEL_VERSION: labelName('APP_LABEL_VERSION', DEFAULT_APP_LABELS.version),
   });
 
 /** The environment's schema; `readFile` reads the `…_FILE` secrets. */
@@ -354,7 +360,12 @@ function acrossFields(e: Fields, ctx: Ctx): void {
       `${v('ANALYSIS_QUEUE_WAIT')} must be shorter than ${v('ANALYSIS_DEADLINE')} (the wait counts against it)`,
     );
 
-  const identity = new Set(Object.values(meshNames(e).labels));
+  const identity = new Set([
+    ...Object.values(meshNames(e).labels),
+    e.CANARY_JUDGE_APP_LABEL_NAMESPACE,
+    e.CANARY_JUDGE_APP_LABEL_POD,
+    e.CANARY_JUDGE_APP_LABEL_VERSION,
+  ]);
   for (const l of e.CANARY_JUDGE_SCRAPE_LABELS)
     if (identity.has(l))
       problem(
@@ -407,6 +418,11 @@ function toConfig(e: Fields): Config {
     shutdownDelayMs: e.CANARY_JUDGE_SHUTDOWN_DELAY ?? 0,
     logLevel: e.CANARY_JUDGE_LOG_LEVEL,
     mesh: meshNames(e),
+    app: {
+      namespace: e.CANARY_JUDGE_APP_LABEL_NAMESPACE,
+      pod: e.CANARY_JUDGE_APP_LABEL_POD,
+      version: e.CANARY_JUDGE_APP_LABEL_VERSION,
+    },
     durationUnit: e.CANARY_JUDGE_DURATION_UNIT,
     contract: {
       dir: e.CANARY_JUDGE_CONTRACTS_DIR,

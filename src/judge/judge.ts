@@ -9,6 +9,7 @@ import { JudgeError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
 import { namedQuery, renderSelector, type SideSelector } from '../prometheus/promql.js';
+import { DEFAULT_APP_LABELS, appSide, type AppLabels } from '../prometheus/expression.js';
 import {
   DEFAULT_CHECK_WEIGHT,
   DEFAULT_COUNT_TEST_PARAMS,
@@ -37,7 +38,10 @@ export interface JudgeOptions {
   readonly config: Pick<
     Config,
     'deadlineMs' | 'queryConcurrency' | 'lookbackSeconds' | 'mesh' | 'durationUnit'
-  >;
+  > & {
+    /** Label names of applications' own metrics (ratio checks); default DEFAULT_APP_LABELS. */
+    readonly app?: AppLabels;
+  };
   /** Versioned judge name, e.g. canary-judge/0.1.0. */
   readonly name: string;
   readonly now?: () => number;
@@ -74,6 +78,7 @@ export function checkParams(c: CheckRequest, nChecks: number): CheckParams {
 export function createJudge(opts: JudgeOptions): Judge {
   const now = opts.now ?? Date.now;
   const { mesh } = opts.config;
+  const appLabels = opts.config.app ?? DEFAULT_APP_LABELS;
 
   return {
     async analyze(req, aopts = {}) {
@@ -96,9 +101,12 @@ export function createJudge(opts: JudgeOptions): Judge {
           interval: req.interval.text,
           intervalSeconds: req.interval.seconds,
           mesh,
+          appSides: appSides(side(req.selector.canary), side(req.selector.stable), appLabels),
+          appLabels,
           durationUnit: opts.config.durationUnit,
           timeline: req.timeline ?? false,
         };
+        await checkExpressions(req.checks, ctx, runner);
         const presence = namedQuery('presence', { selector: ctx.canarySelector }, mesh);
         const resolved = await resolveWindow(
           { start: req.start, interval: req.interval, ...(req.end === undefined ? {} : { end: req.end }) },
@@ -133,6 +141,49 @@ export function createJudge(opts: JudgeOptions): Judge {
       }
     },
   };
+}
+
+function appSides(
+  canary: SideSelector,
+  stable: SideSelector,
+  labels: AppLabels,
+): NonNullable<CheckContext['appSides']> | null {
+  const c = appSide(canary, labels);
+  const s = appSide(stable, labels);
+  return c === null || s === null ? null : { canary: c, stable: s };
+}
+
+/**
+ * The expressions the request wrote itself, checked by the store's parser before anything else
+ * is queried: one it refuses, or one that is not an instant vector, is a 400 naming the field
+ * (`checks[0].bad`). An outage is the usual 503/504.
+ */
+async function checkExpressions(
+  requests: readonly CheckRequest[],
+  ctx: CheckContext,
+  runner: QueryRunner,
+): Promise<void> {
+  const checked = requests.flatMap((c, i) =>
+    (kindOf(c).expressions?.(c, ctx) ?? []).map((e) => ({ ...e, field: `checks[${i}].${e.field}` })),
+  );
+  await Promise.all(
+    checked.map(async ({ field, promql }) => {
+      let type: string;
+      try {
+        type = await runner.resultType(promql);
+      } catch (e) {
+        if (e instanceof JudgeError && e.code === 'invalid_request')
+          throw new JudgeError('invalid_request', `${field} (${promql}): ${e.message}`, { field });
+        throw e;
+      }
+      if (type !== 'vector')
+        throw new JudgeError(
+          'invalid_request',
+          `${field} (${promql}) must be an instant vector of counters; Prometheus reads it as a ${type === 'matrix' ? 'range vector' : type}`,
+          { field },
+        );
+    }),
+  );
 }
 
 /**

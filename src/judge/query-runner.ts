@@ -6,13 +6,15 @@
  * more series than its query promises (./series-shape.ts).
  */
 import { JudgeError, isJudgeError } from '../errors.js';
-import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
+import type { PrometheusClient, RangeSpec, ResultType, Series } from '../prometheus/client.js';
 import { createLimiter, unionLength } from './pool.js';
 import { checkSeriesShape, type ShapedQuery } from './series-shape.js';
 
 export interface QueryRunner {
   /** The answer to `query` over `range`; refused (prometheus_bad_response) beyond its shape. */
   run(query: ShapedQuery, range: RangeSpec): Promise<Series[]>;
+  /** The result type of `promql` by the store's own parser (a dry query that reads no data). */
+  resultType(promql: string): Promise<ResultType>;
   /** Aborted at the deadline, on an outage, or when the caller's signal aborts. */
   readonly signal: AbortSignal;
   /** Queries actually sent, and the time during which at least one was in flight (ms). */
@@ -69,6 +71,19 @@ export function createQueryRunner(
       const series = await p;
       checkSeriesShape(series, query);
       return series;
+    },
+    resultType(promql) {
+      return limit(async () => {
+        if (signal.aborted) throw deadlineError(signal);
+        queries++;
+        try {
+          return await prometheus.resultType(promql, { signal, onSpan: (s, e) => spans.push([s, e]) });
+        } catch (e) {
+          if (isJudgeError(e) && (e.code === 'prometheus_unavailable' || e.code === 'prometheus_timeout'))
+            giveUp.abort(e);
+          throw e;
+        }
+      });
     },
     stats: () => ({ queries, prometheusMs: unionLength(spans) }),
     close: () => clearTimeout(timer),

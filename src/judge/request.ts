@@ -188,9 +188,65 @@ const latencyCheck = z
     }
   });
 
+/**
+ * The placeholder a ratio check's expression carries where the judge puts the side's label
+ * matchers. Not `{{selector}}`: Argo Rollouts resolves every `{{…}}` of a metric (jsonBody and
+ * plugin config alike) and fails the AnalysisRun on one it does not know.
+ */
+export const SELECTOR_PLACEHOLDER = '$selector';
+/** Longest expression accepted (it is sent to Prometheus once per side, in every query). */
+export const MAX_EXPRESSION_LENGTH = 2000;
+
+/**
+ * A PromQL instant-vector expression of cumulative counters with `$selector` where the side's
+ * matchers go, e.g. `catalogo_searches_total{result="empty", $selector}`. Only the placeholder's
+ * shape is checked here; Prometheus' own parser checks the rest before the judge uses it.
+ */
+const expression = (what: string) =>
+  z
+    .string()
+    .max(MAX_EXPRESSION_LENGTH, { error: `${what} must be at most ${MAX_EXPRESSION_LENGTH} characters` })
+    .superRefine((s, ctx) => {
+      const fail = (message: string): void => ctx.addIssue({ code: 'custom', message });
+      if (s.includes('{{') || s.includes('}}')) {
+        // `{{{selector}}}` would have been `{$selector}`; a lone `{{` is a typo either way.
+        fail(
+          `${what} must not contain {{ or }} (Argo Rollouts resolves them itself): write the side's matchers as ${SELECTOR_PLACEHOLDER}, e.g. my_events_total{${SELECTOR_PLACEHOLDER}}`,
+        );
+        return;
+      }
+      // eslint-disable-next-line no-control-regex
+      if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(s)) {
+        fail(`${what} must not contain control characters`);
+        return;
+      }
+      const names = [...s.matchAll(/\$([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1] as string);
+      const unknown = names.find((n) => `$${n}` !== SELECTOR_PLACEHOLDER);
+      if (unknown !== undefined) {
+        fail(`${what}: unknown placeholder $${unknown} (only ${SELECTOR_PLACEHOLDER} is filled in)`);
+        return;
+      }
+      if (names.length === 0) {
+        fail(
+          `${what} must contain ${SELECTOR_PLACEHOLDER} where the side's label matchers go, e.g. my_events_total{${SELECTOR_PLACEHOLDER}}`,
+        );
+      }
+    });
+
+/**
+ * A count check on the application's own counters: the share of `bad` events among `total`
+ * events, canary against stable, with the error-rate check's test (src/judge/checks/ratio.ts).
+ */
+const ratioCheck = z.strictObject({
+  type: z.literal('ratio'),
+  ...commonCheckFields,
+  bad: expression('bad'),
+  total: expression('total'),
+});
+
 const checkSchema = z
-  .discriminatedUnion('type', [errorRateCheck, latencyCheck], {
-    error: 'check type must be error-rate or latency',
+  .discriminatedUnion('type', [errorRateCheck, latencyCheck, ratioCheck], {
+    error: 'check type must be error-rate, latency or ratio',
   })
   .superRefine((c, ctx) => {
     if (c.criticalEffect !== undefined && c.margin !== undefined && c.criticalEffect <= 1 + c.margin) {
@@ -245,6 +301,18 @@ export const analysisRequestSchema = z
       }
       seen.add(name);
     });
+    const mode = (r.selector as { mode?: unknown } | undefined)?.mode;
+    if (mode === 'service') {
+      (Array.isArray(r.checks) ? r.checks : []).forEach((c: unknown, i) => {
+        if (c !== null && typeof c === 'object' && (c as { type?: unknown }).type === 'ratio')
+          ctx.addIssue({
+            code: 'custom',
+            path: ['checks', i, 'type'],
+            message:
+              "a ratio check cannot tell canary from stable by Service (selector mode service): an application's own metrics carry the pod that exported them, not the Service the caller named; use selector mode pod-hash or version",
+          });
+      });
+    }
     if (r.start instanceof Date && r.start.getTime() > Date.now()) {
       // There is nothing to judge after now: the window would end before it starts.
       ctx.addIssue({ code: 'custom', path: ['start'], message: 'start must not be in the future' });
@@ -258,6 +326,7 @@ export type AnalysisRequest = z.output<typeof analysisRequestSchema>;
 export type CheckRequest = AnalysisRequest['checks'][number];
 export type ErrorRateCheckRequest = Extract<CheckRequest, { type: 'error-rate' }>;
 export type LatencyCheckRequest = Extract<CheckRequest, { type: 'latency' }>;
+export type RatioCheckRequest = Extract<CheckRequest, { type: 'ratio' }>;
 export type SelectorRequest = AnalysisRequest['selector'];
 export type SelectorMode = SelectorRequest['mode'];
 

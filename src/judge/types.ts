@@ -18,7 +18,7 @@ import type {
 /** Engine reasons, plus the judge's own: this check's queries failed (the others still ran). */
 export type CheckReason = Reason | 'query_error';
 
-export type CheckType = 'error-rate' | 'latency';
+export type CheckType = 'error-rate' | 'latency' | 'ratio';
 
 export interface CheckParams extends CountTestParams {
   /** Absolute increase a Pass must rule out besides the ratio; 0 = ratio only. */

@@ -68,7 +68,7 @@ export function createMetrics(version: string, options: { processMetrics?: boole
   });
   const queryDuration = new Histogram({
     name: 'canary_judge_prometheus_query_duration_seconds',
-    help: 'Duration of Prometheus queries by kind (range, ping).',
+    help: "Duration of Prometheus queries by kind (range, ping, parse: a ratio check's dry query).",
     labelNames: [LABEL_KIND] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],

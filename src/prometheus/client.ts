@@ -44,9 +44,18 @@ export interface PrometheusClient {
   queryRange(query: string, range: RangeSpec, options?: QueryOptions): Promise<Series[]>;
   /** Evaluates `vector(1)`: cheap, and works on every PromQL-compatible store. */
   ping(signal?: AbortSignal): Promise<Reachability>;
+  /**
+   * The type of `query`'s result, from a dry instant query at Unix time 0 (where no store holds
+   * data, so nothing is read): the store's own parser checks the expression. An expression it
+   * refuses (HTTP 400 bad_data) is `invalid_request` with its message; outages as for queries.
+   */
+  resultType(query: string, options?: QueryOptions): Promise<ResultType>;
 }
 
-export type QueryKind = 'range' | 'ping';
+export type ResultType = 'vector' | 'matrix' | 'scalar' | 'string';
+const RESULT_TYPES: readonly string[] = ['vector', 'matrix', 'scalar', 'string'];
+
+export type QueryKind = 'range' | 'ping' | 'parse';
 
 export interface PrometheusClientOptions {
   /** Base URL, e.g. http://prometheus:9090 or https://mimir/prometheus. */
@@ -335,6 +344,8 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     path: string,
     form: Record<string, string>,
     outer?: AbortSignal,
+    /** Turns a failure into what it means for this call, before it is recorded. */
+    refine: (e: JudgeError) => JudgeError = (e) => e,
   ): Promise<unknown> {
     const started = performance.now();
     let error: ErrorCode | undefined;
@@ -354,8 +365,9 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         throw badResponse(`Prometheus answered HTTP ${status} with a body that is not JSON`);
       return json;
     } catch (e) {
-      error = e instanceof JudgeError ? e.code : 'prometheus_bad_response';
-      throw e;
+      const err = e instanceof JudgeError ? refine(e) : e;
+      error = err instanceof JudgeError ? err.code : 'prometheus_bad_response';
+      throw err;
     } finally {
       options.onQuery?.(kind, (performance.now() - started) / 1000, error);
     }
@@ -378,6 +390,29 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         qo.onSpan?.(started, performance.now());
       }
     },
+    async resultType(query, qo = {}) {
+      const started = performance.now();
+      try {
+        // Only the query can be bad in this call: a 400 bad_data is Prometheus' parser refusing
+        // the expression, the caller's mistake (recorded as such), not Prometheus trouble.
+        const refusal = (e: JudgeError): JudgeError => {
+          const refused = PARSE_REFUSAL.exec(e.message);
+          return refused === null
+            ? e
+            : new JudgeError('invalid_request', `Prometheus cannot parse it: ${refused[1] as string}`);
+        };
+        const body = (await call('parse', '/api/v1/query', { query, time: '0' }, qo.signal, refusal)) as {
+          status?: unknown;
+          data?: { resultType?: unknown };
+        } | null;
+        const type = body?.data?.resultType;
+        if (body?.status !== 'success' || typeof type !== 'string' || !RESULT_TYPES.includes(type))
+          throw badResponse('Prometheus answered a dry instant query without a result type');
+        return type as ResultType;
+      } finally {
+        qo.onSpan?.(started, performance.now());
+      }
+    },
     async ping(signal) {
       const started = performance.now();
       try {
@@ -396,6 +431,9 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     },
   };
 }
+
+/** The parser's message in a 400 bad_data answer (statusError's wording), without its preamble. */
+const PARSE_REFUSAL = /^Prometheus answered HTTP 400 \(bad_data\): (?:invalid parameter "query": )?(.+)$/;
 
 function pingMessage(err: JudgeError): string {
   const status = /HTTP (\d{3})/.exec(err.message)?.[1];

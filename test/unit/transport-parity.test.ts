@@ -205,7 +205,7 @@ describe('the request model and its transports', () => {
   });
 
   it('the gRPC mapping copies every proto field into the model, for every oneof case', () => {
-    const cases: Record<string, number> = { mode: 3, kind: 2, threshold: 2 };
+    const cases: Record<string, number> = { mode: 3, kind: 3, threshold: 2 };
     const seen = new Set<string>();
     for (let mode = 0; mode < (cases['mode'] ?? 0); mode++)
       for (let kind = 0; kind < (cases['kind'] ?? 0); kind++)

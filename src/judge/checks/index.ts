@@ -7,12 +7,14 @@ import type { CheckType } from '../types.js';
 import { errorRate } from './error-rate.js';
 import type { CheckKind } from './kind.js';
 import { latency } from './latency.js';
+import { ratio } from './ratio.js';
 
 type KindOf<T extends CheckType> = CheckKind<Extract<CheckRequest, { type: T }>, string>;
 
 export const CHECK_KINDS: { readonly [T in CheckType]: KindOf<T> } = {
   'error-rate': errorRate,
   latency: latency,
+  ratio: ratio,
 };
 
 /** The kind module of a check, typed for that check (TypeScript cannot correlate the union). */
@@ -22,6 +24,7 @@ export function kindOf(c: CheckRequest): CheckKind<CheckRequest, string> {
 
 export type {
   CheckContext,
+  CheckedExpression,
   CheckKind,
   CheckOutcome,
   EvaluationContext,

@@ -5,6 +5,7 @@
  * registered in ./index.ts; judge.ts knows nothing about any one of them.
  */
 import type { DurationUnit } from '../../config/config.js';
+import type { AppLabels, AppSide } from '../../prometheus/expression.js';
 import type { MeshNames } from '../../prometheus/promql.js';
 import type { RangeSpec, Series } from '../../prometheus/client.js';
 import type { CountTestResult } from '../../stats/index.js';
@@ -19,6 +20,13 @@ export interface CheckContext {
   readonly interval: string;
   readonly intervalSeconds: number;
   readonly mesh: MeshNames;
+  /**
+   * Each side for an application's own metrics (ratio checks' `$selector`: its matchers, and
+   * what its series must carry), with the label names they use; absent or null in a selector
+   * mode that has none (`service`).
+   */
+  readonly appSides?: { readonly canary: AppSide; readonly stable: AppSide } | null;
+  readonly appLabels?: AppLabels;
   readonly durationUnit: DurationUnit;
   /** Whether the request asked for the evidence interval by interval. */
   readonly timeline: boolean;
@@ -58,7 +66,21 @@ export interface CheckOutcome {
   >;
 }
 
+/** A caller-written expression to check with the store's parser before any query: its field and PromQL. */
+export interface CheckedExpression {
+  /** The request field it comes from, relative to the check (e.g. `bad`). */
+  readonly field: string;
+  /** The expression as it will be queried (placeholders filled in), without the judge's wrapping. */
+  readonly promql: string;
+}
+
 export interface CheckKind<C, N extends string> {
+  /**
+   * Expressions the request wrote itself, checked by Prometheus' parser before the window is
+   * resolved: a refused one is a 400 naming the field, never a verdict. Kinds whose PromQL is
+   * all the judge's own have none.
+   */
+  expressions?(check: C, ctx: CheckContext): readonly CheckedExpression[];
   plan(check: C, ctx: CheckContext): QueryPlan<N>;
   evaluate(check: C, answers: QueryAnswers<N>, params: CheckParams, ctx: EvaluationContext): CheckOutcome;
 }

@@ -28,6 +28,8 @@ export interface SummaryExtra {
   readonly intervalSeconds?: number;
   /** What the check counts as bad, in the plural ("errors"); default "bad requests". */
   readonly bad?: string;
+  /** What the check counts in all, after a count ("events"); default "req". */
+  readonly total?: string;
 }
 
 /**
@@ -76,7 +78,8 @@ export function checkSummary(
   const head = extra.what === undefined ? name : `${name} ${extra.what}`;
   if (r === null) return `${head}: ${extra.note ?? 'query failed'} → ${VERDICT_TAIL[reason]}`;
   if (reason === 'no_canary_traffic' || reason === 'no_stable_traffic' || reason === 'invalid_data') {
-    const side = `canary ${fmtCount(r.canary.requests)} req, stable ${fmtCount(r.stable.requests)} req`;
+    const unit = extra.total ?? 'req';
+    const side = `canary ${fmtCount(r.canary.requests)} ${unit}, stable ${fmtCount(r.stable.requests)} ${unit}`;
     return `${head}: ${side}${extra.note ? ` (${extra.note})` : ''} → ${VERDICT_TAIL[reason]}`;
   }
   const rates =

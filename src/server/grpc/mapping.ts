@@ -52,6 +52,7 @@ const SELECTOR_CASE: Readonly<Record<SelectorMode, SelectorCase>> = {
 const CHECK_KIND: Readonly<Record<CheckCase, CheckType>> = {
   errorRate: 'error-rate',
   latency: 'latency',
+  ratio: 'ratio',
 };
 
 export const VERDICT: Readonly<Record<Verdict, PbVerdict>> = {
@@ -74,6 +75,7 @@ export const REASON: Readonly<Record<CheckReason, PbReason>> = {
 export const CHECK_TYPE: Readonly<Record<CheckType, PbCheckType>> = {
   'error-rate': PbCheckType.CHECK_TYPE_ERROR_RATE,
   latency: PbCheckType.CHECK_TYPE_LATENCY,
+  ratio: PbCheckType.CHECK_TYPE_RATIO,
 };
 
 export const SCORECARD_REASON: Readonly<Record<ScorecardReason, PbScorecardReason>> = {
@@ -119,6 +121,12 @@ function checkInput(c: PbCheck): Record<string, unknown> {
     const t = c.kind.value.threshold;
     if (t?.$case === 'thresholdMs') check['thresholdMs'] = t.value;
     else if (t?.$case === 'quantile') check['quantile'] = t.value;
+  } else if (c.kind?.$case === 'ratio') {
+    // Empty is "not given": the schema then says the expression is required.
+    const bad = text(c.kind.value.bad);
+    const total = text(c.kind.value.total);
+    if (bad !== undefined) check['bad'] = bad;
+    if (total !== undefined) check['total'] = total;
   }
   return check;
 }
@@ -161,6 +169,8 @@ const CHECK_ONEOF_FIELD: Readonly<Record<string, string>> = {
   responseFlags: 'errorRate.responseFlags',
   thresholdMs: 'latency.thresholdMs',
   quantile: 'latency.quantile',
+  bad: 'ratio.bad',
+  total: 'ratio.total',
 };
 
 /**
@@ -192,7 +202,7 @@ export function toProtoFieldError(field: string, message: string, m: AnalyzeRequ
   if (field === 'selector.mode')
     return { field, message: 'selector must set one of podHash, service or version' };
   if (at.endsWith('.kind') && /^checks\[\d+\]\.kind$/.test(at))
-    return { field: at, message: 'a check must set one of errorRate or latency' };
+    return { field: at, message: 'a check must set one of errorRate, latency or ratio' };
   return { field: at, message };
 }
 

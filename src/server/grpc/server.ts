@@ -36,6 +36,7 @@ import { parsePluginConfig } from './plugin-config.js';
 import {
   VERDICT,
   toAnalyzeResponse,
+  toProtoField,
   toProtoFieldError,
   toRequestModel,
   type AnalyzeRequest,
@@ -203,7 +204,7 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
       o.logger.info('analysis refused', { transport: 'grpc', peer, errors });
       throw new JudgeError('invalid_request', first.message, { field: first.field });
     }
-    return judged(call, parsed.value);
+    return judged(call, parsed.value, (f) => toProtoField(f, call.request));
   }
 
   /**
@@ -240,9 +241,15 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
     return toMeasurement(await judged(call, parsed.value));
   }
 
+  /**
+   * Runs a parsed request. `protoField` names a field refused after parsing (an expression
+   * Prometheus' parser refused) in the caller's own terms: the proto path for Analyze, the
+   * configuration's JSON path for the plugin.
+   */
   async function judged(
     call: ServerUnaryCall<unknown, unknown>,
     r: AnalysisRequest,
+    protoField: (field: string) => string = (f) => f,
   ): Promise<AnalyzeResponse> {
     const abort = new AbortController();
     // The client's deadline passing, or the client going away, cancels the call: stop querying.
@@ -251,8 +258,22 @@ export async function startGrpcServer(o: GrpcServerOptions): Promise<RunningGrpc
         new JudgeError('deadline_exceeded', 'the client cancelled the call or its deadline passed'),
       ),
     );
-    const result = await runObservedAnalysis(o, r, abort.signal, { transport: 'grpc', peer: call.getPeer() });
-    return toAnalyzeResponse(result);
+    try {
+      const result = await runObservedAnalysis(o, r, abort.signal, {
+        transport: 'grpc',
+        peer: call.getPeer(),
+      });
+      return toAnalyzeResponse(result);
+    } catch (e) {
+      // A field the judge refused after parsing (an expression Prometheus' parser refused) is
+      // named where it lives in the proto message, as a schema error would be.
+      if (e instanceof JudgeError && e.code === 'invalid_request' && e.field !== undefined) {
+        const field = protoField(e.field);
+        const message = e.message.startsWith(e.field) ? field + e.message.slice(e.field.length) : e.message;
+        throw new JudgeError('invalid_request', message, { field });
+      }
+      throw e;
+    }
   }
 
   const server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES });

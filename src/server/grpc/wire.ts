@@ -11,7 +11,14 @@
 export type FieldKind = 'string' | 'double' | 'bool' | RequestMessage;
 
 export type RequestMessage =
-  'AnalyzeRequest' | 'Rollout' | 'Selector' | 'SidePair' | 'Check' | 'ErrorRateCheck' | 'LatencyCheck';
+  | 'AnalyzeRequest'
+  | 'Rollout'
+  | 'Selector'
+  | 'SidePair'
+  | 'Check'
+  | 'ErrorRateCheck'
+  | 'LatencyCheck'
+  | 'RatioCheck';
 
 export const REQUEST_FIELDS: Readonly<Record<RequestMessage, Readonly<Record<number, FieldKind>>>> = {
   AnalyzeRequest: {
@@ -38,9 +45,11 @@ export const REQUEST_FIELDS: Readonly<Record<RequestMessage, Readonly<Record<num
     8: 'double',
     10: 'ErrorRateCheck',
     11: 'LatencyCheck',
+    12: 'RatioCheck',
   },
   ErrorRateCheck: { 1: 'string', 2: 'string' },
   LatencyCheck: { 1: 'double', 2: 'double' },
+  RatioCheck: { 1: 'string', 2: 'string' },
 };
 
 const WIRE_TYPE: Readonly<Record<'string' | 'double' | 'bool', number>> = { string: 2, double: 1, bool: 0 };

@@ -79,6 +79,9 @@ function fakeProm(
     async ping() {
       return { reachable: true as const, latencyMs: 1 };
     },
+    async resultType() {
+      return 'vector' as const;
+    },
   };
   return p;
 }

@@ -172,6 +172,9 @@ const counter = (v: number, r: RangeSpec, labels: Record<string, string> = {}): 
  */
 function store(extra: { requests?: boolean; buckets?: boolean; presence?: boolean }): PrometheusClient {
   return {
+    async resultType() {
+      return 'vector' as const;
+    },
     async queryRange(q, r) {
       const canary = q.includes('abc12');
       const pod = canary ? 'catalogo-abc12-xyz' : 'catalogo-def34-xyz';

@@ -74,6 +74,7 @@ export enum CheckType {
   CHECK_TYPE_UNSPECIFIED = 0,
   CHECK_TYPE_ERROR_RATE = 1,
   CHECK_TYPE_LATENCY = 2,
+  CHECK_TYPE_RATIO = 3,
   UNRECOGNIZED = -1,
 }
 
@@ -133,7 +134,7 @@ export interface SidePair {
 
 /** One check. Unset statistical options take the judge's defaults. */
 export interface Check {
-  /** Distinct name within the request; empty means the check type ("error-rate", "latency"). */
+  /** Distinct name within the request; empty means the check type ("error-rate", "latency", "ratio"). */
   name: string;
   /** Level of the anytime-valid test over the whole rollout, (0, 0.5]. */
   alpha?:
@@ -164,7 +165,10 @@ export interface Check {
    * (0.001 = +0.1 percentage point), [0, 1). Unset: ratio only.
    */
   criticalIncrease?: number | undefined;
-  kind: { $case: "errorRate"; value: ErrorRateCheck } | { $case: "latency"; value: LatencyCheck } | undefined;
+  kind: { $case: "errorRate"; value: ErrorRateCheck } | { $case: "latency"; value: LatencyCheck } | {
+    $case: "ratio";
+    value: RatioCheck;
+  } | undefined;
 }
 
 export interface ErrorRateCheck {
@@ -180,6 +184,18 @@ export interface ErrorRateCheck {
 export interface LatencyCheck {
   /** Exactly one: a fixed SLO, or the stable's quantile (its histogram bucket edge). */
   threshold: { $case: "thresholdMs"; value: number } | { $case: "quantile"; value: number } | undefined;
+}
+
+/**
+ * The share of bad events among all events from the application's own counters, canary
+ * against stable, with the error-rate check's test. Each field is a PromQL instant-vector
+ * expression of cumulative counters with `$selector` where the judge puts the side's label
+ * matchers, e.g. `catalogo_searches_total{result="empty", $selector}`; Prometheus' parser checks
+ * it before use (a refused one is INVALID_ARGUMENT naming the field).
+ */
+export interface RatioCheck {
+  bad: string;
+  total: string;
 }
 
 export interface AnalyzeResponse {
@@ -877,6 +893,9 @@ export const Check: MessageFns<Check> = {
       case "latency":
         LatencyCheck.encode(message.kind.value, writer.uint32(90).fork()).join();
         break;
+      case "ratio":
+        RatioCheck.encode(message.kind.value, writer.uint32(98).fork()).join();
+        break;
     }
     return writer;
   },
@@ -974,6 +993,14 @@ export const Check: MessageFns<Check> = {
             message.kind = { $case: "latency", value: LatencyCheck.decode(reader, reader.uint32()) };
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.kind = { $case: "ratio", value: RatioCheck.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1009,6 +1036,12 @@ export const Check: MessageFns<Check> = {
       case "latency": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "latency", value: LatencyCheck.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "ratio": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "ratio", value: RatioCheck.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -1161,6 +1194,73 @@ export const LatencyCheck: MessageFns<LatencyCheck> = {
         break;
       }
     }
+    return message;
+  },
+};
+
+function createBaseRatioCheck(): RatioCheck {
+  return { bad: "", total: "" };
+}
+
+export const RatioCheck: MessageFns<RatioCheck> = {
+  encode(message: RatioCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.bad !== "") {
+      writer.uint32(10).string(message.bad);
+    }
+    if (message.total !== "") {
+      writer.uint32(18).string(message.total);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RatioCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRatioCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.bad = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.total = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RatioCheck>, I>>(base?: I): RatioCheck {
+    return RatioCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RatioCheck>, I>>(object: I): RatioCheck {
+    const message = createBaseRatioCheck();
+    message.bad = object.bad ?? "";
+    message.total = object.total ?? "";
     return message;
   },
 };

@@ -1,0 +1,113 @@
+/**
+ * A caller's own PromQL (a ratio check's `bad` and `total`), completed by the judge: the side's
+ * label matchers rendered for an application's metrics and put where the expression says
+ * `$selector`, then the counters sampled per pod at the grid points for the judge to difference.
+ *
+ * An application's metrics are not labelled like the mesh's (no reporter, no destination_*):
+ * they carry the pod that exported them, as Prometheus' Kubernetes pod discovery and the
+ * Prometheus Operator's PodMonitor/ServiceMonitor relabel it (`namespace`, `pod`; label names
+ * configurable). Values are escaped exactly as for the mesh's selectors (./promql.ts).
+ */
+
+import { SELECTOR_PLACEHOLDER, type SelectorMode } from '../judge/request.js';
+import type { SeriesShape } from '../judge/series-shape.js';
+import { quote, regexEscape, render, type SideSelector } from './promql.js';
+
+/** Label names of an application's own metrics. */
+export interface AppLabels {
+  /** The pod's namespace (`__meta_kubernetes_namespace` relabelled). */
+  readonly namespace: string;
+  /** The pod's name (`__meta_kubernetes_pod_name` relabelled). */
+  readonly pod: string;
+  /** The pod's `version` label (a `labelmap` of `__meta_kubernetes_pod_label_(.+)` gives it). */
+  readonly version: string;
+}
+
+export const DEFAULT_APP_LABELS: AppLabels = { namespace: 'namespace', pod: 'pod', version: 'version' };
+
+/**
+ * The matchers of one side per selector mode. `pod-hash`: the pod name is
+ * `<rollout>-<hash>-<suffix>`, the suffix without a dash (so a Rollout whose name extends ours
+ * is not matched). `version`: the rollout's pods (any hash) with that `version` label. `service`
+ * has none: an application's series do not say which Service a caller named (the request schema
+ * refuses a ratio check in that mode).
+ */
+export const APP_SELECTOR_TEMPLATES: Readonly<Record<SelectorMode, string | null>> = {
+  'pod-hash': '{{namespaceLabel}}={{namespace}}, {{podLabel}}=~{{podPattern}}',
+  service: null,
+  version: '{{namespaceLabel}}={{namespace}}, {{podLabel}}=~{{podPattern}}, {{versionLabel}}={{value}}',
+};
+
+/** The pod-name pattern of a side (RE2, anchored as PromQL anchors a regex matcher). */
+function podPattern(side: SideSelector): string {
+  const rollout = regexEscape(side.rollout);
+  return side.mode === 'pod-hash'
+    ? `${rollout}-${regexEscape(side.value)}-[a-z0-9]+`
+    : `${rollout}-[a-z0-9]+-[a-z0-9]+`;
+}
+
+/**
+ * One side for an application's metrics: its matchers (what `$selector` becomes), and the
+ * namespace and pod-name pattern every series of its answers must carry.
+ */
+export interface AppSide {
+  readonly matchers: string;
+  readonly namespace: string;
+  /** Whether a pod name is one of this side's (for version mode: one of the rollout's). */
+  readonly isPod: (pod: string) => boolean;
+}
+
+/** {@link renderAppSelector} with what the side's answers are checked against; null as there. */
+export function appSide(side: SideSelector, labels: AppLabels): AppSide | null {
+  const matchers = renderAppSelector(side, labels);
+  if (matchers === null) return null;
+  const pod = new RegExp(`^(?:${podPattern(side)})$`);
+  return { matchers, namespace: side.namespace, isPod: (p) => pod.test(p) };
+}
+
+/** The side's matchers for application metrics; null when the mode has none. */
+export function renderAppSelector(side: SideSelector, labels: AppLabels): string | null {
+  const template = APP_SELECTOR_TEMPLATES[side.mode];
+  if (template === null) return null;
+  const pod = podPattern(side);
+  return render(template, {
+    namespaceLabel: labels.namespace,
+    podLabel: labels.pod,
+    versionLabel: labels.version,
+    namespace: quote(side.namespace),
+    podPattern: quote(pod),
+    value: quote(side.value),
+  });
+}
+
+/**
+ * The expression with every `$selector` replaced by the side's matchers (already rendered and
+ * escaped). The request schema guarantees the placeholder is there and is the only one.
+ */
+export function fillSelector(expression: string, selector: string): string {
+  return expression.split(SELECTOR_PLACEHOLDER).join(selector);
+}
+
+/**
+ * The counters of an expression at the grid points, one series per pod: a series scraped twice
+ * counts once (`max without (<scrape labels>)`), then the pod's series add up (grouped by
+ * namespace and pod, so that the judge can check each series is the side's). The judge
+ * differences the points itself (resets, pods that come and go), so nothing here extrapolates.
+ */
+export function countersByPod(
+  filled: string,
+  labels: AppLabels,
+  scrapeLabels: readonly string[] | undefined,
+): { readonly promql: string; readonly shape: SeriesShape } {
+  const inner =
+    scrapeLabels === undefined || scrapeLabels.length === 0
+      ? `(${filled})`
+      : `(max without (${scrapeLabels.join(', ')}) (${filled}))`;
+  const by = [labels.namespace, labels.pod];
+  return {
+    promql: `sum by (${by.join(', ')}) ${inner}`,
+    // A series without them (an expression that summed them away) groups as empty, as in
+    // PromQL; the ratio check then refuses it as not the side's.
+    shape: { kind: 'one-per', labels: by, required: [] },
+  };
+}
