@@ -103,6 +103,29 @@ describe('judge', () => {
     expect(prom.maxInFlight).toBeLessThanOrEqual(2);
   });
 
+  it('adds the extra matchers to every query of both sides, the presence query included', async () => {
+    const prom = fakeProm();
+    await createJudge({ prometheus: prom, config, name: 't' }).analyze(
+      req({ start: 'canary-first-sample', matchers: { region: 'eu', cluster: 'eu-west-1' } }),
+    );
+    expect(prom.calls.length).toBeGreaterThan(6);
+    for (const q of prom.calls) expect(q).toContain('[a-z0-9]+", cluster="eu-west-1", region="eu"');
+    expect(prom.calls.some((q) => q.includes('catalogo-abc12-'))).toBe(true);
+    expect(prom.calls.some((q) => q.includes('catalogo-def34-'))).toBe(true);
+  });
+
+  it.each(['pod', 'reporter', 'response_code', 'destination_workload_namespace'])(
+    'refuses an extra matcher on %s, a label of its own selector or queries (400, before any query)',
+    async (label) => {
+      const prom = fakeProm();
+      const e = await createJudge({ prometheus: prom, config, name: 't' })
+        .analyze(req({ matchers: { [label]: 'x' } }))
+        .catch((err: unknown) => err);
+      expect(e).toMatchObject({ code: 'invalid_request', field: `matchers.${label}` });
+      expect(prom.calls).toEqual([]);
+    },
+  );
+
   it('turns one check whose queries Prometheus rejects into an error entry, never a Pass', async () => {
     const base = fakeProm();
     const prom = fakeProm((q, r) => {
