@@ -30,11 +30,13 @@ if [ ! -x "$bin/thanos" ]; then
     echo "thanos.sh: go mod download did not name the module's directory" >&2
     exit 1
   fi
-  # The module cache is read-only; build in a writable copy.
+  # The module cache is read-only; build in a writable copy. The tags are those of Thanos' own
+  # release build (.promu.yml): without slicelabels its gRPC store API marshals Prometheus
+  # labels by their slice layout and crashes on the first Info call.
   cp -R "$dir" "$tmp/src"
   chmod -R u+w "$tmp/src"
   (cd "$tmp/src" && GOTOOLCHAIN=$toolchain CGO_ENABLED=0 GOFLAGS="-mod=mod -buildvcs=false" nice -n 10 go build -trimpath \
-    -ldflags "-X github.com/prometheus/common/version.Version=${version#v}" -o "$tmp/thanos" ./cmd/thanos)
+    -tags netgo,slicelabels -ldflags "-X github.com/prometheus/common/version.Version=${version#v}" -o "$tmp/thanos" ./cmd/thanos)
   mv "$tmp/thanos" "$bin/thanos"
   echo "thanos.sh: built in $((SECONDS - t0))s" >&2
 fi
