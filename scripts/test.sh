@@ -6,7 +6,8 @@
 #      ... again on the Node.js LTS the image runs (scripts/node-runtime.sh)
 #      the npm package: packed, installed into an empty prefix, its command run  test/package
 #   3. manifest validation (schemas, kustomize, the Helm chart, Argo's linter) test/manifests
-#   4. integration tests: a real Prometheus; the contract gate and check  test/integration
+#   4. integration tests: a real Prometheus; the contract gate and check; test/integration
+#      the judge behind Thanos (scripts/thanos.sh)
 #   5. Argo Rollouts contract tests (Argo's own Go code vs the judge,    test/argo
 #      v1.10.2 and v1.9.3)
 #   6. the container image: built, run as deployed, inventoried           test/image
@@ -55,6 +56,10 @@ fi
 
 if [ -d test/integration ] && ls test/integration/*.test.ts >/dev/null 2>&1; then
   stage "integration tests (real Prometheus)"
+  # Thanos for test/integration/thanos.test.ts (cached by version; .ci/run starts building it
+  # in the background, and this waits for that build or builds it).
+  THANOS_BIN="$(bash scripts/thanos.sh)/thanos"
+  export THANOS_BIN
   npx vitest run --dir test/integration
 fi
 

@@ -23,6 +23,7 @@ import { cpus } from 'node:os';
 import { startPrometheus } from '../../test/support/prometheus.js';
 import { freePort } from '../../test/support/net.js';
 import { openMetrics } from '../../test/integration/harness/simulation.js';
+import { startThanos } from '../../test/integration/harness/thanos.js';
 import {
   CANARY_HASH,
   STABLE_HASH,
@@ -39,6 +40,8 @@ const OUT = outIdx >= 0 ? process.argv[outIdx + 1] : undefined;
 const SEQUENTIAL = flag('sequential', 300);
 const CONCURRENCY = flag('concurrency', 50);
 const SECONDS = flag('seconds', 20);
+/** --thanos: the same history in an HA pair of Prometheus servers behind sidecars and Thanos Query. */
+const THANOS = process.argv.includes('--thanos');
 const NAMES: ScenarioName[] = ['healthy', 'error-3x', 'slow-tail', 'no-canary', 'counter-reset'];
 
 const pct = (xs: number[], p: number): number => {
@@ -56,13 +59,24 @@ interface Timing {
 async function main(): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const t0 = Math.floor((now - 3600 - 600) / 60) * 60;
-  process.stderr.write('bench: backfilling 1 h of history for 5 scenarios and starting Prometheus…\n');
-  const prom = await startPrometheus({ backfill: openMetrics(combined(NAMES, 42), t0, 3600, 15) });
+  process.stderr.write(
+    `bench: backfilling 1 h of history for 5 scenarios and starting ${THANOS ? 'Thanos' : 'Prometheus'}…\n`,
+  );
+  const history = openMetrics(combined(NAMES, 42), t0, 3600, 15);
+  const store = THANOS
+    ? await startThanos(
+        [
+          { cluster: 'eu', replica: 'r0', openMetrics: history },
+          { cluster: 'eu', replica: 'r1', openMetrics: history },
+        ],
+        [{ replicaLabels: ['replica'], strict: true }],
+      ).then((t) => ({ url: t.queries[0] as string, close: () => t.close() }))
+    : await startPrometheus({ backfill: history });
   const port = await freePort();
   const judge = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: {
       PATH: process.env['PATH'] ?? '',
-      CANARY_JUDGE_PROMETHEUS_URL: prom.url,
+      CANARY_JUDGE_PROMETHEUS_URL: store.url,
       CANARY_JUDGE_HOST: '127.0.0.1',
       CANARY_JUDGE_PORT: String(port),
       CANARY_JUDGE_GRPC_PORT: 'off',
@@ -155,6 +169,7 @@ async function main(): Promise<void> {
 
     const result = {
       date: new Date().toISOString(),
+      store: THANOS ? 'Thanos Query v0.42.5 over two Prometheus 2.42 replicas (sidecars)' : 'Prometheus 2.42',
       machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.versions.node },
       analysis: { checks: 2, queriesPerAnalysis: queries, window: '1h', interval: '60s', pointsPerQuery: 60 },
       sequential: {
@@ -181,7 +196,7 @@ async function main(): Promise<void> {
   } finally {
     judge.kill('SIGTERM');
     await new Promise((r) => judge.once('exit', r));
-    await prom.close();
+    await store.close();
   }
 }
 

@@ -8,7 +8,13 @@
 import { JudgeError } from '../errors.js';
 import type { Config } from '../config/config.js';
 import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
-import { namedQuery, renderSelector, type SideSelector } from '../prometheus/promql.js';
+import {
+  namedQuery,
+  renderSelector,
+  selectorLabels,
+  type MeshNames,
+  type SideSelector,
+} from '../prometheus/promql.js';
 import { DEFAULT_APP_LABELS, appSide, type AppLabels } from '../prometheus/expression.js';
 import {
   DEFAULT_CHECK_WEIGHT,
@@ -75,6 +81,29 @@ export function checkParams(c: CheckRequest, nChecks: number): CheckParams {
   };
 }
 
+/**
+ * Refuses (invalid_request, naming the field) an extra matcher on a label the selector or the
+ * queries set themselves; which labels those are depends on the configured mesh names, so the
+ * request schema cannot tell.
+ */
+function checkMatchers(
+  matchers: Readonly<Record<string, string>> | undefined,
+  mesh: MeshNames,
+  app: AppLabels,
+): void {
+  if (matchers === undefined) return;
+  const own = new Set([...selectorLabels(mesh), app.namespace, app.pod, app.version]);
+  for (const name of Object.keys(matchers)) {
+    if (own.has(name)) {
+      throw new JudgeError(
+        'invalid_request',
+        `matchers.${name}: ${name} is a label the judge's own selector or queries set; it cannot be an extra matcher`,
+        { field: `matchers.${name}` },
+      );
+    }
+  }
+}
+
 export function createJudge(opts: JudgeOptions): Judge {
   const now = opts.now ?? Date.now;
   const { mesh } = opts.config;
@@ -94,7 +123,9 @@ export function createJudge(opts: JudgeOptions): Judge {
           rollout: req.rollout.name,
           namespace: req.rollout.namespace,
           value,
+          ...(req.matchers === undefined ? {} : { matchers: req.matchers }),
         });
+        checkMatchers(req.matchers, mesh, appLabels);
         const ctx: CheckContext = {
           canarySelector: renderSelector(side(req.selector.canary), mesh),
           stableSelector: renderSelector(side(req.selector.stable), mesh),

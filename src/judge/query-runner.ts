@@ -3,11 +3,13 @@
  * bounded pool, the cache (two checks asking the same PromQL share one query), the deadline,
  * the wall-clock spans of the timing report, the rule that the first outage or timeout stops
  * the other queries (the analysis answers 5xx anyway), and the rule that an answer holds no
- * more series than its query promises (./series-shape.ts).
+ * more series than its query promises (./series-shape.ts) and every answer can be counts at
+ * all (./range-answer.ts).
  */
 import { JudgeError, isJudgeError } from '../errors.js';
 import type { PrometheusClient, RangeSpec, ResultType, Series } from '../prometheus/client.js';
 import { createLimiter, unionLength } from './pool.js';
+import { validateRangeAnswer } from './range-answer.js';
 import { checkSeriesShape, type ShapedQuery } from './series-shape.js';
 
 export interface QueryRunner {
@@ -59,7 +61,12 @@ export function createQueryRunner(
           if (signal.aborted) throw deadlineError(signal);
           queries++;
           try {
-            return await prometheus.queryRange(q, range, { signal, onSpan: (s, e) => spans.push([s, e]) });
+            const series = await prometheus.queryRange(q, range, {
+              signal,
+              onSpan: (s, e) => spans.push([s, e]),
+            });
+            validateRangeAnswer(series, range);
+            return series;
           } catch (e) {
             if (isJudgeError(e) && (e.code === 'prometheus_unavailable' || e.code === 'prometheus_timeout'))
               giveUp.abort(e);

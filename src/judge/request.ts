@@ -52,6 +52,61 @@ const rolloutSchema = z.strictObject({
   namespace: dnsLabel('namespace'),
 });
 
+/** Prometheus label names (`__`-prefixed ones are Prometheus' own and refused separately). */
+const PROM_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** At most this many extra matchers per request. */
+export const MAX_MATCHERS = 8;
+
+/**
+ * Extra equality matchers (`{"cluster": "eu-west-1"}`) added to every query of both sides: the
+ * scope of the analysis on a query layer over many clusters. Names follow Prometheus' grammar;
+ * `__name__` and every `__`-prefixed label are refused, as is `le` (the latency queries group by
+ * it); the labels the selector itself sets depend on the configured mesh names and are refused by
+ * the judge (src/judge/judge.ts). Values are any non-empty text without control characters,
+ * escaped as PromQL strings where they land.
+ */
+const matchersSchema = z
+  .record(z.string(), z.string({ error: 'a matcher value must be a string' }))
+  .superRefine((m, ctx) => {
+    const names = Object.keys(m);
+    if (names.length > MAX_MATCHERS) {
+      ctx.addIssue({ code: 'custom', path: [], message: `at most ${MAX_MATCHERS} matchers` });
+    }
+    for (const name of names) {
+      const value = m[name];
+      if (!PROM_LABEL_NAME.test(name) || name.length > 128) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message:
+            'a matcher name must be a Prometheus label name (letters, digits, _; not starting with a digit)',
+        });
+      } else if (name.startsWith('__')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message:
+            'labels starting with __ (such as __name__) are reserved to Prometheus and cannot be matched',
+        });
+      } else if (name === 'le') {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'le is the bucket label of the latency queries and cannot be matched',
+        });
+      } else if (
+        typeof value === 'string' &&
+        (value.length === 0 || value.length > 256 || /\p{Cc}/u.test(value))
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'a matcher value must be 1-256 characters without control characters',
+        });
+      }
+    }
+  });
+
 const hash = z.string().regex(POD_TEMPLATE_HASH, {
   error: 'pod-template hash must be 1-16 lowercase letters or digits',
 });
@@ -278,6 +333,11 @@ export const analysisRequestSchema = z
       .optional(),
     /** Also return each check's evidence interval by interval (`timeline`). Default false. */
     timeline: bool.optional(),
+    /**
+     * Extra equality label matchers applied to every query of both sides, e.g.
+     * `{"cluster": "eu-west-1"}` on a query layer over several clusters. Default none.
+     */
+    matchers: matchersSchema.optional(),
     checks: z
       .array(checkSchema)
       .min(1, { error: 'at least one check is required' })

@@ -9,7 +9,8 @@
  * `query_error`, a 502 when every check is), whatever the extra series' labels.
  */
 import { JudgeError } from '../errors.js';
-import { describeLabels, type Series } from '../prometheus/client.js';
+import type { Series } from '../prometheus/client.js';
+import { describeLabels } from './range-answer.js';
 
 /**
  * `one`: at most one series (an aggregation without grouping; no series means no data).

@@ -11,7 +11,7 @@
 
 import { SELECTOR_PLACEHOLDER, type SelectorMode } from '../judge/request.js';
 import type { SeriesShape } from '../judge/series-shape.js';
-import { quote, regexEscape, render, type SideSelector } from './promql.js';
+import { quote, regexEscape, render, withExtraMatchers, type SideSelector } from './promql.js';
 
 /** Label names of an application's own metrics. */
 export interface AppLabels {
@@ -70,7 +70,7 @@ export function renderAppSelector(side: SideSelector, labels: AppLabels): string
   const template = APP_SELECTOR_TEMPLATES[side.mode];
   if (template === null) return null;
   const pod = podPattern(side);
-  return render(template, {
+  const own = render(template, {
     namespaceLabel: labels.namespace,
     podLabel: labels.pod,
     versionLabel: labels.version,
@@ -78,6 +78,7 @@ export function renderAppSelector(side: SideSelector, labels: AppLabels): string
     podPattern: quote(pod),
     value: quote(side.value),
   });
+  return withExtraMatchers(own, side, new Set([labels.namespace, labels.pod, labels.version]));
 }
 
 /**

@@ -192,6 +192,32 @@ export interface SideSelector {
   readonly namespace: string;
   /** The hash, service name or version of this side. */
   readonly value: string;
+  /**
+   * Extra equality matchers of the request (`matchers`), added after the side's own: names
+   * validated at the edge (Prometheus' grammar, none of {@link selectorLabels}), values quoted.
+   */
+  readonly matchers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Labels the side's selector or the queries set themselves: an extra matcher on one of them
+ * would contradict or narrow what the judge compares, so it is refused.
+ */
+export function selectorLabels(names: MeshNames): ReadonlySet<string> {
+  const l = names.labels;
+  return new Set([
+    '__name__',
+    'le',
+    l.reporter,
+    l.responseCode,
+    l.responseFlags,
+    l.pod,
+    l.workload,
+    l.workloadNamespace,
+    l.serviceName,
+    l.serviceNamespace,
+    l.version,
+  ]);
 }
 
 /** Renders the label matchers of one side. */
@@ -211,7 +237,22 @@ export function renderSelector(side: SideSelector, names: MeshNames): string {
   if (side.mode === 'pod-hash') {
     vars['podPattern'] = quote(`${regexEscape(side.rollout)}-${regexEscape(side.value)}-[a-z0-9]+`);
   }
-  return render(SELECTOR_TEMPLATES[side.mode], vars);
+  return withExtraMatchers(render(SELECTOR_TEMPLATES[side.mode], vars), side, selectorLabels(names));
+}
+
+/**
+ * `own` followed by the side's extra matchers (`matchers`), sorted by name, values quoted. A name
+ * outside Prometheus' grammar or among `reserved` (labels `own` already sets) is refused.
+ */
+export function withExtraMatchers(own: string, side: SideSelector, reserved: ReadonlySet<string>): string {
+  const extra = Object.keys(side.matchers ?? {})
+    .sort()
+    .map((name) => {
+      if (!LABEL_NAME.test(name) || reserved.has(name))
+        throw new TemplateError(`label "${name}" cannot be an extra matcher`);
+      return `${name}=${quote((side.matchers as Record<string, string>)[name] as string)}`;
+    });
+  return extra.length === 0 ? own : `${own}, ${extra.join(', ')}`;
 }
 
 /** `"5xx,429"` → `5..|429`: the response-code pattern (codes validated at the edge). */

@@ -23,6 +23,7 @@ import {
   SAMPLE_HASHES,
   substitute,
   type AnalysisTemplate,
+  type Arg,
   type Metric,
   type Rollout,
 } from './lib/argo.js';
@@ -54,13 +55,16 @@ interface Sent {
 }
 
 /** The metrics as Argo resolves them for every analysis of the Rollout. */
-function resolvedAnalyses(): Sent[] {
+function resolvedAnalyses(extra: readonly Arg[] = []): Sent[] {
   const out: Sent[] = [];
   for (const { where, analysis } of analysesOf(rollout)) {
     for (const ref of analysis.templates) {
       const t = findObject<AnalysisTemplate>(templates, 'ClusterAnalysisTemplate', ref.templateName);
       if (t === undefined) throw new Error(`${where}: no template ${ref.templateName}`);
-      const args = resolveArgs(mergeArgs(t.spec.args ?? [], analysis.args ?? []), { rollout, secrets });
+      const args = resolveArgs(mergeArgs(t.spec.args ?? [], [...(analysis.args ?? []), ...extra]), {
+        rollout,
+        secrets,
+      });
       for (const m of t.spec.metrics)
         out.push({ where, template: t.metadata.name, metric: substitute(m, args) });
     }
@@ -95,6 +99,21 @@ describe('requests the catalogo Rollout makes the judge receive', () => {
       });
       expect(parsed.value.checks.map((c) => c.type).sort()).toEqual(['error-rate', 'latency']);
     }
+  });
+
+  it('scope no query by default, and to one cluster when the Rollout passes the matchers arg', () => {
+    for (const s of resolvedAnalyses()) {
+      const parsed = parseAnalysisRequest(s.metric.provider.web?.jsonBody);
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+      expect(parsed.value.matchers, `${s.where}: ${s.template}`).toEqual({});
+    }
+    const scoped = resolvedAnalyses([{ name: 'matchers', value: '{"cluster":"eu-west-1"}' }]).map((s) => {
+      const parsed = parseAnalysisRequest(s.metric.provider.web?.jsonBody);
+      if (!parsed.ok) throw new Error(`${s.where}: ${JSON.stringify(parsed.errors)}`);
+      return [`${s.where}: ${s.template}`, parsed.value.matchers];
+    });
+    expect(scoped.length).toBeGreaterThanOrEqual(4);
+    for (const [name, m] of scoped) expect(m, name as string).toEqual({ cluster: 'eu-west-1' });
   });
 
   it('carry each step its own critical effect, stricter as the weight grows', () => {

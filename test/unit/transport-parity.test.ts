@@ -17,7 +17,8 @@ import { analysisRequestSchema } from '../../src/judge/request.js';
 import { toRequestModel } from '../../src/server/grpc/mapping.js';
 import { BOOLEAN_FIELDS, NUMBER_FIELDS } from '../../src/server/http/request-body.js';
 
-type Leaf = 'string' | 'number' | 'boolean';
+/** `map`: label name → value (a zod record of strings; a proto `map<string, string>`). */
+type Leaf = 'string' | 'number' | 'boolean' | 'map';
 
 // ---- the model ----------------------------------------------------------------------------
 
@@ -28,6 +29,8 @@ interface Def {
   readonly in?: z.ZodType;
   readonly element?: z.ZodType;
   readonly options?: readonly z.ZodType[];
+  readonly keyType?: z.ZodType;
+  readonly valueType?: z.ZodType;
 }
 
 const defOf = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
@@ -43,6 +46,10 @@ function unwrap(s: z.ZodType): z.ZodType {
 function leafOf(s: z.ZodType): Leaf {
   const d = defOf(unwrap(s));
   if (d.type === 'number' || d.type === 'boolean') return d.type;
+  if (d.type === 'record' && d.keyType && d.valueType) {
+    if (leafOf(d.keyType) === 'string' && leafOf(d.valueType) === 'string') return 'map';
+    throw new Error('a record that is not string → string');
+  }
   if (d.type === 'string' || d.type === 'literal') return 'string';
   if (d.type === 'union' && d.options) {
     const kinds = new Set(d.options.map(leafOf));
@@ -89,6 +96,8 @@ interface FieldDescriptor {
 interface MessageDescriptor {
   readonly name: string;
   readonly field: readonly FieldDescriptor[];
+  readonly nestedType?: readonly MessageDescriptor[];
+  readonly options?: { readonly mapEntry?: boolean };
   readonly oneofDecl?: readonly { readonly name: string }[];
 }
 
@@ -120,6 +129,13 @@ const SCALAR: Readonly<Record<string, Leaf>> = {
   TYPE_BOOL: 'boolean',
 };
 
+/** The map entry a field's type names (`.pkg.Msg.XEntry`), if the field is a map. */
+function mapEntry(m: MessageDescriptor, f: FieldDescriptor): MessageDescriptor | undefined {
+  if (f.type !== 'TYPE_MESSAGE' || f.label !== 'LABEL_REPEATED') return undefined;
+  const name = f.typeName?.split('.').pop();
+  return m.nestedType?.find((n) => n.name === name && n.options?.mapEntry === true);
+}
+
 function realOneof(m: MessageDescriptor, f: FieldDescriptor): string | undefined {
   if (f.oneofIndex === undefined || f.proto3Optional === true) return undefined;
   return m.oneofDecl?.[f.oneofIndex]?.name;
@@ -128,6 +144,14 @@ function realOneof(m: MessageDescriptor, f: FieldDescriptor): string | undefined
 function protoFields(m: MessageDescriptor, prefix = '', out = new Map<string, Leaf>()): Map<string, Leaf> {
   for (const f of m.field) {
     const oneof = realOneof(m, f);
+    const entry = mapEntry(m, f);
+    if (entry !== undefined) {
+      const [k, v] = entry.field;
+      if (k?.type !== 'TYPE_STRING' || v?.type !== 'TYPE_STRING')
+        throw new Error(`map ${m.name}.${f.name} is not string → string`);
+      out.set(`${prefix}${f.jsonName}`, 'map');
+      continue;
+    }
     if (f.type === 'TYPE_MESSAGE') {
       const inner = message(f.typeName ?? '');
       if (oneof !== undefined) {
@@ -163,6 +187,10 @@ function full(m: MessageDescriptor, pick: (oneof: string) => number): Record<str
       if (i !== pick(oneof)) continue;
     }
     let v: unknown;
+    if (mapEntry(m, f) !== undefined) {
+      json[f.jsonName] = { x: 'x' };
+      continue;
+    }
     if (f.type === 'TYPE_MESSAGE') v = full(message(f.typeName ?? ''), pick);
     else if (f.type === 'TYPE_STRING') v = 'x';
     else if (f.type === 'TYPE_DOUBLE') v = 0.5;
@@ -197,6 +225,7 @@ describe('the request model and its transports', () => {
     expect(model.get('checks[].alpha')).toBe('number');
     expect(model.get('checks[].critical')).toBe('boolean');
     expect(model.get('checks[].thresholdMs')).toBe('number');
+    expect(model.get('matchers')).toBe('map');
     expect(model.size).toBeGreaterThan(15);
   });
 
@@ -213,7 +242,11 @@ describe('the request model and its transports', () => {
           const pick = (o: string) => ({ mode, kind, threshold })[o] ?? 0;
           const partial = full(message('AnalyzeRequest'), pick) as Partial<AnalyzeRequest>;
           const m = AnalyzeRequest.fromPartial(partial);
-          for (const p of valuePaths(toRequestModel(m))) seen.add(p);
+          for (const p of valuePaths(toRequestModel(m))) {
+            // A map's keys are data, not fields: `matchers.x` is the field `matchers`.
+            const map = [...model.entries()].find(([k, l]) => l === 'map' && p.startsWith(`${k}.`));
+            seen.add(map === undefined ? p : map[0]);
+          }
         }
     expect([...seen].sort()).toEqual([...model.keys()].sort());
   });

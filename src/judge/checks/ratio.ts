@@ -18,7 +18,8 @@ import {
   type AppLabels,
   type AppSide,
 } from '../../prometheus/expression.js';
-import { describeLabels, type Series } from '../../prometheus/client.js';
+import type { Series } from '../../prometheus/client.js';
+import { describeLabels } from '../range-answer.js';
 import { decideCounts, type IntervalCounts } from '../../stats/index.js';
 import {
   gridIntervals,

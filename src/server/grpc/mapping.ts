@@ -154,6 +154,8 @@ export function toRequestModel(m: AnalyzeRequest): Record<string, unknown> {
   model['checks'] = m.checks.map(checkInput);
   if (m.failBelow !== undefined) model['failBelow'] = m.failBelow;
   if (m.timeline !== undefined) model['timeline'] = m.timeline;
+  // proto3 cannot tell an empty map from an unset one: both mean no extra matchers.
+  if (Object.keys(m.matchers).length > 0) model['matchers'] = { ...m.matchers };
   return model;
 }
 

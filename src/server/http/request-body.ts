@@ -4,7 +4,9 @@
  * boolean as `"true"`. This is the one place where such strings become values, and only strictly
  * numeric (boolean) strings do: `"0.01x"` or `""` stay strings and the model refuses them.
  * Everything else is the model's to validate. test/unit/transport-parity.test.ts checks that
- * these lists name every number and boolean of the model.
+ * these lists name every number and boolean of the model. `matchers` is an object in the model;
+ * an Argo arg can only hold text, so a string holding a JSON object (`"{}"`,
+ * `"{\"cluster\":\"eu-west-1\"}"`) is read as that object.
  */
 
 import {
@@ -64,10 +66,25 @@ function coerceFields(
   return out;
 }
 
+/** The object a JSON text holds, or undefined when it holds something else or is not JSON. */
+function jsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return isObject(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The body with Argo's string-typed numbers and booleans turned into values; never throws. */
 export function coerceBody(body: unknown): unknown {
   if (!isObject(body)) return body;
   const out = coerceFields(body, NUMBER_FIELDS.request, BOOLEAN_FIELDS.request);
+  const matchers = out['matchers'];
+  if (typeof matchers === 'string') {
+    const parsed = jsonObject(matchers);
+    if (parsed !== undefined) out['matchers'] = parsed;
+  }
   const checks = out['checks'];
   if (Array.isArray(checks)) {
     out['checks'] = checks.map((c: unknown) =>

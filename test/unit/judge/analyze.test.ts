@@ -64,6 +64,8 @@ function fakeProm(
         await new Promise((res) => setTimeout(res, 5));
         if (o.signal?.aborted) throw new JudgeError('deadline_exceeded', 'aborted');
         if (answer) return await answer(q, r);
+        // The presence query (`sum(…)` of the request counter) answers one series.
+        if (q.startsWith('sum(')) return [counter(1000, r, {})];
         if (q.includes('_bucket')) {
           return [counter(980, r, { pod: 'p', le: '250' }), counter(1000, r, { pod: 'p', le: '+Inf' })];
         }
@@ -115,6 +117,30 @@ describe('judge', () => {
     expect(r.judge).toBe('canary-judge/test');
     expect(prom.maxInFlight).toBeLessThanOrEqual(2);
   });
+
+  it('adds the extra matchers to every query of both sides, the presence query included', async () => {
+    const prom = fakeProm();
+    await createJudge({ prometheus: prom, config, name: 't' }).analyze(
+      req({ start: 'canary-first-sample', matchers: { region: 'eu', cluster: 'eu-west-1' } }),
+    );
+    // The presence query, then one per side and check.
+    expect(prom.calls).toHaveLength(5);
+    for (const q of prom.calls) expect(q).toContain('[a-z0-9]+", cluster="eu-west-1", region="eu"');
+    expect(prom.calls.some((q) => q.includes('catalogo-abc12-'))).toBe(true);
+    expect(prom.calls.some((q) => q.includes('catalogo-def34-'))).toBe(true);
+  });
+
+  it.each(['pod', 'reporter', 'response_code', 'destination_workload_namespace'])(
+    'refuses an extra matcher on %s, a label of its own selector or queries (400, before any query)',
+    async (label) => {
+      const prom = fakeProm();
+      const e = await createJudge({ prometheus: prom, config, name: 't' })
+        .analyze(req({ matchers: { [label]: 'x' } }))
+        .catch((err: unknown) => err);
+      expect(e).toMatchObject({ code: 'invalid_request', field: `matchers.${label}` });
+      expect(prom.calls).toEqual([]);
+    },
+  );
 
   it('turns one check whose queries Prometheus rejects into an error entry, never a Pass', async () => {
     const base = fakeProm();

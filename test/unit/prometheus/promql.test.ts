@@ -43,6 +43,30 @@ describe('PromQL rendering', () => {
     );
   });
 
+  it('appends extra matchers after the own matchers of the side, sorted by name, values quoted', () => {
+    expect(
+      renderSelector(
+        {
+          ...side('pod-hash', '6b7f9c8d5'),
+          matchers: { region: 'eu', cluster: 'eu-west-1"} or vector(1) #' },
+        },
+        ISTIO_NAMES,
+      ),
+    ).toBe(
+      'reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-6b7f9c8d5-[a-z0-9]+", cluster="eu-west-1\\"} or vector(1) #", region="eu"',
+    );
+    expect(renderSelector({ ...side('service', 'c'), matchers: {} }, ISTIO_NAMES)).toBe(
+      renderSelector(side('service', 'c'), ISTIO_NAMES),
+    );
+  });
+
+  it('refuses an extra matcher on a label the selector sets or a name outside the grammar', () => {
+    for (const name of ['pod', 'reporter', '__name__', 'le', 'a-b', '1a'])
+      expect(() =>
+        renderSelector({ ...side('pod-hash', 'abc'), matchers: { [name]: 'x' } }, ISTIO_NAMES),
+      ).toThrow(TemplateError);
+  });
+
   it('renders the raw counters per pod (and code, or le) and the presence query exactly', () => {
     const selector = renderSelector(side('pod-hash', 'abc12'), ISTIO_NAMES);
     expect(renderQuery('requestsByCode', { selector }, ISTIO_NAMES)).toBe(

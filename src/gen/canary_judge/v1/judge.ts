@@ -102,7 +102,20 @@ export interface AnalyzeRequest {
     | number
     | undefined;
   /** Also return each check's evidence interval by interval (CheckResult.timeline); default false. */
-  timeline?: boolean | undefined;
+  timeline?:
+    | boolean
+    | undefined;
+  /**
+   * Extra equality label matchers added to every query of both sides, label name -> value, e.g.
+   * {"cluster": "eu-west-1"} on a query layer over several clusters. Names follow Prometheus'
+   * grammar; __-prefixed labels, `le` and the labels the judge's selector sets are refused.
+   */
+  matchers: { [key: string]: string };
+}
+
+export interface AnalyzeRequest_MatchersEntry {
+  key: string;
+  value: string;
 }
 
 export interface Rollout {
@@ -472,6 +485,7 @@ function createBaseAnalyzeRequest(): AnalyzeRequest {
     checks: [],
     failBelow: undefined,
     timeline: undefined,
+    matchers: {},
   };
 }
 
@@ -501,6 +515,9 @@ export const AnalyzeRequest: MessageFns<AnalyzeRequest> = {
     if (message.timeline !== undefined) {
       writer.uint32(64).bool(message.timeline);
     }
+    globalThis.Object.entries(message.matchers).forEach(([key, value]: [string, string]) => {
+      AnalyzeRequest_MatchersEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
     return writer;
   },
 
@@ -581,6 +598,17 @@ export const AnalyzeRequest: MessageFns<AnalyzeRequest> = {
             message.timeline = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = AnalyzeRequest_MatchersEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.matchers[entry9.key] = entry9.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -610,6 +638,82 @@ export const AnalyzeRequest: MessageFns<AnalyzeRequest> = {
     message.checks = object.checks?.map((e) => Check.fromPartial(e)) || [];
     message.failBelow = object.failBelow ?? undefined;
     message.timeline = object.timeline ?? undefined;
+    message.matchers = (globalThis.Object.entries(object.matchers ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseAnalyzeRequest_MatchersEntry(): AnalyzeRequest_MatchersEntry {
+  return { key: "", value: "" };
+}
+
+export const AnalyzeRequest_MatchersEntry: MessageFns<AnalyzeRequest_MatchersEntry> = {
+  encode(message: AnalyzeRequest_MatchersEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AnalyzeRequest_MatchersEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAnalyzeRequest_MatchersEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AnalyzeRequest_MatchersEntry>, I>>(base?: I): AnalyzeRequest_MatchersEntry {
+    return AnalyzeRequest_MatchersEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AnalyzeRequest_MatchersEntry>, I>>(object: I): AnalyzeRequest_MatchersEntry {
+    const message = createBaseAnalyzeRequest_MatchersEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };

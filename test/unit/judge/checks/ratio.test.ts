@@ -125,6 +125,16 @@ describe('application matchers for $selector', () => {
     );
   });
 
+  it("carries the request's extra matchers after its own, quoted, and refuses one on its own labels", () => {
+    const scoped = { ...side('pod-hash', 'abc12'), matchers: { cluster: 'eu-west-1"}' } };
+    expect(renderAppSelector(scoped, DEFAULT_APP_LABELS)).toBe(
+      'namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+", cluster="eu-west-1\\"}"',
+    );
+    expect(() =>
+      renderAppSelector({ ...side('pod-hash', 'abc12'), matchers: { namespace: 'x' } }, DEFAULT_APP_LABELS),
+    ).toThrow(/cannot be an extra matcher/);
+  });
+
   it('service: none', () => {
     expect(renderAppSelector(side('service', 'catalogo-canary'), DEFAULT_APP_LABELS)).toBeNull();
   });

@@ -118,6 +118,24 @@ describe('proto request → the request model', () => {
     }
   });
 
+  it('carries the extra matchers as HTTP does, and an empty map as none', () => {
+    const m = wire(AnalyzeRequest.fromPartial({ ...valid(), matchers: { cluster: 'eu-west-1' } }));
+    const parsed = parseAnalysisRequest(toRequestModel(m));
+    expect(parsed.ok && parsed.value.matchers).toEqual({ cluster: 'eu-west-1' });
+    expect(parsed).toEqual(
+      parseRequestBody({
+        rollout: { name: 'catalogo', namespace: 'catalogo' },
+        selector: { mode: 'pod-hash', canary: '6b7f9c8d5', stable: '5d4c7b9f8' },
+        checks: [{ type: 'error-rate' }],
+        matchers: '{"cluster":"eu-west-1"}',
+      }),
+    );
+    expect(toRequestModel(wire(valid()))).not.toHaveProperty('matchers');
+    expect(errorsOf(AnalyzeRequest.fromPartial({ ...valid(), matchers: { __name__: 'up' } }))[0]?.field).toBe(
+      'matchers.__name__',
+    );
+  });
+
   it('leaves unset fields to the same defaults as HTTP', () => {
     const parsed = parseAnalysisRequest(toRequestModel(wire(valid())));
     expect(parsed).toEqual(

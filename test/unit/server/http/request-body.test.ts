@@ -206,6 +206,34 @@ describe('analysis request validation', () => {
     }
   });
 
+  it('takes extra matchers as an object, or as the JSON text of one (an Argo arg)', () => {
+    for (const matchers of [{ cluster: 'eu-west-1' }, '{"cluster":"eu-west-1"}']) {
+      const r = parseAnalysisRequest({ ...valid, matchers });
+      expect(r.ok && r.value.matchers).toEqual({ cluster: 'eu-west-1' });
+    }
+    const none = parseAnalysisRequest({ ...valid, matchers: '{}' });
+    expect(none.ok && none.value.matchers).toEqual({});
+    const absent = parseAnalysisRequest(valid);
+    expect(absent.ok && absent.value.matchers).toBeUndefined();
+  });
+
+  it.each<[string, unknown, string]>([
+    ['a name outside the grammar', { 'a-b': 'x' }, 'matchers.a-b'],
+    ['a name starting with a digit', { '1a': 'x' }, 'matchers.1a'],
+    ['__name__', { __name__: 'up' }, 'matchers.__name__'],
+    ['a reserved __ label', { __address__: 'x' }, 'matchers.__address__'],
+    ['le', { le: '+Inf' }, 'matchers.le'],
+    ['an empty value', { cluster: '' }, 'matchers.cluster'],
+    ['a value with a newline', { cluster: 'a\nb' }, 'matchers.cluster'],
+    ['a value that is not a string', { cluster: 1 }, 'matchers.cluster'],
+    ['a list', ['cluster'], 'matchers'],
+    ['text that is not a JSON object', 'cluster=eu', 'matchers'],
+    ['JSON text of a list', '["cluster"]', 'matchers'],
+    ['too many matchers', Object.fromEntries([...Array(9).keys()].map((i) => [`l${i}`, 'x'])), 'matchers'],
+  ])('refuses matchers with %s', (_what, matchers, field) => {
+    expect(firstField({ ...valid, matchers })).toBe(field);
+  });
+
   it('formats paths as field names', () => {
     expect(formatPath(['checks', 0, 'alpha'])).toBe('checks[0].alpha');
     expect(formatPath(['rollout', 'name'])).toBe('rollout.name');
