@@ -27,7 +27,9 @@ import {
   type CounterIncreases,
 } from '../counts/counter-increases.js';
 import type { RatioCheckRequest } from '../request.js';
-import type { CheckContext, CheckKind, PlannedQuery, QueryAnswers } from './kind.js';
+import type { CheckParams } from '../types.js';
+import { countParams } from './count-params.js';
+import { countOutcome, type CheckContext, type CheckKind, type PlannedQuery, type QueryAnswers } from './kind.js';
 import { timelineEntries } from './series.js';
 import { checkSummary } from './summary.js';
 
@@ -43,11 +45,11 @@ const FIELDS: readonly Field[] = ['bad', 'total'];
 const BAD_WORD = 'bad events';
 const TOTAL_WORD = 'events';
 
-function sideOf(ctx: CheckContext, side: Side): AppSide {
+export function sideOf(ctx: CheckContext, side: Side): AppSide {
   const s = ctx.appSides?.[side];
-  // The request schema refuses a ratio check in a selector mode without app matchers.
+  // The request schema refuses a ratio or gauge check in a selector mode without app matchers.
   if (s === undefined || s === null)
-    throw new Error('ratio check without application matchers (selector mode service)');
+    throw new Error('check of application metrics without application matchers (selector mode service)');
   return s;
 }
 
@@ -56,7 +58,11 @@ function sideOf(ctx: CheckContext, side: Side): AppSide {
  * rollout's pod, or its pod label summed away), described; undefined when all are the side's.
  * Such a series comes from a part of the expression without `$selector` (`… or other{…}`).
  */
-function foreignSeries(series: readonly Series[], side: AppSide, labels: AppLabels): string | undefined {
+export function foreignSeries(
+  series: readonly Series[],
+  side: AppSide,
+  labels: AppLabels,
+): string | undefined {
   const s = series.find(
     (x) => x.labels[labels.namespace] !== side.namespace || !side.isPod(x.labels[labels.pod] ?? ''),
   );
@@ -157,11 +163,12 @@ export function ratioIntervals(
   return { times, intervals, ...(invalid === undefined ? {} : { invalid }) };
 }
 
-export const ratio: CheckKind<RatioCheckRequest, Query> = {
+export const ratio: CheckKind<RatioCheckRequest, Query, CheckParams> = {
+  params: countParams,
   expressions(c, ctx) {
     // One side suffices: the other differs only in the quoted values of the same matchers.
     const selector = sideOf(ctx, 'canary').matchers;
-    return FIELDS.map((field) => ({ field, promql: fillSelector(c[field], selector) }));
+    return FIELDS.map((field) => ({ field, promql: fillSelector(c[field], selector), holds: 'counters' }));
   },
   plan(c, ctx) {
     const labels = ctx.appLabels ?? DEFAULT_APP_LABELS;
@@ -190,15 +197,15 @@ export const ratio: CheckKind<RatioCheckRequest, Query> = {
         : [...intervals, { canaryTotal: Number.NaN, canaryBad: 0, stableTotal: 0, stableBad: 0 }];
     const result = decideCounts(counted, params, { timeline: ctx.timeline });
     const timeline = invalid === undefined ? timelineEntries(times, result.timeline) : undefined;
-    return {
+    return countOutcome(
       result,
-      summary: checkSummary(c.name ?? c.type, result.reason, result, {
+      checkSummary(c.name ?? c.type, result.reason, result, {
         intervalSeconds: ctx.intervalSeconds,
         bad: BAD_WORD,
         total: TOTAL_WORD,
         ...(invalid === undefined ? {} : { note: invalid }),
       }),
-      details: timeline === undefined ? {} : { timeline },
-    };
+      timeline === undefined ? {} : { timeline },
+    );
   },
 };

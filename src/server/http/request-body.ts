@@ -29,6 +29,7 @@ export const NUMBER_FIELDS = {
     'weight',
     'thresholdMs',
     'quantile',
+    'tolerance',
   ] as const satisfies readonly KeysOfUnion<CheckInput>[],
 };
 
