@@ -9,7 +9,10 @@ import type { EvidenceRecord } from './checks/kind.js';
 import type { CheckResult } from './types.js';
 
 /** Every field of a check's answer that its record decides. */
-export type RecordFields = Omit<CheckResult, 'name' | 'type' | 'verdict' | 'reason' | 'summary' | 'params' | 'queries' | 'error'>;
+export type RecordFields = Omit<
+  CheckResult,
+  'name' | 'type' | 'verdict' | 'reason' | 'summary' | 'params' | 'queries' | 'error'
+>;
 
 export function recordFields(record: EvidenceRecord, intervalSeconds: number): RecordFields {
   switch (record.kind) {

@@ -292,9 +292,9 @@ const gaugeCheck = z
       ctx.addIssue({ code: 'custom', path: [path], message });
     if (c.scale === 'absolute') {
       if (c.tolerance === undefined)
-        issue('tolerance', 'an absolute gauge check needs tolerance (in the gauge\'s own unit)');
+        issue('tolerance', "an absolute gauge check needs tolerance (in the gauge's own unit)");
       if (c.criticalEffect === undefined)
-        issue('criticalEffect', 'an absolute gauge check needs criticalEffect (in the gauge\'s own unit)');
+        issue('criticalEffect', "an absolute gauge check needs criticalEffect (in the gauge's own unit)");
     }
     const scale = c.scale ?? 'relative';
     const tolerance = c.tolerance ?? (scale === 'relative' ? DEFAULT_GAUGE_TOLERANCE : undefined);
@@ -371,8 +371,7 @@ export const analysisRequestSchema = z
           ctx.addIssue({
             code: 'custom',
             path: ['checks', i, 'type'],
-            message:
-              `a ${type} check cannot tell canary from stable by Service (selector mode service): an application's own metrics carry the pod that exported them, not the Service the caller named; use selector mode pod-hash or version`,
+            message: `a ${type} check cannot tell canary from stable by Service (selector mode service): an application's own metrics carry the pod that exported them, not the Service the caller named; use selector mode pod-hash or version`,
           });
       });
     }

@@ -121,7 +121,13 @@ export const gauge: CheckKind<GaugeCheckRequest, Side, GaugeCheckParams> = {
     };
   },
   expressions(c, ctx) {
-    return [{ field: 'value', promql: fillSelector(c.value, sideOf(ctx, 'canary').matchers), holds: 'gauge values' }];
+    return [
+      {
+        field: 'value',
+        promql: fillSelector(c.value, sideOf(ctx, 'canary').matchers),
+        holds: 'gauge values',
+      },
+    ];
   },
   plan(c, ctx) {
     const labels = ctx.appLabels ?? DEFAULT_APP_LABELS;
@@ -136,11 +142,13 @@ export const gauge: CheckKind<GaugeCheckRequest, Side, GaugeCheckParams> = {
     let foreign: string | undefined;
     for (const side of SIDES) {
       const own = ctx.appSides?.[side];
-      const f = own === undefined || own === null ? undefined : foreignSeries(answers[side] ?? [], own, labels);
+      const f =
+        own === undefined || own === null ? undefined : foreignSeries(answers[side] ?? [], own, labels);
       if (f !== undefined && foreign === undefined)
         foreign = `value answered a series that is not a ${side} pod's, ${f}: every selector of the expression needs $selector, and the namespace and pod labels must stay`;
     }
-    const values = (side: Side) => (foreign === undefined ? gaugeValues(answers[side] ?? [], ctx.grids.window) : []);
+    const values = (side: Side) =>
+      foreign === undefined ? gaugeValues(answers[side] ?? [], ctx.grids.window) : [];
     const decided = decideGauge(values('canary'), values('stable'), {
       alpha: params.alpha,
       beta: 1 - params.power,

@@ -91,8 +91,17 @@ export interface CheckOutcome {
 }
 
 /** The outcome of a count kind: the verdict and reason are the count test's. */
-export function countOutcome(result: CountTestResult, summary: string, details: CountDetails = {}): CheckOutcome {
-  return { verdict: result.verdict, reason: result.reason, summary, record: { kind: 'count', result, details } };
+export function countOutcome(
+  result: CountTestResult,
+  summary: string,
+  details: CountDetails = {},
+): CheckOutcome {
+  return {
+    verdict: result.verdict,
+    reason: result.reason,
+    summary,
+    record: { kind: 'count', result, details },
+  };
 }
 
 /** A caller-written expression to check with the store's parser before any query: its field and PromQL. */

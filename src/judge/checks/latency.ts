@@ -42,7 +42,13 @@ import type { CheckParams, CheckResult, LatencyThreshold, QuantileEstimates } fr
 import type { Series } from '../../prometheus/client.js';
 import type { CounterGrid } from '../counts/counter-increases.js';
 import { countParams } from './count-params.js';
-import { countOutcome, type CheckKind, type PlannedQuery, type QueryAnswers, type QueryRange } from './kind.js';
+import {
+  countOutcome,
+  type CheckKind,
+  type PlannedQuery,
+  type QueryAnswers,
+  type QueryRange,
+} from './kind.js';
 import {
   hasInvalidBuckets,
   histogramsByTime,

@@ -29,7 +29,13 @@ import {
 import type { RatioCheckRequest } from '../request.js';
 import type { CheckParams } from '../types.js';
 import { countParams } from './count-params.js';
-import { countOutcome, type CheckContext, type CheckKind, type PlannedQuery, type QueryAnswers } from './kind.js';
+import {
+  countOutcome,
+  type CheckContext,
+  type CheckKind,
+  type PlannedQuery,
+  type QueryAnswers,
+} from './kind.js';
 import { timelineEntries } from './series.js';
 import { checkSummary } from './summary.js';
 
