@@ -185,12 +185,7 @@ describe('gauge evaluation', () => {
     return (x - Math.floor(x)) * 12 - 6;
   };
   const evaluate = (c: GaugeCheckRequest, canary: Series[], stable: Series[]) =>
-    CHECK_KINDS.gauge.evaluate(
-      c,
-      { canary, stable },
-      CHECK_KINDS.gauge.params(c, 1) as GaugeCheckParams,
-      ctx,
-    );
+    CHECK_KINDS.gauge.evaluate(c, { canary, stable }, CHECK_KINDS.gauge.params(c, 1), ctx);
 
   it('plans the expression per side, per pod, over the window', () => {
     const plan = CHECK_KINDS.gauge.plan(check(), ctx);
