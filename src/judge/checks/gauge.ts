@@ -36,7 +36,7 @@ import {
 } from '../request.js';
 import type { GaugeCheckParams } from '../types.js';
 import type { CheckKind } from './kind.js';
-import { foreignSeries, sideOf } from './ratio.js';
+import { foreignSeries, sideOf } from './app-sides.js';
 import { verdictTail } from './summary.js';
 
 type Side = 'canary' | 'stable';

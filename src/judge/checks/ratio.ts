@@ -18,7 +18,6 @@ import {
   type AppLabels,
   type AppSide,
 } from '../../prometheus/expression.js';
-import { describeLabels, type Series } from '../../prometheus/client.js';
 import { decideCounts, type IntervalCounts } from '../../stats/index.js';
 import {
   gridIntervals,
@@ -28,14 +27,9 @@ import {
 } from '../counts/counter-increases.js';
 import type { RatioCheckRequest } from '../request.js';
 import type { CheckParams } from '../types.js';
+import { foreignSeries, sideOf } from './app-sides.js';
 import { countParams } from './count-params.js';
-import {
-  countOutcome,
-  type CheckContext,
-  type CheckKind,
-  type PlannedQuery,
-  type QueryAnswers,
-} from './kind.js';
+import { countOutcome, type CheckKind, type PlannedQuery, type QueryAnswers } from './kind.js';
 import { timelineEntries } from './series.js';
 import { checkSummary } from './summary.js';
 
@@ -50,30 +44,6 @@ const FIELDS: readonly Field[] = ['bad', 'total'];
 /** Words of the summary: what the check counts. */
 const BAD_WORD = 'bad events';
 const TOTAL_WORD = 'events';
-
-export function sideOf(ctx: CheckContext, side: Side): AppSide {
-  const s = ctx.appSides?.[side];
-  // The request schema refuses a ratio or gauge check in a selector mode without app matchers.
-  if (s === undefined || s === null)
-    throw new Error('check of application metrics without application matchers (selector mode service)');
-  return s;
-}
-
-/**
- * The first series of an answer that is not one of the side's pods (another namespace, another
- * rollout's pod, or its pod label summed away), described; undefined when all are the side's.
- * Such a series comes from a part of the expression without `$selector` (`… or other{…}`).
- */
-export function foreignSeries(
-  series: readonly Series[],
-  side: AppSide,
-  labels: AppLabels,
-): string | undefined {
-  const s = series.find(
-    (x) => x.labels[labels.namespace] !== side.namespace || !side.isPod(x.labels[labels.pod] ?? ''),
-  );
-  return s === undefined ? undefined : describeLabels(s.labels);
-}
 
 const queryName = (side: Side, field: Field): Query => `${side}${field === 'bad' ? 'Bad' : 'Total'}`;
 
