@@ -16,14 +16,6 @@ import {
   type SideSelector,
 } from '../prometheus/promql.js';
 import { DEFAULT_APP_LABELS, appSide, type AppLabels } from '../prometheus/expression.js';
-import {
-  DEFAULT_CHECK_WEIGHT,
-  DEFAULT_COUNT_TEST_PARAMS,
-  DEFAULT_CRITICAL,
-  alphaForCheck,
-  defaultCriticalEffect,
-  type EdgeResult,
-} from '../stats/index.js';
 import type { AnalysisRequest, CheckRequest } from './request.js';
 import {
   checkSummary,
@@ -36,7 +28,8 @@ import {
 } from './checks/index.js';
 import { asJudgeError, createQueryRunner, deadlineError, type QueryRunner } from './query-runner.js';
 import { combineChecks } from './scorecard.js';
-import type { AnalysisResult, CheckParams, CheckResult, LatencyThreshold } from './types.js';
+import { recordFields } from './records.js';
+import type { AnalysisResult, CheckParams, CheckResult, GaugeCheckParams } from './types.js';
 import { resolveWindow, type ResolvedWindow } from './window.js';
 
 export interface JudgeOptions {
@@ -62,23 +55,9 @@ export interface Judge {
   analyze(request: AnalysisRequest, options?: AnalyzeOptions): Promise<AnalysisResult>;
 }
 
-/**
- * A check's test parameters: the requested α is the analysis-wide level, split across the
- * checks (Bonferroni, alphaForCheck) so that the whole card fails a good release with
- * probability ≤ α however many checks it has and however often it looks.
- */
-export function checkParams(c: CheckRequest, nChecks: number): CheckParams {
-  const d = DEFAULT_COUNT_TEST_PARAMS;
-  const margin = c.margin ?? d.margin;
-  return {
-    alpha: alphaForCheck(c.alpha ?? d.alpha, nChecks),
-    margin,
-    criticalEffect: c.criticalEffect ?? defaultCriticalEffect(margin),
-    power: c.power ?? d.power,
-    criticalIncrease: c.criticalIncrease ?? d.criticalIncrease ?? 0,
-    weight: c.weight ?? DEFAULT_CHECK_WEIGHT,
-    critical: c.critical ?? DEFAULT_CRITICAL,
-  };
+/** A check's parameters in force, as its kind sets them (α split across the `nChecks` checks). */
+export function checkParams(c: CheckRequest, nChecks: number): CheckParams | GaugeCheckParams {
+  return kindOf(c).params(c, nChecks);
 }
 
 /**
@@ -198,7 +177,7 @@ async function checkExpressions(
     (kindOf(c).expressions?.(c, ctx) ?? []).map((e) => ({ ...e, field: `checks[${i}].${e.field}` })),
   );
   await Promise.all(
-    checked.map(async ({ field, promql }) => {
+    checked.map(async ({ field, promql, holds }) => {
       let type: string;
       try {
         type = await runner.resultType(promql);
@@ -210,7 +189,7 @@ async function checkExpressions(
       if (type !== 'vector')
         throw new JudgeError(
           'invalid_request',
-          `${field} (${promql}) must be an instant vector of counters; Prometheus reads it as a ${type === 'matrix' ? 'range vector' : type}`,
+          `${field} (${promql}) must be an instant vector of ${holds}; Prometheus reads it as a ${type === 'matrix' ? 'range vector' : type}`,
           { field },
         );
     }),
@@ -278,38 +257,18 @@ async function runCheck(
     }),
   );
   const data: QueryAnswers<string> = Object.fromEntries(names.map((n, i) => [n, answers[i] as Series[]]));
-  const params = checkParams(c, nChecks);
+  const params = kind.params(c, nChecks);
   const o = kind.evaluate(c, data, params, ctx);
-  const r = o.result;
   return {
     name: c.name ?? c.type,
     type: c.type,
-    verdict: r.verdict,
-    reason: r.reason,
+    verdict: o.verdict,
+    reason: o.reason,
     summary: o.summary,
     params,
-    canary: r.canary,
-    stable: r.stable,
-    effect: r.effect,
-    evidence: r.evidence,
-    power: r.power,
-    intervals: r.intervals,
-    ...(r.floor === undefined ? {} : { floor: r.floor }),
-    ...(r.settleIntervals === undefined
-      ? {}
-      : { settleMinutes: settleMinutes(r.settleIntervals, ctx.intervalSeconds) }),
-    ...o.details,
-    ...(r.edges === undefined || o.details.threshold === undefined
-      ? {}
-      : { edges: edgesWithMs(r.edges, o.details.threshold) }),
+    ...recordFields(o.record, ctx.intervalSeconds),
     queries: promqlOf(plan),
   };
-}
-
-/** The latency edges with their bounds in ms: the low edge first, then the quantile's edge. */
-function edgesWithMs(edges: readonly EdgeResult[], t: LatencyThreshold): NonNullable<CheckResult['edges']> {
-  const ms = [t.lowMs ?? null, t.ms];
-  return edges.map((e, i) => ({ ...e, ms: ms[i] ?? null }));
 }
 
 function queryErrorResult(c: CheckRequest, nChecks: number, ctx: CheckContext, err: JudgeError): CheckResult {
@@ -330,10 +289,6 @@ function queryErrorResult(c: CheckRequest, nChecks: number, ctx: CheckContext, e
     error: { code: err.code, message: err.message },
     queries: promqlOf(kindOf(c).plan(c, ctx)),
   };
-}
-
-function settleMinutes(intervals: number | null, intervalSeconds: number): number | null {
-  return intervals === null ? null : Math.max(1, Math.ceil((intervals * intervalSeconds) / 60));
 }
 
 function promqlOf(plan: QueryPlan<string>): string[] {

@@ -299,11 +299,73 @@ const ratioCheck = z.strictObject({
   total: expression('total'),
 });
 
-const checkSchema = z
-  .discriminatedUnion('type', [errorRateCheck, latencyCheck, ratioCheck], {
-    error: 'check type must be error-rate, latency or ratio',
+/** A relative gauge check's defaults: 10 % worse tolerated, 30 % worse must be ruled out to pass. */
+export const DEFAULT_GAUGE_TOLERANCE = 0.1;
+export const DEFAULT_GAUGE_CRITICAL_EFFECT = 0.3;
+/** A gauge check's default power (1 − β): β 0.05, as docs/statistics.md §11 simulates. */
+export const DEFAULT_GAUGE_POWER = 0.95;
+
+/** Largest tolerance or critical effect of a gauge check (absolute ones are in the gauge's unit). */
+export const MAX_GAUGE_EFFECT = 1e12;
+
+/**
+ * A gauge check on the application's own metrics (src/judge/checks/gauge.ts): `value` is one
+ * PromQL instant-vector expression with `$selector`; each side's value per interval is compared,
+ * paired interval by interval, with the anytime-valid gauge test (src/stats/gauge-test.ts).
+ * `tolerance` and `criticalEffect` are degradations: a fraction of the stable's value (scale
+ * `relative`, defaults 0.1 and 0.3) or the gauge's own unit (`absolute`: both required).
+ */
+const gaugeCheck = z
+  .strictObject({
+    type: z.literal('gauge'),
+    name: commonCheckFields.name,
+    alpha: commonCheckFields.alpha,
+    /** Probability that a canary degraded by criticalEffect does not pass (1 − β), (0, 1). */
+    power: commonCheckFields.power,
+    weight: commonCheckFields.weight,
+    critical: commonCheckFields.critical,
+    value: expression('value'),
+    direction: z
+      .enum(['higher-is-worse', 'lower-is-worse'], {
+        error: 'direction must be higher-is-worse or lower-is-worse',
+      })
+      .optional(),
+    scale: z.enum(['relative', 'absolute'], { error: 'scale must be relative or absolute' }).optional(),
+    tolerance: z
+      .number()
+      .min(0, { error: 'tolerance must be ≥ 0' })
+      .max(MAX_GAUGE_EFFECT, { error: `tolerance must be ≤ ${MAX_GAUGE_EFFECT}` })
+      .optional(),
+    criticalEffect: z
+      .number()
+      .gt(0, { error: 'criticalEffect must be > 0 (a degradation)' })
+      .max(MAX_GAUGE_EFFECT, { error: `criticalEffect must be ≤ ${MAX_GAUGE_EFFECT}` })
+      .optional(),
   })
   .superRefine((c, ctx) => {
+    const issue = (path: string, message: string): void =>
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    if (c.scale === 'absolute') {
+      if (c.tolerance === undefined)
+        issue('tolerance', "an absolute gauge check needs tolerance (in the gauge's own unit)");
+      if (c.criticalEffect === undefined)
+        issue('criticalEffect', "an absolute gauge check needs criticalEffect (in the gauge's own unit)");
+    }
+    const scale = c.scale ?? 'relative';
+    const tolerance = c.tolerance ?? (scale === 'relative' ? DEFAULT_GAUGE_TOLERANCE : undefined);
+    const critical = c.criticalEffect ?? (scale === 'relative' ? DEFAULT_GAUGE_CRITICAL_EFFECT : undefined);
+    if (tolerance !== undefined && critical !== undefined && critical <= tolerance)
+      issue('criticalEffect', `criticalEffect must be greater than tolerance (${tolerance})`);
+    if (scale === 'relative' && c.direction === 'lower-is-worse' && critical !== undefined && critical > 1)
+      issue('criticalEffect', 'a relative decrease is at most 1 (100 %), so criticalEffect must be ≤ 1');
+  });
+
+const checkSchema = z
+  .discriminatedUnion('type', [errorRateCheck, latencyCheck, ratioCheck, gaugeCheck], {
+    error: 'check type must be error-rate, latency, ratio or gauge',
+  })
+  .superRefine((c, ctx) => {
+    if (c.type === 'gauge') return;
     if (c.criticalEffect !== undefined && c.margin !== undefined && c.criticalEffect <= 1 + c.margin) {
       ctx.addIssue({
         code: 'custom',
@@ -364,12 +426,12 @@ export const analysisRequestSchema = z
     const mode = (r.selector as { mode?: unknown } | undefined)?.mode;
     if (mode === 'service') {
       (Array.isArray(r.checks) ? r.checks : []).forEach((c: unknown, i) => {
-        if (c !== null && typeof c === 'object' && (c as { type?: unknown }).type === 'ratio')
+        const type = c !== null && typeof c === 'object' ? (c as { type?: unknown }).type : undefined;
+        if (type === 'ratio' || type === 'gauge')
           ctx.addIssue({
             code: 'custom',
             path: ['checks', i, 'type'],
-            message:
-              "a ratio check cannot tell canary from stable by Service (selector mode service): an application's own metrics carry the pod that exported them, not the Service the caller named; use selector mode pod-hash or version",
+            message: `a ${type} check cannot tell canary from stable by Service (selector mode service): an application's own metrics carry the pod that exported them, not the Service the caller named; use selector mode pod-hash or version`,
           });
       });
     }
@@ -387,6 +449,7 @@ export type CheckRequest = AnalysisRequest['checks'][number];
 export type ErrorRateCheckRequest = Extract<CheckRequest, { type: 'error-rate' }>;
 export type LatencyCheckRequest = Extract<CheckRequest, { type: 'latency' }>;
 export type RatioCheckRequest = Extract<CheckRequest, { type: 'ratio' }>;
+export type GaugeCheckRequest = Extract<CheckRequest, { type: 'gauge' }>;
 export type SelectorRequest = AnalysisRequest['selector'];
 export type SelectorMode = SelectorRequest['mode'];
 

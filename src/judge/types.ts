@@ -8,6 +8,8 @@ import type {
   EffectEstimate,
   FloorReport,
   Evidence,
+  GaugeScale,
+  GaugeTestResult,
   PowerReport,
   Reason,
   ScorecardReason,
@@ -18,14 +20,37 @@ import type {
 /** Engine reasons, plus the judge's own: this check's queries failed (the others still ran). */
 export type CheckReason = Reason | 'query_error';
 
-export type CheckType = 'error-rate' | 'latency' | 'ratio';
+export type CheckType = 'error-rate' | 'latency' | 'ratio' | 'gauge';
 
-export interface CheckParams extends CountTestParams {
-  /** Absolute increase a Pass must rule out besides the ratio; 0 = ratio only. */
-  readonly criticalIncrease: number;
+/** What every check's parameters say: its share of α, and its place on the scorecard. */
+export interface BaseCheckParams {
+  readonly alpha: number;
   readonly weight: number;
   readonly critical: boolean;
 }
+
+/** Parameters of a count check (error-rate, latency, ratio). */
+export interface CheckParams extends CountTestParams, BaseCheckParams {
+  /** Absolute increase a Pass must rule out besides the ratio; 0 = ratio only. */
+  readonly criticalIncrease: number;
+}
+
+/**
+ * Parameters of a gauge check (src/judge/checks/gauge.ts): `alpha` is the Fail test's level,
+ * `power` = 1 − β of the Pass test; tolerance and criticalEffect are degradations in the
+ * scale's units (a fraction of the stable's value, or the gauge's own unit).
+ */
+export interface GaugeCheckParams extends BaseCheckParams {
+  readonly power: number;
+  /** Which way is worse, in the request's words. */
+  readonly direction: 'higher-is-worse' | 'lower-is-worse';
+  readonly scale: GaugeScale;
+  readonly tolerance: number;
+  readonly criticalEffect: number;
+}
+
+/** A gauge check's evidence record in the answer: the gauge test's numbers (src/stats/gauge-test.ts). */
+export type GaugeEvidenceRecord = Omit<GaugeTestResult, 'verdict' | 'reason'>;
 
 export interface LatencyThreshold {
   /** The bucket edge counted against, in milliseconds (null when none could be chosen). */
@@ -59,7 +84,9 @@ export interface CheckResult {
   readonly verdict: Verdict;
   readonly reason: CheckReason;
   readonly summary: string;
-  readonly params: CheckParams;
+  /** The parameters in force; a gauge check's are GaugeCheckParams. */
+  readonly params: CheckParams | GaugeCheckParams;
+  /** The count fields below are the count kinds' record; null or absent for a gauge check. */
   readonly canary: SideSummary | null;
   readonly stable: SideSummary | null;
   readonly effect: EffectEstimate | null;
@@ -84,6 +111,8 @@ export interface CheckResult {
   readonly settleMinutes?: number | null;
   /** The evidence interval by interval, when the request asked for it (`timeline: true`). */
   readonly timeline?: readonly TimelineEntry[];
+  /** A gauge check's record (its kind's evidence; absent for the count kinds). */
+  readonly gauge?: GaugeEvidenceRecord;
   readonly error?: { readonly code: ErrorCode; readonly message: string };
   readonly queries: readonly string[];
 }

@@ -1,5 +1,5 @@
 /**
- * A caller's own PromQL (a ratio check's `bad` and `total`), completed by the judge: the side's
+ * A caller's own PromQL (a ratio check's `bad` and `total`, a gauge check's `value`), completed by the judge: the side's
  * label matchers rendered for an application's metrics and put where the expression says
  * `$selector`, then the counters sampled per pod at the grid points for the judge to difference.
  *
@@ -109,6 +109,28 @@ export function countersByPod(
     promql: `sum by (${by.join(', ')}) ${inner}`,
     // A series without them (an expression that summed them away) groups as empty, as in
     // PromQL; the ratio check then refuses it as not the side's.
+    shape: { kind: 'one-per', labels: by, required: [] },
+  };
+}
+
+/**
+ * A gauge expression's values at the grid points, one series per pod: a series scraped twice
+ * counts once (`max without (<scrape labels>)`), then the pod's series are averaged (grouped by
+ * namespace and pod, so that the judge can check each series is the side's). The judge averages
+ * the pods of a side itself (src/judge/checks/gauge.ts).
+ */
+export function gaugeByPod(
+  filled: string,
+  labels: AppLabels,
+  scrapeLabels: readonly string[] | undefined,
+): { readonly promql: string; readonly shape: SeriesShape } {
+  const inner =
+    scrapeLabels === undefined || scrapeLabels.length === 0
+      ? `(${filled})`
+      : `(max without (${scrapeLabels.join(', ')}) (${filled}))`;
+  const by = [labels.namespace, labels.pod];
+  return {
+    promql: `avg by (${by.join(', ')}) ${inner}`,
     shape: { kind: 'one-per', labels: by, required: [] },
   };
 }

@@ -3,7 +3,7 @@
  * counts, effect, evidence and power, and what would end the pause, then the two commands a
  * person chooses between. Pure: a snapshot and the judge's answer in, lines out.
  */
-import type { AnalysisResult, CheckResult } from '../judge/types.js';
+import type { AnalysisResult, CheckResult, GaugeEvidenceRecord } from '../judge/types.js';
 import type { Snapshot } from './snapshot.js';
 
 const pct = (bad: number, n: number): string => (n > 0 ? `${((100 * bad) / n).toPrecision(2)}%` : 'n/a');
@@ -36,9 +36,30 @@ export function lean(c: CheckResult): string {
  * judge's summary says so too; here it is read from the answer's numbers.
  */
 export function needsCriticalIncrease(c: CheckResult): boolean {
-  if (c.reason !== 'insufficient_data' || c.params.criticalIncrease > 0) return false;
+  if (c.reason !== 'insufficient_data' || criticalIncreaseOf(c) > 0 || c.gauge !== undefined) return false;
   const stables = c.edges === undefined ? [c.stable] : c.edges.map((e) => e.stable);
   return stables.every((s) => s !== null && !(s.bad > 0));
+}
+
+/** A gauge check's record: the two sides' medians, the degradation with its bounds, the evidence. */
+function gaugeLines(g: GaugeEvidenceRecord): string[] {
+  const d = g.degradation;
+  const out = [
+    `    values: canary median ${g.canary.median === null ? '?' : num(g.canary.median)} vs stable median ${g.stable.median === null ? '?' : num(g.stable.median)} over ${g.intervals} paired intervals (${g.unpaired.canaryOnly + g.unpaired.stableOnly} unpaired)`,
+    `    degradation (${d.scale}): ${d.estimate === null ? '?' : num(d.estimate)} [${d.lower === null ? '-∞' : num(d.lower)}, ${d.upper === null ? '∞' : num(d.upper)}]`,
+    `    evidence: e-value ${num(g.fail.maxEValue)} of ${num(g.fail.threshold)} to fail, ${num(g.pass.maxEValue)} of ${num(g.pass.threshold)} to pass`,
+  ];
+  if (g.serialDependence?.suspected === true)
+    out.push(
+      `    serial dependence suspected (runs test z ${num(g.serialDependence.z)}): the false-Fail rate may exceed alpha`,
+    );
+  if (g.problem !== undefined) out.push(`    data: ${g.problem}`);
+  return out;
+}
+
+/** A count check's absolute tolerance (0 when it has none, as for a gauge check). */
+function criticalIncreaseOf(c: CheckResult): number {
+  return 'criticalIncrease' in c.params ? c.params.criticalIncrease : 0;
 }
 
 function checkLines(c: CheckResult): string[] {
@@ -57,8 +78,9 @@ function checkLines(c: CheckResult): string[] {
     );
   if (c.power !== null)
     lines.push(
-      `    power: ${c.power.achieved.toFixed(2)} of ${c.power.required} needed to rule out ${num(c.power.criticalEffect)}×${c.params.criticalIncrease > 0 ? ` (or +${num(c.params.criticalIncrease * 100)} pp)` : ''}`,
+      `    power: ${c.power.achieved.toFixed(2)} of ${c.power.required} needed to rule out ${num(c.power.criticalEffect)}×${criticalIncreaseOf(c) > 0 ? ` (or +${num(criticalIncreaseOf(c) * 100)} pp)` : ''}`,
     );
+  if (c.gauge !== undefined) lines.push(...gaugeLines(c.gauge));
   if (needsCriticalIncrease(c))
     lines.push(
       '    to settle: no traffic will while the stable has no bad request; set criticalIncrease (e.g. 0.001 = +0.1 pp) to let a clean canary pass',

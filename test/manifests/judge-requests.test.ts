@@ -136,7 +136,9 @@ describe('requests the catalogo Rollout makes the judge receive', () => {
       .map((s) => {
         const parsed = parseAnalysisRequest(s.metric.provider.web?.jsonBody);
         if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-        const values = new Set(parsed.value.checks.map((c) => c.criticalIncrease));
+        const values = new Set(
+          parsed.value.checks.map((c) => ('criticalIncrease' in c ? c.criticalIncrease : undefined)),
+        );
         expect(values.size).toBe(1);
         return [...values][0] as number;
       });

@@ -16,7 +16,14 @@ import {
 import type { ErrorRateCheckRequest } from '../request.js';
 import type { CheckParams } from '../types.js';
 import type { CounterGrid } from '../counts/counter-increases.js';
-import type { CheckKind, EvaluationContext, PlannedQuery, QueryAnswers } from './kind.js';
+import { countParams } from './count-params.js';
+import {
+  countOutcome,
+  type CheckKind,
+  type EvaluationContext,
+  type PlannedQuery,
+  type QueryAnswers,
+} from './kind.js';
 import { increasesByClass, intervalSeries, pointsByTime, presentAny, timelineEntries } from './series.js';
 import { checkSummary } from './summary.js';
 
@@ -144,7 +151,8 @@ export function errorRateData(
   };
 }
 
-export const errorRate: CheckKind<ErrorRateCheckRequest, Planned> = {
+export const errorRate: CheckKind<ErrorRateCheckRequest, Planned, CheckParams> = {
+  params: countParams,
   plan(c, ctx) {
     const m = ctx.mesh;
     const counters = (selector: string): PlannedQuery => ({
@@ -168,17 +176,17 @@ export const errorRate: CheckKind<ErrorRateCheckRequest, Planned> = {
     const data = errorRateData(answers, ctx.grids.window, isError, ctx.mesh.labels.pod);
     const { times, ...result } = evaluateErrorRate(data, params, { timeline: ctx.timeline });
     const timeline = timelineEntries(times, result.timeline);
-    return {
+    return countOutcome(
       result,
-      summary: checkSummary(c.name ?? c.type, result.reason, result, {
+      checkSummary(c.name ?? c.type, result.reason, result, {
         intervalSeconds: ctx.intervalSeconds,
         bad: 'errors',
       }),
-      details: {
+      {
         errorCodes: c.errorCodes ?? DEFAULT_ERROR_CODES,
         ...(c.responseFlags === undefined ? {} : { responseFlags: c.responseFlags }),
         ...(timeline === undefined ? {} : { timeline }),
       },
-    };
+    );
   },
 };

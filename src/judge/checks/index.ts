@@ -3,22 +3,28 @@
  * kind = its module here + its request schema + its proto message; judge.ts does not change.
  */
 import type { CheckRequest } from '../request.js';
-import type { CheckType } from '../types.js';
+import type { CheckParams, CheckType, GaugeCheckParams } from '../types.js';
 import { errorRate } from './error-rate.js';
 import type { CheckKind } from './kind.js';
 import { latency } from './latency.js';
 import { ratio } from './ratio.js';
+import { gauge } from './gauge.js';
 
-type KindOf<T extends CheckType> = CheckKind<Extract<CheckRequest, { type: T }>, string>;
+type KindOf<T extends CheckType> = CheckKind<
+  Extract<CheckRequest, { type: T }>,
+  string,
+  CheckParams | GaugeCheckParams
+>;
 
 export const CHECK_KINDS: { readonly [T in CheckType]: KindOf<T> } = {
   'error-rate': errorRate,
   latency: latency,
   ratio: ratio,
+  gauge: gauge,
 };
 
 /** The kind module of a check, typed for that check (TypeScript cannot correlate the union). */
-export function kindOf(c: CheckRequest): CheckKind<CheckRequest, string> {
+export function kindOf(c: CheckRequest): CheckKind<CheckRequest, string, CheckParams | GaugeCheckParams> {
   return CHECK_KINDS[c.type];
 }
 
@@ -27,7 +33,11 @@ export type {
   CheckedExpression,
   CheckKind,
   CheckOutcome,
+  CountDetails,
+  CountRecord,
   EvaluationContext,
+  EvidenceRecord,
+  GaugeRecord,
   PlannedQuery,
   QueryAnswers,
   QueryPlan,
@@ -36,4 +46,6 @@ export type {
 export { errorRateIntervals, evaluateErrorRate } from './error-rate.js';
 export { evaluateLatency, type LatencyOutcome, type LatencySpec } from './latency.js';
 export { checkSummary, latencyWhat } from './summary.js';
+export { countParams, type CountCheckRequest } from './count-params.js';
+export { countOutcome, countResultOf } from './kind.js';
 export { histogramsByTime, pointsByTime } from './series.js';

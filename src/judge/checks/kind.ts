@@ -1,16 +1,20 @@
 /**
  * What every check kind provides: its query plan (named PromQL, each run over the analysis
  * window or as one point over the stable's history before it) and its evaluation (series →
- * per-interval counts → the engine's decision → a line a person can read). The kinds are
- * registered in ./index.ts; judge.ts knows nothing about any one of them.
+ * per-interval values → the engine's decision → a line a person can read), and its parameters.
+ * Every kind answers in one shape: a verdict, a reason, a summary and an evidence record whose
+ * `kind` says how it reads (`count`: the count test's numbers; `gauge`: the gauge test's). The
+ * kinds are registered in ./index.ts; judge.ts knows nothing about any one of them, only how
+ * each kind of record goes into the answer (../records.ts).
  */
 import type { DurationUnit } from '../../config/config.js';
 import type { AppLabels, AppSide } from '../../prometheus/expression.js';
 import type { MeshNames } from '../../prometheus/promql.js';
 import type { RangeSpec, Series } from '../../prometheus/client.js';
-import type { CountTestResult } from '../../stats/index.js';
+import type { CountTestResult, GaugeTestResult } from '../../stats/index.js';
 import type { SeriesShape } from '../series-shape.js';
-import type { CheckParams, CheckResult } from '../types.js';
+import type { BaseCheckParams, CheckReason, CheckResult } from '../types.js';
+import type { Verdict } from '../../stats/index.js';
 
 export interface CheckContext {
   /** Rendered PromQL label selectors of each side. */
@@ -56,14 +60,48 @@ export type QueryPlan<N extends string> = Readonly<Partial<Record<N, PlannedQuer
 /** A query that was not planned has no answer; an empty result is an empty list. */
 export type QueryAnswers<N extends string> = Readonly<Partial<Record<N, readonly Series[]>>>;
 
-/** What a kind adds to the engine's result: its summary line and kind-specific fields. */
-export interface CheckOutcome {
+/** What a count kind reports besides the count test's numbers (its answer fields). */
+export type CountDetails = Pick<
+  CheckResult,
+  'errorCodes' | 'responseFlags' | 'threshold' | 'quantiles' | 'timeline' | 'edges'
+>;
+
+/** The evidence of a count check (error-rate, latency, ratio): the count test's result. */
+export interface CountRecord {
+  readonly kind: 'count';
   readonly result: CountTestResult;
+  readonly details: CountDetails;
+}
+
+/** The evidence of a gauge check: the gauge test's result. */
+export interface GaugeRecord {
+  readonly kind: 'gauge';
+  readonly result: GaugeTestResult;
+}
+
+/** A kind's evidence, told apart by `kind` (../records.ts puts each into the answer). */
+export type EvidenceRecord = CountRecord | GaugeRecord;
+
+/** What a kind's evaluation answers, the same for every kind. */
+export interface CheckOutcome {
+  readonly verdict: Verdict;
+  readonly reason: CheckReason;
   readonly summary: string;
-  readonly details: Pick<
-    CheckResult,
-    'errorCodes' | 'responseFlags' | 'threshold' | 'quantiles' | 'timeline'
-  >;
+  readonly record: EvidenceRecord;
+}
+
+/** The outcome of a count kind: the verdict and reason are the count test's. */
+export function countOutcome(
+  result: CountTestResult,
+  summary: string,
+  details: CountDetails = {},
+): CheckOutcome {
+  return {
+    verdict: result.verdict,
+    reason: result.reason,
+    summary,
+    record: { kind: 'count', result, details },
+  };
 }
 
 /** A caller-written expression to check with the store's parser before any query: its field and PromQL. */
@@ -72,9 +110,22 @@ export interface CheckedExpression {
   readonly field: string;
   /** The expression as it will be queried (placeholders filled in), without the judge's wrapping. */
   readonly promql: string;
+  /** What its instant vector must hold, for the refusal of a range vector or scalar: "counters". */
+  readonly holds: string;
 }
 
-export interface CheckKind<C, N extends string> {
+/** The count test's result of a count kind's outcome (throws for another kind of record). */
+export function countResultOf(o: CheckOutcome): CountTestResult {
+  if (o.record.kind !== 'count') throw new TypeError(`not a count record: ${o.record.kind}`);
+  return o.record.result;
+}
+
+export interface CheckKind<C, N extends string, P extends BaseCheckParams = BaseCheckParams> {
+  /**
+   * The check's parameters in force: the request's values or the kind's defaults, with α
+   * already split across the analysis' `nChecks` checks (alphaForCheck).
+   */
+  params(check: C, nChecks: number): P;
   /**
    * Expressions the request wrote itself, checked by Prometheus' parser before the window is
    * resolved: a refused one is a 400 naming the field, never a verdict. Kinds whose PromQL is
@@ -82,5 +133,5 @@ export interface CheckKind<C, N extends string> {
    */
   expressions?(check: C, ctx: CheckContext): readonly CheckedExpression[];
   plan(check: C, ctx: CheckContext): QueryPlan<N>;
-  evaluate(check: C, answers: QueryAnswers<N>, params: CheckParams, ctx: EvaluationContext): CheckOutcome;
+  evaluate(check: C, answers: QueryAnswers<N>, params: P, ctx: EvaluationContext): CheckOutcome;
 }

@@ -33,14 +33,22 @@ import {
   thresholdEdge,
   type CountTestOptions,
   type CountTestResult,
+  type EdgeResult,
   type HistogramBucket,
   type IntervalCounts,
 } from '../../stats/index.js';
 import type { LatencyCheckRequest } from '../request.js';
-import type { CheckParams, LatencyThreshold, QuantileEstimates } from '../types.js';
+import type { CheckParams, CheckResult, LatencyThreshold, QuantileEstimates } from '../types.js';
 import type { Series } from '../../prometheus/client.js';
 import type { CounterGrid } from '../counts/counter-increases.js';
-import type { CheckKind, PlannedQuery, QueryAnswers, QueryRange } from './kind.js';
+import { countParams } from './count-params.js';
+import {
+  countOutcome,
+  type CheckKind,
+  type PlannedQuery,
+  type QueryAnswers,
+  type QueryRange,
+} from './kind.js';
 import {
   hasInvalidBuckets,
   histogramsByTime,
@@ -251,7 +259,14 @@ function specOf(c: LatencyCheckRequest): LatencySpec {
 const stableRange = (c: LatencyCheckRequest): QueryRange =>
   c.quantile === undefined ? 'window' : 'withHour';
 
-export const latency: CheckKind<LatencyCheckRequest, Planned> = {
+/** The edges with their bounds in ms: the low edge first, then the quantile's edge. */
+function edgesWithMs(edges: readonly EdgeResult[], t: LatencyThreshold): NonNullable<CheckResult['edges']> {
+  const ms = [t.lowMs ?? null, t.ms];
+  return edges.map((e, i) => ({ ...e, ms: ms[i] ?? null }));
+}
+
+export const latency: CheckKind<LatencyCheckRequest, Planned, CheckParams> = {
+  params: countParams,
   plan(c, ctx) {
     const m = ctx.mesh;
     const buckets = (selector: string, range: QueryRange): PlannedQuery => ({
@@ -272,19 +287,20 @@ export const latency: CheckKind<LatencyCheckRequest, Planned> = {
     const o = evaluateLatency(data, specOf(c), params, ctx.durationUnit, { timeline: ctx.timeline });
     const timeline = timelineEntries(o.times ?? [], o.result.timeline);
     const what = latencyWhat(o.threshold);
-    return {
-      result: o.result,
-      summary: checkSummary(c.name ?? c.type, o.result.reason, o.result, {
+    return countOutcome(
+      o.result,
+      checkSummary(c.name ?? c.type, o.result.reason, o.result, {
         what,
         intervalSeconds: ctx.intervalSeconds,
         bad: 'slow requests',
         ...(o.note === undefined ? {} : { note: o.note }),
       }),
-      details: {
+      {
         threshold: o.threshold,
         quantiles: o.quantiles,
         ...(timeline === undefined ? {} : { timeline }),
+        ...(o.result.edges === undefined ? {} : { edges: edgesWithMs(o.result.edges, o.threshold) }),
       },
-    };
+    );
   },
 };

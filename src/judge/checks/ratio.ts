@@ -18,8 +18,6 @@ import {
   type AppLabels,
   type AppSide,
 } from '../../prometheus/expression.js';
-import type { Series } from '../../prometheus/client.js';
-import { describeLabels } from '../range-answer.js';
 import { decideCounts, type IntervalCounts } from '../../stats/index.js';
 import {
   gridIntervals,
@@ -28,7 +26,10 @@ import {
   type CounterIncreases,
 } from '../counts/counter-increases.js';
 import type { RatioCheckRequest } from '../request.js';
-import type { CheckContext, CheckKind, PlannedQuery, QueryAnswers } from './kind.js';
+import type { CheckParams } from '../types.js';
+import { foreignSeries, sideOf } from './app-sides.js';
+import { countParams } from './count-params.js';
+import { countOutcome, type CheckKind, type PlannedQuery, type QueryAnswers } from './kind.js';
 import { timelineEntries } from './series.js';
 import { checkSummary } from './summary.js';
 
@@ -43,26 +44,6 @@ const FIELDS: readonly Field[] = ['bad', 'total'];
 /** Words of the summary: what the check counts. */
 const BAD_WORD = 'bad events';
 const TOTAL_WORD = 'events';
-
-function sideOf(ctx: CheckContext, side: Side): AppSide {
-  const s = ctx.appSides?.[side];
-  // The request schema refuses a ratio check in a selector mode without app matchers.
-  if (s === undefined || s === null)
-    throw new Error('ratio check without application matchers (selector mode service)');
-  return s;
-}
-
-/**
- * The first series of an answer that is not one of the side's pods (another namespace, another
- * rollout's pod, or its pod label summed away), described; undefined when all are the side's.
- * Such a series comes from a part of the expression without `$selector` (`… or other{…}`).
- */
-function foreignSeries(series: readonly Series[], side: AppSide, labels: AppLabels): string | undefined {
-  const s = series.find(
-    (x) => x.labels[labels.namespace] !== side.namespace || !side.isPod(x.labels[labels.pod] ?? ''),
-  );
-  return s === undefined ? undefined : describeLabels(s.labels);
-}
 
 const queryName = (side: Side, field: Field): Query => `${side}${field === 'bad' ? 'Bad' : 'Total'}`;
 
@@ -158,11 +139,12 @@ export function ratioIntervals(
   return { times, intervals, ...(invalid === undefined ? {} : { invalid }) };
 }
 
-export const ratio: CheckKind<RatioCheckRequest, Query> = {
+export const ratio: CheckKind<RatioCheckRequest, Query, CheckParams> = {
+  params: countParams,
   expressions(c, ctx) {
     // One side suffices: the other differs only in the quoted values of the same matchers.
     const selector = sideOf(ctx, 'canary').matchers;
-    return FIELDS.map((field) => ({ field, promql: fillSelector(c[field], selector) }));
+    return FIELDS.map((field) => ({ field, promql: fillSelector(c[field], selector), holds: 'counters' }));
   },
   plan(c, ctx) {
     const labels = ctx.appLabels ?? DEFAULT_APP_LABELS;
@@ -191,15 +173,15 @@ export const ratio: CheckKind<RatioCheckRequest, Query> = {
         : [...intervals, { canaryTotal: Number.NaN, canaryBad: 0, stableTotal: 0, stableBad: 0 }];
     const result = decideCounts(counted, params, { timeline: ctx.timeline });
     const timeline = invalid === undefined ? timelineEntries(times, result.timeline) : undefined;
-    return {
+    return countOutcome(
       result,
-      summary: checkSummary(c.name ?? c.type, result.reason, result, {
+      checkSummary(c.name ?? c.type, result.reason, result, {
         intervalSeconds: ctx.intervalSeconds,
         bad: BAD_WORD,
         total: TOTAL_WORD,
         ...(invalid === undefined ? {} : { note: invalid }),
       }),
-      details: timeline === undefined ? {} : { timeline },
-    };
+      timeline === undefined ? {} : { timeline },
+    );
   },
 };

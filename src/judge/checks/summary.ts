@@ -19,6 +19,11 @@ const VERDICT_TAIL: Readonly<Record<CheckReason, string>> = {
   query_error: 'query failed',
 };
 
+/** The words after the arrow of a summary line: "regression", "not enough data yet", … */
+export function verdictTail(reason: CheckReason): string {
+  return VERDICT_TAIL[reason];
+}
+
 export interface SummaryExtra {
   /** What is counted as bad, after the check's name (e.g. "over 250ms"). */
   readonly what?: string;

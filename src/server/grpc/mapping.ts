@@ -12,6 +12,7 @@ import type {
   CheckReason,
   CheckResult,
   CheckType,
+  GaugeEvidenceRecord,
   LatencyThreshold,
   QuantileEstimates,
 } from '../../judge/index.js';
@@ -53,6 +54,7 @@ const CHECK_KIND: Readonly<Record<CheckCase, CheckType>> = {
   errorRate: 'error-rate',
   latency: 'latency',
   ratio: 'ratio',
+  gauge: 'gauge',
 };
 
 export const VERDICT: Readonly<Record<Verdict, PbVerdict>> = {
@@ -76,6 +78,7 @@ export const CHECK_TYPE: Readonly<Record<CheckType, PbCheckType>> = {
   'error-rate': PbCheckType.CHECK_TYPE_ERROR_RATE,
   latency: PbCheckType.CHECK_TYPE_LATENCY,
   ratio: PbCheckType.CHECK_TYPE_RATIO,
+  gauge: PbCheckType.CHECK_TYPE_GAUGE,
 };
 
 export const SCORECARD_REASON: Readonly<Record<ScorecardReason, PbScorecardReason>> = {
@@ -127,6 +130,13 @@ function checkInput(c: PbCheck): Record<string, unknown> {
     const total = text(c.kind.value.total);
     if (bad !== undefined) check['bad'] = bad;
     if (total !== undefined) check['total'] = total;
+  } else if (c.kind?.$case === 'gauge') {
+    const g = c.kind.value;
+    const value = text(g.value);
+    if (value !== undefined) check['value'] = value;
+    if (g.direction !== undefined) check['direction'] = g.direction;
+    if (g.scale !== undefined) check['scale'] = g.scale;
+    if (g.tolerance !== undefined) check['tolerance'] = g.tolerance;
   }
   return check;
 }
@@ -173,6 +183,10 @@ const CHECK_ONEOF_FIELD: Readonly<Record<string, string>> = {
   quantile: 'latency.quantile',
   bad: 'ratio.bad',
   total: 'ratio.total',
+  value: 'gauge.value',
+  direction: 'gauge.direction',
+  scale: 'gauge.scale',
+  tolerance: 'gauge.tolerance',
 };
 
 /**
@@ -204,7 +218,7 @@ export function toProtoFieldError(field: string, message: string, m: AnalyzeRequ
   if (field === 'selector.mode')
     return { field, message: 'selector must set one of podHash, service or version' };
   if (at.endsWith('.kind') && /^checks\[\d+\]\.kind$/.test(at))
-    return { field: at, message: 'a check must set one of errorRate, latency or ratio' };
+    return { field: at, message: 'a check must set one of errorRate, latency, ratio or gauge' };
   return { field: at, message };
 }
 
@@ -240,6 +254,48 @@ function effectOf(e: EffectEstimate): PbCheckResult['effect'] {
   };
 }
 
+/** A gauge record as its proto message; direction, scale and tolerance come from the params. */
+function gaugeOf(g: GaugeEvidenceRecord, p: CheckResult['params']): PbCheckResult['gauge'] {
+  const evidence = (e: GaugeEvidenceRecord['fail']) => ({
+    eValue: e.eValue,
+    maxEValue: e.maxEValue,
+    threshold: e.threshold,
+    hits: e.hits,
+  });
+  const s = g.serialDependence;
+  return {
+    direction: 'direction' in p ? p.direction : '',
+    scale: g.degradation.scale,
+    tolerance: 'tolerance' in p ? p.tolerance : 0,
+    canaryOnly: g.unpaired.canaryOnly,
+    stableOnly: g.unpaired.stableOnly,
+    canary: { intervals: g.canary.intervals, ...opt('median', g.canary.median) },
+    stable: { intervals: g.stable.intervals, ...opt('median', g.stable.median) },
+    ...opt('estimate', g.degradation.estimate),
+    ...opt('lower', g.degradation.lower),
+    ...opt('upper', g.degradation.upper),
+    fail: evidence(g.fail),
+    pass: evidence(g.pass),
+    pValue: g.pValue,
+    serialDependence:
+      s === null ? undefined : { runs: s.runs, expectedRuns: s.expectedRuns, z: s.z, suspected: s.suspected },
+    ...(g.problem === undefined ? {} : { problem: g.problem }),
+  };
+}
+
+/** The parameters as CheckParams: a gauge's margin and critical_increase are 0 (it has none). */
+function paramsOf(p: CheckResult['params']): PbCheckResult['params'] {
+  return {
+    alpha: p.alpha,
+    margin: 'margin' in p ? p.margin : 0,
+    criticalEffect: p.criticalEffect,
+    power: p.power,
+    weight: p.weight,
+    critical: p.critical,
+    criticalIncrease: 'criticalIncrease' in p ? p.criticalIncrease : 0,
+  };
+}
+
 function checkResult(c: CheckResult): PbCheckResult {
   const t = c.threshold;
   return PbCheckResult.fromPartial({
@@ -248,7 +304,7 @@ function checkResult(c: CheckResult): PbCheckResult {
     verdict: VERDICT[c.verdict],
     reason: REASON[c.reason],
     summary: c.summary,
-    params: { ...c.params },
+    params: paramsOf(c.params),
     canary: side(c.canary),
     stable: side(c.stable),
     effect: c.effect === null ? undefined : effectOf(c.effect),
@@ -285,6 +341,7 @@ function checkResult(c: CheckResult): PbCheckResult {
       eValue: p.eValue,
       power: p.power,
     })),
+    gauge: c.gauge === undefined ? undefined : gaugeOf(c.gauge, c.params),
     edges: (c.edges ?? []).map((e) => ({
       ...opt('ms', e.ms),
       canary: side(e.canary),

@@ -70,6 +70,17 @@ export function toMeasurement(res: AnalyzeResponse): AnalyzePluginConfigResponse
       md[`${p}power`] =
         `${num(c.power.achieved)} (needs ${num(c.power.required)} against ${num(c.power.criticalEffect)}×)`;
     if (c.settle?.minutes !== undefined) md[`${p}settleMinutes`] = num(c.settle.minutes);
+    const g = c.gauge;
+    if (g !== undefined) {
+      const opt = (v: number | undefined, none: string) => (v === undefined ? none : num(v));
+      md[`${p}gauge`] =
+        `canary median ${opt(g.canary?.median, 'n/a')} vs stable ${opt(g.stable?.median, 'n/a')}, ` +
+        `degradation ${opt(g.estimate, 'n/a')} [${opt(g.lower, '-Inf')}, ${opt(g.upper, '+Inf')}] (${g.scale}, tolerance ${num(g.tolerance)})`;
+      if (g.fail !== undefined)
+        md[`${p}eValue`] = `${num(g.fail.maxEValue)} (fails at ${num(g.fail.threshold)})`;
+      if (g.serialDependence?.suspected === true)
+        md[`${p}serialDependence`] = `suspected (runs test z ${num(g.serialDependence.z)})`;
+    }
     if (c.error !== undefined) md[`${p}error`] = `${c.error.code}: ${c.error.message}`;
   }
   return { verdict, score: res.score, summary: res.summary, metadata: md };

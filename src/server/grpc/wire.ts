@@ -18,7 +18,8 @@ export type RequestMessage =
   | 'Check'
   | 'ErrorRateCheck'
   | 'LatencyCheck'
-  | 'RatioCheck';
+  | 'RatioCheck'
+  | 'GaugeCheck';
 
 export const REQUEST_FIELDS: Readonly<Record<RequestMessage, Readonly<Record<number, FieldKind>>>> = {
   AnalyzeRequest: {
@@ -46,10 +47,12 @@ export const REQUEST_FIELDS: Readonly<Record<RequestMessage, Readonly<Record<num
     10: 'ErrorRateCheck',
     11: 'LatencyCheck',
     12: 'RatioCheck',
+    13: 'GaugeCheck',
   },
   ErrorRateCheck: { 1: 'string', 2: 'string' },
   LatencyCheck: { 1: 'double', 2: 'double' },
   RatioCheck: { 1: 'string', 2: 'string' },
+  GaugeCheck: { 1: 'string', 2: 'string', 3: 'string', 4: 'double' },
 };
 
 const WIRE_TYPE: Readonly<Record<'string' | 'double' | 'bool', number>> = { string: 2, double: 1, bool: 0 };

@@ -31,6 +31,7 @@ export const NUMBER_FIELDS = {
     'weight',
     'thresholdMs',
     'quantile',
+    'tolerance',
   ] as const satisfies readonly KeysOfUnion<CheckInput>[],
 };
 

@@ -281,6 +281,62 @@ describe('the terminal report', () => {
   });
 });
 
+describe('a gauge check in the terminal report', () => {
+  it('shows what its record gives: medians, degradation with its bounds, evidence, drift; no counts', () => {
+    const gauge: CheckResult = {
+      name: 'queue-depth',
+      type: 'gauge',
+      verdict: 'Fail',
+      reason: 'regression_detected',
+      summary: 'queue-depth (higher is worse): … → regression',
+      params: {
+        alpha: 0.01,
+        power: 0.95,
+        weight: 1,
+        critical: true,
+        direction: 'higher-is-worse',
+        scale: 'relative',
+        tolerance: 0.1,
+        criticalEffect: 0.3,
+      },
+      canary: null,
+      stable: null,
+      effect: null,
+      evidence: null,
+      power: null,
+      intervals: 12,
+      gauge: {
+        intervals: 12,
+        unpaired: { canaryOnly: 1, stableOnly: 0 },
+        canary: { intervals: 13, median: 61.2 },
+        stable: { intervals: 12, median: 40 },
+        degradation: { scale: 'relative', estimate: 0.53, lower: 0.31, upper: null },
+        fail: { eValue: 900, maxEValue: 1200, threshold: 100, hits: 12 },
+        pass: { eValue: 0.01, maxEValue: 1, threshold: 20, hits: 0 },
+        pValue: 1 / 1200,
+        serialDependence: { runs: 2, expectedRuns: 7, z: -3.1, suspected: true },
+      },
+      queries: [],
+    };
+    const lines = renderTerminal(snapshotOf(rollout, replicaSets, runs), {
+      ...result,
+      verdict: 'Fail',
+      checks: [gauge],
+    });
+    expect(lines).toContain('queue-depth (gauge): Fail — regression detected');
+    expect(lines).toContain(
+      'values: canary median 61.2 vs stable median 40 over 12 paired intervals (1 unpaired)',
+    );
+    expect(lines).toContain('degradation (relative): 0.53 [0.31, ∞]');
+    expect(lines).toContain('evidence: e-value 1200 of 100 to fail, 1 of 20 to pass');
+    expect(lines).toContain(
+      'serial dependence suspected (runs test z -3.1): the false-Fail rate may exceed alpha',
+    );
+    expect(lines).not.toContain('counts:');
+    expect(lines).not.toContain('to settle:');
+  });
+});
+
 describe('the HTML report', () => {
   const s = snapshotOf(rollout, replicaSets, runs);
 

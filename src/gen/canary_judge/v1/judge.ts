@@ -75,6 +75,7 @@ export enum CheckType {
   CHECK_TYPE_ERROR_RATE = 1,
   CHECK_TYPE_LATENCY = 2,
   CHECK_TYPE_RATIO = 3,
+  CHECK_TYPE_GAUGE = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -147,7 +148,10 @@ export interface SidePair {
 
 /** One check. Unset statistical options take the judge's defaults. */
 export interface Check {
-  /** Distinct name within the request; empty means the check type ("error-rate", "latency", "ratio"). */
+  /**
+   * Distinct name within the request; empty means the check type ("error-rate", "latency", "ratio",
+   * "gauge").
+   */
   name: string;
   /** Level of the anytime-valid test over the whole rollout, (0, 0.5]. */
   alpha?:
@@ -157,11 +161,17 @@ export interface Check {
   margin?:
     | number
     | undefined;
-  /** Rate ratio the data must be able to detect before a Pass, > 1 + margin. */
+  /**
+   * Rate ratio the data must be able to detect before a Pass, > 1 + margin. A gauge check: the
+   * degradation a Pass must rule out, > its tolerance, in the tolerance's units.
+   */
   criticalEffect?:
     | number
     | undefined;
-  /** Probability of detecting critical_effect required before a Pass, (0, 1). */
+  /**
+   * Probability of detecting critical_effect required before a Pass, (0, 1). A gauge check: 1 -
+   * the probability that a canary degraded by critical_effect passes (default 0.95).
+   */
   power?:
     | number
     | undefined;
@@ -178,10 +188,12 @@ export interface Check {
    * (0.001 = +0.1 percentage point), [0, 1). Unset: ratio only.
    */
   criticalIncrease?: number | undefined;
-  kind: { $case: "errorRate"; value: ErrorRateCheck } | { $case: "latency"; value: LatencyCheck } | {
-    $case: "ratio";
-    value: RatioCheck;
-  } | undefined;
+  kind:
+    | { $case: "errorRate"; value: ErrorRateCheck }
+    | { $case: "latency"; value: LatencyCheck }
+    | { $case: "ratio"; value: RatioCheck }
+    | { $case: "gauge"; value: GaugeCheck }
+    | undefined;
 }
 
 export interface ErrorRateCheck {
@@ -209,6 +221,37 @@ export interface LatencyCheck {
 export interface RatioCheck {
   bad: string;
   total: string;
+}
+
+/**
+ * A gauge on the application's own metrics, one value per interval and side, judged by the
+ * anytime-valid sign test on paired intervals. Of Check's options it takes alpha, power,
+ * critical_effect, weight and critical (margin and critical_increase are refused).
+ */
+export interface GaugeCheck {
+  /**
+   * PromQL instant-vector expression with `$selector` where the judge puts the side's matchers,
+   * e.g. `avg_over_time(process_resident_memory_bytes{$selector}[1m])`; checked by Prometheus'
+   * parser before use. A side's value in an interval is the mean over its pods of the
+   * expression's value at the interval's end.
+   */
+  value: string;
+  /** "higher-is-worse" (the default when unset) or "lower-is-worse". */
+  direction?:
+    | string
+    | undefined;
+  /**
+   * "relative" (the default: degradations as a fraction of the stable's value) or "absolute"
+   * (in the gauge's own unit).
+   */
+  scale?:
+    | string
+    | undefined;
+  /**
+   * Degradation tolerated: Fail needs evidence that the median degradation exceeds it. Default
+   * 0.1 when relative; required when absolute (with critical_effect).
+   */
+  tolerance?: number | undefined;
 }
 
 export interface AnalyzeResponse {
@@ -333,6 +376,78 @@ export interface CheckResult {
   edges: Edge[];
   /** When the request set timeline: one point per interval of the window, oldest first. */
   timeline: TimelinePoint[];
+  /**
+   * Gauge checks: the gauge test's record (the count fields above are then unset, intervals is
+   * the paired intervals, and params holds alpha, power, critical_effect, weight and critical).
+   */
+  gauge: GaugeResult | undefined;
+}
+
+/** A gauge check's evidence: the sign test on paired interval values (docs/statistics.md §11). */
+export interface GaugeResult {
+  /**
+   * The parameters in force besides CheckParams: "higher-is-worse" or "lower-is-worse",
+   * "relative" or "absolute", and the tolerated degradation.
+   */
+  direction: string;
+  scale: string;
+  tolerance: number;
+  /** Intervals with a value on one side only (left out of the test). */
+  canaryOnly: number;
+  stableOnly: number;
+  canary: GaugeSide | undefined;
+  stable:
+    | GaugeSide
+    | undefined;
+  /**
+   * The median degradation with its confidence sequence: Fail iff lower > tolerance, Pass iff
+   * upper < critical_effect. Unset: not estimable (or unbounded).
+   */
+  estimate?: number | undefined;
+  lower?: number | undefined;
+  upper?:
+    | number
+    | undefined;
+  /** Against "median degradation <= tolerance" (threshold 1/alpha). */
+  fail:
+    | GaugeEvidence
+    | undefined;
+  /** Against "median degradation >= critical_effect" (threshold 1/beta). */
+  pass:
+    | GaugeEvidence
+    | undefined;
+  /** Anytime-valid p-value of the Fail test. */
+  pValue: number;
+  /** Runs test of the degradations; unset with fewer than 10 pairs or a single run. */
+  serialDependence:
+    | SerialDependence
+    | undefined;
+  /** What the data problem was (reason REASON_INVALID_DATA). */
+  problem?: string | undefined;
+}
+
+export interface GaugeSide {
+  /** Intervals with a value on this side. */
+  intervals: number;
+  /** Median of the side's values over the paired intervals; unset when there are none. */
+  median?: number | undefined;
+}
+
+export interface GaugeEvidence {
+  eValue: number;
+  /** Running maximum of the e-value (the decision uses it). */
+  maxEValue: number;
+  threshold: number;
+  /** Intervals on the tested side of the bound. */
+  hits: number;
+}
+
+export interface SerialDependence {
+  runs: number;
+  expectedRuns: number;
+  z: number;
+  /** z <= -2.326: the false-Fail rate may exceed alpha. */
+  suspected: boolean;
 }
 
 /** One interval of a check's evidence. */
@@ -1000,6 +1115,9 @@ export const Check: MessageFns<Check> = {
       case "ratio":
         RatioCheck.encode(message.kind.value, writer.uint32(98).fork()).join();
         break;
+      case "gauge":
+        GaugeCheck.encode(message.kind.value, writer.uint32(106).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1105,6 +1223,14 @@ export const Check: MessageFns<Check> = {
             message.kind = { $case: "ratio", value: RatioCheck.decode(reader, reader.uint32()) };
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.kind = { $case: "gauge", value: GaugeCheck.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1146,6 +1272,12 @@ export const Check: MessageFns<Check> = {
       case "ratio": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "ratio", value: RatioCheck.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "gauge": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "gauge", value: GaugeCheck.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -1365,6 +1497,97 @@ export const RatioCheck: MessageFns<RatioCheck> = {
     const message = createBaseRatioCheck();
     message.bad = object.bad ?? "";
     message.total = object.total ?? "";
+    return message;
+  },
+};
+
+function createBaseGaugeCheck(): GaugeCheck {
+  return { value: "", direction: undefined, scale: undefined, tolerance: undefined };
+}
+
+export const GaugeCheck: MessageFns<GaugeCheck> = {
+  encode(message: GaugeCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.value !== "") {
+      writer.uint32(10).string(message.value);
+    }
+    if (message.direction !== undefined) {
+      writer.uint32(18).string(message.direction);
+    }
+    if (message.scale !== undefined) {
+      writer.uint32(26).string(message.scale);
+    }
+    if (message.tolerance !== undefined) {
+      writer.uint32(33).double(message.tolerance);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GaugeCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGaugeCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.direction = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.scale = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.tolerance = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GaugeCheck>, I>>(base?: I): GaugeCheck {
+    return GaugeCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GaugeCheck>, I>>(object: I): GaugeCheck {
+    const message = createBaseGaugeCheck();
+    message.value = object.value ?? "";
+    message.direction = object.direction ?? undefined;
+    message.scale = object.scale ?? undefined;
+    message.tolerance = object.tolerance ?? undefined;
     return message;
   },
 };
@@ -1850,6 +2073,7 @@ function createBaseCheckResult(): CheckResult {
     settle: undefined,
     edges: [],
     timeline: [],
+    gauge: undefined,
   };
 }
 
@@ -1920,6 +2144,9 @@ export const CheckResult: MessageFns<CheckResult> = {
     }
     for (const v of message.timeline) {
       TimelinePoint.encode(v!, writer.uint32(178).fork()).join();
+    }
+    if (message.gauge !== undefined) {
+      GaugeResult.encode(message.gauge, writer.uint32(186).fork()).join();
     }
     return writer;
   },
@@ -2113,6 +2340,14 @@ export const CheckResult: MessageFns<CheckResult> = {
             message.timeline.push(TimelinePoint.decode(reader, reader.uint32()));
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.gauge = GaugeResult.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2170,6 +2405,507 @@ export const CheckResult: MessageFns<CheckResult> = {
       : undefined;
     message.edges = object.edges?.map((e) => Edge.fromPartial(e)) || [];
     message.timeline = object.timeline?.map((e) => TimelinePoint.fromPartial(e)) || [];
+    message.gauge = (object.gauge !== undefined && object.gauge !== null)
+      ? GaugeResult.fromPartial(object.gauge)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseGaugeResult(): GaugeResult {
+  return {
+    direction: "",
+    scale: "",
+    tolerance: 0,
+    canaryOnly: 0,
+    stableOnly: 0,
+    canary: undefined,
+    stable: undefined,
+    estimate: undefined,
+    lower: undefined,
+    upper: undefined,
+    fail: undefined,
+    pass: undefined,
+    pValue: 0,
+    serialDependence: undefined,
+    problem: undefined,
+  };
+}
+
+export const GaugeResult: MessageFns<GaugeResult> = {
+  encode(message: GaugeResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.direction !== "") {
+      writer.uint32(10).string(message.direction);
+    }
+    if (message.scale !== "") {
+      writer.uint32(18).string(message.scale);
+    }
+    if (message.tolerance !== 0) {
+      writer.uint32(25).double(message.tolerance);
+    }
+    if (message.canaryOnly !== 0) {
+      writer.uint32(32).uint32(message.canaryOnly);
+    }
+    if (message.stableOnly !== 0) {
+      writer.uint32(40).uint32(message.stableOnly);
+    }
+    if (message.canary !== undefined) {
+      GaugeSide.encode(message.canary, writer.uint32(50).fork()).join();
+    }
+    if (message.stable !== undefined) {
+      GaugeSide.encode(message.stable, writer.uint32(58).fork()).join();
+    }
+    if (message.estimate !== undefined) {
+      writer.uint32(65).double(message.estimate);
+    }
+    if (message.lower !== undefined) {
+      writer.uint32(73).double(message.lower);
+    }
+    if (message.upper !== undefined) {
+      writer.uint32(81).double(message.upper);
+    }
+    if (message.fail !== undefined) {
+      GaugeEvidence.encode(message.fail, writer.uint32(90).fork()).join();
+    }
+    if (message.pass !== undefined) {
+      GaugeEvidence.encode(message.pass, writer.uint32(98).fork()).join();
+    }
+    if (message.pValue !== 0) {
+      writer.uint32(105).double(message.pValue);
+    }
+    if (message.serialDependence !== undefined) {
+      SerialDependence.encode(message.serialDependence, writer.uint32(114).fork()).join();
+    }
+    if (message.problem !== undefined) {
+      writer.uint32(122).string(message.problem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GaugeResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGaugeResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.direction = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scale = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.tolerance = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.canaryOnly = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.stableOnly = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.canary = GaugeSide.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.stable = GaugeSide.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.estimate = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.lower = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 81) {
+              break;
+            }
+
+            message.upper = reader.double();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.fail = GaugeEvidence.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.pass = GaugeEvidence.decode(reader, reader.uint32());
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.pValue = reader.double();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.serialDependence = SerialDependence.decode(reader, reader.uint32());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.problem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GaugeResult>, I>>(base?: I): GaugeResult {
+    return GaugeResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GaugeResult>, I>>(object: I): GaugeResult {
+    const message = createBaseGaugeResult();
+    message.direction = object.direction ?? "";
+    message.scale = object.scale ?? "";
+    message.tolerance = object.tolerance ?? 0;
+    message.canaryOnly = object.canaryOnly ?? 0;
+    message.stableOnly = object.stableOnly ?? 0;
+    message.canary = (object.canary !== undefined && object.canary !== null)
+      ? GaugeSide.fromPartial(object.canary)
+      : undefined;
+    message.stable = (object.stable !== undefined && object.stable !== null)
+      ? GaugeSide.fromPartial(object.stable)
+      : undefined;
+    message.estimate = object.estimate ?? undefined;
+    message.lower = object.lower ?? undefined;
+    message.upper = object.upper ?? undefined;
+    message.fail = (object.fail !== undefined && object.fail !== null)
+      ? GaugeEvidence.fromPartial(object.fail)
+      : undefined;
+    message.pass = (object.pass !== undefined && object.pass !== null)
+      ? GaugeEvidence.fromPartial(object.pass)
+      : undefined;
+    message.pValue = object.pValue ?? 0;
+    message.serialDependence = (object.serialDependence !== undefined && object.serialDependence !== null)
+      ? SerialDependence.fromPartial(object.serialDependence)
+      : undefined;
+    message.problem = object.problem ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGaugeSide(): GaugeSide {
+  return { intervals: 0, median: undefined };
+}
+
+export const GaugeSide: MessageFns<GaugeSide> = {
+  encode(message: GaugeSide, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.intervals !== 0) {
+      writer.uint32(8).uint32(message.intervals);
+    }
+    if (message.median !== undefined) {
+      writer.uint32(17).double(message.median);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GaugeSide {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGaugeSide();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.intervals = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.median = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GaugeSide>, I>>(base?: I): GaugeSide {
+    return GaugeSide.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GaugeSide>, I>>(object: I): GaugeSide {
+    const message = createBaseGaugeSide();
+    message.intervals = object.intervals ?? 0;
+    message.median = object.median ?? undefined;
+    return message;
+  },
+};
+
+function createBaseGaugeEvidence(): GaugeEvidence {
+  return { eValue: 0, maxEValue: 0, threshold: 0, hits: 0 };
+}
+
+export const GaugeEvidence: MessageFns<GaugeEvidence> = {
+  encode(message: GaugeEvidence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.eValue !== 0) {
+      writer.uint32(9).double(message.eValue);
+    }
+    if (message.maxEValue !== 0) {
+      writer.uint32(17).double(message.maxEValue);
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(25).double(message.threshold);
+    }
+    if (message.hits !== 0) {
+      writer.uint32(32).uint32(message.hits);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GaugeEvidence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGaugeEvidence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.eValue = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.maxEValue = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.threshold = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.hits = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GaugeEvidence>, I>>(base?: I): GaugeEvidence {
+    return GaugeEvidence.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GaugeEvidence>, I>>(object: I): GaugeEvidence {
+    const message = createBaseGaugeEvidence();
+    message.eValue = object.eValue ?? 0;
+    message.maxEValue = object.maxEValue ?? 0;
+    message.threshold = object.threshold ?? 0;
+    message.hits = object.hits ?? 0;
+    return message;
+  },
+};
+
+function createBaseSerialDependence(): SerialDependence {
+  return { runs: 0, expectedRuns: 0, z: 0, suspected: false };
+}
+
+export const SerialDependence: MessageFns<SerialDependence> = {
+  encode(message: SerialDependence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runs !== 0) {
+      writer.uint32(8).uint32(message.runs);
+    }
+    if (message.expectedRuns !== 0) {
+      writer.uint32(17).double(message.expectedRuns);
+    }
+    if (message.z !== 0) {
+      writer.uint32(25).double(message.z);
+    }
+    if (message.suspected !== false) {
+      writer.uint32(32).bool(message.suspected);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SerialDependence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSerialDependence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.runs = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.expectedRuns = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.z = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.suspected = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<SerialDependence>, I>>(base?: I): SerialDependence {
+    return SerialDependence.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SerialDependence>, I>>(object: I): SerialDependence {
+    const message = createBaseSerialDependence();
+    message.runs = object.runs ?? 0;
+    message.expectedRuns = object.expectedRuns ?? 0;
+    message.z = object.z ?? 0;
+    message.suspected = object.suspected ?? false;
     return message;
   },
 };

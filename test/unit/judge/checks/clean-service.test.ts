@@ -1,13 +1,18 @@
 /**
  * A clean service (no bad request on either side) through the judge's own code: the HTTP body as
- * Argo sends it, the engine defaults the judge applies (checkParams), and the check kinds'
+ * Argo sends it, the engine defaults the judge applies (countParams), and the check kinds'
  * evaluation over fixed series. Without an absolute tolerance no amount of traffic lets such a
  * check pass, so its summary must say what to set rather than promise time; with one, it must
  * pass within the time its summary promises.
  */
 import { describe, expect, it } from 'vitest';
-import { CHECK_KINDS, type EvaluationContext } from '../../../../src/judge/checks/index.js';
-import { checkParams } from '../../../../src/judge/judge.js';
+import {
+  CHECK_KINDS,
+  countParams,
+  countResultOf,
+  type CountCheckRequest,
+  type EvaluationContext,
+} from '../../../../src/judge/checks/index.js';
 import type { CheckRequest } from '../../../../src/judge/request.js';
 import type { Series } from '../../../../src/prometheus/client.js';
 import { ISTIO_NAMES } from '../../../../src/prometheus/promql.js';
@@ -64,7 +69,7 @@ function judgeErrors(
       canaryRequests: side(0.1 * perInterval, errors.canary),
       stableRequests: side(0.9 * perInterval, errors.stable),
     },
-    checkParams(c, 1),
+    countParams(c as CountCheckRequest, 1),
     ctx(looks, intervalSeconds),
   );
 }
@@ -77,12 +82,12 @@ describe('a clean service', () => {
     'without criticalIncrease is told what to set, with no time promised (%d req/s)',
     (rps) => {
       const c = check({ type: 'error-rate' });
-      expect(checkParams(c, 1).criticalIncrease).toBe(0);
+      expect(countParams(c as CountCheckRequest, 1).criticalIncrease).toBe(0);
       for (const looks of [1, 30, 600]) {
         const o = judgeErrors(c, rps, looks);
-        expect(o.result.verdict).toBe('Inconclusive');
-        expect(o.result.needs).toBe('criticalIncrease');
-        expect(o.result.settleIntervals).toBeNull();
+        expect(countResultOf(o).verdict).toBe('Inconclusive');
+        expect(countResultOf(o).needs).toBe('criticalIncrease');
+        expect(countResultOf(o).settleIntervals).toBeNull();
         expect(o.summary).toMatch(ASKS_FOR_INCREASE);
         expect(o.summary).not.toMatch(/at this traffic|minute/);
       }
@@ -92,13 +97,13 @@ describe('a clean service', () => {
   it('with only the canary erring is told the stable side gives no baseline, and can still Fail', () => {
     const c = check({ type: 'error-rate' });
     const early = judgeErrors(c, 100, 5, { canary: 0.2 });
-    expect(early.result.verdict).toBe('Inconclusive');
+    expect(countResultOf(early).verdict).toBe('Inconclusive');
     expect(early.summary).toMatch(
       /\(no errors on the stable side, so no ratio can rule out 2×: set criticalIncrease, e\.g\. 0\.001 = \+0\.1 pp, to let the canary pass on its own rate\)$/,
     );
     // The request for a tolerance is about passing only: errors on the canary alone still fail.
     const worse = judgeErrors(c, 100, 10, { canary: 3 });
-    expect(worse.result.verdict).toBe('Fail');
+    expect(countResultOf(worse).verdict).toBe('Fail');
     expect(worse.summary).not.toContain('criticalIncrease');
   });
 
@@ -112,10 +117,10 @@ describe('a clean service', () => {
     const o = CHECK_KINDS.latency.evaluate(
       c as never,
       { canaryBuckets: buckets(600), stableBuckets: buckets(5400) },
-      checkParams(c, 1),
+      countParams(c as CountCheckRequest, 1),
       ctx(10),
     );
-    expect(o.result.needs).toBe('criticalIncrease');
+    expect(countResultOf(o).needs).toBe('criticalIncrease');
     expect(o.summary).toMatch(
       /^latency over 250ms: .*→ not enough data yet \(no slow requests on either side, so no ratio can rule out 2×: set criticalIncrease/,
     );
@@ -126,20 +131,20 @@ describe('a clean service', () => {
     (rps) => {
       const c = check({ type: 'error-rate', criticalIncrease: '0.001' });
       const first = judgeErrors(c, rps, 1);
-      if (first.result.verdict === 'Pass') {
+      if (countResultOf(first).verdict === 'Pass') {
         // 1000 req/s: 6,000 clean canary requests in the first minute already rule out +0.1 pp.
         expect(first.summary).toMatch(/canary rate ≤ .* within tolerance 0\.1% → no regression$/);
         return;
       }
-      expect(first.result.needs).toBeUndefined();
+      expect(countResultOf(first).needs).toBeUndefined();
       const m = /→ not enough data yet \(about (\d+) more minutes? at this traffic\)$/.exec(first.summary);
       expect(m, first.summary).not.toBeNull();
       const promised = Number((m as RegExpExecArray)[1]);
       const atPromise = judgeErrors(c, rps, 1 + promised);
-      expect(atPromise.result.verdict).toBe('Pass');
-      expect(atPromise.result.floor?.met).toBe(true);
+      expect(countResultOf(atPromise).verdict).toBe('Pass');
+      expect(countResultOf(atPromise).floor?.met).toBe(true);
       // Not a promise padded far beyond need: two minutes earlier it had not yet passed.
-      expect(judgeErrors(c, rps, promised - 1).result.verdict).toBe('Inconclusive');
+      expect(judgeErrors(c, rps, promised - 1).verdict).toBe('Inconclusive');
     },
   );
 
@@ -147,7 +152,7 @@ describe('a clean service', () => {
     // 5 s intervals: the engine looks 1440 intervals ahead, two hours, not a day.
     const c = check({ type: 'error-rate', criticalIncrease: '0.0001' });
     const o = judgeErrors(c, 0.5, 3, {}, 5);
-    expect(o.result.settleIntervals).toBeNull();
+    expect(countResultOf(o).settleIntervals).toBeNull();
     expect(o.summary).toMatch(/→ not enough data yet \(more than 2 hours at this traffic\)$/);
     const minute = judgeErrors(c, 0.05, 3, {}, 60);
     expect(minute.summary).toMatch(/\(more than a day at this traffic\)$/);

@@ -7,9 +7,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { JudgeError } from '../../../../src/errors.js';
-import { CHECK_KINDS, type EvaluationContext } from '../../../../src/judge/checks/index.js';
+import {
+  CHECK_KINDS,
+  countParams,
+  countResultOf,
+  type EvaluationContext,
+} from '../../../../src/judge/checks/index.js';
 import { ratioIntervals } from '../../../../src/judge/checks/ratio.js';
-import { checkParams, createJudge } from '../../../../src/judge/judge.js';
+import { createJudge } from '../../../../src/judge/judge.js';
 import { parseAnalysisRequest, type RatioCheckRequest } from '../../../../src/judge/request.js';
 import type { PrometheusClient, RangeSpec, ResultType, Series } from '../../../../src/prometheus/client.js';
 import {
@@ -195,7 +200,7 @@ describe('ratio evaluation', () => {
     stableTotal: counter(S_POD, stable[1]),
   });
   const evaluate = (c: RatioCheckRequest, a: ReturnType<typeof answers>) =>
-    CHECK_KINDS.ratio.evaluate(c, a, checkParams(c, 1), ctx);
+    CHECK_KINDS.ratio.evaluate(c, a, countParams(c, 1), ctx);
 
   it('plans each expression per side over the window, its baseline point included', () => {
     const plan = CHECK_KINDS.ratio.plan(check(), ctx);
@@ -208,32 +213,32 @@ describe('ratio evaluation', () => {
 
   it('passes a canary like the stable and fails one with three times the bad events', () => {
     const same = evaluate(check({ criticalIncrease: 0.01 }), answers([20, 1000], [60, 3000]));
-    expect(same.result.verdict).toBe('Pass');
-    expect(same.result.canary).toEqual({ requests: 30_000, bad: 600, rate: 0.02 });
+    expect(countResultOf(same).verdict).toBe('Pass');
+    expect(countResultOf(same).canary).toEqual({ requests: 30_000, bad: 600, rate: 0.02 });
     expect(same.summary).toMatch(/^ratio: canary 2\.0% \(600\/30000\) vs stable 2\.0% \(1800\/90000\)/);
     const worse = evaluate(check(), answers([60, 1000], [60, 3000]));
-    expect(worse.result.verdict).toBe('Fail');
-    expect(worse.result.reason).toBe('regression_detected');
+    expect(countResultOf(worse).verdict).toBe('Fail');
+    expect(countResultOf(worse).reason).toBe('regression_detected');
   });
 
   it('refuses more bad events than events as invalid_data, never a Pass', () => {
     const swapped = evaluate(check({ criticalIncrease: 0.01 }), answers([1000, 20], [3000, 60]));
-    expect(swapped.result.reason).toBe('invalid_data');
-    expect(swapped.result.verdict).toBe('Inconclusive');
+    expect(countResultOf(swapped).reason).toBe('invalid_data');
+    expect(countResultOf(swapped).verdict).toBe('Inconclusive');
     expect(swapped.summary).toMatch(/more bad events than events on the canary side.*invalid data refused/);
     expect(swapped.summary).toMatch(/events, stable/);
   });
 
   it('refuses increases that are not whole numbers (a rate, not a counter) as invalid_data', () => {
     const r = evaluate(check({ criticalIncrease: 0.01 }), answers([0.5, 1000], [1.5, 3000]));
-    expect(r.result.reason).toBe('invalid_data');
+    expect(countResultOf(r).reason).toBe('invalid_data');
     expect(r.summary).toMatch(/not whole numbers/);
   });
 
   it('refuses a NaN counter as invalid_data', () => {
     const a = answers([20, 1000], [60, 3000]);
     a.stableTotal = [{ labels: { namespace: 'shop', pod: S_POD }, samples: [{ t: 60, v: Number.NaN }] }];
-    expect(evaluate(check(), a).result.reason).toBe('invalid_data');
+    expect(evaluate(check(), a).reason).toBe('invalid_data');
   });
 
   it.each([
@@ -247,7 +252,7 @@ describe('ratio evaluation', () => {
       const a = answers([20, 1000], [60, 3000]);
       a.canaryTotal = [...a.canaryTotal, { labels, samples: [{ t: 60, v: 5 }] }];
       const r = evaluate(check({ criticalIncrease: 0.01 }), a);
-      expect(r.result.reason).toBe('invalid_data');
+      expect(countResultOf(r).reason).toBe('invalid_data');
       expect(r.summary).toMatch(/total answered a series that is not a canary pod's, .*needs \$selector/);
     },
   );

@@ -197,7 +197,7 @@ describe('proto request → the request model', () => {
       'a check with no kind',
       (m) => (m.checks = [{ name: '', kind: undefined }]),
       'checks[0].kind',
-      /one of errorRate, latency or ratio/,
+      /one of errorRate, latency, ratio or gauge/,
     ],
     [
       'a latency check with no threshold',

@@ -104,6 +104,42 @@ describe('toMeasurement', () => {
     });
   });
 
+  it('shows a gauge check from its record: medians, degradation with its bounds, evidence, drift', () => {
+    const m = toMeasurement(
+      AnalyzeResponse.fromPartial({
+        verdict: Verdict.VERDICT_FAIL,
+        checks: [
+          {
+            name: 'queue',
+            type: CheckType.CHECK_TYPE_GAUGE,
+            verdict: Verdict.VERDICT_FAIL,
+            reason: Reason.REASON_REGRESSION_DETECTED,
+            gauge: {
+              direction: 'higher-is-worse',
+              scale: 'relative',
+              tolerance: 0.1,
+              canary: { intervals: 20, median: 61.2 },
+              stable: { intervals: 20, median: 40.05 },
+              estimate: 0.5281,
+              lower: 0.31,
+              fail: { eValue: 900, maxEValue: 1200, threshold: 100, hits: 20 },
+              pass: { eValue: 0.01, maxEValue: 1, threshold: 20, hits: 0 },
+              serialDependence: { runs: 3, expectedRuns: 11, z: -3.4, suspected: true },
+            },
+          },
+        ],
+      }),
+    );
+    expect(m.metadata).toMatchObject({
+      'queue.verdict': 'Fail (regression_detected)',
+      'queue.gauge':
+        'canary median 61.2 vs stable 40, degradation 0.528 [0.31, +Inf] (relative, tolerance 0.1)',
+      'queue.eValue': '1.2e+03 (fails at 100)',
+      'queue.serialDependence': 'suspected (runs test z -3.4)',
+    });
+    expect(m.metadata).not.toHaveProperty('queue.canary');
+  });
+
   it('gives no verdict for an answer without one (the plugin makes it an Error)', () => {
     expect(toMeasurement(AnalyzeResponse.fromPartial({})).verdict).toBe('');
   });

@@ -93,7 +93,7 @@ describe('analysis request validation', () => {
       'an unknown check type',
       { ...valid, checks: [{ type: 'cpu' }] },
       'checks[0].type',
-      /error-rate, latency or ratio/,
+      /error-rate, latency, ratio or gauge/,
     ],
     [
       'a latency check without threshold',
@@ -165,7 +165,7 @@ describe('analysis request validation', () => {
       'a null check',
       { ...valid, checks: [null, { type: 'error-rate' }] },
       'checks[0]',
-      /error-rate, latency or ratio|expected/,
+      /error-rate, latency, ratio or gauge|expected/,
     ],
     // Once answered 200 with a window whose start was after its end.
     [
