@@ -90,47 +90,46 @@ export function fillSelector(expression: string, selector: string): string {
 }
 
 /**
- * The counters of an expression at the grid points, one series per pod: a series scraped twice
- * counts once (`max without (<scrape labels>)`), then the pod's series add up (grouped by
- * namespace and pod, so that the judge can check each series is the side's). The judge
- * differences the points itself (resets, pods that come and go), so nothing here extrapolates.
+ * An expression's values at the grid points, one series per pod: a series scraped twice counts
+ * once (`max without (<scrape labels>)`), then the pod's series are combined by `aggregation`
+ * (grouped by namespace and pod, so that the judge can check each series is the side's). A
+ * series without them (an expression that aggregated them away) groups as empty, as in PromQL,
+ * and the check refuses it as not the side's.
+ */
+function byPod(
+  aggregation: 'sum' | 'avg',
+  filled: string,
+  labels: AppLabels,
+  scrapeLabels: readonly string[] | undefined,
+): { readonly promql: string; readonly shape: SeriesShape } {
+  const inner =
+    scrapeLabels === undefined || scrapeLabels.length === 0
+      ? `(${filled})`
+      : `(max without (${scrapeLabels.join(', ')}) (${filled}))`;
+  const by = [labels.namespace, labels.pod];
+  return {
+    promql: `${aggregation} by (${by.join(', ')}) ${inner}`,
+    shape: { kind: 'one-per', labels: by, required: [] },
+  };
+}
+
+/**
+ * A counter expression per pod, its series added up. The judge differences the points itself
+ * (resets, pods that come and go), so nothing here extrapolates.
  */
 export function countersByPod(
   filled: string,
   labels: AppLabels,
   scrapeLabels: readonly string[] | undefined,
 ): { readonly promql: string; readonly shape: SeriesShape } {
-  const inner =
-    scrapeLabels === undefined || scrapeLabels.length === 0
-      ? `(${filled})`
-      : `(max without (${scrapeLabels.join(', ')}) (${filled}))`;
-  const by = [labels.namespace, labels.pod];
-  return {
-    promql: `sum by (${by.join(', ')}) ${inner}`,
-    // A series without them (an expression that summed them away) groups as empty, as in
-    // PromQL; the ratio check then refuses it as not the side's.
-    shape: { kind: 'one-per', labels: by, required: [] },
-  };
+  return byPod('sum', filled, labels, scrapeLabels);
 }
 
-/**
- * A gauge expression's values at the grid points, one series per pod: a series scraped twice
- * counts once (`max without (<scrape labels>)`), then the pod's series are averaged (grouped by
- * namespace and pod, so that the judge can check each series is the side's). The judge averages
- * the pods of a side itself (src/judge/checks/gauge.ts).
- */
+/** A gauge expression per pod, its series averaged; the judge averages a side's pods itself. */
 export function gaugeByPod(
   filled: string,
   labels: AppLabels,
   scrapeLabels: readonly string[] | undefined,
 ): { readonly promql: string; readonly shape: SeriesShape } {
-  const inner =
-    scrapeLabels === undefined || scrapeLabels.length === 0
-      ? `(${filled})`
-      : `(max without (${scrapeLabels.join(', ')}) (${filled}))`;
-  const by = [labels.namespace, labels.pod];
-  return {
-    promql: `avg by (${by.join(', ')}) ${inner}`,
-    shape: { kind: 'one-per', labels: by, required: [] },
-  };
+  return byPod('avg', filled, labels, scrapeLabels);
 }
