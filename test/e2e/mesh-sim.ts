@@ -7,6 +7,9 @@
 // exposes what Istio's standard metrics would show: istio_requests_total and
 // istio_request_duration_milliseconds (reporter="destination" with the destination pod's name,
 // and reporter="source" as seen by the ingress gateway). Prometheus scrapes /metrics.
+// catalogo's pods also export the application's own counter, as the application would:
+// catalogo_searches_total{namespace, pod, result="found"|"empty"} (SEARCH_SHARE of its requests
+// are searches; the share with no result is the release's emptySearchRate).
 //
 // Control (JSON over HTTP, loopback only):
 //   GET  /config, POST /config   {"rps":2000,"default":{...},"versions":{"v1.2":{"errorRate":0.005,"latencyMedianMs":40,"latencySigma":0.6}}}
@@ -20,6 +23,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { Kube, arr, at, rec, str, type Obj } from './lib/kube.js';
 import { rng } from '../support/random.js';
 import {
+  EMPTY_SEARCH_RATE,
   ISTIO_BUCKETS_MS,
   REALISTIC,
   drawLatencyMs,
@@ -38,6 +42,11 @@ export interface SimConfig {
 }
 
 const BUCKETS = ISTIO_BUCKETS_MS;
+
+/** Share of catalogo's requests that are catalogue searches (as in the demo). */
+const SEARCH_SHARE = 0.3;
+/** The application whose pods export catalogo_searches_total. */
+const SEARCH_APP = 'catalogo';
 
 interface PodTarget {
   readonly name: string;
@@ -79,6 +88,8 @@ export class MeshSimulator {
   };
   private readonly counters = new Map<string, Series>();
   private readonly hists = new Map<string, HistSeries>();
+  /** catalogo_searches_total by pod (its labels) and result, as the application exports it. */
+  private readonly searches = new Map<string, { labels: string; found: number; empty: number }>();
   private readonly stats = {
     byRelease: {} as Record<string, { requests: number; errors: number }>,
     byPod: {} as Record<string, { requests: number; errors: number; release: string }>,
@@ -113,6 +124,7 @@ export class MeshSimulator {
       const alive = new Set(states.flatMap((s) => s.pods));
       for (const [k, s] of this.counters) if (s.pod !== '' && !alive.has(s.pod)) this.counters.delete(k);
       for (const [k, h] of this.hists) if (h.pod !== '' && !alive.has(h.pod)) this.hists.delete(k);
+      for (const pod of this.searches.keys()) if (!alive.has(pod)) this.searches.delete(pod);
       for (const k of this.labelCache.keys())
         if (!alive.has(k.split('|')[1] ?? '')) this.labelCache.delete(k);
       this.lastRefreshError = '';
@@ -193,6 +205,17 @@ export class MeshSimulator {
     const p = (this.stats.byPod[pod.name] ??= { requests: 0, errors: 0, release: pod.release });
     p.requests++;
     if (failed) p.errors++;
+    if (pod.workload === SEARCH_APP && this.random() < SEARCH_SHARE) {
+      // Both results' series from the pod's first search on, as a client library exports them.
+      let c = this.searches.get(pod.name);
+      if (c === undefined)
+        this.searches.set(
+          pod.name,
+          (c = { labels: `namespace="${d.namespace}",pod="${pod.name}"`, found: 0, empty: 0 }),
+        );
+      if (this.random() < (b.emptySearchRate ?? EMPTY_SEARCH_RATE)) c.empty++;
+      else c.found++;
+    }
   }
 
   /** Istio's standard labels, as the destination sidecar and as the ingress gateway report them. */
@@ -256,6 +279,15 @@ export class MeshSimulator {
       out.push(`istio_request_duration_milliseconds_sum{${h.labels}} ${h.sum.toFixed(3)}`);
       out.push(`istio_request_duration_milliseconds_count{${h.labels}} ${h.count}`);
     }
+    out.push(
+      "# HELP catalogo_searches_total Catalogue searches (the application's own counter), by result.",
+      '# TYPE catalogo_searches_total counter',
+    );
+    for (const c of this.searches.values())
+      out.push(
+        `catalogo_searches_total{${c.labels},result="found"} ${c.found}`,
+        `catalogo_searches_total{${c.labels},result="empty"} ${c.empty}`,
+      );
     return `${out.join('\n')}\n`;
   }
 

@@ -648,11 +648,45 @@ function checkPart(summary: string, check: string): string | undefined {
     .find((p) => p.startsWith(`${check}:`) || p.startsWith(`${check} `));
 }
 
+/**
+ * catalogo's business check (rollouts/catalogo/analysistemplate-empty-searches.yaml), run by the
+ * background analysis beside the guard: its measurements are the judge's verdicts on the
+ * stand-ins' catalogo_searches_total, at least one of them on counted searches of both sides,
+ * and none a Fail. The detail line quotes the last.
+ */
+function emptySearchesJudged(runs: readonly RunView[]): string {
+  const bg = runs.find((r) => r.type === 'Background');
+  const metric = bg?.metrics.find((m) => m.name === 'empty-searches');
+  check(
+    metric !== undefined,
+    `no empty-searches metric in the background AnalysisRun ${bg?.name ?? '(none)'}`,
+  );
+  const parts = (metric?.measurements ?? []).map((m) => ({
+    verdict: parseValue(m.value).verdict,
+    part: checkPart(parseValue(m.value).summary, 'empty-searches') ?? '',
+  }));
+  check(parts.length > 0, 'the empty-searches metric took no measurement');
+  check(
+    parts.every((p) => p.verdict === 'Pass' || p.verdict === 'Inconclusive'),
+    `an empty-searches measurement is not the judge's Pass or Inconclusive: ${parts.map((p) => p.verdict).join(', ')}`,
+  );
+  const counted = parts.filter((p) =>
+    /canary [\d.]+% \([1-9]\d*\/[1-9]\d*\) vs stable [\d.]+% \([1-9]\d*\/[1-9]\d*\)/.test(p.part),
+  );
+  check(
+    counted.length > 0,
+    `no empty-searches measurement counted searches on both sides; the judge said: ${parts.at(-1)?.part ?? ''}`,
+  );
+  return `empty-searches (${metric?.measurements.length ?? 0} looks, ${metric?.phase ?? ''}): ${counted.at(-1)?.verdict ?? ''} ${counted.at(-1)?.part ?? ''}`;
+}
+
 const good: Scenario = {
   name: 'good',
-  title: 'good release: v1.2 behaves like v1.1 and is promoted step by step to 100%',
+  title:
+    "good release: v1.2 behaves like v1.1 (errors, latency and catalogo's empty searches) and is promoted step by step to 100%",
   async run(ctx) {
-    const { details } = await promotedAllTheWay(ctx, BASE, BASE);
+    const { details, runs } = await promotedAllTheWay(ctx, BASE, BASE);
+    details.push(emptySearchesJudged(runs));
     const { v } = await watch(ctx, 'the promoted Rollout', 30_000, (x) => x.phase === 'Healthy');
     await checkReport(ctx, v, 'Pass', details);
     return details;
@@ -800,7 +834,7 @@ const bad5x: Scenario = {
 const SHADOW_ERROR_RATE = BASE.errorRate * 3;
 
 /** The judge's metrics in the shipped templates (the fallback's is canary-error-rate). */
-const JUDGE_METRICS = new Set(['contract', 'scorecard', 'guard']);
+const JUDGE_METRICS = new Set(['contract', 'scorecard', 'guard', 'empty-searches']);
 
 interface RetentionRule {
   readonly metricName: string;

@@ -31,16 +31,23 @@ import { findObject, REPO, renderKustomization, type K8sObject } from './lib/fil
 
 let rollout: Rollout;
 let templates: AnalysisTemplate[];
+/** The namespaced AnalysisTemplates shipped with the Rollout (a reference without clusterScope). */
+let ownTemplates: AnalysisTemplate[];
 let secrets: K8sObject[];
 
 beforeAll(() => {
-  rollout = renderKustomization('rollouts/catalogo').objects.find((o) => o.kind === 'Rollout') as Rollout;
+  const catalogo = renderKustomization('rollouts/catalogo').objects;
+  rollout = catalogo.find((o) => o.kind === 'Rollout') as Rollout;
+  ownTemplates = catalogo.filter((o) => o.kind === 'AnalysisTemplate') as AnalysisTemplate[];
   templates = renderKustomization('analysis-templates').objects as AnalysisTemplate[];
   // The token Secret is created by the user, in the shape of the shipped example.
   secrets = [
     parse(readFileSync(join(REPO, 'rollouts/catalogo/judge-token-secret.example.yaml'), 'utf8')) as K8sObject,
   ];
 });
+
+/** catalogo's own AnalysisTemplate (rollouts/catalogo), run beside the shipped guard. */
+const CATALOGO_TEMPLATE = 'catalogo-empty-searches';
 
 /** The templates asking the judge for a statistical verdict (the contract gate is checked in contract-gate.test.ts). */
 const judgeTemplates = () =>
@@ -59,7 +66,10 @@ function resolvedAnalyses(extra: readonly Arg[] = []): Sent[] {
   const out: Sent[] = [];
   for (const { where, analysis } of analysesOf(rollout)) {
     for (const ref of analysis.templates) {
-      const t = findObject<AnalysisTemplate>(templates, 'ClusterAnalysisTemplate', ref.templateName);
+      const t =
+        ref.clusterScope === true
+          ? findObject<AnalysisTemplate>(templates, 'ClusterAnalysisTemplate', ref.templateName)
+          : findObject<AnalysisTemplate>(ownTemplates, 'AnalysisTemplate', ref.templateName);
       if (t === undefined) throw new Error(`${where}: no template ${ref.templateName}`);
       const args = resolveArgs(mergeArgs(t.spec.args ?? [], [...(analysis.args ?? []), ...extra]), {
         rollout,
@@ -97,7 +107,10 @@ describe('requests the catalogo Rollout makes the judge receive', () => {
         canary: SAMPLE_HASHES.Latest,
         stable: SAMPLE_HASHES.Stable,
       });
-      expect(parsed.value.checks.map((c) => c.type).sort()).toEqual(['error-rate', 'latency']);
+      // The shipped templates judge errors and latency; catalogo's own, its empty searches.
+      expect(parsed.value.checks.map((c) => c.type).sort()).toEqual(
+        s.template === CATALOGO_TEMPLATE ? ['ratio'] : ['error-rate', 'latency'],
+      );
     }
   });
 
@@ -147,23 +160,53 @@ describe('requests the catalogo Rollout makes the judge receive', () => {
 
   it('ask one and the same Fail question everywhere (same checks, alpha and margin), so looks add no false rollbacks', () => {
     const questions = new Set(
-      resolvedAnalyses().map((s) => {
-        const parsed = parseAnalysisRequest(s.metric.provider.web?.jsonBody);
-        if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-        const v = parsed.value;
-        return JSON.stringify({
-          start: v.start,
-          interval: v.interval,
-          checks: v.checks.map((c) => ({
-            ...c,
-            criticalEffect: undefined,
-            criticalIncrease: undefined,
-            power: undefined,
-          })),
-        });
-      }),
+      resolvedAnalyses()
+        .filter((s) => s.template !== CATALOGO_TEMPLATE)
+        .map((s) => {
+          const parsed = parseAnalysisRequest(s.metric.provider.web?.jsonBody);
+          if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+          const v = parsed.value;
+          return JSON.stringify({
+            start: v.start,
+            interval: v.interval,
+            checks: v.checks.map((c) => ({
+              ...c,
+              criticalEffect: undefined,
+              criticalIncrease: undefined,
+              power: undefined,
+            })),
+          });
+        }),
     );
     expect([...questions]).toHaveLength(1);
+  });
+
+  it("judge catalogo's empty searches from its own counter in the background, beside the guard, at the guard's alpha", () => {
+    const sent = resolvedAnalyses();
+    const own = sent.filter((s) => s.template === CATALOGO_TEMPLATE);
+    expect(own.map((s) => s.where)).toEqual(['background analysis']);
+    const body = (x: Sent) => {
+      const parsed = parseAnalysisRequest(x.metric.provider.web?.jsonBody);
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+      return parsed.value;
+    };
+    const ratio = body(own[0] as Sent);
+    expect(ratio.checks[0]).toMatchObject({
+      type: 'ratio',
+      name: 'empty-searches',
+      bad: 'catalogo_searches_total{result="empty", $selector}',
+      total: 'catalogo_searches_total{$selector}',
+      critical: true,
+    });
+    const guard = sent.find((s) => s.where === 'background analysis' && s.template !== CATALOGO_TEMPLATE);
+    const g = body(guard as Sent);
+    expect({ start: ratio.start, interval: ratio.interval, alpha: ratio.checks[0]?.alpha }).toEqual({
+      start: g.start,
+      interval: g.interval,
+      alpha: g.checks[0]?.alpha,
+    });
+    expect(own[0]?.metric.successCondition).toBe(guard?.metric.successCondition);
+    expect(own[0]?.metric.failureCondition).toBe(guard?.metric.failureCondition);
   });
 
   it('send the token from the Secret as a bearer token, and POST JSON', () => {

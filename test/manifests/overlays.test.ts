@@ -75,7 +75,7 @@ describe('fast-loopback overlay', () => {
       for (const ref of analysis.templates) {
         const t = findObject<AnalysisTemplate>(
           overlay,
-          'ClusterAnalysisTemplate',
+          ref.clusterScope === true ? 'ClusterAnalysisTemplate' : 'AnalysisTemplate',
           ref.templateName,
         ) as AnalysisTemplate;
         const args = resolveArgs(mergeArgs(t.spec.args ?? [], analysis.args ?? []), { rollout, secrets });

@@ -25,10 +25,14 @@ const MIN_RETENTION_UNCOUNTED = 120;
 describe('shadow overlay', () => {
   const shipped = renderKustomization('rollouts/catalogo').objects;
   const shadow = renderKustomization(DIR).objects;
-  const templates = objectsOfKind<AnalysisTemplate>(
-    renderKustomization('analysis-templates').objects,
-    'ClusterAnalysisTemplate',
-  );
+  const templates = [
+    ...objectsOfKind<AnalysisTemplate>(
+      renderKustomization('analysis-templates').objects,
+      'ClusterAnalysisTemplate',
+    ),
+    // catalogo's own (namespaced) templates, shipped with the Rollout.
+    ...objectsOfKind<AnalysisTemplate>(shadow, 'AnalysisTemplate'),
+  ];
   const rolloutOf = (objects: readonly K8sObject[]): Rollout => {
     const rs = objectsOfKind<Rollout>(objects, 'Rollout');
     expect(rs).toHaveLength(1);
@@ -36,7 +40,7 @@ describe('shadow overlay', () => {
   };
   const templateOf = (name: string): AnalysisTemplate => {
     const t = templates.find((x) => x.metadata.name === name);
-    if (t === undefined) throw new Error(`no ClusterAnalysisTemplate ${name}`);
+    if (t === undefined) throw new Error(`no (Cluster)AnalysisTemplate ${name}`);
     return t;
   };
   const callsJudge = (t: AnalysisTemplate): boolean =>

@@ -349,6 +349,37 @@ func TestACheckKindUnknownToThePluginReachesTheJudge(t *testing.T) {
 	}
 }
 
+// A check kind added to the judge after the plugin's registration was written (`ratio`: the
+// sha256s in plugins/install and the chart predate it, and reproducible.sh shows this build
+// still has them) is judged through the plugin: the judge reads the application's own counter
+// (catalogo_searches_total, backfilled for the healthy scenario) and answers a verdict, not an
+// error. Beside it, a type the judge does not have is refused by the judge, naming the field.
+func TestACheckKindAddedAfterThePluginIsJudgedThroughIt(t *testing.T) {
+	s := scenarioNamed(t, "healthy")
+	got := measure(t, metric(pluginOK, s, func(c map[string]any) {
+		c["checks"] = append(c["checks"].([]any), map[string]any{
+			"type": "ratio", "name": "empty-searches",
+			"bad":            `catalogo_searches_total{result="empty", $selector}`,
+			"total":          "catalogo_searches_total{$selector}",
+			"criticalEffect": "2", "criticalIncrease": "0.01", "critical": "true",
+		})
+	}), s)
+	if got.Phase != v1alpha1.AnalysisPhaseSuccessful {
+		t.Fatalf("phase %s (%s), want Successful; value %q", got.Phase, got.Message, got.Value)
+	}
+	if v := got.Metadata["empty-searches.verdict"]; v != "Pass (no_regression)" {
+		t.Errorf("empty-searches.verdict %q, want the ratio check judged: %v", v, got.Metadata)
+	}
+	for _, k := range []string{"empty-searches.canary", "empty-searches.stable", "empty-searches.effect", "empty-searches.power"} {
+		if got.Metadata[k] == "" {
+			t.Errorf("metadata has no %q: %v", k, got.Metadata)
+		}
+	}
+	if !strings.Contains(got.Value, "empty-searches") {
+		t.Errorf("value %q does not mention the ratio check", got.Value)
+	}
+}
+
 // `--help` prints the usage and exits 0, as the binary Argo runs.
 func TestHelpPrintsTheUsageAndExitsZero(t *testing.T) {
 	out, err := exec.Command(binary, "--help").Output()

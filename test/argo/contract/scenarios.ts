@@ -15,6 +15,10 @@
  * requests, whose names share a prefix with the rollout or its canary (`catalogo-admin`, and a
  * Rollout named `catalogo-<canary hash>`): a selector that mixes them in gives a wrong verdict.
  *
+ * `healthy` also holds an application's own counter, `catalogo_searches_total` per pod
+ * (`namespace`, `pod`, `result="found"|"empty"`, 5 % empty on both sides), for a `ratio` check
+ * sent through the metric plugin (plugins/metric/test): a kind the plugin was built without.
+ *
  *   tsx test/argo/contract/scenarios.ts --out DIR
  *
  * writes DIR/backfill.om (OpenMetrics for `promtool tsdb create-blocks-from`, ending about a
@@ -27,6 +31,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CANARY_HASH, STABLE_HASH, ROLLOUT, scenarioWorkloads } from '../../integration/harness/scenarios.js';
 import { openMetrics, type WorkloadSpec } from '../../integration/harness/simulation.js';
+import { Rng } from '../../support/random.js';
 
 const HOUR = 3600;
 const LOW_DATA_SECONDS = 120;
@@ -49,6 +54,45 @@ function lowData(): WorkloadSpec[] {
   );
 }
 
+/**
+ * `catalogo_searches_total` of one canary and one stable pod in `namespace`, scraped every
+ * `scrape` s from `t0` for `duration` s: Poisson searches (4/s canary, 12/s stable), 5 % empty.
+ * OpenMetrics lines of one counter family, grouped by series, without `# EOF`.
+ */
+function searchCounters(
+  namespace: string,
+  t0: number,
+  duration: number,
+  scrape: number,
+  seed: number,
+): string[] {
+  const pods = [
+    { pod: `${ROLLOUT}-${CANARY_HASH}-q7x2k`, rate: 4 },
+    { pod: `${ROLLOUT}-${STABLE_HASH}-m4p9z`, rate: 12 },
+  ];
+  const out = ['# TYPE catalogo_searches counter'];
+  pods.forEach((p, i) => {
+    const rng = new Rng(seed, i);
+    const labels = `namespace="${namespace}",pod="${p.pod}"`;
+    const found: string[] = [];
+    const empty: string[] = [];
+    let f = 0;
+    let e = 0;
+    for (let s = 0; s <= duration; s += scrape) {
+      if (s > 0) {
+        const n = rng.poisson(p.rate * scrape);
+        const k = rng.binomial(n, 0.05);
+        e += k;
+        f += n - k;
+      }
+      found.push(`catalogo_searches_total{${labels},result="found"} ${f} ${t0 + s}`);
+      empty.push(`catalogo_searches_total{${labels},result="empty"} ${e} ${t0 + s}`);
+    }
+    out.push(...found, ...empty);
+  });
+  return out;
+}
+
 export function contractData(
   nowUnix: number,
   seed = 42,
@@ -69,8 +113,9 @@ export function contractData(
     verdict,
     dataEnd: t0 + HOUR,
   });
+  const mesh = openMetrics({ seed, workloads }, t0, HOUR, 15).replace(/# EOF\n$/, '');
   return {
-    openMetrics: openMetrics({ seed, workloads }, t0, HOUR, 15),
+    openMetrics: [mesh.trimEnd(), ...searchCounters('healthy', t0, HOUR, 15, seed), '# EOF', ''].join('\n'),
     scenarios: {
       healthy: scenario('healthy', 'Pass'),
       'low-data': scenario('low-data', 'Inconclusive'),

@@ -11,7 +11,15 @@ export interface Behaviour {
   readonly errorRate: number;
   readonly latencyMedianMs: number;
   readonly latencySigma: number;
+  /**
+   * The share of catalogue searches that find nothing (the e2e mesh simulator's
+   * `catalogo_searches_total{result="empty"}`); EMPTY_SEARCH_RATE when not given.
+   */
+  readonly emptySearchRate?: number;
 }
+
+/** Searches with no result among all, when a behaviour does not say (as the demo's v1.1). */
+export const EMPTY_SEARCH_RATE = 0.04;
 
 /**
  * Median 40 ms, σ 0.6: p99 ≈ 162 ms, inside Istio's (100, 250] bucket, so only about 0.11% of
@@ -63,6 +71,8 @@ export function isBehaviour(v: unknown): v is Behaviour {
     b['latencyMedianMs'] > 0 &&
     typeof b['latencySigma'] === 'number' &&
     b['latencySigma'] >= 0 &&
-    b['latencySigma'] <= 5
+    b['latencySigma'] <= 5 &&
+    (b['emptySearchRate'] === undefined ||
+      (typeof b['emptySearchRate'] === 'number' && b['emptySearchRate'] >= 0 && b['emptySearchRate'] <= 1))
   );
 }
