@@ -488,6 +488,10 @@ interface JudgeAnswer {
  * resolved args substituted the way Argo does), to see the whole answer behind a measurement's
  * one-word value: which check failed and why.
  */
+/**
+ * Sends the judge again the request of the run's metric that Failed (the first metric when none
+ * did): a background run holds the guard and catalogo's empty-searches check side by side.
+ */
 async function replay(ctx: Ctx, runName: string, token: string): Promise<JudgeAnswer> {
   const run = await ctx.cluster.kube.get(
     `/apis/argoproj.io/v1alpha1/namespaces/${NS}/analysisruns/${runName}`,
@@ -495,7 +499,12 @@ async function replay(ctx: Ctx, runName: string, token: string): Promise<JudgeAn
   const args = new Map(
     arr(at(run, 'spec', 'args')).map((a) => [String(at(a, 'name')), String(at(a, 'value') ?? '')]),
   );
-  const body = JSON.stringify(at(run, 'spec', 'metrics', 0, 'provider', 'web', 'jsonBody')).replace(
+  const failedMetric = arr(at(run, 'status', 'metricResults')).find((m) => at(m, 'phase') === 'Failed');
+  const metrics = arr(at(run, 'spec', 'metrics'));
+  const metric =
+    metrics.find((m) => failedMetric !== undefined && at(m, 'name') === at(failedMetric, 'name')) ??
+    metrics[0];
+  const body = JSON.stringify(at(metric, 'provider', 'web', 'jsonBody')).replace(
     /\{\{args\.([\w-]+)\}\}/g,
     (_m, name: string) => JSON.stringify(args.get(name) ?? '').slice(1, -1),
   );
