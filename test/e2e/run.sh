@@ -9,8 +9,8 @@
 # cold on a small machine; nothing is rebuilt afterwards). Needs: go, node, openssl, prometheus
 # (Debian package prometheus).
 #   E2E_SCENARIOS   comma-separated subset of: wrong-sha,judge-late (both E2E_PROVIDER=plugin only),
-#                   quickstart (web only),good,contract-break,clean,bad,bad-5x,shadow-bad,slow,
-#                   low-traffic,judge-down
+#                   quickstart (web only),good,contract-break,clean,bad,bad-5x,bad-searches,
+#                   shadow-bad,slow,low-traffic,judge-down
 #   E2E_WORK        work folder (default: a new /tmp/canary-judge-e2e.XXXXXX); process logs in logs/
 #   E2E_PROVIDER    web (default): the Rollout's analyses use the web templates; plugin: the
 #                   controller loads the metric plugin (built by scripts/build-plugin.sh) from

@@ -4,8 +4,8 @@
 //
 // Env (set by run.sh): E2E_K8S_BIN, E2E_KWOK_BIN, E2E_ARGO_BIN, E2E_ETCD_BIN, E2E_HELM_BIN,
 // E2E_ARGO_CRDS, E2E_ISTIO_CRDS, E2E_WORK (work and log folder), E2E_PID_FILE.
-// Optional: E2E_SCENARIOS=wrong-sha,judge-late,quickstart,good,contract-break,clean,bad,bad-5x,shadow-bad,
-// slow,low-traffic,judge-down (default: all of those for the provider, in that order; wrong-sha and
+// Optional: E2E_SCENARIOS=wrong-sha,judge-late,quickstart,good,contract-break,clean,bad,bad-5x,bad-searches,
+// shadow-bad,slow,low-traffic,judge-down (default: all of those for the provider, in that order; wrong-sha and
 // judge-late run with E2E_PROVIDER=plugin only, quickstart with the web provider only);
 // E2E_OVERLAY=<kustomization dir> instead of test/e2e/overlay;
 // E2E_PLUGIN_BINARY=<built metric plugin>: the controller loads it from argo-rollouts-config

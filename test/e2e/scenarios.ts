@@ -446,10 +446,18 @@ function parseValue(value: string): { verdict: string; summary: string } {
   }
 }
 
-function allMeasurements(
-  runs: readonly RunView[],
-): { run: RunView; phase: string; value: string; message: string; startedAt: string; finishedAt: string }[] {
-  return runs.flatMap((run) => run.metrics.flatMap((m) => m.measurements.map((x) => ({ run, ...x }))));
+function allMeasurements(runs: readonly RunView[]): {
+  run: RunView;
+  metric: string;
+  phase: string;
+  value: string;
+  message: string;
+  startedAt: string;
+  finishedAt: string;
+}[] {
+  return runs.flatMap((run) =>
+    run.metrics.flatMap((m) => m.measurements.map((x) => ({ run, metric: m.name, ...x }))),
+  );
 }
 
 /** What the judge said about a failing measurement, from its own log (the summary line). */
@@ -741,19 +749,26 @@ const clean: Scenario = {
   },
 };
 
+/** The metric of the shipped background guard (analysis-templates/canary-judge-guard.yaml). */
+const GUARD_METRIC = 'guard';
+
 /**
- * Releases v1.2 with `errorRate` (latency as v1.1's) and asserts that a Fail aborts it: an
+ * Releases v1.2 with `behaviour` (beside v1.1 as BASE) and asserts that a Fail aborts it: an
  * AnalysisRun Failed with the judge's Fail verdict in its failed measurement (which carries the
  * judge's summary), and the VirtualService is back to 100/0 on v1.1. `lastWeight` is the highest
- * canary weight the release may reach before the abort.
+ * canary weight the release may reach before the abort. `failedBy`: the one metric (and check of
+ * the same name) that must have failed it — every Failed measurement is that metric's and its
+ * summary judges that check, while the guard (error rate and latency) and every step gate never
+ * said Fail; without it any judge metric may, and the report must give the Fail.
  */
-async function abortedByErrors(
+async function abortedByRegression(
   ctx: Ctx,
-  errorRate: number,
+  behaviour: Behaviour,
   lastWeight: (steps: number[]) => number,
+  failedBy?: string,
 ): Promise<string[]> {
   const v0 = await deployStable(ctx, RPS);
-  await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': { ...BASE, errorRate } } });
+  await mesh(ctx, { rps: RPS, default: BASE, versions: { 'v1.2': behaviour } });
   const before = releaseStats(await meshStats(ctx), 'v1.2');
   const recorder = new WeightRecorder(ctx);
   await release(ctx, v0, 'v1.2');
@@ -780,9 +795,37 @@ async function abortedByErrors(
     failing.every((m) => parseValue(m.value).verdict === 'Fail'),
     `a Failed measurement without the judge's Fail verdict: ${failing.map((m) => m.value).join(', ')}`,
   );
+  const because: string[] = [];
+  if (failedBy !== undefined) {
+    check(
+      failing.every((m) => m.metric === failedBy),
+      `every Failed measurement should be ${failedBy}'s: ${failing.map((m) => `${m.run.name}/${m.metric}`).join(', ')}`,
+    );
+    const part = checkPart(parseValue(failing[0]?.value ?? '').summary, failedBy);
+    check(
+      part !== undefined,
+      `the failed measurement's summary should judge ${failedBy}: ${failing[0]?.value ?? ''}`,
+    );
+    // The other judge metrics of every run (the guard's error rate and latency, the step gates'
+    // scorecards) may pass or wait, never fail: the regression is in this metric only.
+    const others = allMeasurements(runs).filter((m) => m.metric !== failedBy && !isContractRun(m.run));
+    const otherFails = others.filter((m) => m.phase === 'Failed' || parseValue(m.value).verdict === 'Fail');
+    check(
+      otherFails.length === 0,
+      `only ${failedBy} should Fail; also: ${otherFails.map((m) => `${m.run.name}/${m.metric} ${m.value}`).join(', ')}`,
+    );
+    const guard = others.filter((m) => m.metric === GUARD_METRIC);
+    check(guard.length > 0, 'the background guard took no measurement');
+    const lastGuard = parseValue(guard.at(-1)?.value ?? '');
+    because.push(
+      `${failedBy} Failed; the guard's ${guard.length} looks (last: ${lastGuard.verdict}; ${checkPart(lastGuard.summary, 'error-rate') ?? '?'}; ${checkPart(lastGuard.summary, 'latency') ?? '?'}) and ${runs.filter((r) => r.type === 'Step' && !isContractRun(r)).length} step gates did not`,
+    );
+  }
   const aborted = await assertAbortedBackToStable(ctx, 'bad release');
   const reportLines: string[] = [];
-  await checkReport(ctx, aborted, 'Fail', reportLines);
+  // The report re-asks one judge request of the Rollout's analyses (the guard's or a gate's), not
+  // each metric's: it gives the Fail of an error-rate or latency regression, not of another metric.
+  if (failedBy === undefined) await checkReport(ctx, aborted, 'Fail', reportLines);
   const summaries = await judgeSummaries(ctx, 'Fail');
   log(
     `v1.2 served ${served.requests} requests before the abort, ${served.errors} failed (${Math.round(served.errors - served.requests * BASE.errorRate)} more than at v1.1's rate)`,
@@ -799,6 +842,7 @@ async function abortedByErrors(
   return [
     `aborted by ${failed.map((r) => `${r.type} run`).join(' + ')} at ${recorder.weights.at(-1) ?? 0}% (weights ${weights}%)`,
     `v1.2 served ${served.requests} requests, ${served.errors} failed, before the abort`,
+    ...because,
     `judge: ${parseValue(carrying?.value ?? '').summary}`,
     ...reportLines,
   ];
@@ -818,7 +862,7 @@ const bad: Scenario = {
   title:
     "bad release: v1.2 failing 2% of requests (20x v1.1, beyond the 1% gate's tolerance) is aborted at the first analysis",
   async run(ctx) {
-    return abortedByErrors(ctx, BAD_ERROR_RATE, (steps) => steps[0] ?? 0);
+    return abortedByRegression(ctx, { ...BASE, errorRate: BAD_ERROR_RATE }, (steps) => steps[0] ?? 0);
   },
 };
 
@@ -831,7 +875,31 @@ const bad5x: Scenario = {
     // fails it as soon as the evidence is there. What the plan promises for a 5× regression is a
     // rollback before the canary leaves 5% (the second step's weight); simulated at these rates
     // (10 s looks, 9 per gate; plan-sim.ts) it leaves 5% in about 0.3% of runs.
-    return abortedByErrors(ctx, BASE.errorRate * 5, (steps) => steps[1] ?? 0);
+    return abortedByRegression(ctx, { ...BASE, errorRate: BASE.errorRate * 5 }, (steps) => steps[1] ?? 0);
+  },
+};
+
+// bad-searches: v1.2 answers as v1.1 (errors, latency) but 12% of its catalogue searches find
+// nothing, 3x v1.1's 4% (+8 points): a regression only in catalogo's business count, which only the
+// background empty-searches check (rollouts/catalogo/analysistemplate-empty-searches.yaml: ratio,
+// alpha 0.01) can see. At 1% of 4000 requests/s the canary makes 12 searches/s (30% of requests),
+// 120 per 10-second look. Simulated with the judge's count test at those counts (v1.1 at 4%, 300
+// runs each), 12% is Failed at the 1st look in half the runs and by the 3rd in 99%, 4 at most
+// (10%: 5 in 99%, 6 at most; 8%: 10 and 12); the 1% gate may pass in as few, so the abort may come
+// at 5%, where the canary makes five times the searches.
+const BAD_EMPTY_SEARCH_RATE = 0.12;
+
+const badSearches: Scenario = {
+  name: 'bad-searches',
+  title:
+    "bad release for catalogo's business: v1.2 with v1.1's errors and latency but 3x its empty searches (12%) is aborted by the empty-searches check",
+  async run(ctx) {
+    return abortedByRegression(
+      ctx,
+      { ...BASE, emptySearchRate: BAD_EMPTY_SEARCH_RATE },
+      (steps) => steps[1] ?? 0,
+      'empty-searches',
+    );
   },
 };
 
@@ -1639,6 +1707,7 @@ export const SCENARIOS: readonly Scenario[] = [
   clean,
   bad,
   bad5x,
+  badSearches,
   shadowBad,
   slow,
   lowTraffic,
