@@ -136,14 +136,15 @@ export interface Snapshot {
  * plugin sends over gRPC — to `address` when the template names one, else to the
  * registration's `--address`, which the AnalysisRun does not show.
  */
-export type JudgeRequest =
-  | { readonly via: 'web'; readonly url: string; readonly body: Record<string, unknown> }
-  | {
-      readonly via: 'plugin';
-      readonly address: string | null;
-      readonly metric: string;
-      readonly body: Record<string, unknown>;
-    };
+export type JudgeRequest = (
+  { readonly via: 'web'; readonly url: string } | { readonly via: 'plugin'; readonly address: string | null }
+) & {
+  /** The AnalysisRun and metric it comes from, and that metric's last measurement phase. */
+  readonly run: string;
+  readonly metric: string;
+  readonly lastPhase: string;
+  readonly body: Record<string, unknown>;
+};
 
 const iso = (t: string | Date | undefined): string | null =>
   t === undefined ? null : new Date(t).toISOString();
@@ -272,20 +273,44 @@ function pluginConfigOf(plugins: Readonly<Record<string, unknown>> | undefined):
 }
 
 /**
- * The newest run's metric that asks the judge, with the run's arguments substituted (an
- * AnalysisRun keeps the template's `{{args.*}}` in its metrics): a web metric with a judge body
- * (one with `checks`), or a plugin metric, made a request body by the judge's own rules for the
- * plugin's configuration (src/judge/plugin-config.ts); the judge validates it when the report
- * sends it, as it does what the plugin forwards.
+ * The judge request the report sends again: that of the newest run's metric whose last
+ * measurement Failed, so that a release rolled back by one check (a business count in a
+ * background analysis, say) is explained by that check; when none Failed, the newest run's first
+ * metric that asks the judge. The run's arguments are substituted (an AnalysisRun keeps the
+ * template's `{{args.*}}` in its metrics): a web metric with a judge body (one with `checks`), or
+ * a plugin metric, made a request body by the judge's own rules for the plugin's configuration
+ * (src/judge/plugin-config.ts); the judge validates it when the report sends it, as it does what
+ * the plugin forwards.
  */
 function latestJudgeRequest(
   runs: readonly AnalysisRunObject[],
 ): Pick<Snapshot, 'judgeRequest' | 'judgeRequestProblem'> {
+  const found = judgeRequests(runs);
+  const request = found.requests.find((r) => r.lastPhase === 'Failed') ?? found.requests[0] ?? null;
+  return { judgeRequest: request, judgeRequestProblem: request === null ? found.problem : null };
+}
+
+/** The last measurement phase of a run's metric ('Pending' before its first). */
+function lastPhaseOf(a: AnalysisRunObject, metric: string): string {
+  const m = (a.status?.metricResults ?? []).find((r) => r.name === metric);
+  return m?.measurements?.at(-1)?.phase ?? m?.phase ?? 'Pending';
+}
+
+/**
+ * Every judge request of the runs, newest run first and in each run its metrics' order, and the
+ * first reason a plugin metric gave none.
+ */
+function judgeRequests(runs: readonly AnalysisRunObject[]): {
+  requests: JudgeRequest[];
+  problem: string | null;
+} {
   let problem: string | null = null;
+  const requests: JudgeRequest[] = [];
   for (const a of [...runs].reverse()) {
     const args = new Map<string, string>();
     for (const arg of a.spec?.args ?? []) if (arg.value !== undefined) args.set(arg.name, arg.value);
     for (const m of a.spec?.metrics ?? []) {
+      const from = { run: a.metadata.name, metric: m.name, lastPhase: lastPhaseOf(a, m.name) };
       const config = pluginConfigOf(m.provider?.plugin);
       if (config !== undefined) {
         const given = substitute(config, args);
@@ -299,12 +324,9 @@ function latestJudgeRequest(
           rollout: owner,
           labels: a.metadata.labels ?? {},
         });
-        if (req.ok)
-          return {
-            judgeRequest: { via: 'plugin', address: addressOf(given), metric: m.name, body: req.body },
-            judgeRequestProblem: null,
-          };
-        problem ??= `AnalysisRun ${a.metadata.name}, metric ${m.name}: ${req.errors.map((e) => e.message).join('; ')}`;
+        if (req.ok) requests.push({ via: 'plugin', address: addressOf(given), ...from, body: req.body });
+        else
+          problem ??= `AnalysisRun ${a.metadata.name}, metric ${m.name}: ${req.errors.map((e) => e.message).join('; ')}`;
         continue;
       }
       const web = substitute(m.provider?.web ?? {}, args) as { url?: string; jsonBody?: unknown };
@@ -317,8 +339,8 @@ function latestJudgeRequest(
         }
       }
       if (web.url !== undefined && isJudgeBody(body))
-        return { judgeRequest: { via: 'web', url: web.url, body }, judgeRequestProblem: null };
+        requests.push({ via: 'web', url: web.url, ...from, body });
     }
   }
-  return { judgeRequest: null, judgeRequestProblem: problem };
+  return { requests, problem };
 }

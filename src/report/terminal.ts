@@ -141,6 +141,10 @@ export function renderTerminal(s: Snapshot, r: AnalysisResult, now: Date = new D
   out.push(
     `Judge, over the canary's whole life (${r.window.intervals} intervals of ${r.window.interval}): ${r.verdict}, score ${r.score}`,
   );
+  if (s.judgeRequest !== null)
+    out.push(
+      `  the request of metric ${s.judgeRequest.metric} of run ${s.judgeRequest.run} (its last measurement: ${s.judgeRequest.lastPhase}), over the canary's life`,
+    );
   for (const c of r.checks) out.push(...checkLines(c));
   out.push('');
   out.push(whatEndsIt(s, r));

@@ -201,8 +201,17 @@ async function report(ctx: Ctx, judge?: string): Promise<{ text: string; html: s
   return { text, html: readFileSync(htmlFile, 'utf8') };
 }
 
-/** The report names the step, both hashes and the judge's verdict, and its page holds the charts' data. */
-async function checkReport(ctx: Ctx, v: RolloutView, verdict: string, details: string[]): Promise<void> {
+/**
+ * The report names the step, both hashes and the judge's verdict, and its page holds the charts'
+ * data; given `failedMetric`, it re-asks that metric's request (the one whose Fail aborted).
+ */
+async function checkReport(
+  ctx: Ctx,
+  v: RolloutView,
+  verdict: string,
+  details: string[],
+  failedMetric?: string,
+): Promise<void> {
   let judge: string | undefined;
   if (ctx.provider === 'plugin') {
     // The plugin reaches the judge over gRPC at an address of its registration, which the
@@ -233,6 +242,13 @@ async function checkReport(ctx: Ctx, v: RolloutView, verdict: string, details: s
     new RegExp(`^Judge, over the canary's whole life .*: ${verdict},`, 'm').test(text),
     `the report should give the judge's ${verdict}:\n${text}`,
   );
+  if (failedMetric !== undefined)
+    check(
+      new RegExp(`the request of metric ${failedMetric} of run \\S+ \\(its last measurement: Failed\\)`).test(
+        text,
+      ),
+      `the report should re-ask the request of ${failedMetric}, which Failed:\n${text}`,
+    );
   check(
     text.includes(`kubectl argo rollouts promote ${ctx.obs.rollout} -n ${ctx.obs.namespace}`) &&
       text.includes(`kubectl argo rollouts abort ${ctx.obs.rollout} -n ${ctx.obs.namespace}`),
@@ -823,9 +839,9 @@ async function abortedByRegression(
   }
   const aborted = await assertAbortedBackToStable(ctx, 'bad release');
   const reportLines: string[] = [];
-  // The report re-asks one judge request of the Rollout's analyses (the guard's or a gate's), not
-  // each metric's: it gives the Fail of an error-rate or latency regression, not of another metric.
-  if (failedBy === undefined) await checkReport(ctx, aborted, 'Fail', reportLines);
+  // The report re-asks the request of the metric that Failed (a gate's, the guard's, or another
+  // metric's such as empty-searches), so it gives the Fail whichever check aborted.
+  await checkReport(ctx, aborted, 'Fail', reportLines, failedBy);
   const summaries = await judgeSummaries(ctx, 'Fail');
   log(
     `v1.2 served ${served.requests} requests before the abort, ${served.errors} failed (${Math.round(served.errors - served.requests * BASE.errorRate)} more than at v1.1's rate)`,

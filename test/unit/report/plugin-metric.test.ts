@@ -83,7 +83,9 @@ describe('a plugin-mode Rollout in the report', () => {
     expect(s.judgeRequest).toEqual({
       via: 'plugin',
       address: null,
+      run: 'catalogo-6b7f9c8d5-1',
       metric: 'scorecard',
+      lastPhase: 'Pending',
       body: shipped.request,
     });
     expect(s.judgeRequestProblem).toBeNull();

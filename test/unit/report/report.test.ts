@@ -156,6 +156,54 @@ describe('snapshotOf', () => {
     expect(s.judgeRequest?.body['interval']).toBe('30s');
   });
 
+  it('sends again the request of the metric that Failed, even in an older background run', () => {
+    const searches: AnalysisRunObject = {
+      metadata: {
+        name: 'catalogo-6b7f9c8d5-bg-searches',
+        creationTimestamp: '2026-11-30T10:00:21Z',
+        labels: { ...hash, 'rollout-type': 'Background' },
+      },
+      spec: {
+        metrics: [
+          {
+            name: 'empty-searches',
+            provider: {
+              web: {
+                url: 'http://judge.example:8080/api/v1/analyses',
+                jsonBody: { ...body('10s'), checks: [{ type: 'ratio', bad: 'a', total: 'b' }] },
+              },
+            },
+          },
+        ],
+      },
+      status: {
+        phase: 'Failed',
+        metricResults: [
+          {
+            name: 'empty-searches',
+            measurements: [
+              { phase: 'Successful', value: '{"verdict":"Inconclusive"}' },
+              { phase: 'Failed', value: '{"verdict":"Fail"}' },
+            ],
+          },
+        ],
+      },
+    };
+    const t = snapshotOf(rollout, replicaSets, [...runs, searches]);
+    expect(t.judgeRequest).toMatchObject({
+      run: 'catalogo-6b7f9c8d5-bg-searches',
+      metric: 'empty-searches',
+      lastPhase: 'Failed',
+    });
+    expect(t.judgeRequest?.body['interval']).toBe('10s');
+    // Without a Failed metric, the newest run's request, as before.
+    expect(s.judgeRequest).toMatchObject({
+      run: 'catalogo-6b7f9c8d5-3',
+      metric: 'judge',
+      lastPhase: 'Inconclusive',
+    });
+  });
+
   it('says where the Rollout stands', () => {
     expect([s.phase, s.paused, s.currentStep, s.currentWeight, s.canaryHash, s.stableHash]).toEqual([
       'Paused',
