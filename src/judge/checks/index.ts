@@ -1,6 +1,7 @@
 /**
  * The registry of check kinds: one module each, looked up by the request's `type`. Adding a
- * kind = its module here + its request schema + its proto message; judge.ts does not change.
+ * kind = its module here + its request schema + its proto message; judge.ts and the metrics
+ * source do not change (unless the kind needs a series of the mesh the source has no name for).
  */
 import type { CheckRequest } from '../request.js';
 import type { CheckParams, CheckType, GaugeCheckParams } from '../types.js';
@@ -30,7 +31,6 @@ export function kindOf(c: CheckRequest): CheckKind<CheckRequest, string, CheckPa
 
 export type {
   CheckContext,
-  CheckedExpression,
   CheckKind,
   CheckOutcome,
   CountDetails,
