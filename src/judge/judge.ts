@@ -30,7 +30,7 @@ import { appSide } from './checks/app-sides.js';
 import { asJudgeError, createQueryRunner, deadlineError, type QueryRunner } from './query-runner.js';
 import { combineChecks } from './scorecard.js';
 import { recordFields } from './records.js';
-import type { AnalysisResult, CheckParams, CheckResult, GaugeCheckParams } from './types.js';
+import type { AnalysisResult, AnyCheckParams, CheckResult } from './types.js';
 import { resolveWindow, type ResolvedWindow } from './window.js';
 
 export interface JudgeOptions {
@@ -58,7 +58,7 @@ export interface Judge {
 }
 
 /** A check's parameters in force, as its kind sets them (α split across the `nChecks` checks). */
-export function checkParams(c: CheckRequest, nChecks: number): CheckParams | GaugeCheckParams {
+export function checkParams(c: CheckRequest, nChecks: number): AnyCheckParams {
   return kindOf(c).params(c, nChecks);
 }
 

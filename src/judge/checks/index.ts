@@ -4,18 +4,14 @@
  * source do not change (unless the kind needs a series of the mesh the source has no name for).
  */
 import type { CheckRequest } from '../request.js';
-import type { CheckParams, CheckType, GaugeCheckParams } from '../types.js';
+import type { AnyCheckParams, CheckType } from '../types.js';
 import { errorRate } from './error-rate.js';
 import type { CheckKind } from './kind.js';
 import { latency } from './latency.js';
 import { ratio } from './ratio.js';
 import { gauge } from './gauge.js';
 
-type KindOf<T extends CheckType> = CheckKind<
-  Extract<CheckRequest, { type: T }>,
-  string,
-  CheckParams | GaugeCheckParams
->;
+type KindOf<T extends CheckType> = CheckKind<Extract<CheckRequest, { type: T }>, string, AnyCheckParams>;
 
 export const CHECK_KINDS: { readonly [T in CheckType]: KindOf<T> } = {
   'error-rate': errorRate,
@@ -25,7 +21,7 @@ export const CHECK_KINDS: { readonly [T in CheckType]: KindOf<T> } = {
 };
 
 /** The kind module of a check, typed for that check (TypeScript cannot correlate the union). */
-export function kindOf(c: CheckRequest): CheckKind<CheckRequest, string, CheckParams | GaugeCheckParams> {
+export function kindOf(c: CheckRequest): CheckKind<CheckRequest, string, AnyCheckParams> {
   return CHECK_KINDS[c.type];
 }
 
