@@ -1,14 +1,18 @@
 /**
- * What every check kind provides: its query plan (named series requests, each asked of the
- * metrics source over the analysis window or over the window and the hour before it, see
- * ../metrics-source.ts) and its evaluation (series → per-interval values → the engine's decision
- * → a line a person can read), and its parameters. A kind never writes a query: it names the
- * series it wants (one of the mesh's, or the caller's expression) and the side, and the source
- * (src/prometheus for Prometheus) renders them.
- * Every kind answers in one shape: a verdict, a reason, a summary and an evidence record whose
- * `kind` says how it reads (`count`: the count test's numbers; `gauge`: the gauge test's). The
- * kinds are registered in ./index.ts; judge.ts knows nothing about any one of them, only how
- * each kind of record goes into the answer (../records.ts).
+ * What every check kind provides: its parameters, its query plan and its evaluation. The plan
+ * names the series the kind wants of each side (one of the mesh's by name, or the caller's
+ * expression with `$selector`, ../metrics-source.ts) and over which grid (the analysis window, or
+ * the window and the hour before it); a kind never writes a query, the metrics source renders
+ * it (src/prometheus for Prometheus). The evaluation turns the answers into per-interval values,
+ * the engine's decision and a line a person can read. Every kind answers in one shape: a verdict,
+ * a reason, a summary and an evidence record whose `kind` says how it reads (`count`: the count
+ * test's numbers; `gauge`: the gauge test's). judge.ts knows nothing about any one kind, only
+ * how each kind of record goes into the answer (../records.ts).
+ *
+ * A new kind is a module here, registered in ./index.ts, with its request schema
+ * (../request.ts, which names its `type`) and its proto message (judge.proto, the gRPC mapping
+ * and wire table); a new kind of record adds its type below, its answer fields (../records.ts,
+ * ../types.ts) and its proto result. The README ("Adding a check kind") counts the files.
  */
 import type { DurationUnit } from '../../config/config.js';
 import type {

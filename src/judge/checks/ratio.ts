@@ -1,11 +1,12 @@
 /**
  * The ratio check: a count check on the application's own counters. The request gives two
  * PromQL expressions of cumulative counters, `bad` events and all (`total`) events, with
- * `$selector` where the side's label matchers go; the judge asks the metrics source for each
- * side's counters per pod at the window's grid points (src/prometheus/expression.ts fills the
- * matchers in), has the source's parser check them before anything is queried, differences them itself (resets and
- * pods that come and go: ./counter-increases.ts), and decides with the error-rate check's count
- * test (src/stats/count-test.ts): same floor, tolerances, power, settle time and summary.
+ * `$selector` where the side's label matchers go. The check asks the metrics source for each
+ * expression per side, one series per pod at the window's grid points (src/prometheus fills the
+ * matchers in, src/prometheus/expression.ts), after the source's parser has checked them before
+ * anything is queried; it differences the counters itself (resets and pods that come and go:
+ * ../counts/counter-increases.ts), and decides with the error-rate check's count test
+ * (src/stats/count-test.ts): same floor, tolerances, power, settle time and summary.
  *
  * Counts that are not counts are refused (`invalid_data`, never a Pass): a NaN or negative
  * value, an increase that is not a whole number (a rate or a gauge, not a counter of events),

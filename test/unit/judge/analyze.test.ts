@@ -1,7 +1,8 @@
 /**
- * The judge's own logic with an in-memory PrometheusClient behind the Prometheus metrics source: how one failing check, an outage, a
- * deadline and the query pool behave. (A real Prometheus cannot be made to fail one query of an
- * analysis and not the others; test/integration covers the judge against a real one.)
+ * The judge's own logic with an in-memory PrometheusClient behind the Prometheus metrics
+ * source: how one failing check, an outage, a deadline and the query pool behave. (A real
+ * Prometheus cannot be made to fail one query of an analysis and not the others;
+ * test/integration covers the judge against a real one.)
  */
 
 import { describe, expect, it } from 'vitest';
