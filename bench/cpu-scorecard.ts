@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { evaluateErrorRate } from '../src/judge/checks/error-rate.js';
 import { evaluateLatency } from '../src/judge/checks/latency.js';
 import type { CheckParams } from '../src/judge/types.js';
-import type { Series } from '../src/prometheus/client.js';
+import type { Series } from '../src/judge/metrics-source.js';
 import { Rng } from '../test/support/random.js';
 
 const { values: flags } = parseArgs({

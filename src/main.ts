@@ -1,6 +1,7 @@
 /**
- * Entry point: read and validate the config, wire Prometheus client → judge → HTTP server,
- * and shut down gracefully on SIGTERM/SIGINT (stop accepting, finish in-flight analyses, exit).
+ * Entry point: read and validate the config, wire Prometheus client → metrics source → judge →
+ * HTTP and gRPC servers, and shut down gracefully on SIGTERM/SIGINT (stop accepting, finish
+ * in-flight analyses, exit).
  */
 
 import { realpathSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createJudge } from './judge/index.js';
 import { JUDGE_NAME, VERSION, createLogger, createMetrics, type Logger } from './observability/index.js';
 import { createPrometheusClient } from './prometheus/client.js';
+import { createPrometheusSource } from './prometheus/source.js';
 import { answerClientError, createApp } from './server/http/index.js';
 import { startGrpcServer } from './server/grpc/index.js';
 import { createAdmission } from './server/admission.js';
@@ -41,7 +43,8 @@ export async function startService(
   });
   // One bound for both transports: an analysis is the same work whichever way it came.
   const admission = createAdmission(config.admission);
-  const judge = createJudge({ prometheus, config, name: JUDGE_NAME });
+  const source = createPrometheusSource(prometheus, { mesh: config.mesh, app: config.app });
+  const judge = createJudge({ source, config, name: JUDGE_NAME });
   let shuttingDown = false;
   let draining = false;
   const app = createApp({

@@ -4,7 +4,7 @@
  * (both critical). The only place the benchmark touches the decision code, so that a change of
  * the judge's entry points is one edit here.
  */
-import type { Series } from '../../src/prometheus/client.js';
+import type { Series } from '../../src/judge/metrics-source.js';
 import { evaluateErrorRate } from '../../src/judge/checks/error-rate.js';
 import { evaluateLatency } from '../../src/judge/checks/latency.js';
 import { scorecard } from '../../src/stats/scorecard.js';

@@ -15,7 +15,7 @@
  *    completes, with its own card; its only effect is an abort at the first Fail.
  * The series are built incrementally and the same arrays are handed to every look.
  */
-import type { Series } from '../../src/prometheus/client.js';
+import type { Series } from '../../src/judge/metrics-source.js';
 import type { Verdict } from '../../src/stats/types.js';
 import { judgeCard, type CardData, type CardLook } from './shipped-decision.js';
 import type { ShippedPlan } from './shipped-plan.js';

@@ -9,8 +9,8 @@ import { z } from 'zod';
 import { parseDuration } from '../duration.js';
 import { DEFAULT_MAX_RESPONSE_BYTES } from '../prometheus/client.js';
 import { parseTargetPatterns, type TargetPattern } from '../contract/targets.js';
-import { ISTIO_NAMES, LABEL_NAME, METRIC_NAME, type MeshNames } from '../prometheus/promql.js';
-import { DEFAULT_APP_LABELS, type AppLabels } from '../prometheus/expression.js';
+import { ISTIO_NAMES, LABEL_NAME, METRIC_NAME } from '../prometheus/promql.js';
+import { DEFAULT_APP_LABELS, type AppLabels, type MeshNames } from '../judge/metrics-source.js';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export type DurationUnit = 'milliseconds' | 'seconds';

@@ -7,15 +7,15 @@
 
 import { JudgeError } from '../errors.js';
 import type { Config } from '../config/config.js';
-import type { PrometheusClient, RangeSpec, Series } from '../prometheus/client.js';
 import {
-  namedQuery,
-  renderSelector,
-  selectorLabels,
-  type MeshNames,
+  DEFAULT_APP_LABELS,
+  type AppLabels,
+  type Grid,
+  type MetricsSource,
+  type Series,
   type SideSelector,
-} from '../prometheus/promql.js';
-import { DEFAULT_APP_LABELS, appSide, type AppLabels } from '../prometheus/expression.js';
+  type SourceQuery,
+} from './metrics-source.js';
 import type { AnalysisRequest, CheckRequest } from './request.js';
 import {
   checkSummary,
@@ -26,14 +26,16 @@ import {
   type QueryPlan,
   type QueryRange,
 } from './checks/index.js';
+import { appSide } from './checks/app-sides.js';
 import { asJudgeError, createQueryRunner, deadlineError, type QueryRunner } from './query-runner.js';
 import { combineChecks } from './scorecard.js';
 import { recordFields } from './records.js';
-import type { AnalysisResult, CheckParams, CheckResult, GaugeCheckParams } from './types.js';
+import type { AnalysisResult, AnyCheckParams, CheckResult } from './types.js';
 import { resolveWindow, type ResolvedWindow } from './window.js';
 
 export interface JudgeOptions {
-  readonly prometheus: PrometheusClient;
+  /** Where the series come from (src/prometheus/source.ts for Prometheus). */
+  readonly source: MetricsSource;
   readonly config: Pick<
     Config,
     'deadlineMs' | 'queryConcurrency' | 'lookbackSeconds' | 'mesh' | 'durationUnit'
@@ -56,7 +58,7 @@ export interface Judge {
 }
 
 /** A check's parameters in force, as its kind sets them (α split across the `nChecks` checks). */
-export function checkParams(c: CheckRequest, nChecks: number): CheckParams | GaugeCheckParams {
+export function checkParams(c: CheckRequest, nChecks: number): AnyCheckParams {
   return kindOf(c).params(c, nChecks);
 }
 
@@ -67,11 +69,9 @@ export function checkParams(c: CheckRequest, nChecks: number): CheckParams | Gau
  */
 function checkMatchers(
   matchers: Readonly<Record<string, string>> | undefined,
-  mesh: MeshNames,
-  app: AppLabels,
+  own: ReadonlySet<string>,
 ): void {
   if (matchers === undefined) return;
-  const own = new Set([...selectorLabels(mesh), app.namespace, app.pod, app.version]);
   for (const name of Object.keys(matchers)) {
     if (own.has(name)) {
       throw new JudgeError(
@@ -85,13 +85,14 @@ function checkMatchers(
 
 export function createJudge(opts: JudgeOptions): Judge {
   const now = opts.now ?? Date.now;
+  const { source } = opts;
   const { mesh } = opts.config;
   const appLabels = opts.config.app ?? DEFAULT_APP_LABELS;
 
   return {
     async analyze(req, aopts = {}) {
       const t0 = performance.now();
-      const runner = createQueryRunner(opts.prometheus, {
+      const runner = createQueryRunner(source, {
         deadlineMs: opts.config.deadlineMs,
         concurrency: opts.config.queryConcurrency,
         ...(aopts.signal === undefined ? {} : { signal: aopts.signal }),
@@ -104,26 +105,26 @@ export function createJudge(opts: JudgeOptions): Judge {
           value,
           ...(req.matchers === undefined ? {} : { matchers: req.matchers }),
         });
-        checkMatchers(req.matchers, mesh, appLabels);
+        checkMatchers(req.matchers, source.ownLabels);
+        const sides = { canary: side(req.selector.canary), stable: side(req.selector.stable) };
         const ctx: CheckContext = {
-          canarySelector: renderSelector(side(req.selector.canary), mesh),
-          stableSelector: renderSelector(side(req.selector.stable), mesh),
+          sides,
           interval: req.interval.text,
           intervalSeconds: req.interval.seconds,
           mesh,
-          appSides: appSides(side(req.selector.canary), side(req.selector.stable), appLabels),
+          appSides: appSides(sides.canary, sides.stable),
           appLabels,
           durationUnit: opts.config.durationUnit,
           timeline: req.timeline ?? false,
         };
         await checkExpressions(req.checks, ctx, runner);
-        const presence = namedQuery('presence', { selector: ctx.canarySelector }, mesh);
+        const presence = { name: 'presence', ...source.query({ series: 'presence', side: sides.canary }) };
         const resolved = await resolveWindow(
           { start: req.start, interval: req.interval, ...(req.end === undefined ? {} : { end: req.end }) },
-          { now: now(), lookbackSeconds: opts.config.lookbackSeconds, presenceQuery: presence.promql },
-          (q, r) => runner.run({ name: 'presence', promql: q, shape: presence.shape }, r),
+          { now: now(), lookbackSeconds: opts.config.lookbackSeconds, maxPoints: source.maxPoints },
+          (grid) => runner.run(presence, grid),
         );
-        const checks = await runChecks(req.checks, ctx, resolved, runner);
+        const checks = await runChecks(req.checks, ctx, resolved, runner, source);
         const combined = combineChecks(checks, req.failBelow, resolved.headline);
         const { queries, prometheusMs } = runner.stats();
         return {
@@ -153,18 +154,14 @@ export function createJudge(opts: JudgeOptions): Judge {
   };
 }
 
-function appSides(
-  canary: SideSelector,
-  stable: SideSelector,
-  labels: AppLabels,
-): NonNullable<CheckContext['appSides']> | null {
-  const c = appSide(canary, labels);
-  const s = appSide(stable, labels);
+function appSides(canary: SideSelector, stable: SideSelector): NonNullable<CheckContext['appSides']> | null {
+  const c = appSide(canary);
+  const s = appSide(stable);
   return c === null || s === null ? null : { canary: c, stable: s };
 }
 
 /**
- * The expressions the request wrote itself, checked by the store's parser before anything else
+ * The expressions the request wrote itself, checked by the source's parser before anything else
  * is queried: one it refuses, or one that is not an instant vector, is a 400 naming the field
  * (`checks[0].bad`). An outage is the usual 503/504.
  */
@@ -176,24 +173,7 @@ async function checkExpressions(
   const checked = requests.flatMap((c, i) =>
     (kindOf(c).expressions?.(c, ctx) ?? []).map((e) => ({ ...e, field: `checks[${i}].${e.field}` })),
   );
-  await Promise.all(
-    checked.map(async ({ field, promql, holds }) => {
-      let type: string;
-      try {
-        type = await runner.resultType(promql);
-      } catch (e) {
-        if (e instanceof JudgeError && e.code === 'invalid_request')
-          throw new JudgeError('invalid_request', `${field} (${promql}): ${e.message}`, { field });
-        throw e;
-      }
-      if (type !== 'vector')
-        throw new JudgeError(
-          'invalid_request',
-          `${field} (${promql}) must be an instant vector of ${holds}; Prometheus reads it as a ${type === 'matrix' ? 'range vector' : type}`,
-          { field },
-        );
-    }),
-  );
+  await Promise.all(checked.map((e) => runner.checkExpression(e)));
 }
 
 /**
@@ -206,11 +186,12 @@ async function runChecks(
   ctx: CheckContext,
   resolved: ResolvedWindow,
   runner: QueryRunner,
+  source: MetricsSource,
 ): Promise<CheckResult[]> {
   const grids = { window: resolved.range, withHour: resolved.withHour };
-  const rangeOf = (r: QueryRange): RangeSpec | null => grids[r];
+  const rangeOf = (r: QueryRange): Grid | null => grids[r];
   const settled = await Promise.allSettled(
-    requests.map((c) => runCheck(c, requests.length, { ...ctx, grids }, rangeOf, runner)),
+    requests.map((c) => runCheck(c, requests.length, { ...ctx, grids }, rangeOf, runner, source)),
   );
   const checks: CheckResult[] = [];
   let fatal: JudgeError | undefined;
@@ -225,7 +206,7 @@ async function runChecks(
       fatal ??= err;
       return;
     }
-    checks.push(queryErrorResult(c, requests.length, ctx, err));
+    checks.push(queryErrorResult(c, requests.length, ctx, err, source));
   });
   if (fatal !== undefined) throw fatal;
   if (runner.signal.aborted) throw deadlineError(runner.signal);
@@ -241,11 +222,12 @@ async function runCheck(
   c: CheckRequest,
   nChecks: number,
   ctx: EvaluationContext,
-  rangeOf: (r: QueryRange) => RangeSpec | null,
+  rangeOf: (r: QueryRange) => Grid | null,
   runner: QueryRunner,
+  source: MetricsSource,
 ): Promise<CheckResult> {
   const kind = kindOf(c);
-  const plan = kind.plan(c, ctx);
+  const plan = prepare(kind.plan(c, ctx), source);
   const names = Object.keys(plan);
   const answers = await Promise.all(
     names.map((n): Promise<Series[]> => {
@@ -253,7 +235,7 @@ async function runCheck(
       const range = q === undefined ? null : rangeOf(q.range);
       return q === undefined || range === null
         ? Promise.resolve([])
-        : runner.run({ name: n, promql: q.promql, shape: q.shape }, range);
+        : runner.run({ name: n, ...q.query }, range);
     }),
   );
   const data: QueryAnswers<string> = Object.fromEntries(names.map((n, i) => [n, answers[i] as Series[]]));
@@ -267,11 +249,17 @@ async function runCheck(
     summary: o.summary,
     params,
     ...recordFields(o.record, ctx.intervalSeconds),
-    queries: promqlOf(plan),
+    queries: textsOf(plan),
   };
 }
 
-function queryErrorResult(c: CheckRequest, nChecks: number, ctx: CheckContext, err: JudgeError): CheckResult {
+function queryErrorResult(
+  c: CheckRequest,
+  nChecks: number,
+  ctx: CheckContext,
+  err: JudgeError,
+  source: MetricsSource,
+): CheckResult {
   const name = c.name ?? c.type;
   return {
     name,
@@ -287,12 +275,27 @@ function queryErrorResult(c: CheckRequest, nChecks: number, ctx: CheckContext, e
     power: null,
     intervals: 0,
     error: { code: err.code, message: err.message },
-    queries: promqlOf(kindOf(c).plan(c, ctx)),
+    queries: textsOf(prepare(kindOf(c).plan(c, ctx), source)),
   };
 }
 
-function promqlOf(plan: QueryPlan<string>): string[] {
-  return Object.values(plan).flatMap((q) => (q === undefined ? [] : [q.promql]));
+/** A plan's requests as the source will run them. */
+type PreparedPlan = Readonly<
+  Record<string, { readonly query: SourceQuery; readonly range: QueryRange } | undefined>
+>;
+
+function prepare(plan: QueryPlan<string>, source: MetricsSource): PreparedPlan {
+  return Object.fromEntries(
+    Object.entries(plan).map(([n, q]) => [
+      n,
+      q === undefined ? undefined : { query: source.query(q.request), range: q.range },
+    ]),
+  );
+}
+
+/** The queries of a check as its answer reports them (`queries`). */
+function textsOf(plan: PreparedPlan): string[] {
+  return Object.values(plan).flatMap((q) => (q === undefined ? [] : [q.query.text]));
 }
 
 function round3(x: number): number {

@@ -1,22 +1,22 @@
 /**
- * The query runner of one analysis: every range query goes through it, so it alone owns the
- * bounded pool, the cache (two checks asking the same PromQL share one query), the deadline,
+ * The query runner of one analysis: every query of the metrics source goes through it, so it
+ * alone owns the bounded pool, the cache (two checks asking the same query share one), the deadline,
  * the wall-clock spans of the timing report, the rule that the first outage or timeout stops
  * the other queries (the analysis answers 5xx anyway), and the rule that an answer holds no
  * more series than its query promises (./series-shape.ts) and every answer can be counts at
  * all (./range-answer.ts).
  */
 import { JudgeError, isJudgeError } from '../errors.js';
-import type { PrometheusClient, RangeSpec, ResultType, Series } from '../prometheus/client.js';
+import type { ExpressionCheck, Grid, MetricsSource, Series } from './metrics-source.js';
 import { createLimiter, unionLength } from './pool.js';
 import { validateRangeAnswer } from './range-answer.js';
 import { checkSeriesShape, type ShapedQuery } from './series-shape.js';
 
 export interface QueryRunner {
   /** The answer to `query` over `range`; refused (prometheus_bad_response) beyond its shape. */
-  run(query: ShapedQuery, range: RangeSpec): Promise<Series[]>;
-  /** The result type of `promql` by the store's own parser (a dry query that reads no data). */
-  resultType(promql: string): Promise<ResultType>;
+  run(query: ShapedQuery, range: Grid): Promise<Series[]>;
+  /** A caller's expression checked by the source's own parser (a dry query that reads no data). */
+  checkExpression(check: ExpressionCheck): Promise<void>;
   /** Aborted at the deadline, on an outage, or when the caller's signal aborts. */
   readonly signal: AbortSignal;
   /** Queries actually sent, and the time during which at least one was in flight (ms). */
@@ -26,7 +26,7 @@ export interface QueryRunner {
 }
 
 export function createQueryRunner(
-  prometheus: PrometheusClient,
+  source: MetricsSource,
   opts: { deadlineMs: number; concurrency: number; signal?: AbortSignal },
 ): QueryRunner {
   const spans: [number, number][] = [];
@@ -53,15 +53,14 @@ export function createQueryRunner(
   return {
     signal,
     async run(query, range) {
-      const q = query.promql;
-      const key = `${q}\u0000${range.start}\u0000${range.end}\u0000${range.step}`;
+      const key = `${query.text}\u0000${range.start}\u0000${range.end}\u0000${range.step}`;
       let p = cache.get(key);
       if (p === undefined) {
         p = limit(async () => {
           if (signal.aborted) throw deadlineError(signal);
           queries++;
           try {
-            const series = await prometheus.queryRange(q, range, {
+            const series = await source.fetch(query, range, {
               signal,
               onSpan: (s, e) => spans.push([s, e]),
             });
@@ -79,12 +78,12 @@ export function createQueryRunner(
       checkSeriesShape(series, query);
       return series;
     },
-    resultType(promql) {
+    checkExpression(check) {
       return limit(async () => {
         if (signal.aborted) throw deadlineError(signal);
         queries++;
         try {
-          return await prometheus.resultType(promql, { signal, onSpan: (s, e) => spans.push([s, e]) });
+          return await source.checkExpression(check, { signal, onSpan: (s, e) => spans.push([s, e]) });
         } catch (e) {
           if (isJudgeError(e) && (e.code === 'prometheus_unavailable' || e.code === 'prometheus_timeout'))
             giveUp.abort(e);

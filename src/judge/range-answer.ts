@@ -5,7 +5,7 @@
  */
 
 import { JudgeError } from '../errors.js';
-import type { RangeSpec, Series } from '../prometheus/client.js';
+import type { Grid, Series } from './metrics-source.js';
 
 /** Timestamps within this much of a grid point are on it (Prometheus prints milliseconds). */
 const GRID_TOLERANCE_SECONDS = 1e-3;
@@ -22,7 +22,7 @@ function badResponse(message: string): JudgeError {
  * federation or a proxy can, and summing such points would inflate or skew the counts (a Fail
  * turned into a Pass). Throws prometheus_bad_response naming the first defect.
  */
-export function validateRangeAnswer(series: readonly Series[], range: RangeSpec): void {
+export function validateRangeAnswer(series: readonly Series[], range: Grid): void {
   const seen = new Set<string>();
   for (const s of series) {
     const key = JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

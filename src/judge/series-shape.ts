@@ -1,6 +1,6 @@
 /**
  * One answer, one series: every named query declares how many series its aggregation promises
- * (src/prometheus/promql.ts, QUERY_TEMPLATES), and an answer with more is refused before any
+ * (./metrics-source.ts, SourceQuery.shape), and an answer with more is refused before any
  * check counts with it. `sum(…)` answers at most one series and `sum by (pod, le) (…)` one per
  * pod and `le`, on Prometheus and on every store that evaluates PromQL; a query layer that merges per-store
  * answers instead can hand back one series per store, with labels of their own. Added up, such
@@ -9,7 +9,7 @@
  * `query_error`, a 502 when every check is), whatever the extra series' labels.
  */
 import { JudgeError } from '../errors.js';
-import type { Series } from '../prometheus/client.js';
+import type { Series } from './metrics-source.js';
 import { describeLabels } from './range-answer.js';
 
 /**
@@ -23,10 +23,10 @@ export type SeriesShape =
   | { readonly kind: 'one' }
   | { readonly kind: 'one-per'; readonly labels: readonly string[]; readonly required: readonly string[] };
 
-/** A query as the runner runs it: its name in the plan, its PromQL, and the shape it promises. */
+/** A query as the runner runs it: its name in the plan, its text, and the shape it promises. */
 export interface ShapedQuery {
   readonly name: string;
-  readonly promql: string;
+  readonly text: string;
   readonly shape: SeriesShape;
 }
 

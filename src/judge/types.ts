@@ -1,7 +1,7 @@
 /** What an analysis answers: one result per check and the combined verdict. */
 
 import type { ErrorCode } from '../errors.js';
-import type { SelectorMode } from './request.js';
+import type { CheckRequest, SelectorMode } from './request.js';
 import type {
   CountTestParams,
   EdgeResult,
@@ -20,7 +20,8 @@ import type {
 /** Engine reasons, plus the judge's own: this check's queries failed (the others still ran). */
 export type CheckReason = Reason | 'query_error';
 
-export type CheckType = 'error-rate' | 'latency' | 'ratio' | 'gauge';
+/** The check kinds, as the request schema (./request.ts) names them. */
+export type CheckType = CheckRequest['type'];
 
 /** What every check's parameters say: its share of α, and its place on the scorecard. */
 export interface BaseCheckParams {
@@ -48,6 +49,9 @@ export interface GaugeCheckParams extends BaseCheckParams {
   readonly tolerance: number;
   readonly criticalEffect: number;
 }
+
+/** The parameters of any kind of check (each kind's own, in CheckResult's `params`). */
+export type AnyCheckParams = CheckParams | GaugeCheckParams;
 
 /** A gauge check's evidence record in the answer: the gauge test's numbers (src/stats/gauge-test.ts). */
 export type GaugeEvidenceRecord = Omit<GaugeTestResult, 'verdict' | 'reason'>;
@@ -85,7 +89,7 @@ export interface CheckResult {
   readonly reason: CheckReason;
   readonly summary: string;
   /** The parameters in force; a gauge check's are GaugeCheckParams. */
-  readonly params: CheckParams | GaugeCheckParams;
+  readonly params: AnyCheckParams;
   /** The count fields below are the count kinds' record; null or absent for a gauge check. */
   readonly canary: SideSummary | null;
   readonly stable: SideSummary | null;

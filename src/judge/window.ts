@@ -4,11 +4,8 @@
  * starts at an explicit time or just before the canary's first sample; an end in the future is
  * clamped to now (there is nothing to judge there yet).
  */
-import type { RangeSpec, Series } from '../prometheus/client.js';
+import type { Grid, Series } from './metrics-source.js';
 import type { AnalysisWindow } from './types.js';
-
-/** Prometheus answers at most 11,000 points per series. */
-export const MAX_POINTS = 11_000;
 
 /** How much history before the window a query may ask for with the window (`withHour`). */
 export const HOUR_SECONDS = 3600;
@@ -19,31 +16,33 @@ export interface ResolvedWindow {
    * The grid of the window's counter queries: its baseline point (the window start), then one
    * point per interval to the end; null: nothing to query.
    */
-  readonly range: RangeSpec | null;
+  readonly range: Grid | null;
   /**
    * The same grid, started an hour earlier (whole intervals; less when the window is so long
-   * that the points would pass Prometheus' limit): the window and the hour before it in one query.
+   * that the points would pass the source's limit): the window and the hour before it in one query.
    */
-  readonly withHour: RangeSpec | null;
+  readonly withHour: Grid | null;
   /** Why there is nothing to judge, for the summary's headline. */
   readonly headline?: string;
 }
 
 export async function resolveWindow(
   spec: { start: Date | 'canary-first-sample'; end?: Date; interval: { seconds: number; text: string } },
-  opts: { now: number; lookbackSeconds: number; presenceQuery: string },
-  query: (q: string, r: RangeSpec) => Promise<Series[]>,
+  opts: { now: number; lookbackSeconds: number; maxPoints: number },
+  /** The canary's presence series (any request counter of its) on a grid. */
+  presence: (grid: Grid) => Promise<Series[]>,
 ): Promise<ResolvedWindow> {
+  const maxPoints = opts.maxPoints;
   const I = spec.interval.seconds;
   const endSec = Math.floor(Math.min(spec.end?.getTime() ?? Number.POSITIVE_INFINITY, opts.now) / 1000);
   const gridEnd = Math.floor(endSec / I) * I;
   let gridStart =
     spec.start === 'canary-first-sample'
-      ? await findFirstSample(opts.presenceQuery, gridEnd, I, opts.lookbackSeconds, query)
+      ? await findFirstSample(presence, gridEnd, I, opts.lookbackSeconds, maxPoints)
       : Math.ceil(spec.start.getTime() / 1000 / I) * I;
-  // MAX_POINTS points, the baseline point included.
-  if (gridStart !== null && (gridEnd - gridStart) / I > MAX_POINTS - 1)
-    gridStart = gridEnd - (MAX_POINTS - 1) * I;
+  // The source's most points per series, the baseline point included.
+  if (gridStart !== null && (gridEnd - gridStart) / I > maxPoints - 1)
+    gridStart = gridEnd - (maxPoints - 1) * I;
   const intervals = gridStart === null ? 0 : Math.max(0, (gridEnd - gridStart) / I);
   const window: AnalysisWindow = {
     start: gridStart === null ? null : new Date(gridStart * 1000).toISOString(),
@@ -67,7 +66,7 @@ export async function resolveWindow(
       withHour: null,
       headline: `window shorter than one ${spec.interval.text} interval`,
     };
-  const hourStart = Math.max(gridStart - Math.ceil(HOUR_SECONDS / I) * I, gridEnd - (MAX_POINTS - 1) * I);
+  const hourStart = Math.max(gridStart - Math.ceil(HOUR_SECONDS / I) * I, gridEnd - (maxPoints - 1) * I);
   return {
     window,
     range: { start: gridStart, end: gridEnd, step: I },
@@ -80,18 +79,18 @@ export async function resolveWindow(
  * found with one range query. Returns the grid point just before it, or null if none.
  */
 async function findFirstSample(
-  presence: string,
+  presence: (grid: Grid) => Promise<Series[]>,
   gridEnd: number,
   interval: number,
   lookback: number,
-  query: (q: string, r: RangeSpec) => Promise<Series[]>,
+  maxPoints: number,
 ): Promise<number | null> {
-  const step = interval * Math.max(1, Math.ceil(lookback / interval / MAX_POINTS));
+  const step = interval * Math.max(1, Math.ceil(lookback / interval / maxPoints));
   // Points on multiples of the step (epoch-aligned), so every call sees the same grid and finds
   // the same first sample: the sequence of intervals only ever grows at its end.
   const start = Math.ceil((gridEnd - lookback) / step) * step;
   const end = Math.floor(gridEnd / step) * step;
-  const series = await query(presence, { start, end, step });
+  const series = await presence({ start, end, step });
   let first = Number.POSITIVE_INFINITY;
   for (const s of series) for (const p of s.samples) if (p.t < first) first = p.t;
   if (!Number.isFinite(first)) return null;

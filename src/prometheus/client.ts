@@ -1,5 +1,5 @@
 /**
- * The judge's only network I/O: PromQL range queries against Prometheus (or any store with the
+ * The analyses' only network I/O: PromQL range queries against Prometheus (or any store with the
  * Prometheus HTTP API: Thanos, Mimir, VictoriaMetrics). Every failure becomes a JudgeError with a
  * Prometheus code, so the HTTP layer can answer 502/503/504 and Argo retries. The pieces: the
  * HTTP transport (./transport.ts), JSON decoding (./decode.ts) and error classification with
@@ -8,34 +8,20 @@
  */
 
 import { JudgeError, type ErrorCode } from '../errors.js';
-import { parseMatrix, readWarnings, type Series } from './decode.js';
+import type { FetchOptions, Grid, Series } from '../judge/metrics-source.js';
+import { parseMatrix, readWarnings } from './decode.js';
 import { badResponse, deadlinePassed, pingMessage, secretsOf, statusError, warningsError } from './errors.js';
 import { createTransport } from './transport.js';
 
-export { MAX_COUNT, parseMatrix, readWarnings, type Sample, type Series } from './decode.js';
-
-export interface RangeSpec {
-  /** Unix seconds. */
-  readonly start: number;
-  readonly end: number;
-  /** Seconds. */
-  readonly step: number;
-}
-
-export interface QueryOptions {
-  /** Aborts the query when the analysis deadline passes (→ deadline_exceeded). */
-  readonly signal?: AbortSignal;
-  /** Called once per query with its wall-clock span (ms, performance.now()), success or not. */
-  readonly onSpan?: (startMs: number, endMs: number) => void;
-}
+export { MAX_COUNT, parseMatrix, readWarnings } from './decode.js';
 
 export type Reachability =
   | { readonly reachable: true; readonly latencyMs: number }
   | { readonly reachable: false; readonly error: { code: ErrorCode; message: string } };
 
-/** What the judge needs from a metrics store. */
+/** The Prometheus HTTP API as the metrics source (./source.ts) and readiness use it. */
 export interface PrometheusClient {
-  queryRange(query: string, range: RangeSpec, options?: QueryOptions): Promise<Series[]>;
+  queryRange(query: string, range: Grid, options?: FetchOptions): Promise<Series[]>;
   /** Evaluates `vector(1)`: cheap, and works on every PromQL-compatible store. */
   ping(signal?: AbortSignal): Promise<Reachability>;
   /**
@@ -43,7 +29,7 @@ export interface PrometheusClient {
    * data, so nothing is read): the store's own parser checks the expression. An expression it
    * refuses (HTTP 400 bad_data) is `invalid_request` with its message; outages as for queries.
    */
-  resultType(query: string, options?: QueryOptions): Promise<ResultType>;
+  resultType(query: string, options?: FetchOptions): Promise<ResultType>;
 }
 
 export type ResultType = 'vector' | 'matrix' | 'scalar' | 'string';

@@ -3,19 +3,8 @@
  * anything that is not exactly what Prometheus writes is a prometheus_bad_response.
  */
 
+import type { Sample, Series } from '../judge/metrics-source.js';
 import { badResponse } from './errors.js';
-
-export interface Sample {
-  /** Unix time in seconds. */
-  readonly t: number;
-  /** Parsed value; NaN and ±Inf are kept as such for the judge to refuse. */
-  readonly v: number;
-}
-
-export interface Series {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly samples: readonly Sample[];
-}
 
 /**
  * Largest magnitude read as a count. Beyond 2^53 a float no longer counts requests one by one

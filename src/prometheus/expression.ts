@@ -9,21 +9,15 @@
  * configurable). Values are escaped exactly as for the mesh's selectors (./promql.ts).
  */
 
-import { SELECTOR_PLACEHOLDER, type SelectorMode } from '../judge/request.js';
-import type { SeriesShape } from '../judge/series-shape.js';
-import { quote, regexEscape, render, withExtraMatchers, type SideSelector } from './promql.js';
-
-/** Label names of an application's own metrics. */
-export interface AppLabels {
-  /** The pod's namespace (`__meta_kubernetes_namespace` relabelled). */
-  readonly namespace: string;
-  /** The pod's name (`__meta_kubernetes_pod_name` relabelled). */
-  readonly pod: string;
-  /** The pod's `version` label (a `labelmap` of `__meta_kubernetes_pod_label_(.+)` gives it). */
-  readonly version: string;
-}
-
-export const DEFAULT_APP_LABELS: AppLabels = { namespace: 'namespace', pod: 'pod', version: 'version' };
+import {
+  SELECTOR_PLACEHOLDER,
+  podPattern,
+  type AppLabels,
+  type SelectorMode,
+  type SeriesShape,
+  type SideSelector,
+} from '../judge/metrics-source.js';
+import { quote, render, withExtraMatchers } from './promql.js';
 
 /**
  * The matchers of one side per selector mode. `pod-hash`: the pod name is
@@ -37,33 +31,6 @@ export const APP_SELECTOR_TEMPLATES: Readonly<Record<SelectorMode, string | null
   service: null,
   version: '{{namespaceLabel}}={{namespace}}, {{podLabel}}=~{{podPattern}}, {{versionLabel}}={{value}}',
 };
-
-/** The pod-name pattern of a side (RE2, anchored as PromQL anchors a regex matcher). */
-function podPattern(side: SideSelector): string {
-  const rollout = regexEscape(side.rollout);
-  return side.mode === 'pod-hash'
-    ? `${rollout}-${regexEscape(side.value)}-[a-z0-9]+`
-    : `${rollout}-[a-z0-9]+-[a-z0-9]+`;
-}
-
-/**
- * One side for an application's metrics: its matchers (what `$selector` becomes), and the
- * namespace and pod-name pattern every series of its answers must carry.
- */
-export interface AppSide {
-  readonly matchers: string;
-  readonly namespace: string;
-  /** Whether a pod name is one of this side's (for version mode: one of the rollout's). */
-  readonly isPod: (pod: string) => boolean;
-}
-
-/** {@link renderAppSelector} with what the side's answers are checked against; null as there. */
-export function appSide(side: SideSelector, labels: AppLabels): AppSide | null {
-  const matchers = renderAppSelector(side, labels);
-  if (matchers === null) return null;
-  const pod = new RegExp(`^(?:${podPattern(side)})$`);
-  return { matchers, namespace: side.namespace, isPod: (p) => pod.test(p) };
-}
 
 /** The side's matchers for application metrics; null when the mode has none. */
 export function renderAppSelector(side: SideSelector, labels: AppLabels): string | null {
@@ -92,44 +59,25 @@ export function fillSelector(expression: string, selector: string): string {
 /**
  * An expression's values at the grid points, one series per pod: a series scraped twice counts
  * once (`max without (<scrape labels>)`), then the pod's series are combined by `aggregation`
- * (grouped by namespace and pod, so that the judge can check each series is the side's). A
+ * (grouped by namespace and pod, so that the judge can check each series is the side's):
+ * `sum` for counters (the judge differences the points itself, resets and pods that come and
+ * go, so nothing here extrapolates), `avg` for a gauge (the judge averages a side's pods). A
  * series without them (an expression that aggregated them away) groups as empty, as in PromQL,
  * and the check refuses it as not the side's.
  */
-function byPod(
+export function byPod(
   aggregation: 'sum' | 'avg',
   filled: string,
   labels: AppLabels,
   scrapeLabels: readonly string[] | undefined,
-): { readonly promql: string; readonly shape: SeriesShape } {
+): { readonly text: string; readonly shape: SeriesShape } {
   const inner =
     scrapeLabels === undefined || scrapeLabels.length === 0
       ? `(${filled})`
       : `(max without (${scrapeLabels.join(', ')}) (${filled}))`;
   const by = [labels.namespace, labels.pod];
   return {
-    promql: `${aggregation} by (${by.join(', ')}) ${inner}`,
+    text: `${aggregation} by (${by.join(', ')}) ${inner}`,
     shape: { kind: 'one-per', labels: by, required: [] },
   };
-}
-
-/**
- * A counter expression per pod, its series added up. The judge differences the points itself
- * (resets, pods that come and go), so nothing here extrapolates.
- */
-export function countersByPod(
-  filled: string,
-  labels: AppLabels,
-  scrapeLabels: readonly string[] | undefined,
-): { readonly promql: string; readonly shape: SeriesShape } {
-  return byPod('sum', filled, labels, scrapeLabels);
-}
-
-/** A gauge expression per pod, its series averaged; the judge averages a side's pods itself. */
-export function gaugeByPod(
-  filled: string,
-  labels: AppLabels,
-  scrapeLabels: readonly string[] | undefined,
-): { readonly promql: string; readonly shape: SeriesShape } {
-  return byPod('avg', filled, labels, scrapeLabels);
 }

@@ -7,34 +7,14 @@
  * are checked against Prometheus' name grammar at start.
  */
 
-import type { SelectorMode } from '../judge/request.js';
-import type { SeriesShape } from '../judge/series-shape.js';
-
-/** Metric and label names; Istio's by default, overridable for other meshes. */
-export interface MeshNames {
-  /** Counter of requests, labelled by response code. */
-  readonly requestsMetric: string;
-  /** Classic histogram of request durations, without the `_bucket` suffix. */
-  readonly durationMetric: string;
-  readonly labels: {
-    readonly reporter: string;
-    readonly responseCode: string;
-    readonly responseFlags: string;
-    readonly pod: string;
-    readonly workload: string;
-    readonly workloadNamespace: string;
-    readonly serviceName: string;
-    readonly serviceNamespace: string;
-    readonly version: string;
-  };
-  /**
-   * Labels that tell two scrapes of the same series apart (two scrape jobs on one sidecar, HA
-   * replicas behind a query layer that does not deduplicate). Series equal in every other label
-   * are one series counted twice: the queries keep their maximum before summing. Empty or unset:
-   * no deduplication. The labels that identify a series (pod, response code, …) must not be here.
-   */
-  readonly scrapeLabels?: readonly string[];
-}
+import {
+  podPattern,
+  type MeshNames,
+  type MeshSeries,
+  type SelectorMode,
+  type SeriesShape,
+  type SideSelector,
+} from '../judge/metrics-source.js';
 
 export const ISTIO_NAMES: MeshNames = {
   requestsMetric: 'istio_requests_total',
@@ -146,11 +126,9 @@ export const QUERY_TEMPLATES = {
   /** Any request counter on a side: the first point where it exists is the side's first sample. */
   presence: { template: 'sum({{dedup}}{{requestsMetric}}{{{selector}}}{{dedupEnd}})', shape: ONE },
 } as const satisfies Record<
-  string,
+  MeshSeries,
   { readonly template: string; readonly shape: (labels: MeshNames['labels']) => SeriesShape }
 >;
-
-export type QueryName = keyof typeof QUERY_TEMPLATES;
 
 export class TemplateError extends Error {
   override readonly name = 'TemplateError';
@@ -178,25 +156,6 @@ export function quote(value: string): string {
     else out += ch;
   }
   return `${out}"`;
-}
-
-/** Escapes RE2 metacharacters so `value` matches only itself inside a regex. */
-export function regexEscape(value: string): string {
-  return value.replace(/[\\^$.|?*+()[\]{}]/g, '\\$&');
-}
-
-/** Canary or stable side of an analysis, as the query builder needs it. */
-export interface SideSelector {
-  readonly mode: SelectorMode;
-  readonly rollout: string;
-  readonly namespace: string;
-  /** The hash, service name or version of this side. */
-  readonly value: string;
-  /**
-   * Extra equality matchers of the request (`matchers`), added after the side's own: names
-   * validated at the edge (Prometheus' grammar, none of {@link selectorLabels}), values quoted.
-   */
-  readonly matchers?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -235,7 +194,7 @@ export function renderSelector(side: SideSelector, names: MeshNames): string {
     value: quote(side.value),
   };
   if (side.mode === 'pod-hash') {
-    vars['podPattern'] = quote(`${regexEscape(side.rollout)}-${regexEscape(side.value)}-[a-z0-9]+`);
+    vars['podPattern'] = quote(podPattern(side));
   }
   return withExtraMatchers(render(SELECTOR_TEMPLATES[side.mode], vars), side, selectorLabels(names));
 }
@@ -255,20 +214,12 @@ export function withExtraMatchers(own: string, side: SideSelector, reserved: Rea
   return extra.length === 0 ? own : `${own}, ${extra.join(', ')}`;
 }
 
-/** `"5xx,429"` → `5..|429`: the response-code pattern (codes validated at the edge). */
-export function codePattern(errorCodes: string): string {
-  return errorCodes
-    .split(',')
-    .map((c) => c.trim().replace(/x/g, '.'))
-    .join('|');
-}
-
 export interface QueryVars {
   readonly selector: string;
 }
 
 /** Renders one named query for one side. */
-export function renderQuery(name: QueryName, v: QueryVars, names: MeshNames): string {
+export function renderQuery(name: MeshSeries, v: QueryVars, names: MeshNames): string {
   const vars: Record<string, string> = {
     requestsMetric: names.requestsMetric,
     durationMetric: names.durationMetric,
@@ -287,9 +238,9 @@ export function renderQuery(name: QueryName, v: QueryVars, names: MeshNames): st
 
 /** One named query rendered for one side, with the series shape its template promises. */
 export function namedQuery(
-  name: QueryName,
+  name: MeshSeries,
   v: QueryVars,
   names: MeshNames,
-): { readonly promql: string; readonly shape: SeriesShape } {
-  return { promql: renderQuery(name, v, names), shape: QUERY_TEMPLATES[name].shape(names.labels) };
+): { readonly text: string; readonly shape: SeriesShape } {
+  return { text: renderQuery(name, v, names), shape: QUERY_TEMPLATES[name].shape(names.labels) };
 }

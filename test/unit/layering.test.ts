@@ -1,6 +1,9 @@
 /**
  * The layering the code's layout promises: the domain (src/judge, src/prometheus, src/stats, src/contract)
- * never imports a transport (src/server), and the statistics never do I/O or read configuration.
+ * never imports a transport (src/server), the statistics never do I/O or read configuration, and
+ * the judge reaches its metrics only through the metrics-source seam (src/judge/metrics-source.ts):
+ * nothing under src/judge imports src/prometheus, and src/prometheus implements the seam without
+ * reaching into the judge behind it. The two meet only where the service is composed (src/main.ts).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -35,6 +38,38 @@ describe('layering', () => {
         .map((i) => `${relative(SRC, f)} → ${i}`),
     );
     expect(offending).toEqual([]);
+  });
+
+  it('nothing under src/judge (judge.ts, the query runner, the window, the check kinds) imports src/prometheus', () => {
+    const offending = sources(join(SRC, 'judge')).flatMap((f) =>
+      imports(f)
+        .filter((i) => i.startsWith('prometheus/'))
+        .map((i) => `${relative(SRC, f)} → ${i}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('src/prometheus imports from src/judge only the seam it implements (judge/metrics-source.ts)', () => {
+    const offending = sources(join(SRC, 'prometheus')).flatMap((f) =>
+      imports(f)
+        .filter((i) => i.startsWith('judge/') && i !== 'judge/metrics-source.js')
+        .map((i) => `${relative(SRC, f)} → ${i}`),
+    );
+    expect(offending).toEqual([]);
+  });
+
+  it('the judge and the Prometheus source are composed in src/main.ts alone', () => {
+    const composing = sources(SRC).filter((f) => {
+      const is = imports(f);
+      const inside = (l: string) => relative(SRC, f).startsWith(`${l}/`);
+      return (
+        !inside('judge') &&
+        !inside('prometheus') &&
+        is.includes('prometheus/source.js') &&
+        is.some((i) => i === 'judge/index.js' || i === 'judge/judge.js')
+      );
+    });
+    expect(composing.map((f) => relative(SRC, f))).toEqual(['main.ts']);
   });
 
   it("src/report is a client of the HTTP API: no transport, no Prometheus, only the judge's result types and its rules for the plugin's configuration", () => {

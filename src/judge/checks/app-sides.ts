@@ -1,18 +1,25 @@
 /**
- * The two sides of a check on an application's own metrics (ratio, gauge): the side's matchers
- * for `$selector`, and the refusal of a series that is not one of the side's pods.
+ * The two sides of a check on an application's own metrics (ratio, gauge): which pods each side
+ * is, and the refusal of a series that is not one of the side's pods.
  */
-import type { AppLabels, AppSide } from '../../prometheus/expression.js';
-import type { Series } from '../../prometheus/client.js';
+import { podPattern, type AppLabels, type Series, type SideSelector } from '../metrics-source.js';
 import { describeLabels } from '../range-answer.js';
-import type { CheckContext } from './kind.js';
 
-export function sideOf(ctx: CheckContext, side: 'canary' | 'stable'): AppSide {
-  const s = ctx.appSides?.[side];
-  // The request schema refuses a ratio or gauge check in a selector mode without app matchers.
-  if (s === undefined || s === null)
-    throw new Error('check of application metrics without application matchers (selector mode service)');
-  return s;
+/** One side for an application's metrics: the namespace and pod names every series of its answers must carry. */
+export interface AppSide {
+  readonly namespace: string;
+  /** Whether a pod name is one of this side's (for version mode: one of the rollout's). */
+  readonly isPod: (pod: string) => boolean;
+}
+
+/**
+ * The side's pods for application metrics; null in a selector mode that has no matchers for them
+ * (`service`: an application's series do not say which Service a caller named).
+ */
+export function appSide(side: SideSelector): AppSide | null {
+  if (side.mode === 'service') return null;
+  const pod = new RegExp(`^(?:${podPattern(side)})$`);
+  return { namespace: side.namespace, isPod: (p) => pod.test(p) };
 }
 
 /**

@@ -5,8 +5,7 @@
  * (the differences taken in ../counts/counter-increases.ts, the codes classified here) for the
  * count test (src/stats/count-test.ts).
  */
-import { codePattern, namedQuery, type MeshNames } from '../../prometheus/promql.js';
-import type { Series } from '../../prometheus/client.js';
+import type { MeshNames, Series, SideSelector } from '../metrics-source.js';
 import {
   decideCounts,
   type CountTestOptions,
@@ -39,6 +38,14 @@ type Planned = 'canaryRequests' | 'stableRequests';
 export interface ErrorClass {
   readonly errorCodes: string;
   readonly responseFlags?: string;
+}
+
+/** `"5xx,429"` → `5..|429`: the response-code pattern (codes validated at the edge). */
+export function codePattern(errorCodes: string): string {
+  return errorCodes
+    .split(',')
+    .map((c) => c.trim().replace(/x/g, '.'))
+    .join('|');
 }
 
 /**
@@ -154,16 +161,11 @@ export function errorRateData(
 export const errorRate: CheckKind<ErrorRateCheckRequest, Planned, CheckParams> = {
   params: countParams,
   plan(c, ctx) {
-    const m = ctx.mesh;
-    const counters = (selector: string): PlannedQuery => ({
-      ...namedQuery(
-        c.responseFlags === undefined ? 'requestsByCode' : 'requestsByCodeAndFlags',
-        { selector },
-        m,
-      ),
+    const counters = (side: SideSelector): PlannedQuery => ({
+      request: { series: c.responseFlags === undefined ? 'requestsByCode' : 'requestsByCodeAndFlags', side },
       range: 'window',
     });
-    return { canaryRequests: counters(ctx.canarySelector), stableRequests: counters(ctx.stableSelector) };
+    return { canaryRequests: counters(ctx.sides.canary), stableRequests: counters(ctx.sides.stable) };
   },
   evaluate(c, answers, params, ctx: EvaluationContext) {
     const isError = errorClassifier(

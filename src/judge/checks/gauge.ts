@@ -16,8 +16,7 @@
  * intervals to pass); an infinite value, a negative one on a relative scale, or a series that is
  * not one of the side's pods is `invalid_data`.
  */
-import { DEFAULT_APP_LABELS, fillSelector, gaugeByPod } from '../../prometheus/expression.js';
-import type { Series } from '../../prometheus/client.js';
+import { DEFAULT_APP_LABELS, type Series } from '../metrics-source.js';
 import {
   DEFAULT_CHECK_WEIGHT,
   DEFAULT_COUNT_TEST_PARAMS,
@@ -36,7 +35,7 @@ import {
 } from '../request.js';
 import type { GaugeCheckParams } from '../types.js';
 import type { CheckKind } from './kind.js';
-import { foreignSeries, sideOf } from './app-sides.js';
+import { foreignSeries } from './app-sides.js';
 import { verdictTail } from './summary.js';
 
 type Side = 'canary' | 'stable';
@@ -121,18 +120,11 @@ export const gauge: CheckKind<GaugeCheckRequest, Side, GaugeCheckParams> = {
     };
   },
   expressions(c, ctx) {
-    return [
-      {
-        field: 'value',
-        promql: fillSelector(c.value, sideOf(ctx, 'canary').matchers),
-        holds: 'gauge values',
-      },
-    ];
+    return [{ field: 'value', expression: c.value, side: ctx.sides.canary, holds: 'gauge values' }];
   },
   plan(c, ctx) {
-    const labels = ctx.appLabels ?? DEFAULT_APP_LABELS;
     const query = (side: Side) => ({
-      ...gaugeByPod(fillSelector(c.value, sideOf(ctx, side).matchers), labels, ctx.mesh.scrapeLabels),
+      request: { expression: c.value, perPod: 'avg' as const, side: ctx.sides[side] },
       range: 'window' as const,
     });
     return { canary: query('canary'), stable: query('stable') };

@@ -1,33 +1,46 @@
 /**
- * What every check kind provides: its query plan (named PromQL, each run over the analysis
- * window or as one point over the stable's history before it) and its evaluation (series →
- * per-interval values → the engine's decision → a line a person can read), and its parameters.
- * Every kind answers in one shape: a verdict, a reason, a summary and an evidence record whose
- * `kind` says how it reads (`count`: the count test's numbers; `gauge`: the gauge test's). The
- * kinds are registered in ./index.ts; judge.ts knows nothing about any one of them, only how
- * each kind of record goes into the answer (../records.ts).
+ * What every check kind provides: its parameters, its query plan and its evaluation. The plan
+ * names the series the kind wants of each side (one of the mesh's by name, or the caller's
+ * expression with `$selector`, ../metrics-source.ts) and over which grid (the analysis window, or
+ * the window and the hour before it); a kind never writes a query, the metrics source renders
+ * it (src/prometheus for Prometheus). The evaluation turns the answers into per-interval values,
+ * the engine's decision and a line a person can read. Every kind answers in one shape: a verdict,
+ * a reason, a summary and an evidence record whose `kind` says how it reads (`count`: the count
+ * test's numbers; `gauge`: the gauge test's). judge.ts knows nothing about any one kind, only
+ * how each kind of record goes into the answer (../records.ts).
+ *
+ * A new kind is a module here, registered in ./index.ts, with its request schema
+ * (../request.ts, which names its `type`) and its proto message (judge.proto, the gRPC mapping
+ * and wire table); a new kind of record adds its type below, its answer fields (../records.ts,
+ * ../types.ts) and its proto result. The README ("Adding a check kind") counts the files.
  */
 import type { DurationUnit } from '../../config/config.js';
-import type { AppLabels, AppSide } from '../../prometheus/expression.js';
-import type { MeshNames } from '../../prometheus/promql.js';
-import type { RangeSpec, Series } from '../../prometheus/client.js';
+import type {
+  AppLabels,
+  ExpressionCheck,
+  Grid,
+  MeshNames,
+  Series,
+  SeriesRequest,
+  SideSelector,
+} from '../metrics-source.js';
 import type { CountTestResult, GaugeTestResult } from '../../stats/index.js';
-import type { SeriesShape } from '../series-shape.js';
+import type { AppSide } from './app-sides.js';
 import type { BaseCheckParams, CheckReason, CheckResult } from '../types.js';
 import type { Verdict } from '../../stats/index.js';
 
 export interface CheckContext {
-  /** Rendered PromQL label selectors of each side. */
-  readonly canarySelector: string;
-  readonly stableSelector: string;
-  /** The analysis interval as PromQL writes it (e.g. "60s") and in seconds. */
+  /** Which pods each side is (the request's selector and matchers): what a query request names. */
+  readonly sides: { readonly canary: SideSelector; readonly stable: SideSelector };
+  /** The analysis interval as the request wrote it (e.g. "60s") and in seconds. */
   readonly interval: string;
   readonly intervalSeconds: number;
+  /** The mesh's label names, for reading its series' labels. */
   readonly mesh: MeshNames;
   /**
-   * Each side for an application's own metrics (ratio checks' `$selector`: its matchers, and
-   * what its series must carry), with the label names they use; absent or null in a selector
-   * mode that has none (`service`).
+   * Each side for an application's own metrics (what the series of a ratio or gauge check's
+   * answers must carry), with the label names they use; absent or null in a selector mode that
+   * has none (`service`).
    */
   readonly appSides?: { readonly canary: AppSide; readonly stable: AppSide } | null;
   readonly appLabels?: AppLabels;
@@ -45,14 +58,13 @@ export type QueryRange = 'window' | 'withHour';
 /** What evaluation adds to the plan's context: the grid each range was queried on. */
 export interface EvaluationContext extends CheckContext {
   /** Null: the window is empty and nothing was queried. */
-  readonly grids: Readonly<Record<QueryRange, RangeSpec | null>>;
+  readonly grids: Readonly<Record<QueryRange, Grid | null>>;
 }
 
-/** A named query: its PromQL, its range, and the series its aggregation promises (at most). */
+/** A named query: the series it asks the metrics source for, and over which grid. */
 export interface PlannedQuery {
-  readonly promql: string;
+  readonly request: SeriesRequest;
   readonly range: QueryRange;
-  readonly shape: SeriesShape;
 }
 
 /** A kind's queries by name; the answers come back to `evaluate` under the same names. */
@@ -104,16 +116,6 @@ export function countOutcome(
   };
 }
 
-/** A caller-written expression to check with the store's parser before any query: its field and PromQL. */
-export interface CheckedExpression {
-  /** The request field it comes from, relative to the check (e.g. `bad`). */
-  readonly field: string;
-  /** The expression as it will be queried (placeholders filled in), without the judge's wrapping. */
-  readonly promql: string;
-  /** What its instant vector must hold, for the refusal of a range vector or scalar: "counters". */
-  readonly holds: string;
-}
-
 /** The count test's result of a count kind's outcome (throws for another kind of record). */
 export function countResultOf(o: CheckOutcome): CountTestResult {
   if (o.record.kind !== 'count') throw new TypeError(`not a count record: ${o.record.kind}`);
@@ -127,11 +129,11 @@ export interface CheckKind<C, N extends string, P extends BaseCheckParams = Base
    */
   params(check: C, nChecks: number): P;
   /**
-   * Expressions the request wrote itself, checked by Prometheus' parser before the window is
-   * resolved: a refused one is a 400 naming the field, never a verdict. Kinds whose PromQL is
-   * all the judge's own have none.
+   * Expressions the request wrote itself, checked by the source's parser before the window is
+   * resolved: a refused one is a 400 naming the field, never a verdict. Kinds that ask only for
+   * the mesh's named series have none. Each `field` is relative to the check (e.g. `bad`).
    */
-  expressions?(check: C, ctx: CheckContext): readonly CheckedExpression[];
+  expressions?(check: C, ctx: CheckContext): readonly ExpressionCheck[];
   plan(check: C, ctx: CheckContext): QueryPlan<N>;
   evaluate(check: C, answers: QueryAnswers<N>, params: P, ctx: EvaluationContext): CheckOutcome;
 }

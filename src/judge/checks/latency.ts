@@ -22,7 +22,6 @@
  * differenced by the judge (../counts/counter-increases.ts): whole requests, no extrapolation.
  */
 import type { DurationUnit } from '../../config/config.js';
-import { namedQuery } from '../../prometheus/promql.js';
 import {
   decideCounts,
   decideThresholds,
@@ -39,7 +38,7 @@ import {
 } from '../../stats/index.js';
 import type { LatencyCheckRequest } from '../request.js';
 import type { CheckParams, CheckResult, LatencyThreshold, QuantileEstimates } from '../types.js';
-import type { Series } from '../../prometheus/client.js';
+import type { Series, SideSelector } from '../metrics-source.js';
 import type { CounterGrid } from '../counts/counter-increases.js';
 import { countParams } from './count-params.js';
 import {
@@ -268,14 +267,13 @@ function edgesWithMs(edges: readonly EdgeResult[], t: LatencyThreshold): NonNull
 export const latency: CheckKind<LatencyCheckRequest, Planned, CheckParams> = {
   params: countParams,
   plan(c, ctx) {
-    const m = ctx.mesh;
-    const buckets = (selector: string, range: QueryRange): PlannedQuery => ({
-      ...namedQuery('latencyBuckets', { selector }, m),
+    const buckets = (side: SideSelector, range: QueryRange): PlannedQuery => ({
+      request: { series: 'latencyBuckets', side },
       range,
     });
     return {
-      canaryBuckets: buckets(ctx.canarySelector, 'window'),
-      stableBuckets: buckets(ctx.stableSelector, stableRange(c)),
+      canaryBuckets: buckets(ctx.sides.canary, 'window'),
+      stableBuckets: buckets(ctx.sides.stable, stableRange(c)),
     };
   },
   evaluate(c, answers, params, ctx) {

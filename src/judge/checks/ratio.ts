@@ -1,23 +1,18 @@
 /**
  * The ratio check: a count check on the application's own counters. The request gives two
  * PromQL expressions of cumulative counters, `bad` events and all (`total`) events, with
- * `$selector` where the side's label matchers go; the judge fills them in for each side
- * (src/prometheus/expression.ts), has Prometheus' parser check them before anything is queried,
- * samples the counters per pod at the window's grid points, differences them itself (resets and
- * pods that come and go: ./counter-increases.ts), and decides with the error-rate check's count
- * test (src/stats/count-test.ts): same floor, tolerances, power, settle time and summary.
+ * `$selector` where the side's label matchers go. The check asks the metrics source for each
+ * expression per side, one series per pod at the window's grid points (src/prometheus fills the
+ * matchers in, src/prometheus/expression.ts), after the source's parser has checked them before
+ * anything is queried; it differences the counters itself (resets and pods that come and go:
+ * ../counts/counter-increases.ts), and decides with the error-rate check's count test
+ * (src/stats/count-test.ts): same floor, tolerances, power, settle time and summary.
  *
  * Counts that are not counts are refused (`invalid_data`, never a Pass): a NaN or negative
  * value, an increase that is not a whole number (a rate or a gauge, not a counter of events),
  * or more bad events than events on a side over the window.
  */
-import {
-  DEFAULT_APP_LABELS,
-  countersByPod,
-  fillSelector,
-  type AppLabels,
-  type AppSide,
-} from '../../prometheus/expression.js';
+import { DEFAULT_APP_LABELS, type AppLabels } from '../metrics-source.js';
 import { decideCounts, type IntervalCounts } from '../../stats/index.js';
 import {
   gridIntervals,
@@ -27,7 +22,7 @@ import {
 } from '../counts/counter-increases.js';
 import type { RatioCheckRequest } from '../request.js';
 import type { CheckParams } from '../types.js';
-import { foreignSeries, sideOf } from './app-sides.js';
+import { foreignSeries, type AppSide } from './app-sides.js';
 import { countParams } from './count-params.js';
 import { countOutcome, type CheckKind, type PlannedQuery, type QueryAnswers } from './kind.js';
 import { timelineEntries } from './series.js';
@@ -143,16 +138,19 @@ export const ratio: CheckKind<RatioCheckRequest, Query, CheckParams> = {
   params: countParams,
   expressions(c, ctx) {
     // One side suffices: the other differs only in the quoted values of the same matchers.
-    const selector = sideOf(ctx, 'canary').matchers;
-    return FIELDS.map((field) => ({ field, promql: fillSelector(c[field], selector), holds: 'counters' }));
+    return FIELDS.map((field) => ({
+      field,
+      expression: c[field],
+      side: ctx.sides.canary,
+      holds: 'counters',
+    }));
   },
   plan(c, ctx) {
-    const labels = ctx.appLabels ?? DEFAULT_APP_LABELS;
     const plan: Partial<Record<Query, PlannedQuery>> = {};
     for (const side of SIDES)
       for (const field of FIELDS)
         plan[queryName(side, field)] = {
-          ...countersByPod(fillSelector(c[field], sideOf(ctx, side).matchers), labels, ctx.mesh.scrapeLabels),
+          request: { expression: c[field], perPod: 'sum', side: ctx.sides[side] },
           range: 'window',
         };
     return plan;

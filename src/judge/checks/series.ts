@@ -7,7 +7,7 @@
  */
 import type { HistogramBucket, TimelinePoint } from '../../stats/index.js';
 import type { TimelineEntry } from '../types.js';
-import type { Series } from '../../prometheus/client.js';
+import type { Series } from '../metrics-source.js';
 import { targetIncreases, type CounterGrid, type CounterIncreases } from '../counts/counter-increases.js';
 
 /**

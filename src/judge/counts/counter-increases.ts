@@ -22,7 +22,7 @@
  * interval for the baseline point — for the engine to refuse (invalid_data), and is not used
  * as a reference.
  */
-import type { Series } from '../../prometheus/client.js';
+import type { Series } from '../metrics-source.js';
 
 /**
  * The largest counter value that still counts single requests: above 2^53 a float64 cannot hold

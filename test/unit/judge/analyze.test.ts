@@ -1,7 +1,8 @@
 /**
- * The judge's own logic with an in-memory PrometheusClient: how one failing check, an outage, a
- * deadline and the query pool behave. (A real Prometheus cannot be made to fail one query of an
- * analysis and not the others; test/integration covers the judge against a real one.)
+ * The judge's own logic with an in-memory PrometheusClient behind the Prometheus metrics
+ * source: how one failing check, an outage, a deadline and the query pool behave. (A real
+ * Prometheus cannot be made to fail one query of an analysis and not the others;
+ * test/integration covers the judge against a real one.)
  */
 
 import { describe, expect, it } from 'vitest';
@@ -9,8 +10,10 @@ import { JudgeError } from '../../../src/errors.js';
 import { createJudge } from '../../../src/judge/judge.js';
 import { errorRateIntervals, evaluateLatency, histogramsByTime } from '../../../src/judge/checks/index.js';
 import { createLimiter, unionLength } from '../../../src/judge/pool.js';
-import type { PrometheusClient, RangeSpec, Series } from '../../../src/prometheus/client.js';
+import { DEFAULT_APP_LABELS, type Grid, type Series } from '../../../src/judge/metrics-source.js';
+import type { PrometheusClient } from '../../../src/prometheus/client.js';
 import { ISTIO_NAMES } from '../../../src/prometheus/promql.js';
+import { createPrometheusSource } from '../../../src/prometheus/source.js';
 import { parseAnalysisRequest, type AnalysisRequest } from '../../../src/judge/request.js';
 
 const T0 = 1_700_000_000 - (1_700_000_000 % 60);
@@ -28,13 +31,13 @@ function req(extra: Record<string, unknown> = {}): AnalysisRequest {
   return r.value;
 }
 
-const series = (values: number[], range: RangeSpec, labels: Record<string, string> = {}): Series => ({
+const series = (values: number[], range: Grid, labels: Record<string, string> = {}): Series => ({
   labels,
   samples: values.map((v, i) => ({ t: range.start + i * range.step, v })),
 });
 
 /** A raw counter growing by `v` per step over the range, from 0 at its start. */
-const counter = (v: number, r: RangeSpec, labels: Record<string, string> = {}): Series => {
+const counter = (v: number, r: Grid, labels: Record<string, string> = {}): Series => {
   const n = (r.end - r.start) / r.step + 1;
   return series(
     Array.from({ length: n }, (_, i) => i * v),
@@ -45,7 +48,7 @@ const counter = (v: number, r: RangeSpec, labels: Record<string, string> = {}): 
 
 /** A store answering per query: 1000 requests/interval per side, 1% errors, 2% over 250 ms. */
 function fakeProm(
-  answer?: (q: string, r: RangeSpec) => Series[] | Promise<Series[]>,
+  answer?: (q: string, r: Grid) => Series[] | Promise<Series[]>,
 ): PrometheusClient & { maxInFlight: number; calls: string[] } {
   let inFlight = 0;
   const p = {
@@ -53,7 +56,7 @@ function fakeProm(
     calls: [] as string[],
     async queryRange(
       q: string,
-      r: RangeSpec,
+      r: Grid,
       o: { signal?: AbortSignal; onSpan?: (a: number, b: number) => void } = {},
     ) {
       p.calls.push(q);
@@ -88,6 +91,10 @@ function fakeProm(
   return p;
 }
 
+/** The Prometheus metrics source over a client, with the configured names. */
+const source = (client: PrometheusClient) =>
+  createPrometheusSource(client, { mesh: ISTIO_NAMES, app: DEFAULT_APP_LABELS });
+
 const config = {
   deadlineMs: 2000,
   queryConcurrency: 2,
@@ -99,7 +106,7 @@ const config = {
 describe('judge', () => {
   it('computes every check over the window and reports the queries and timing', async () => {
     const prom = fakeProm();
-    const r = await createJudge({ prometheus: prom, config, name: 'canary-judge/test' }).analyze(req());
+    const r = await createJudge({ source: source(prom), config, name: 'canary-judge/test' }).analyze(req());
     expect(r.window).toEqual({
       start: new Date(T0 * 1000).toISOString(),
       end: new Date((T0 + 600) * 1000).toISOString(),
@@ -120,7 +127,7 @@ describe('judge', () => {
 
   it('adds the extra matchers to every query of both sides, the presence query included', async () => {
     const prom = fakeProm();
-    await createJudge({ prometheus: prom, config, name: 't' }).analyze(
+    await createJudge({ source: source(prom), config, name: 't' }).analyze(
       req({ start: 'canary-first-sample', matchers: { region: 'eu', cluster: 'eu-west-1' } }),
     );
     // The presence query, then one per side and check.
@@ -134,7 +141,7 @@ describe('judge', () => {
     'refuses an extra matcher on %s, a label of its own selector or queries (400, before any query)',
     async (label) => {
       const prom = fakeProm();
-      const e = await createJudge({ prometheus: prom, config, name: 't' })
+      const e = await createJudge({ source: source(prom), config, name: 't' })
         .analyze(req({ matchers: { [label]: 'x' } }))
         .catch((err: unknown) => err);
       expect(e).toMatchObject({ code: 'invalid_request', field: `matchers.${label}` });
@@ -149,7 +156,7 @@ describe('judge', () => {
         throw new JudgeError('prometheus_bad_response', 'Prometheus answered HTTP 422 (execution): boom');
       return base.queryRange(q, r);
     });
-    const r = await createJudge({ prometheus: prom, config, name: 't' }).analyze(req());
+    const r = await createJudge({ source: source(prom), config, name: 't' }).analyze(req());
     const lat = r.checks.find((c) => c.type === 'latency');
     expect(lat).toMatchObject({
       verdict: 'Inconclusive',
@@ -165,7 +172,9 @@ describe('judge', () => {
     const prom = fakeProm(() => {
       throw new JudgeError('prometheus_bad_response', 'bad');
     });
-    await expect(createJudge({ prometheus: prom, config, name: 't' }).analyze(req())).rejects.toMatchObject({
+    await expect(
+      createJudge({ source: source(prom), config, name: 't' }).analyze(req()),
+    ).rejects.toMatchObject({
       code: 'prometheus_bad_response',
     });
   });
@@ -174,7 +183,9 @@ describe('judge', () => {
     const prom = fakeProm(() => {
       throw new JudgeError('prometheus_unavailable', 'Prometheus is unreachable (ECONNREFUSED)');
     });
-    await expect(createJudge({ prometheus: prom, config, name: 't' }).analyze(req())).rejects.toMatchObject({
+    await expect(
+      createJudge({ source: source(prom), config, name: 't' }).analyze(req()),
+    ).rejects.toMatchObject({
       code: 'prometheus_unavailable',
     });
   });
@@ -196,7 +207,9 @@ describe('judge', () => {
     // The fake honours the abort only after its own delay, so measure through a real signal check.
     const started = performance.now();
     await expect(
-      createJudge({ prometheus: prom, config: { ...config, deadlineMs: 5000 }, name: 't' }).analyze(req()),
+      createJudge({ source: source(prom), config: { ...config, deadlineMs: 5000 }, name: 't' }).analyze(
+        req(),
+      ),
     ).rejects.toMatchObject({
       code: 'prometheus_timeout',
     });
@@ -208,27 +221,29 @@ describe('judge', () => {
   it('answers deadline_exceeded when the analysis outlives its deadline', async () => {
     const prom = fakeProm(() => new Promise((res) => setTimeout(() => res([]), 200)));
     await expect(
-      createJudge({ prometheus: prom, config: { ...config, deadlineMs: 50 }, name: 't' }).analyze(req()),
+      createJudge({ source: source(prom), config: { ...config, deadlineMs: 50 }, name: 't' }).analyze(req()),
     ).rejects.toMatchObject({
       code: 'deadline_exceeded',
     });
   });
 
   it('answers Inconclusive for empty results and for NaN, never Pass', async () => {
-    const empty = await createJudge({ prometheus: fakeProm(() => []), config, name: 't' }).analyze(req());
+    const empty = await createJudge({ source: source(fakeProm(() => [])), config, name: 't' }).analyze(req());
     expect(empty.verdict).toBe('Inconclusive');
     expect(empty.checks.every((c) => c.reason === 'no_canary_traffic')).toBe(true);
 
     const nan = await createJudge({
-      prometheus: fakeProm((q, r) => {
-        const n = (r.end - r.start) / r.step + 1;
-        if (q.includes('_bucket'))
-          return [
-            series(new Array(n).fill(Number.NaN), r, { le: '250' }),
-            series(new Array(n).fill(1000), r, { le: '+Inf' }),
-          ];
-        return [series(new Array(n).fill(Number.NaN), r)];
-      }),
+      source: source(
+        fakeProm((q, r) => {
+          const n = (r.end - r.start) / r.step + 1;
+          if (q.includes('_bucket'))
+            return [
+              series(new Array(n).fill(Number.NaN), r, { le: '250' }),
+              series(new Array(n).fill(1000), r, { le: '+Inf' }),
+            ];
+          return [series(new Array(n).fill(Number.NaN), r)];
+        }),
+      ),
       config,
       name: 't',
     }).analyze(req());
@@ -253,7 +268,7 @@ describe('judge', () => {
       }
       return [];
     });
-    const r = await createJudge({ prometheus: prom, config, name: 't', now: () => now }).analyze(
+    const r = await createJudge({ source: source(prom), config, name: 't', now: () => now }).analyze(
       req({ start: 'canary-first-sample', end: undefined }),
     );
     expect(r.window.start).toBe(new Date((T0 + 540) * 1000).toISOString());
@@ -286,7 +301,7 @@ describe('judge', () => {
         counter(1000, r, { pod: 'p', le: '+Inf' }),
       ];
     });
-    const r = await createJudge({ prometheus: prom, config, name: 't' }).analyze(
+    const r = await createJudge({ source: source(prom), config, name: 't' }).analyze(
       req({ checks: [{ type: 'latency', quantile: 0.99 }] }),
     );
     // 10% of the baseline is slower than 250 ms, 0.5% slower than 1000 ms: both edges are tested.
@@ -299,14 +314,16 @@ describe('judge', () => {
 
   it('clamps an end in the future to now', async () => {
     const now = (T0 + 300) * 1000 + 5_000;
-    const r = await createJudge({ prometheus: fakeProm(), config, name: 't', now: () => now }).analyze(req());
+    const r = await createJudge({ source: source(fakeProm()), config, name: 't', now: () => now }).analyze(
+      req(),
+    );
     expect(r.window.end).toBe(new Date((T0 + 300) * 1000).toISOString());
     expect(r.window.intervals).toBe(5);
   });
 
   it('never queries twice the same series within one analysis', async () => {
     const prom = fakeProm();
-    await createJudge({ prometheus: prom, config, name: 't' }).analyze(
+    await createJudge({ source: source(prom), config, name: 't' }).analyze(
       req({ checks: [{ type: 'error-rate' }, { type: 'error-rate', name: 'strict', alpha: 0.001 }] }),
     );
     expect(prom.calls).toHaveLength(2);
@@ -314,7 +331,7 @@ describe('judge', () => {
 });
 
 describe('series to counts', () => {
-  const r: RangeSpec = { start: 60, end: 180, step: 60 };
+  const r: Grid = { start: 60, end: 180, step: 60 };
 
   it('aligns sides by timestamp, a missing error series meaning no errors', () => {
     const counts = errorRateIntervals(

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { validateRangeAnswer } from '../../../src/judge/range-answer.js';
-import type { Series } from '../../../src/prometheus/client.js';
+import type { Series } from '../../../src/judge/metrics-source.js';
 
 const series = (labels: Record<string, string>, points: [number, number][]): Series => ({
   labels,

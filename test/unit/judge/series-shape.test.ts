@@ -8,8 +8,15 @@ import { JudgeError } from '../../../src/errors.js';
 import { createJudge } from '../../../src/judge/judge.js';
 import { parseAnalysisRequest, type AnalysisRequest } from '../../../src/judge/request.js';
 import { checkSeriesShape, type SeriesShape } from '../../../src/judge/series-shape.js';
-import type { PrometheusClient, RangeSpec, Series } from '../../../src/prometheus/client.js';
-import { ISTIO_NAMES, QUERY_TEMPLATES, namedQuery, type QueryName } from '../../../src/prometheus/promql.js';
+import {
+  DEFAULT_APP_LABELS,
+  type Grid,
+  type MeshSeries,
+  type Series,
+} from '../../../src/judge/metrics-source.js';
+import type { PrometheusClient } from '../../../src/prometheus/client.js';
+import { ISTIO_NAMES, QUERY_TEMPLATES, namedQuery } from '../../../src/prometheus/promql.js';
+import { createPrometheusSource } from '../../../src/prometheus/source.js';
 
 const ONE: SeriesShape = { kind: 'one' };
 const PER_LE: SeriesShape = { kind: 'one-per', labels: ['le'], required: ['le'] };
@@ -114,7 +121,7 @@ describe('checkSeriesShape', () => {
 
 describe('the shapes the query templates declare', () => {
   const vars = { selector: 'a="b"' };
-  const cases = Object.keys(QUERY_TEMPLATES) as QueryName[];
+  const cases = Object.keys(QUERY_TEMPLATES) as MeshSeries[];
 
   it.each(cases)('%s: its outer aggregation promises what it declares', (name) => {
     const other = {
@@ -122,7 +129,7 @@ describe('the shapes the query templates declare', () => {
       labels: { ...ISTIO_NAMES.labels, pod: 'pod_name', responseCode: 'code' },
     };
     for (const mesh of [ISTIO_NAMES, { ...ISTIO_NAMES, scrapeLabels: [] }, other]) {
-      const { promql, shape } = namedQuery(name, vars, mesh);
+      const { text: promql, shape } = namedQuery(name, vars, mesh);
       const grouped = /^sum by \(([a-z_, ]+)\) \(/.exec(promql);
       if (shape.kind === 'one') {
         expect(promql).toMatch(/^sum\(/);
@@ -160,7 +167,7 @@ function req(extra: Record<string, unknown> = {}): AnalysisRequest {
 }
 
 /** A raw counter growing by `v` per step from 0 at the range's start. */
-const counter = (v: number, r: RangeSpec, labels: Record<string, string> = {}): Series => {
+const counter = (v: number, r: Grid, labels: Record<string, string> = {}): Series => {
   const n = (r.end - r.start) / r.step + 1;
   return { labels, samples: Array.from({ length: n }, (_, i) => ({ t: r.start + i * r.step, v: i * v })) };
 };
@@ -205,7 +212,11 @@ function store(extra: { requests?: boolean; buckets?: boolean; presence?: boolea
 }
 
 const judge = (extra: Parameters<typeof store>[0]) =>
-  createJudge({ prometheus: store(extra), config, name: 't' });
+  createJudge({
+    source: createPrometheusSource(store(extra), { mesh: ISTIO_NAMES, app: DEFAULT_APP_LABELS }),
+    config,
+    name: 't',
+  });
 
 describe('an analysis whose store answers several series where one is promised', () => {
   it('the honest answer Fails the canary on errors', async () => {

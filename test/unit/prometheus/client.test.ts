@@ -9,7 +9,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueryRunner } from '../../../src/judge/query-runner.js';
-import { createPrometheusClient, parseMatrix, type Series } from '../../../src/prometheus/client.js';
+import { DEFAULT_APP_LABELS, type Series } from '../../../src/judge/metrics-source.js';
+import { createPrometheusClient, parseMatrix } from '../../../src/prometheus/client.js';
+import { ISTIO_NAMES } from '../../../src/prometheus/promql.js';
+import { createPrometheusSource } from '../../../src/prometheus/source.js';
 
 let server: Server;
 let base: string;
@@ -262,8 +265,9 @@ describe('Prometheus client', () => {
   });
 
   it('refuses an answer with two points at one time instead of summing them', async () => {
-    const runner = createQueryRunner(client('/dup'), { deadlineMs: 5000, concurrency: 1 });
-    const answer = runner.run({ name: 'requests', promql: 'up', shape: { kind: 'one' } }, range);
+    const source = createPrometheusSource(client('/dup'), { mesh: ISTIO_NAMES, app: DEFAULT_APP_LABELS });
+    const runner = createQueryRunner(source, { deadlineMs: 5000, concurrency: 1 });
+    const answer = runner.run({ name: 'requests', text: 'up', shape: { kind: 'one' } }, range);
     await expect(answer.finally(() => runner.close())).rejects.toMatchObject({
       code: 'prometheus_bad_response',
       message: 'Prometheus answered two points at t=60 in one series: duplicated data, refused',

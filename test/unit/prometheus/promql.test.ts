@@ -1,15 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { regexEscape, type MeshNames } from '../../../src/judge/metrics-source.js';
 import {
   ISTIO_NAMES,
   TemplateError,
-  codePattern,
   namedQuery,
   quote,
-  regexEscape,
   render,
   renderQuery,
   renderSelector,
-  type MeshNames,
 } from '../../../src/prometheus/promql.js';
 
 const side = (
@@ -95,8 +93,7 @@ describe('PromQL rendering', () => {
     };
     const selector = renderSelector(side('pod-hash', 'abc12'), linkerdish);
     expect(namedQuery('requestsByCode', { selector }, linkerdish)).toEqual({
-      promql:
-        'sum by (pod_name, status_code) (response_total{direction="destination", destination_workload_namespace="shop", pod_name=~"catalogo-abc12-[a-z0-9]+"})',
+      text: 'sum by (pod_name, status_code) (response_total{direction="destination", destination_workload_namespace="shop", pod_name=~"catalogo-abc12-[a-z0-9]+"})',
       shape: { kind: 'one-per', labels: ['pod_name', 'status_code'], required: [] },
     });
     expect(namedQuery('latencyBuckets', { selector }, linkerdish).shape).toEqual({
@@ -137,11 +134,5 @@ describe('PromQL rendering', () => {
     expect(() => render('sum({{metric}}{{{selector}}})', { selector: 'a="b"' })).toThrow(
       /"metric" is missing/,
     );
-  });
-
-  it('turns status classes into a response-code regex', () => {
-    expect(codePattern('5xx')).toBe('5..');
-    expect(codePattern('5xx,429')).toBe('5..|429');
-    expect(codePattern('503,504')).toBe('503|504');
   });
 });

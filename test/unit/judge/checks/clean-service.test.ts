@@ -14,7 +14,7 @@ import {
   type EvaluationContext,
 } from '../../../../src/judge/checks/index.js';
 import type { CheckRequest } from '../../../../src/judge/request.js';
-import type { Series } from '../../../../src/prometheus/client.js';
+import type { Series } from '../../../../src/judge/metrics-source.js';
 import { ISTIO_NAMES } from '../../../../src/prometheus/promql.js';
 import { parseRequestBody } from '../../../../src/server/http/request-body.js';
 
@@ -22,8 +22,10 @@ import { parseRequestBody } from '../../../../src/server/http/request-body.js';
 const ctx = (looks: number, intervalSeconds = 60): EvaluationContext => {
   const grid = { start: 0, end: looks * intervalSeconds, step: intervalSeconds };
   return {
-    canarySelector: '',
-    stableSelector: '',
+    sides: {
+      canary: { mode: 'pod-hash', rollout: 'catalogo', namespace: 'shop', value: 'abc12' },
+      stable: { mode: 'pod-hash', rollout: 'catalogo', namespace: 'shop', value: 'def34' },
+    },
     interval: `${intervalSeconds}s`,
     intervalSeconds,
     mesh: ISTIO_NAMES,

@@ -11,9 +11,11 @@ import { gaugeValues } from '../../../../src/judge/checks/gauge.js';
 import { recordFields } from '../../../../src/judge/records.js';
 import type { GaugeCheckRequest } from '../../../../src/judge/request.js';
 import type { AnalysisResult, CheckResult, GaugeCheckParams } from '../../../../src/judge/types.js';
-import type { Series } from '../../../../src/prometheus/client.js';
-import { DEFAULT_APP_LABELS, appSide } from '../../../../src/prometheus/expression.js';
+import type { Series } from '../../../../src/judge/metrics-source.js';
+import { appSide } from '../../../../src/judge/checks/app-sides.js';
+import { DEFAULT_APP_LABELS, type SideSelector } from '../../../../src/judge/metrics-source.js';
 import { ISTIO_NAMES } from '../../../../src/prometheus/promql.js';
+import { createPrometheusSource } from '../../../../src/prometheus/source.js';
 import { parseRequestBody } from '../../../../src/server/http/request-body.js';
 import {
   AnalyzeRequest,
@@ -155,13 +157,19 @@ describe('gauge check request', () => {
   });
 });
 
+const sideSelector = (value: string): SideSelector => ({
+  mode: 'pod-hash',
+  rollout: 'catalogo',
+  namespace: 'shop',
+  value,
+});
+const sides = { canary: sideSelector('abc12'), stable: sideSelector('def34') };
+const side = (value: string) => appSide(sideSelector(value))!;
+
 describe('gauge evaluation', () => {
-  const side = (value: string) =>
-    appSide({ mode: 'pod-hash', rollout: 'catalogo', namespace: 'shop', value }, DEFAULT_APP_LABELS)!;
   const N = 30;
   const ctx: EvaluationContext = {
-    canarySelector: '',
-    stableSelector: '',
+    sides,
     interval: '60s',
     intervalSeconds: 60,
     mesh: ISTIO_NAMES,
@@ -187,19 +195,32 @@ describe('gauge evaluation', () => {
   const evaluate = (c: GaugeCheckRequest, canary: Series[], stable: Series[]) =>
     CHECK_KINDS.gauge.evaluate(c, { canary, stable }, CHECK_KINDS.gauge.params(c, 1), ctx);
 
-  it('plans the expression per side, per pod, over the window', () => {
+  it('plans the expression per side, per pod, over the window', async () => {
+    const parsed: string[] = [];
+    const source = createPrometheusSource(
+      {
+        queryRange: () => Promise.resolve([]),
+        resultType: (q) => {
+          parsed.push(q);
+          return Promise.resolve('vector');
+        },
+      },
+      { mesh: ISTIO_NAMES, app: DEFAULT_APP_LABELS },
+    );
     const plan = CHECK_KINDS.gauge.plan(check(), ctx);
     expect(Object.keys(plan).sort()).toEqual(['canary', 'stable']);
-    expect(plan.canary?.promql).toBe(
+    expect(plan.canary?.request).toEqual({ expression: check().value, perPod: 'avg', side: sides.canary });
+    expect(source.query(plan.canary!.request).text).toBe(
       'avg by (namespace, pod) (max without (job, instance) (avg_over_time(catalogo_queue_depth{namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[1m])))',
     );
     expect(plan.stable).toMatchObject({ range: 'window' });
-    expect(CHECK_KINDS.gauge.expressions?.(check(), ctx)).toEqual([
-      {
-        field: 'value',
-        promql: 'avg_over_time(catalogo_queue_depth{namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[1m])',
-        holds: 'gauge values',
-      },
+    const expressions = CHECK_KINDS.gauge.expressions?.(check(), ctx) ?? [];
+    expect(expressions).toEqual([
+      { field: 'value', expression: check().value, side: sides.canary, holds: 'gauge values' },
+    ]);
+    for (const e of expressions) await source.checkExpression(e);
+    expect(parsed).toEqual([
+      'avg_over_time(catalogo_queue_depth{namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}[1m])',
     ]);
   });
 
@@ -276,8 +297,6 @@ describe('gauge evaluation', () => {
 });
 
 describe('the gauge record in the answers', () => {
-  const side = (value: string) =>
-    appSide({ mode: 'pod-hash', rollout: 'catalogo', namespace: 'shop', value }, DEFAULT_APP_LABELS)!;
   const c = check({ name: 'queue' });
   const params = CHECK_KINDS.gauge.params(c, 1) as GaugeCheckParams;
   const series = (pod: string, f: number): Series => ({
@@ -289,8 +308,7 @@ describe('the gauge record in the answers', () => {
     { canary: [series('catalogo-abc12-a', 2)], stable: [series('catalogo-def34-b', 1)] },
     params,
     {
-      canarySelector: '',
-      stableSelector: '',
+      sides,
       interval: '60s',
       intervalSeconds: 60,
       mesh: ISTIO_NAMES,

@@ -16,15 +16,12 @@ import {
 import { ratioIntervals } from '../../../../src/judge/checks/ratio.js';
 import { createJudge } from '../../../../src/judge/judge.js';
 import { parseAnalysisRequest, type RatioCheckRequest } from '../../../../src/judge/request.js';
-import type { PrometheusClient, RangeSpec, ResultType, Series } from '../../../../src/prometheus/client.js';
-import {
-  DEFAULT_APP_LABELS,
-  appSide,
-  countersByPod,
-  fillSelector,
-  renderAppSelector,
-} from '../../../../src/prometheus/expression.js';
+import { appSide } from '../../../../src/judge/checks/app-sides.js';
+import { DEFAULT_APP_LABELS, type Grid, type Series } from '../../../../src/judge/metrics-source.js';
+import type { PrometheusClient, ResultType } from '../../../../src/prometheus/client.js';
+import { byPod, fillSelector, renderAppSelector } from '../../../../src/prometheus/expression.js';
 import { ISTIO_NAMES } from '../../../../src/prometheus/promql.js';
+import { createPrometheusSource } from '../../../../src/prometheus/source.js';
 import { parseRequestBody } from '../../../../src/server/http/request-body.js';
 import { AnalyzeRequest, toRequestModel } from '../../../../src/server/grpc/mapping.js';
 
@@ -147,33 +144,27 @@ describe('application matchers for $selector', () => {
   it('fills every $selector and wraps the expression per pod, deduplicated across scrapes', () => {
     const filled = fillSelector('a{$selector} + ignoring(x) b{$selector}', 'pod="p"');
     expect(filled).toBe('a{pod="p"} + ignoring(x) b{pod="p"}');
-    expect(countersByPod(filled, DEFAULT_APP_LABELS, ['job', 'instance'])).toEqual({
-      promql: 'sum by (namespace, pod) (max without (job, instance) (a{pod="p"} + ignoring(x) b{pod="p"}))',
+    expect(byPod('sum', filled, DEFAULT_APP_LABELS, ['job', 'instance'])).toEqual({
+      text: 'sum by (namespace, pod) (max without (job, instance) (a{pod="p"} + ignoring(x) b{pod="p"}))',
       shape: { kind: 'one-per', labels: ['namespace', 'pod'], required: [] },
     });
-    expect(countersByPod('a{pod="p"}', DEFAULT_APP_LABELS, []).promql).toBe(
+    expect(byPod('sum', 'a{pod="p"}', DEFAULT_APP_LABELS, []).text).toBe(
       'sum by (namespace, pod) (a{pod="p"})',
     );
   });
 });
 
 describe('ratio evaluation', () => {
+  const sides = {
+    canary: { mode: 'pod-hash', rollout: 'catalogo', namespace: 'shop', value: 'abc12' },
+    stable: { mode: 'pod-hash', rollout: 'catalogo', namespace: 'shop', value: 'def34' },
+  } as const;
   const ctx: EvaluationContext = {
-    canarySelector: '',
-    stableSelector: '',
+    sides,
     interval: '60s',
     intervalSeconds: 60,
     mesh: ISTIO_NAMES,
-    appSides: {
-      canary: appSide(
-        { mode: 'pod-hash', rollout: 'catalogo', namespace: 'shop', value: 'abc12' },
-        DEFAULT_APP_LABELS,
-      )!,
-      stable: appSide(
-        { mode: 'pod-hash', rollout: 'catalogo', namespace: 'shop', value: 'def34' },
-        DEFAULT_APP_LABELS,
-      )!,
-    },
+    appSides: { canary: appSide(sides.canary)!, stable: appSide(sides.stable)! },
     appLabels: DEFAULT_APP_LABELS,
     grids: { window: { start: 0, step: 60, end: 60 * 30 }, withHour: null },
     durationUnit: 'milliseconds',
@@ -205,7 +196,12 @@ describe('ratio evaluation', () => {
   it('plans each expression per side over the window, its baseline point included', () => {
     const plan = CHECK_KINDS.ratio.plan(check(), ctx);
     expect(Object.keys(plan).sort()).toEqual(Object.keys(answers([0, 1], [0, 1])).sort());
-    expect(plan.canaryBad?.promql).toBe(
+    const source = createPrometheusSource({} as PrometheusClient, {
+      mesh: ISTIO_NAMES,
+      app: DEFAULT_APP_LABELS,
+    });
+    expect(plan.canaryBad?.request).toEqual({ expression: check().bad, perPod: 'sum', side: sides.canary });
+    expect(source.query(plan.canaryBad!.request).text).toBe(
       'sum by (namespace, pod) (max without (job, instance) (catalogo_searches_total{result="empty", namespace="shop", pod=~"catalogo-abc12-[a-z0-9]+"}))',
     );
     expect(plan.stableTotal).toMatchObject({ range: 'window' });
@@ -327,7 +323,7 @@ describe('the judge checks the expressions with the store before anything else',
     const ranges: string[] = [];
     return {
       ranges,
-      async queryRange(q: string, r: RangeSpec) {
+      async queryRange(q: string, r: Grid) {
         ranges.push(q);
         return [
           {
@@ -350,7 +346,7 @@ describe('the judge checks the expressions with the store before anything else',
   };
   const judge = (p: PrometheusClient) =>
     createJudge({
-      prometheus: p,
+      source: createPrometheusSource(p, { mesh: ISTIO_NAMES, app: DEFAULT_APP_LABELS }),
       config: {
         deadlineMs: 2000,
         queryConcurrency: 2,

@@ -4,9 +4,9 @@
  * the window, and the stable's hour before the window read from the same query.
  */
 import { describe, expect, it } from 'vitest';
-import { errorClassifier, sideCounts } from '../../../../src/judge/checks/error-rate.js';
+import { codePattern, errorClassifier, sideCounts } from '../../../../src/judge/checks/error-rate.js';
 import { bucketCounts } from '../../../../src/judge/checks/latency.js';
-import type { Series } from '../../../../src/prometheus/client.js';
+import type { Series } from '../../../../src/judge/metrics-source.js';
 import { ISTIO_NAMES } from '../../../../src/prometheus/promql.js';
 
 const grid = { start: 600, step: 60, end: 840 };
@@ -17,6 +17,12 @@ const at = (values: readonly (number | null)[], labels: Record<string, string>, 
 const points = (s: Series): [number, number][] => s.samples.map((p) => [p.t, p.v]);
 
 describe('error classification', () => {
+  it('turns status classes into a response-code regex', () => {
+    expect(codePattern('5xx')).toBe('5..');
+    expect(codePattern('5xx,429')).toBe('5..|429');
+    expect(codePattern('503,504')).toBe('503|504');
+  });
+
   const l = ISTIO_NAMES.labels;
   it('matches codes as an anchored PromQL regex would, and flags by equality', () => {
     const isError = errorClassifier({ errorCodes: '5xx,429' }, l);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Series } from '../../../../src/prometheus/client.js';
+import type { Series } from '../../../../src/judge/metrics-source.js';
 import {
   counterIncreases,
   gridIntervals,
