@@ -29,6 +29,11 @@ source "$repo/scripts/lib/processes.sh" canary-judge-argo
 # shellcheck source=../../scripts/lib/argo-version.sh
 source "$repo/scripts/lib/argo-version.sh"
 versions=${ARGO_VERSIONS:-$ARGO_ROLLOUTS_SUPPORTED}
+# The flags of scripts/argo-tools.sh's build of Argo's controller and CLI (and of the plugin's
+# tests): Go's build cache keys every compiled package by them, so with the same ones the
+# dependencies compiled for one (Argo's packages, client-go, gRPC…) serve the others instead of
+# being compiled again, which is most of a cold build here.
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath"
 t0=$SECONDS
 for v in $versions; do
   modfile=$(argo_modfile "$v")

@@ -29,6 +29,9 @@ if [ -z "${PLUGIN_BINARY:-}" ]; then
 fi
 go_version=$(awk '$1 == "go" { print $2; exit }' plugins/metric/go.mod)
 export GOTOOLCHAIN="go$go_version"
+# The flags of Argo's contract tests and tools builds (test/argo/run.sh), so that the packages
+# compiled for them (Argo's plugin client, client-go, gRPC…) come from Go's build cache here.
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath"
 say "unit tests of the plugin (forwarding, its own keys, phases, flags, usage)"
 (cd plugins/metric && nice -n 10 go test -count=1 ./internal/...)
 versions=${ARGO_VERSIONS:-1.10 1.9}
