@@ -149,7 +149,7 @@ async function main(): Promise<void> {
       checks: [{ type: 'error-rate' }, { type: 'latency', quantile: 0.99 }],
     });
   };
-  const analyze = async (j: Judge): Promise<{ queries: number; verdict: string }> => {
+  const analyze = async (j: Judge): Promise<{ queries: number; verdict: string; answer: string }> => {
     const res = await fetch(`${j.url}/api/v1/analyses`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -157,10 +157,13 @@ async function main(): Promise<void> {
     });
     const b = (await res.json()) as { verdict?: string; timing?: { queries: number } };
     if (res.status !== 200) throw new Error(`${j.name}: analysis failed with ${res.status}`);
-    return { queries: b.timing?.queries ?? Number.NaN, verdict: b.verdict ?? '' };
+    // The whole answer but its timing (wall times differ from run to run).
+    const answer = JSON.stringify({ ...b, timing: undefined });
+    return { queries: b.timing?.queries ?? Number.NaN, verdict: b.verdict ?? '', answer };
   };
   try {
     const verdicts: Record<string, string[]> = { before: [], after: [] };
+    const answers: Record<string, string[]> = { before: [], after: [] };
     const queries: Record<string, number> = {};
     for (const j of judges) {
       for (let i = 0; i < WARMUP; i++) await analyze(j);
@@ -168,6 +171,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < NAMES.length; i++) {
         const a = await analyze(j);
         verdicts[j.name]?.push(a.verdict);
+        answers[j.name]?.push(a.answer);
         queries[j.name] = a.queries;
       }
     }
@@ -196,6 +200,8 @@ async function main(): Promise<void> {
       loadAverage1m: { min: r2(Math.min(...load)), max: r2(Math.max(...load)) },
       queriesPerAnalysis: queries,
       sameVerdicts: JSON.stringify(verdicts['before']) === JSON.stringify(verdicts['after']),
+      // Every field of the five answers (counts, e-values, summaries, queries…), timing aside.
+      sameAnswers: JSON.stringify(answers['before']) === JSON.stringify(answers['after']),
       verdicts,
       cpuMsPerAnalysis: Object.fromEntries(
         Object.entries(perRound).map(([k, v]) => [
