@@ -5,14 +5,21 @@
  * /proc/<pid>/stat divided by the analyses), taken in alternating rounds so that both builds see
  * the same machine load, and reported as the median (and range) over the rounds.
  *
- *   npx tsx bench/service/cpu-compare.ts --before DIR [--rounds 7] [--analyses 100] [--out FILE] [--profile DIR]
+ *   npx tsx bench/service/cpu-compare.ts --before DIR [--rounds 7] [--analyses 100] [--warmup 50]
+ *     [--compiled] [--out FILE] [--profile DIR]
  *
  * DIR: another checkout of the project (its src/ is run with this checkout's node_modules),
  * e.g. `git archive <commit> src package.json | tar -x -C DIR`; "after" is this checkout.
+ * --warmup N: analyses each judge answers before the rounds (default 50). V8 keeps compiling
+ *   the judge's hot code for the first few thousand analyses; a larger N measures a judge that
+ *   has been up for a while.
+ * --compiled: run each build as the image does (`node dist/src/main.js`), compiling its src/
+ *   with this checkout's tsconfig.build.json first, instead of under tsx (`node --import tsx
+ *   src/main.ts`, the default, as measured before).
  * --profile DIR: the "after" judge writes a V8 CPU profile there (node --cpu-prof) on exit.
  */
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,6 +42,8 @@ const ROUNDS = Number(arg('rounds') ?? 7);
 const ANALYSES = Number(arg('analyses') ?? 100);
 const OUT = arg('out');
 const PROFILE = arg('profile');
+const WARMUP = Number(arg('warmup') ?? 50);
+const COMPILED = process.argv.includes('--compiled');
 const NAMES: ScenarioName[] = ['healthy', 'error-3x', 'slow-tail', 'no-canary', 'counter-reset'];
 /** Linux clock ticks per second (USER_HZ). */
 const CLK_TCK = 100;
@@ -58,6 +67,24 @@ interface Judge {
   readonly url: string;
 }
 
+/** Compiles `dir`'s src/ into `dir`/dist with this checkout's build settings (`npm run build`). */
+function compile(dir: string): void {
+  const here = dir === resolve('.');
+  const config = here ? resolve('tsconfig.build.json') : join(dir, 'tsconfig.cpu-compare.json');
+  if (!here)
+    writeFileSync(
+      config,
+      JSON.stringify({
+        extends: resolve('tsconfig.build.json'),
+        compilerOptions: { rootDir: '.', outDir: 'dist' },
+        include: ['src'],
+      }),
+    );
+  execFileSync(process.execPath, [resolve('node_modules/typescript/bin/tsc'), '-p', config], {
+    stdio: 'inherit',
+  });
+}
+
 async function startJudge(
   name: string,
   dir: string,
@@ -66,7 +93,8 @@ async function startJudge(
 ): Promise<Judge> {
   const port = await freePort();
   const prof = profile === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(profile)];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/main.ts'], {
+  const entry = COMPILED ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, [...prof, ...entry], {
     cwd: dir,
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -96,6 +124,11 @@ async function main(): Promise<void> {
   const before = resolve(BEFORE);
   if (!existsSync(join(before, 'node_modules')))
     symlinkSync(resolve('node_modules'), join(before, 'node_modules'));
+  if (COMPILED) {
+    process.stderr.write('cpu-compare: compiling both builds…\n');
+    compile(before);
+    compile(resolve('.'));
+  }
   const now = Math.floor(Date.now() / 1000);
   const t0 = Math.floor((now - 3600 - 600) / 60) * 60;
   process.stderr.write('cpu-compare: backfilling 1 h of history for 5 scenarios and starting Prometheus…\n');
@@ -116,7 +149,7 @@ async function main(): Promise<void> {
       checks: [{ type: 'error-rate' }, { type: 'latency', quantile: 0.99 }],
     });
   };
-  const analyze = async (j: Judge): Promise<{ queries: number; verdict: string }> => {
+  const analyze = async (j: Judge): Promise<{ queries: number; verdict: string; answer: string }> => {
     const res = await fetch(`${j.url}/api/v1/analyses`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -124,17 +157,21 @@ async function main(): Promise<void> {
     });
     const b = (await res.json()) as { verdict?: string; timing?: { queries: number } };
     if (res.status !== 200) throw new Error(`${j.name}: analysis failed with ${res.status}`);
-    return { queries: b.timing?.queries ?? Number.NaN, verdict: b.verdict ?? '' };
+    // The whole answer but its timing (wall times differ from run to run).
+    const answer = JSON.stringify({ ...b, timing: undefined });
+    return { queries: b.timing?.queries ?? Number.NaN, verdict: b.verdict ?? '', answer };
   };
   try {
     const verdicts: Record<string, string[]> = { before: [], after: [] };
+    const answers: Record<string, string[]> = { before: [], after: [] };
     const queries: Record<string, number> = {};
     for (const j of judges) {
-      for (let i = 0; i < 50; i++) await analyze(j); // warm-up
+      for (let i = 0; i < WARMUP; i++) await analyze(j);
       n = 0;
       for (let i = 0; i < NAMES.length; i++) {
         const a = await analyze(j);
         verdicts[j.name]?.push(a.verdict);
+        answers[j.name]?.push(a.answer);
         queries[j.name] = a.queries;
       }
     }
@@ -158,9 +195,13 @@ async function main(): Promise<void> {
       node: process.version,
       rounds: ROUNDS,
       analysesPerRound: ANALYSES,
+      warmupAnalyses: WARMUP,
+      judgeRuns: COMPILED ? 'node dist/src/main.js' : 'node --import tsx src/main.ts',
       loadAverage1m: { min: r2(Math.min(...load)), max: r2(Math.max(...load)) },
       queriesPerAnalysis: queries,
       sameVerdicts: JSON.stringify(verdicts['before']) === JSON.stringify(verdicts['after']),
+      // Every field of the five answers (counts, e-values, summaries, queries…), timing aside.
+      sameAnswers: JSON.stringify(answers['before']) === JSON.stringify(answers['after']),
       verdicts,
       cpuMsPerAnalysis: Object.fromEntries(
         Object.entries(perRound).map(([k, v]) => [

@@ -25,7 +25,7 @@ function badResponse(message: string): JudgeError {
 export function validateRangeAnswer(series: readonly Series[], range: Grid): void {
   const seen = new Set<string>();
   for (const s of series) {
-    const key = JSON.stringify(Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const key = labelsKey(s.labels);
     if (seen.has(key)) {
       throw badResponse(
         `Prometheus answered two series with the same labels ${describeLabels(s.labels)}: duplicated data, refused`,
@@ -59,4 +59,25 @@ export function describeLabels(labels: Readonly<Record<string, string>>): string
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(', ')}}`;
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * A key equal for two label sets exactly when they are the same set: the names in order, each
+ * name and value written after its length, so no characters in them can make two sets collide.
+ * It runs once per series of every answer; JSON.stringify of the sorted entries, which it
+ * replaced, was most of the cost of validating an answer. `names` limits it to those names
+ * (a missing one reads as the empty value), `except` leaves those out.
+ */
+export function labelsKey(
+  labels: Readonly<Record<string, string>>,
+  options: { readonly names?: readonly string[]; readonly except?: readonly string[] } = {},
+): string {
+  const names = options.names ?? Object.keys(labels).sort();
+  let key = '';
+  for (const name of names) {
+    if (options.except?.includes(name) === true) continue;
+    const value = labels[name] ?? '';
+    key += `${name.length}:${name}${value.length}:${value}`;
+  }
+  return key;
 }

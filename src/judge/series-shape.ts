@@ -10,7 +10,7 @@
  */
 import { JudgeError } from '../errors.js';
 import type { Series } from './metrics-source.js';
-import { describeLabels } from './range-answer.js';
+import { describeLabels, labelsKey } from './range-answer.js';
 
 /**
  * `one`: at most one series (an aggregation without grouping; no series means no data).
@@ -53,7 +53,7 @@ export function checkSeriesShape(
     if (missing !== undefined) {
       throw refused(`a series without ${missing}`, query.name, `one series per ${per}`, [s]);
     }
-    const key = JSON.stringify(shape.labels.map((l) => s.labels[l] ?? ''));
+    const key = labelsKey(s.labels, { names: shape.labels });
     const same = byValue.get(key);
     if (same === undefined) byValue.set(key, [s]);
     else same.push(s);
@@ -69,15 +69,11 @@ export function checkSeriesShape(
   // own, but the same to every series. Series that differ outside `labels` are answers of
   // several evaluations put side by side (one per store, per replica): refused, even when each
   // names another pod, since adding them up is what the rule forbids.
-  const rest = (x: Series): string =>
-    JSON.stringify(
-      Object.entries(x.labels)
-        .filter(([k]) => !shape.labels.includes(k))
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    );
+  const rest = (x: Series): string => labelsKey(x.labels, { except: shape.labels });
   const first = series[0];
   if (first !== undefined) {
-    const other = series.find((x) => rest(x) !== rest(first));
+    const firstRest = rest(first);
+    const other = series.find((x) => rest(x) !== firstRest);
     if (other !== undefined) {
       throw refused(`series that differ in labels outside ${per}`, query.name, `one series per ${per}`, [
         first,

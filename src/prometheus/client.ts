@@ -9,7 +9,7 @@
 
 import { JudgeError, type ErrorCode } from '../errors.js';
 import type { FetchOptions, Grid, Series } from '../judge/metrics-source.js';
-import { parseMatrix, readWarnings } from './decode.js';
+import { parseMatrix, parseMatrixText, readWarnings } from './decode.js';
 import { badResponse, deadlinePassed, pingMessage, secretsOf, statusError, warningsError } from './errors.js';
 import { createTransport } from './transport.js';
 
@@ -36,6 +36,10 @@ export type ResultType = 'vector' | 'matrix' | 'scalar' | 'string';
 const RESULT_TYPES: readonly string[] = ['vector', 'matrix', 'scalar', 'string'];
 
 export type QueryKind = 'range' | 'ping' | 'parse';
+
+/** What one call read: the answer's JSON body, or what a plain reader took from its text. */
+type CallAnswer<T> =
+  { readonly json: unknown; readonly plain?: undefined } | { readonly json?: undefined; readonly plain: T };
 
 export interface PrometheusClientOptions {
   /** Base URL, e.g. http://prometheus:9090 or https://mimir/prometheus. */
@@ -72,20 +76,27 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   });
   const secrets = secretsOf(options.headers);
 
-  async function call(
+  /**
+   * One call: its JSON body (`json`), or — when `plain` recognises a successful answer's text —
+   * what `plain` read from it (`plain`), skipping JSON.parse.
+   */
+  async function call<T = never>(
     kind: QueryKind,
     path: string,
     form: Record<string, string>,
     outer?: AbortSignal,
     /** Turns a failure into what it means for this call, before it is recorded. */
     refine: (e: JudgeError) => JudgeError = (e) => e,
-  ): Promise<unknown> {
+    plain?: (text: string) => T | undefined,
+  ): Promise<CallAnswer<T>> {
     const started = performance.now();
     let error: ErrorCode | undefined;
     try {
       const { status, text } = await post(path, new URLSearchParams(form).toString(), outer);
       // The body may have taken the whole budget to arrive: do not start parsing after it.
       if (outer?.aborted === true) throw deadlinePassed();
+      const read = plain !== undefined && status >= 200 && status < 300 ? plain(text) : undefined;
+      if (read !== undefined) return { plain: read };
       let json: unknown;
       try {
         json = JSON.parse(text);
@@ -97,7 +108,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
         throw badResponse(`Prometheus answered HTTP ${status} with a body that is not JSON`);
       const partial = warningsError(readWarnings(json), secrets);
       if (partial !== undefined) throw partial;
-      return json;
+      return { json };
     } catch (e) {
       const err = e instanceof JudgeError ? refine(e) : e;
       error = err instanceof JudgeError ? err.code : 'prometheus_bad_response';
@@ -111,7 +122,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     async queryRange(query, range, qo = {}) {
       const started = performance.now();
       try {
-        const body = await call(
+        const answer = await call(
           'range',
           '/api/v1/query_range',
           {
@@ -124,8 +135,10 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
             partial_response: 'false',
           },
           qo.signal,
+          undefined,
+          parseMatrixText,
         );
-        return parseMatrix(body);
+        return answer.plain ?? parseMatrix(answer.json);
       } finally {
         qo.onSpan?.(started, performance.now());
       }
@@ -141,7 +154,8 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
             ? e
             : new JudgeError('invalid_request', `Prometheus cannot parse it: ${refused[1] as string}`);
         };
-        const body = (await call('parse', '/api/v1/query', { query, time: '0' }, qo.signal, refusal)) as {
+        const body = (await call('parse', '/api/v1/query', { query, time: '0' }, qo.signal, refusal))
+          .json as {
           status?: unknown;
           data?: { resultType?: unknown };
         } | null;
@@ -156,7 +170,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     async ping(signal) {
       const started = performance.now();
       try {
-        const body = (await call('ping', '/api/v1/query', { query: 'vector(1)' }, signal)) as {
+        const body = (await call('ping', '/api/v1/query', { query: 'vector(1)' }, signal)).json as {
           status?: unknown;
         } | null;
         if (body?.status !== 'success')

@@ -47,6 +47,22 @@ export interface CounterIncreases {
   readonly present: boolean[];
 }
 
+/** The end of each of the grid's `n` intervals. */
+function intervalEnds(grid: CounterGrid, n: number): number[] {
+  const times = new Array<number>(n);
+  for (let i = 0; i < n; i++) times[i] = grid.start + (i + 1) * grid.step;
+  return times;
+}
+
+/** Whether some member has a count (a value, not NaN) at grid point `i`. */
+function someCountAt(values: readonly (readonly (number | undefined)[])[], i: number): boolean {
+  for (const v of values) {
+    const x = v[i];
+    if (x !== undefined && !Number.isNaN(x)) return true;
+  }
+  return false;
+}
+
 /** Number of intervals on the grid (points after the baseline point). */
 export function gridIntervals(grid: CounterGrid): number {
   if (!(grid.step > 0) || grid.end < grid.start) return 0;
@@ -60,7 +76,7 @@ export function gridIntervals(grid: CounterGrid): number {
  */
 export function counterIncreases(series: readonly Series[], grid: CounterGrid): CounterIncreases {
   const n = gridIntervals(grid);
-  const times = Array.from({ length: n }, (_, i) => grid.start + (i + 1) * grid.step);
+  const times = intervalEnds(grid, n);
   const increases = new Array<number>(n).fill(0);
   const present = new Array<boolean>(n).fill(false);
   for (const s of series) addSeries(s, grid, increases, present);
@@ -111,7 +127,7 @@ export function targetIncreases(
   classOf: (labels: Readonly<Record<string, string>>) => string | undefined,
 ): Map<string, CounterIncreases> {
   const n = gridIntervals(grid);
-  const times = Array.from({ length: n }, (_, i) => grid.start + (i + 1) * grid.step);
+  const times = intervalEnds(grid, n);
   const byTarget = new Map<string, Series[]>();
   for (const s of series) {
     const t = targetOf(s.labels);
@@ -145,7 +161,7 @@ export function targetIncreases(
     const reset = new Array<boolean>(n + 1).fill(false);
     let prev: number | undefined;
     for (let i = 0; i <= n; i++) {
-      if (!values.some((v) => v[i] !== undefined && !Number.isNaN(v[i]))) continue;
+      if (!someCountAt(values, i)) continue;
       if (prev !== undefined) {
         let before = 0;
         let now = 0;

@@ -3,7 +3,7 @@
  * grid, one per step, and no two series with the same labels; anything else is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { validateRangeAnswer } from '../../../src/judge/range-answer.js';
+import { labelsKey, validateRangeAnswer } from '../../../src/judge/range-answer.js';
 import type { Series } from '../../../src/judge/metrics-source.js';
 
 const series = (labels: Record<string, string>, points: [number, number][]): Series => ({
@@ -71,5 +71,39 @@ describe('range answers are checked against the requested grid', () => {
     ],
   ])('refuses %s', (_what, answer, message) => {
     expect(() => validateRangeAnswer(answer, grid)).toThrow(message);
+  });
+});
+
+describe('labelsKey', () => {
+  it('is the same for the same label set in any order, and differs for sets that differ', () => {
+    expect(labelsKey({ a: '1', b: '2' })).toBe(labelsKey({ b: '2', a: '1' }));
+    // Sets whose names and values would run together if simply joined.
+    const sets: Record<string, string>[] = [
+      {},
+      { a: '' },
+      { a: 'b' },
+      { ab: '' },
+      { a: '1:b' },
+      { a: '1', b: '' },
+      { a: '11:b' },
+      { 'a1:b': '' },
+      { a: ',"b":"c' },
+      { a: '', b: 'c' },
+    ];
+    const keys = sets.map((s) => labelsKey(s));
+    expect(new Set(keys).size).toBe(sets.length);
+  });
+
+  it('reads only the names asked for (a missing one as empty), or all but the excepted ones', () => {
+    expect(labelsKey({ pod: 'p', le: '1', x: 'y' }, { names: ['pod', 'le'] })).toBe(
+      labelsKey({ le: '1', pod: 'p', x: 'z' }, { names: ['pod', 'le'] }),
+    );
+    expect(labelsKey({ pod: 'p' }, { names: ['pod', 'le'] })).toBe(
+      labelsKey({ pod: 'p', le: '' }, { names: ['pod', 'le'] }),
+    );
+    expect(labelsKey({ pod: 'p', le: '1', x: 'y' }, { except: ['pod', 'le'] })).toBe(labelsKey({ x: 'y' }));
+    expect(labelsKey({ pod: 'p', x: 'y' }, { except: ['pod'] })).not.toBe(
+      labelsKey({ pod: 'p', x: 'z' }, { except: ['pod'] }),
+    );
   });
 });
