@@ -66,8 +66,10 @@ if [ -d test/integration ] && ls test/integration/*.test.ts >/dev/null 2>&1; the
   # The same on Prometheus 3 (built from its Go module, cached; .ci/run starts the build in the
   # background), its promtool writing the backfilled blocks, for the files that start a real
   # Prometheus: the others talk to stand-ins and would only repeat themselves.
+  # The header comes first, so that a wait for the build counts in this stage's time.
+  stage "integration tests on Prometheus 3 (scripts/prometheus3.sh)"
   prometheus3=$(bash scripts/prometheus3.sh)
-  stage "integration tests on Prometheus 3 ($("$prometheus3/prometheus" --version 2>&1 | head -n 1))"
+  "$prometheus3/prometheus" --version 2>&1 | head -n 1 || true
   PROMETHEUS_BIN=$prometheus3/prometheus PROMTOOL_BIN=$prometheus3/promtool npx vitest run --dir test/integration \
     --exclude '**/contract-diff.test.ts' --exclude '**/contract-gate.test.ts' \
     --exclude '**/faults.test.ts' --exclude '**/properties.test.ts' --exclude '**/shutdown.test.ts'
