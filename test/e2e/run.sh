@@ -20,6 +20,9 @@
 #                   packed and installed into $E2E_WORK/package by test/package/run.sh)
 #   ARGO_ROLLOUTS_VERSION   the controller and CRDs: v1.10.2 (default) or v1.9.3
 #                   (scripts/lib/argo-version.sh; each is built once into the cache)
+#   PROMETHEUS_BIN  the Prometheus to run (default: `prometheus` on PATH, Debian's 2.42);
+#                   scripts/test.sh runs the plugin's scenarios on Prometheus 3
+#                   (scripts/prometheus3.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -29,7 +32,8 @@ fail() { echo "e2e: FAILED: $*" >&2; exit 1; }
 for tool in go node openssl; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is required"
 done
-command -v prometheus >/dev/null 2>&1 || fail "prometheus is required (Debian package prometheus)"
+command -v "${PROMETHEUS_BIN:-prometheus}" >/dev/null 2>&1 ||
+  fail "${PROMETHEUS_BIN:-prometheus} is required (Debian package prometheus, or PROMETHEUS_BIN)"
 
 # shellcheck source=../../scripts/lib/argo-version.sh
 source "$root/scripts/lib/argo-version.sh"

@@ -264,10 +264,20 @@ describe("the issue's reproduction: a canary born 45 s after a grid point", () =
     const old = (await res.json()) as {
       data: { result: { metric: { le: string }; value: [number, string] }[] };
     };
-    const at = (le: string): number => Number(old.data.result.find((x) => x.metric.le === le)?.value[1]);
+    // By number: Prometheus 3 spells the bound "100.0" (docs/failure-modes.md, "Prometheus 3").
+    const bound = (le: string): number => (le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le));
+    const at = (le: string): number =>
+      Number(old.data.result.find((x) => bound(x.metric.le) === bound(le))?.value[1]);
     const oldSlow = (at('+Inf') - at('100')) / at('+Inf');
     const slow = (truth.over[LE_100] as number) / truth.requests;
     expect(slow).toBeLessThan(0.1);
-    expect(oldSlow).toBeGreaterThan(0.3);
+    // Prometheus 3 extrapolates otherwise (measured: 114 requests where 2.42 says 159, the
+    // truth, and 102 at or below 100 ms on both): its slow share is 10.5%, not 36%, but still
+    // not the 6.9% of the samples.
+    const info = (await (await fetch(`${prom.url}/api/v1/status/buildinfo`)).json()) as {
+      data: { version: string };
+    };
+    if (info.data.version.startsWith('2.')) expect(oldSlow).toBeGreaterThan(0.3);
+    expect(Math.abs(oldSlow - slow)).toBeGreaterThan(0.03);
   });
 });

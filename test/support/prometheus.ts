@@ -1,8 +1,11 @@
 /**
- * Starts a real Prometheus (the Debian package's binary) on a free loopback port with a
- * temporary data directory, optionally backfilled with `promtool tsdb create-blocks-from
- * openmetrics` and/or scraping targets. Stoppable and restartable on the same port and data,
- * so tests can take Prometheus away mid-analysis and bring it back.
+ * Starts a real Prometheus on a free loopback port with a temporary data directory, optionally
+ * backfilled with `promtool tsdb create-blocks-from openmetrics` and/or scraping targets. The
+ * binary is `$PROMETHEUS_BIN`, by default `prometheus` on PATH (Debian's 2.42); the integration
+ * stage runs again with Prometheus 3 (scripts/prometheus3.sh). The blocks always come from
+ * Debian's promtool (`$PROMTOOL_BIN`): Prometheus 3 reads them as it reads blocks a 2.x server
+ * left behind. Stoppable and restartable on the same port and data, so tests can take Prometheus
+ * away mid-analysis and bring it back.
  *
  * Also a script: `node --import tsx test/support/prometheus.ts --port 9090 --scrape 127.0.0.1:9400
  * [--scrape-interval 1s] [--backfill file.om] [--data DIR]` runs until SIGINT/SIGTERM.

@@ -64,6 +64,61 @@ type Query = 'canaryBuckets' | 'stableBuckets' | 'stableBaseline';
 type Planned = 'canaryBuckets' | 'stableBuckets';
 
 /**
+ * The number a bucket bound spells, as the key of its bucket: Prometheus 3 stores the bounds it
+ * scrapes as OpenMetrics writes them ("250.0", "1.8e+06"), 2.x as the target wrote them ("250",
+ * "1800000"). `+Inf` and what is no number keep their spelling.
+ */
+function boundKey(le: string): string {
+  if (le === '+Inf') return le;
+  const n = Number(le);
+  return Number.isNaN(n) ? le : String(n);
+}
+
+/**
+ * A pod's bucket series whose bounds are the same number, merged into one under that number: one
+ * counter under two spellings, as a Prometheus 2 → 3 upgrade leaves it (the old series until the
+ * upgrade and for the look-back after it, the new one from it on) and a query layer over servers
+ * of both majors answers it. Differenced apart, the new spelling would be a series born inside
+ * the window, its whole count since the pod started counted as new requests; merged, the larger
+ * value at each point (as a series scraped twice keeps its maximum), it is the one counter it is.
+ * Series with one spelling only are returned as they are (their buckets are keyed by number
+ * where they are counted, {@link bucketCounts}).
+ */
+export function mergeBoundSpellings(counters: readonly Series[], podLabel = 'pod'): Series[] {
+  const groups = new Map<string, Series[]>();
+  for (const s of counters) {
+    const le = s.labels['le'];
+    const key = JSON.stringify([s.labels[podLabel] ?? '', le === undefined ? null : boundKey(le)]);
+    const g = groups.get(key);
+    if (g === undefined) groups.set(key, [s]);
+    else g.push(s);
+  }
+  if (groups.size === counters.length) return [...counters];
+  const out: Series[] = [];
+  for (const members of groups.values()) {
+    const first = members[0] as Series;
+    if (members.length === 1) {
+      out.push(first);
+      continue;
+    }
+    const byTime = new Map<number, number>();
+    for (const m of members) {
+      for (const p of m.samples) {
+        const prev = byTime.get(p.t);
+        // NaN stays NaN (Math.max), for the engine to refuse.
+        byTime.set(p.t, prev === undefined ? p.v : Math.max(prev, p.v));
+      }
+    }
+    const le = first.labels['le'];
+    out.push({
+      labels: le === undefined ? first.labels : { ...first.labels, le: boundKey(le) },
+      samples: [...byTime.entries()].sort((a, b) => a[0] - b[0]).map(([t, v]) => ({ t, v })),
+    });
+  }
+  return out;
+}
+
+/**
  * One side's raw bucket counters (per pod and `le`, at the points of `grid`) → one series per
  * `le` with a point per interval of the window (the intervals ending after `windowStart`) in
  * which the side had counters, and, for the intervals before it, one series per `le` with one
@@ -75,7 +130,10 @@ export function bucketCounts(
   windowStart: number,
   podLabel = 'pod',
 ): { window: Series[]; before: Series[] } {
-  const byLe = increasesByClass(counters, grid, podLabel, (l) => l['le']);
+  const byLe = increasesByClass(mergeBoundSpellings(counters, podLabel), grid, podLabel, (l) => {
+    const le = l['le'];
+    return le === undefined ? undefined : boundKey(le);
+  });
   const first = byLe.values().next();
   if (first.done === true) return { window: [], before: [] };
   const present = presentAny(byLe.values(), first.value.times.length);

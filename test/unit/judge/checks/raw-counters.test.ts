@@ -118,6 +118,34 @@ describe('a latency side from its raw bucket counters', () => {
     ]);
   });
 
+  it('counts a bound spelled two ways (Prometheus 2 → 3: "250" then "250.0") as one counter', () => {
+    // The upgrade at 720: the old spelling is seen until the look-back ends (780), the new one
+    // from 720 on, with the counter's whole value; pod b's only spelling is the new one.
+    const renamed = [
+      at([100, 110, 120, 120, null], { pod: 'a', le: '250' }),
+      at([null, null, 120, 131, 140], { pod: 'a', le: '250.0' }),
+      at([200, 220, 240, 262, 280], { pod: 'a', le: '+Inf' }),
+      at([null, 5, 9, 14, 20], { pod: 'b', le: '1.8e+06' }),
+    ];
+    const plain = [
+      at([100, 110, 120, 131, 140], { pod: 'a', le: '250' }),
+      at([200, 220, 240, 262, 280], { pod: 'a', le: '+Inf' }),
+      at([null, 5, 9, 14, 20], { pod: 'b', le: '1800000' }),
+    ];
+    const counted = (c: Series[]) =>
+      bucketCounts(c, grid, 600).window.map((s) => [Number(s.labels['le']), points(s)] as const);
+    expect(counted(renamed)).toEqual(counted(plain));
+    expect(counted(renamed)[0]).toEqual([
+      250,
+      [
+        [660, 10],
+        [720, 10],
+        [780, 11],
+        [840, 9],
+      ],
+    ]);
+  });
+
   it('has no before-window point when the grid starts at the window, and NaN stays NaN', () => {
     const c = [at([0, Number.NaN, 2, 3, 4], { pod: 'a', le: '+Inf' })];
     const { window, before } = bucketCounts(c, grid, 600);
