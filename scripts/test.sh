@@ -7,14 +7,15 @@
 #      the npm package: packed, installed into an empty prefix, its command run  test/package
 #   3. manifest validation (schemas, kustomize, the Helm chart, Argo's linter) test/manifests
 #   4. integration tests: a real Prometheus; the contract gate and check; test/integration
-#      the judge behind Thanos (scripts/thanos.sh); then the files that
-#      start a real Prometheus again, on Prometheus 3 (scripts/prometheus3.sh)
+#      the judge behind Thanos (scripts/thanos.sh)
 #   5. Argo Rollouts contract tests (Argo's own Go code vs the judge,    test/argo
 #      v1.10.2 and v1.9.3)
 #   6. the container image: built, run as deployed, inventoried           test/image
 #   7. the metric plugin: reproducible build, Argo's plugin client       plugins/metric/test
-#   8. end to end on a local Kubernetes control plane (the run through   test/e2e
-#      the metric plugin on Prometheus 3)
+#   8. end to end on a local Kubernetes control plane; then the           test/e2e
+#      integration files that start a real Prometheus again, on
+#      Prometheus 3 (scripts/prometheus3.sh), and the e2e run through the
+#      metric plugin, on Prometheus 3 too
 #   9. the image of stage 6 scanned: npm packages, Node.js, Debian        test/scan
 #      packages (fails on findings), and a seeded vulnerable image shown to fail
 # Set CANARY_JUDGE_SKIP_IMAGE=1 to leave out stages 6 and 9 (they need buildah, podman and
@@ -63,16 +64,6 @@ if [ -d test/integration ] && ls test/integration/*.test.ts >/dev/null 2>&1; the
   THANOS_BIN="$(bash scripts/thanos.sh)/thanos"
   export THANOS_BIN
   npx vitest run --dir test/integration
-  # The same on Prometheus 3 (built from its Go module, cached; .ci/run starts the build in the
-  # background), its promtool writing the backfilled blocks, for the files that start a real
-  # Prometheus: the others talk to stand-ins and would only repeat themselves.
-  # The header comes first, so that a wait for the build counts in this stage's time.
-  stage "integration tests on Prometheus 3 (scripts/prometheus3.sh)"
-  prometheus3=$(bash scripts/prometheus3.sh)
-  "$prometheus3/prometheus" --version 2>&1 | head -n 1 || true
-  PROMETHEUS_BIN=$prometheus3/prometheus PROMTOOL_BIN=$prometheus3/promtool npx vitest run --dir test/integration \
-    --exclude '**/contract-diff.test.ts' --exclude '**/contract-gate.test.ts' \
-    --exclude '**/faults.test.ts' --exclude '**/properties.test.ts' --exclude '**/shutdown.test.ts'
 fi
 
 if [ -f test/argo/run.sh ]; then
@@ -94,6 +85,24 @@ fi
 if [ -f test/e2e/run.sh ] && [ "${CANARY_JUDGE_SKIP_E2E:-0}" != 1 ]; then
   stage "end to end (local control plane: the README's Quickstart through the Helm chart, then catalogo)"
   bash test/e2e/run.sh
+fi
+
+# The integration files that start a real Prometheus again, on Prometheus 3 (built from its Go
+# module, cached), its promtool writing the backfilled blocks; the others talk to stand-ins and
+# would only repeat themselves. This stage comes after the web end-to-end run: on a cold machine
+# .ci/run builds Prometheus 3 last in its background chain, on the CPU that the stages before
+# leave idle, so that its build never delays the tools they wait for. The header comes first, so
+# that a wait for the build counts in this stage's time.
+if [ -d test/integration ] && ls test/integration/*.test.ts >/dev/null 2>&1; then
+  stage "integration tests on Prometheus 3 (scripts/prometheus3.sh)"
+  prometheus3=$(bash scripts/prometheus3.sh)
+  "$prometheus3/prometheus" --version 2>&1 | head -n 1 || true
+  PROMETHEUS_BIN=$prometheus3/prometheus PROMTOOL_BIN=$prometheus3/promtool npx vitest run --dir test/integration \
+    --exclude '**/contract-diff.test.ts' --exclude '**/contract-gate.test.ts' \
+    --exclude '**/faults.test.ts' --exclude '**/properties.test.ts' --exclude '**/shutdown.test.ts'
+fi
+
+if [ -f test/e2e/run.sh ] && [ "${CANARY_JUDGE_SKIP_E2E:-0}" != 1 ]; then
   # The plugin's run is on Prometheus 3: the judge reads Prometheus the same way whichever way
   # Argo asks it, so its good and bad releases prove the judge's verdicts on the newer major
   # without another run (the web run above covers every scenario on Debian's 2.42).
