@@ -8,15 +8,9 @@ set -euo pipefail
 version=v2.6.0
 # The module's go.mod asks for Go 1.27; the go command fetches that toolchain from the proxy.
 toolchain=go1.27.3
-cache=${CANARY_JUDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary-judge}
-bin="$cache/osv-scanner-$version/bin"
-mkdir -p "$bin"
-# One build at a time: a second caller waits for the first and then finds the binary.
-exec 9>"$cache/osv-scanner-$version/.lock"
-if ! flock -n 9; then
-  echo "osv-scanner.sh: waiting for another build of osv-scanner $version..." >&2
-  flock 9
-fi
+# shellcheck source=lib/tool-cache.sh
+source "$(dirname "$0")/lib/tool-cache.sh"
+tool_cache osv-scanner "$version"
 if [ ! -x "$bin/osv-scanner" ]; then
   echo "osv-scanner.sh: building osv-scanner $version (about 2 minutes on 2 idle cores)..." >&2
   t0=$SECONDS

@@ -17,15 +17,9 @@ release=3.16.0
 # and the dependencies both compile at the same versions come from the same Go build cache.
 # The Go release does not change the HTTP API or PromQL, which are what the tests exercise.
 toolchain=go1.26.10
-cache=${CANARY_JUDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary-judge}
-bin="$cache/prometheus-$version/bin"
-mkdir -p "$bin"
-# One build at a time: a second caller waits for the first and then finds the binary.
-exec 9>"$cache/prometheus-$version/.lock"
-if ! flock -n 9; then
-  echo "prometheus3.sh: waiting for another build of prometheus $release..." >&2
-  flock 9
-fi
+# shellcheck source=lib/tool-cache.sh
+source "$(dirname "$0")/lib/tool-cache.sh"
+tool_cache prometheus "$version"
 if [ ! -x "$bin/prometheus" ] || [ ! -x "$bin/promtool" ]; then
   echo "prometheus3.sh: building prometheus $release (minutes on 2 cores)..." >&2
   t0=$SECONDS

@@ -10,15 +10,9 @@ set -euo pipefail
 version=v0.42.5
 # The module's go.mod asks for Go 1.26.10; the go command fetches that toolchain from the proxy.
 toolchain=go1.26.10
-cache=${CANARY_JUDGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/canary-judge}
-bin="$cache/thanos-$version/bin"
-mkdir -p "$bin"
-# One build at a time: a second caller waits for the first and then finds the binary.
-exec 9>"$cache/thanos-$version/.lock"
-if ! flock -n 9; then
-  echo "thanos.sh: waiting for another build of thanos $version..." >&2
-  flock 9
-fi
+# shellcheck source=lib/tool-cache.sh
+source "$(dirname "$0")/lib/tool-cache.sh"
+tool_cache thanos "$version"
 if [ ! -x "$bin/thanos" ]; then
   echo "thanos.sh: building thanos $version (several minutes on 2 cores)..." >&2
   t0=$SECONDS
