@@ -901,8 +901,13 @@ const bad5x: Scenario = {
 // alpha 0.01) can see. At 1% of 4000 requests/s the canary makes 12 searches/s (30% of requests),
 // 120 per 10-second look. Simulated with the judge's count test at those counts (v1.1 at 4%, 300
 // runs each), 12% is Failed at the 1st look in half the runs and by the 3rd in 99%, 4 at most
-// (10%: 5 in 99%, 6 at most; 8%: 10 and 12); the 1% gate may pass in as few, so the abort may come
-// at 5%, where the canary makes five times the searches.
+// (10%: 5 in 99%, 6 at most; 8%: 10 and 12). The step gates judge errors and latency only, so to
+// them this release is a good one: they may pass in 3 looks with data (1 at 1%, 2 at 5%), as many
+// as the background check may need, and when both answer at the same look the controller may set
+// 10% before it reads the Fail (seen once: weights 1, 5, 10, Failed at the third look with data,
+// 104 of 861 searches empty, the 5% gate's Pass in the same second). What the plan promises for a
+// regression only a background check sees is the abort before the canary leaves 10%, during the
+// pause there (10 minutes in production), where it makes ten times the 1% searches.
 const BAD_EMPTY_SEARCH_RATE = 0.12;
 
 const badSearches: Scenario = {
@@ -913,7 +918,7 @@ const badSearches: Scenario = {
     return abortedByRegression(
       ctx,
       { ...BASE, emptySearchRate: BAD_EMPTY_SEARCH_RATE },
-      (steps) => steps[1] ?? 0,
+      (steps) => steps[2] ?? 0,
       'empty-searches',
     );
   },
