@@ -185,7 +185,12 @@ export function regularizedIncompleteBeta(x: number, a: number, b: number): numb
   if (Number.isNaN(x) || !(a > 0) || !(b > 0)) return Number.NaN;
   if (x <= 0) return 0;
   if (x >= 1) return 1;
-  const logFront = a * Math.log(x) + b * Math.log1p(-x) - logBeta(a, b);
+  return incompleteBetaInside(x, a, b, logBeta(a, b));
+}
+
+/** I_x(a, b) for 0 < x < 1 and a, b > 0, given log B(a, b). */
+function incompleteBetaInside(x: number, a: number, b: number, logB: number): number {
+  const logFront = a * Math.log(x) + b * Math.log1p(-x) - logB;
   if (x < (a + 1) / (a + b + 2)) {
     return (Math.exp(logFront) * betaContinuedFraction(x, a, b)) / a;
   }
@@ -228,21 +233,33 @@ function betaContinuedFraction(x: number, a: number, b: number): number {
 }
 
 /**
- * Quantile of the Beta(a, b) distribution: the x with I_x(a, b) = p. Bisection on [0, 1]
- * (the CDF is monotone, so this cannot fail to converge), to 1e-14 absolute or 200 halvings.
+ * Quantile of the Beta(a, b) distribution: the x with I_x(a, b) = p. Newton's method on the CDF
+ * from the mean, inside a bracket that every evaluation narrows; a step that would leave the
+ * bracket bisects it instead, so it converges wherever bisection would (the CDF is monotone), in
+ * a handful of evaluations rather than about fifty. Stops when a step or the bracket is below
+ * 1e-15 of x, or after 200 evaluations.
  */
 export function betaQuantile(p: number, a: number, b: number): number {
   if (Number.isNaN(p) || p < 0 || p > 1 || !(a > 0) || !(b > 0)) return Number.NaN;
   if (p === 0) return 0;
   if (p === 1) return 1;
+  const logB = logBeta(a, b);
   let lo = 0;
   let hi = 1;
-  for (let i = 0; i < 200 && hi - lo > 1e-15 * Math.max(1e-300, hi); i++) {
-    const mid = 0.5 * (lo + hi);
-    if (regularizedIncompleteBeta(mid, a, b) < p) lo = mid;
-    else hi = mid;
+  let x = a / (a + b);
+  for (let i = 0; i < 200; i++) {
+    const f = incompleteBetaInside(x, a, b, logB) - p;
+    if (f === 0) return x;
+    if (f < 0) lo = x;
+    else hi = x;
+    const density = Math.exp((a - 1) * Math.log(x) + (b - 1) * Math.log1p(-x) - logB);
+    let next = x - f / density;
+    if (!(next > lo && next < hi)) next = 0.5 * (lo + hi);
+    const step = Math.abs(next - x);
+    x = next;
+    if (step <= 1e-15 * x || hi - lo <= 1e-15 * Math.max(1e-300, hi)) break;
   }
-  return 0.5 * (lo + hi);
+  return x;
 }
 
 /** log(Σ exp(v_i)) without overflow. */
