@@ -1,5 +1,5 @@
 /**
- * Errors Node's HTTP parser raises before a request reaches express (headers too large, a
+ * Errors Node's HTTP parser raises before a request reaches the app (headers too large, a
  * malformed request line, a NUL in a header, a request that never finished arriving). Node
  * answers those with an empty body; the judge's promise is that every error is JSON, so the
  * server's `clientError` event writes the same `{"error":{…}}` body as every other error.

@@ -6,46 +6,38 @@
  * records those as Error measurements, never a Pass.
  */
 
-import type { Request, Response } from 'express';
-import { HTTP_STATUS, JudgeError, isJudgeError } from '../../errors.js';
-import type { ContractChecker } from '../../contract/index.js';
+import { JudgeError, isJudgeError } from '../../errors.js';
+import type { ContractChecker, ContractCheckResult } from '../../contract/index.js';
 import type { Logger } from '../../observability/logger.js';
 
 export const CONTRACT_CHECKS_PATH = '/api/v1/contract-checks';
 
-/** The route's last handler (auth and body parsing run before it). */
-export function contractChecksHandler(
+/**
+ * One contract check of a parsed body (auth and body reading done by the app); rejects with the
+ * JudgeError to answer, `internal` (logged here) for anything unexpected.
+ */
+export async function contractCheck(
   checker: ContractChecker | undefined,
   logger: Logger,
-): (req: Request, res: Response) => Promise<void> {
-  return async (req, res) => {
-    const requestId = String(res.getHeader('X-Request-Id') ?? '');
-    const fail = (e: JudgeError): void => {
-      if (!res.headersSent) res.status(HTTP_STATUS[e.code]).json(e.toBody());
-    };
-    if (checker === undefined) {
-      fail(new JudgeError('not_found', 'contract checks are not configured (CANARY_JUDGE_CONTRACTS_DIR)'));
-      return;
-    }
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableEnded) abort.abort(new JudgeError('deadline_exceeded', 'the client went away'));
-    });
-    try {
-      const result = await checker.check(req.body, abort.signal);
-      res.locals['verdict'] = result.verdict;
-      logger.info('contract check', { requestId, verdict: result.verdict, summary: result.summary });
-      res.json(result);
-    } catch (e) {
-      const je = isJudgeError(e) ? e : new JudgeError('internal', 'internal error');
-      if (je.code === 'internal') logger.error('contract check failed', { requestId, error: String(e) });
-      else
-        logger.info('contract check refused or not answered', {
-          requestId,
-          code: je.code,
-          message: je.message,
-        });
-      fail(je);
-    }
-  };
+  body: unknown,
+  signal: AbortSignal,
+  requestId: string,
+): Promise<ContractCheckResult> {
+  if (checker === undefined)
+    throw new JudgeError('not_found', 'contract checks are not configured (CANARY_JUDGE_CONTRACTS_DIR)');
+  try {
+    const result = await checker.check(body, signal);
+    logger.info('contract check', { requestId, verdict: result.verdict, summary: result.summary });
+    return result;
+  } catch (e) {
+    const je = isJudgeError(e) ? e : new JudgeError('internal', 'internal error');
+    if (je.code === 'internal') logger.error('contract check failed', { requestId, error: String(e) });
+    else
+      logger.info('contract check refused or not answered', {
+        requestId,
+        code: je.code,
+        message: je.message,
+      });
+    throw je;
+  }
 }
