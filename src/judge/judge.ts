@@ -295,7 +295,8 @@ function prepare(plan: QueryPlan<string>, source: MetricsSource): PreparedPlan {
 
 /** The queries of a check as its answer reports them (`queries`). */
 function textsOf(plan: PreparedPlan): string[] {
-  return Object.values(plan).flatMap((q) => (q === undefined ? [] : [q.query.text]));
+  // A query serving both sides is one query, reported once.
+  return [...new Set(Object.values(plan).flatMap((q) => (q === undefined ? [] : [q.query.text])))];
 }
 
 function round3(x: number): number {

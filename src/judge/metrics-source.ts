@@ -105,6 +105,30 @@ export function podPattern(side: SideSelector): string {
     : `${rollout}-[a-z0-9]+-[a-z0-9]+`;
 }
 
+/**
+ * The pods of both sides of a `pod-hash` analysis as one regex (`<rollout>-(?:<a>|<b>)-<suffix>`,
+ * the hashes sorted, so either side renders the same text), or undefined when the two sides
+ * cannot be told apart by pod name alone: another selector mode, another Rollout or namespace,
+ * or other extra matchers.
+ */
+export function bothSidesPodPattern(side: SideSelector, other: SideSelector): string | undefined {
+  if (side.mode !== 'pod-hash' || other.mode !== 'pod-hash') return undefined;
+  if (side.rollout !== other.rollout || side.namespace !== other.namespace) return undefined;
+  if (!sameMatchers(side.matchers, other.matchers)) return undefined;
+  const hashes = [...new Set([side.value, other.value])].sort().map(regexEscape);
+  const hash = hashes.length === 1 ? (hashes[0] as string) : `(?:${hashes.join('|')})`;
+  return `${regexEscape(side.rollout)}-${hash}-[a-z0-9]+`;
+}
+
+function sameMatchers(
+  a: Readonly<Record<string, string>> | undefined,
+  b: Readonly<Record<string, string>> | undefined,
+): boolean {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => b !== undefined && Object.hasOwn(b, k) && b[k] === a?.[k]);
+}
+
 /** The mesh's series the judge knows by name; the source says how to select them. */
 export type MeshSeries =
   /** Requests of one side per pod and response code (the check classifies the codes). */
@@ -128,7 +152,15 @@ export interface CallerExpression {
  * gauges). Both are the raw values at the grid points; the judge takes the differences itself.
  */
 export type SeriesRequest =
-  | { readonly series: MeshSeries; readonly side: SideSelector }
+  | {
+      readonly series: MeshSeries;
+      readonly side: SideSelector;
+      /**
+       * The analysis' other side, asked for the same series over the same grid: the source may
+       * then run one query for both and hand each side its own series (SourceQuery.pick).
+       */
+      readonly alongside?: SideSelector;
+    }
   | (CallerExpression & { readonly perPod: 'sum' | 'avg' });
 
 /** A request as the source will run it. */
@@ -140,6 +172,11 @@ export interface SourceQuery {
   readonly text: string;
   /** The series its aggregation promises at most; the judge refuses an answer with more. */
   readonly shape: SeriesShape;
+  /**
+   * For a query that serves both sides (SeriesRequest.alongside): keeps the asking side's series
+   * of the shared answer. The runner checks the whole answer first, then picks.
+   */
+  readonly pick?: (series: readonly Series[]) => Series[];
 }
 
 /** A caller's expression to have the source's parser check, before any query. */

@@ -7,14 +7,14 @@
  * all (./range-answer.ts).
  */
 import { JudgeError, isJudgeError } from '../errors.js';
-import type { ExpressionCheck, Grid, MetricsSource, Series } from './metrics-source.js';
+import type { ExpressionCheck, Grid, MetricsSource, Series, SourceQuery } from './metrics-source.js';
 import { createLimiter, unionLength } from './pool.js';
 import { validateRangeAnswer } from './range-answer.js';
 import { checkSeriesShape, type ShapedQuery } from './series-shape.js';
 
 export interface QueryRunner {
   /** The answer to `query` over `range`; refused (prometheus_bad_response) beyond its shape. */
-  run(query: ShapedQuery, range: Grid): Promise<Series[]>;
+  run(query: ShapedQuery & Pick<SourceQuery, 'pick'>, range: Grid): Promise<Series[]>;
   /** A caller's expression checked by the source's own parser (a dry query that reads no data). */
   checkExpression(check: ExpressionCheck): Promise<void>;
   /** Aborted at the deadline, on an outage, or when the caller's signal aborts. */
@@ -76,7 +76,7 @@ export function createQueryRunner(
       }
       const series = await p;
       checkSeriesShape(series, query);
-      return series;
+      return query.pick === undefined ? series : query.pick(series);
     },
     checkExpression(check) {
       return limit(async () => {

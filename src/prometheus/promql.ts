@@ -179,8 +179,11 @@ export function selectorLabels(names: MeshNames): ReadonlySet<string> {
   ]);
 }
 
-/** Renders the label matchers of one side. */
-export function renderSelector(side: SideSelector, names: MeshNames): string {
+/**
+ * Renders the label matchers of one side; with `podPatternOverride`, a `pod-hash` selector
+ * matching those pods instead of the side's own (both sides' pods, bothSidesPodPattern).
+ */
+export function renderSelector(side: SideSelector, names: MeshNames, podPatternOverride?: string): string {
   const vars: Record<string, string> = {
     reporterLabel: names.labels.reporter,
     workloadNamespaceLabel: names.labels.workloadNamespace,
@@ -194,7 +197,7 @@ export function renderSelector(side: SideSelector, names: MeshNames): string {
     value: quote(side.value),
   };
   if (side.mode === 'pod-hash') {
-    vars['podPattern'] = quote(podPattern(side));
+    vars['podPattern'] = quote(podPatternOverride ?? podPattern(side));
   }
   return withExtraMatchers(render(SELECTOR_TEMPLATES[side.mode], vars), side, selectorLabels(names));
 }

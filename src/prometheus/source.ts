@@ -6,7 +6,14 @@
  */
 
 import { JudgeError } from '../errors.js';
-import type { AppLabels, MeshNames, MetricsSource, SideSelector } from '../judge/metrics-source.js';
+import {
+  bothSidesPodPattern,
+  podPattern,
+  type AppLabels,
+  type MeshNames,
+  type MetricsSource,
+  type SideSelector,
+} from '../judge/metrics-source.js';
 import type { PrometheusClient } from './client.js';
 import { byPod, fillSelector, renderAppSelector } from './expression.js';
 import { TemplateError, namedQuery, renderSelector, selectorLabels } from './promql.js';
@@ -30,8 +37,19 @@ export function createPrometheusSource(
     maxPoints: MAX_POINTS,
     ownLabels: new Set([...selectorLabels(mesh), app.namespace, app.pod, app.version]),
     query(request) {
-      if ('series' in request)
-        return namedQuery(request.series, { selector: renderSelector(request.side, mesh) }, mesh);
+      if ('series' in request) {
+        const both =
+          request.alongside === undefined ? undefined : bothSidesPodPattern(request.side, request.alongside);
+        if (both === undefined)
+          return namedQuery(request.series, { selector: renderSelector(request.side, mesh) }, mesh);
+        // One query for both sides; each keeps the series of its own pods.
+        const own = new RegExp(`^(?:${podPattern(request.side)})$`);
+        const pod = mesh.labels.pod;
+        return {
+          ...namedQuery(request.series, { selector: renderSelector(request.side, mesh, both) }, mesh),
+          pick: (series) => series.filter((s) => own.test(s.labels[pod] ?? '')),
+        };
+      }
       return byPod(
         request.perPod,
         fillSelector(request.expression, appMatchers(request.side)),

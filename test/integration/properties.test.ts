@@ -211,12 +211,28 @@ function corrupt(p: Plan, checks: readonly { type: string; quantile?: string }[]
   return p.mutations.some((m) => asked.has(m.target % QUERY_KINDS.length) && (m.op !== 'value' || m.bad));
 }
 
-/** The judge's queries of one analysis, in a fixed order so that `target` picks one. */
+/**
+ * What the judge asks of one analysis, in a fixed order so that `target` picks one: one side's
+ * requests or buckets. One query may answer both sides' (one per pod), so a series' kind comes
+ * from its query and its pod.
+ */
 const QUERY_KINDS = ['canary requests', 'stable requests', 'canary buckets', 'stable buckets (and its hour)'];
-function kindOf(query: string): number {
-  const canary = query.includes(`-${CANARY_HASH}-`);
+function kindOf(query: string, series: Series): number {
+  const canary = (series.metric['pod'] ?? '').includes(CANARY_HASH);
   if (query.includes('_bucket')) return canary ? 2 : 3;
   return canary ? 0 : 1;
+}
+
+/** The answer to `query` with each kind's series mutated as the plan says. */
+function mutate(query: string, series: Series[], ms: readonly Mutation[], r: Range): unknown[] {
+  return QUERY_KINDS.flatMap((_, kind) =>
+    apply(
+      series.filter((s) => kindOf(query, s) === kind),
+      ms,
+      kind,
+      r,
+    ),
+  );
 }
 
 function apply(series: Series[], ms: readonly Mutation[], kind: number, r: Range): unknown[] {
@@ -266,7 +282,7 @@ function responderFor(p: Plan) {
           status: 200,
           body: JSON.stringify({
             status: 'success',
-            data: { resultType: 'matrix', result: apply(series, p.mutations, kindOf(query), r) },
+            data: { resultType: 'matrix', result: mutate(query, series, p.mutations, r) },
           }),
         };
       case 'json':
@@ -429,7 +445,7 @@ describe('the judge under arbitrary requests and arbitrary Prometheus answers', 
     prom.respond = (query, r) => {
       const series = honest(query, r, PASSING);
       // The stable's buckets from an hour before the window: its first point is in that hour.
-      if (query.includes('_bucket') && query.includes(`-${STABLE_HASH}-`))
+      if (query.includes('_bucket') && query.includes(`-${STABLE_HASH}-`) && !query.includes(CANARY_HASH))
         (series[0] as Series).values[0] = [r.start, 'NaN'];
       return {
         status: 200,

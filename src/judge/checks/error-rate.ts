@@ -161,11 +161,13 @@ export function errorRateData(
 export const errorRate: CheckKind<ErrorRateCheckRequest, Planned, CheckParams> = {
   params: countParams,
   plan(c, ctx) {
-    const counters = (side: SideSelector): PlannedQuery => ({
-      request: { series: c.responseFlags === undefined ? 'requestsByCode' : 'requestsByCodeAndFlags', side },
+    const series = c.responseFlags === undefined ? 'requestsByCode' : 'requestsByCodeAndFlags';
+    const counters = (side: SideSelector, alongside: SideSelector): PlannedQuery => ({
+      request: { series, side, alongside },
       range: 'window',
     });
-    return { canaryRequests: counters(ctx.sides.canary), stableRequests: counters(ctx.sides.stable) };
+    const { canary, stable } = ctx.sides;
+    return { canaryRequests: counters(canary, stable), stableRequests: counters(stable, canary) };
   },
   evaluate(c, answers, params, ctx: EvaluationContext) {
     const isError = errorClassifier(

@@ -325,13 +325,17 @@ function edgesWithMs(edges: readonly EdgeResult[], t: LatencyThreshold): NonNull
 export const latency: CheckKind<LatencyCheckRequest, Planned, CheckParams> = {
   params: countParams,
   plan(c, ctx) {
-    const buckets = (side: SideSelector, range: QueryRange): PlannedQuery => ({
-      request: { series: 'latencyBuckets', side },
+    const { canary, stable } = ctx.sides;
+    // Over the same grid (a plain SLO), one query can serve both sides; a stable quantile needs
+    // the stable's hour before the window, which the canary's counts do not.
+    const shared = stableRange(c) === 'window';
+    const buckets = (side: SideSelector, other: SideSelector, range: QueryRange): PlannedQuery => ({
+      request: { series: 'latencyBuckets', side, ...(shared ? { alongside: other } : {}) },
       range,
     });
     return {
-      canaryBuckets: buckets(ctx.sides.canary, 'window'),
-      stableBuckets: buckets(ctx.sides.stable, stableRange(c)),
+      canaryBuckets: buckets(canary, stable, 'window'),
+      stableBuckets: buckets(stable, canary, stableRange(c)),
     };
   },
   evaluate(c, answers, params, ctx) {

@@ -101,10 +101,15 @@ export interface Range {
 
 export type Series = { metric: Record<string, string>; values: [number, string][] };
 
-function side(query: string): 'canary' | 'stable' | undefined {
-  if (query.includes(`-${CANARY_HASH}-`)) return 'canary';
-  if (query.includes(`-${STABLE_HASH}-`)) return 'stable';
-  return undefined;
+/**
+ * The sides a query selects: one side's pods (`catalogo-<hash>-…`), or both sides' in one query
+ * (`catalogo-(?:<hash>|<hash>)-…`), the canary first.
+ */
+function sides(query: string): ('canary' | 'stable')[] {
+  const out: ('canary' | 'stable')[] = [];
+  if (query.includes(CANARY_HASH)) out.push('canary');
+  if (query.includes(STABLE_HASH)) out.push('stable');
+  return out;
 }
 
 function grid(r: Range): number[] {
@@ -120,41 +125,45 @@ function grid(r: Range): number[] {
  * the canary's first sample.
  */
 export function honest(query: string, r: Range, traffic: Traffic = TRAFFIC): Series[] {
-  const s = side(query);
-  if (s === undefined) return [];
   const t = grid(r);
-  if (query.startsWith('sum(')) return [{ metric: {}, values: t.map((x) => [x, '1']) }];
-  const perInterval = traffic[s];
-  const pod = `catalogo-${s === 'canary' ? CANARY_HASH : STABLE_HASH}-x2x4z`;
-  const counter = (metric: Record<string, string>, perStep: number): Series => ({
-    metric,
-    values: t.map((x) => [x, String(perStep * (x / r.step))]),
+  return sides(query).flatMap((s): Series[] => {
+    if (query.startsWith('sum('))
+      return s === 'canary' ? [{ metric: {}, values: t.map((x) => [x, '1']) }] : [];
+    const perInterval = traffic[s];
+    const pod = `catalogo-${s === 'canary' ? CANARY_HASH : STABLE_HASH}-x2x4z`;
+    const counter = (metric: Record<string, string>, perStep: number): Series => ({
+      metric,
+      values: t.map((x) => [x, String(perStep * (x / r.step))]),
+    });
+    if (query.includes('_bucket')) {
+      return BUCKETS.map(([le, share]) => counter({ pod, le }, perInterval.requests * share));
+    }
+    return [
+      counter({ pod, response_code: '200' }, perInterval.requests - perInterval.errors),
+      counter({ pod, response_code: '503' }, perInterval.errors),
+    ];
   });
-  if (query.includes('_bucket')) {
-    return BUCKETS.map(([le, share]) => counter({ pod, le }, perInterval.requests * share));
-  }
-  return [
-    counter({ pod, response_code: '200' }, perInterval.requests - perInterval.errors),
-    counter({ pod, response_code: '503' }, perInterval.errors),
-  ];
 }
 
-const isCanaryRequests = (q: string): boolean =>
-  side(q) === 'canary' && !q.startsWith('sum(') && !q.includes('_bucket');
+/** Whether `query` asks for request counters, and `series` is one of the canary's. */
+const isCanaryRequests = (query: string, series: Series): boolean =>
+  !query.startsWith('sum(') &&
+  !query.includes('_bucket') &&
+  (series.metric['pod'] ?? '').includes(CANARY_HASH);
 
 function faulty(fault: Fault, query: string, r: Range): unknown {
   const series = honest(query, r);
   switch (fault) {
     case 'duplicate-timestamps':
-      if (isCanaryRequests(query))
-        return series.map((s) => ({ ...s, values: s.values.flatMap((v) => [v, v]) }));
-      return series;
+      return series.map((s) =>
+        isCanaryRequests(query, s) ? { ...s, values: s.values.flatMap((v) => [v, v]) } : s,
+      );
     case 'duplicate-series':
-      return isCanaryRequests(query) ? [...series, ...series] : series;
+      return [...series, ...series.filter((s) => isCanaryRequests(query, s))];
     case 'off-grid':
-      if (isCanaryRequests(query))
-        return series.map((s) => ({ ...s, values: s.values.map(([t, v]) => [t + r.step / 2, v]) }));
-      return series;
+      return series.map((s) =>
+        isCanaryRequests(query, s) ? { ...s, values: s.values.map(([t, v]) => [t + r.step / 2, v]) } : s,
+      );
     case 'null-result':
       return [null];
     case 'object-result':

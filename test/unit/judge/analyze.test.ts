@@ -46,6 +46,13 @@ const counter = (v: number, r: Grid, labels: Record<string, string> = {}): Serie
   );
 };
 
+/**
+ * One pod per side the query selects: a query may serve both sides (`catalogo-(?:abc12|def34)-…`),
+ * and each side keeps its own pods' series.
+ */
+const podsOf = (q: string): string[] =>
+  ['abc12', 'def34'].filter((h) => q.includes(h)).map((h) => `catalogo-${h}-p`);
+
 /** A store answering per query: 1000 requests/interval per side, 1% errors, 2% over 250 ms. */
 function fakeProm(
   answer?: (q: string, r: Grid) => Series[] | Promise<Series[]>,
@@ -70,12 +77,15 @@ function fakeProm(
         // The presence query (`sum(…)` of the request counter) answers one series.
         if (q.startsWith('sum(')) return [counter(1000, r, {})];
         if (q.includes('_bucket')) {
-          return [counter(980, r, { pod: 'p', le: '250' }), counter(1000, r, { pod: 'p', le: '+Inf' })];
+          return podsOf(q).flatMap((pod) => [
+            counter(980, r, { pod, le: '250' }),
+            counter(1000, r, { pod, le: '+Inf' }),
+          ]);
         }
-        return [
-          counter(990, r, { pod: 'p', response_code: '200' }),
-          counter(10, r, { pod: 'p', response_code: '503' }),
-        ];
+        return podsOf(q).flatMap((pod) => [
+          counter(990, r, { pod, response_code: '200' }),
+          counter(10, r, { pod, response_code: '503' }),
+        ]);
       } finally {
         inFlight--;
         o.onSpan?.(s, performance.now());
@@ -118,9 +128,14 @@ describe('judge', () => {
     expect(r.checks[0]?.canary).toEqual({ requests: 10_000, bad: 100, rate: 0.01 });
     expect(r.checks[1]?.canary).toEqual({ requests: 10_000, bad: 200, rate: 0.02 });
     expect(r.checks[1]?.threshold).toEqual({ ms: 250, source: 'slo', requestedMs: 250 });
-    // One query per side and check: the raw counters on the grid, the baseline point included.
-    expect(r.timing.queries).toBe(4);
-    expect(r.checks[0]?.queries).toHaveLength(2);
+    // One query per check, for both sides: the raw counters on the grid, the baseline point
+    // included, each side keeping its own pods' series.
+    expect(r.timing.queries).toBe(2);
+    expect(r.checks[0]?.queries).toEqual([
+      'sum by (pod, response_code) (max without (job, instance) (istio_requests_total{reporter="destination", destination_workload_namespace="shop", pod=~"catalogo-(?:abc12|def34)-[a-z0-9]+"}))',
+    ]);
+    expect(r.checks[1]?.queries).toHaveLength(1);
+    expect(r.checks[0]?.stable).toEqual({ requests: 10_000, bad: 100, rate: 0.01 });
     expect(r.judge).toBe('canary-judge/test');
     expect(prom.maxInFlight).toBeLessThanOrEqual(2);
   });
@@ -130,11 +145,11 @@ describe('judge', () => {
     await createJudge({ source: source(prom), config, name: 't' }).analyze(
       req({ start: 'canary-first-sample', matchers: { region: 'eu', cluster: 'eu-west-1' } }),
     );
-    // The presence query, then one per side and check.
-    expect(prom.calls).toHaveLength(5);
+    // The presence query, then one per check for both sides.
+    expect(prom.calls).toHaveLength(3);
     for (const q of prom.calls) expect(q).toContain('[a-z0-9]+", cluster="eu-west-1", region="eu"');
     expect(prom.calls.some((q) => q.includes('catalogo-abc12-'))).toBe(true);
-    expect(prom.calls.some((q) => q.includes('catalogo-def34-'))).toBe(true);
+    expect(prom.calls.filter((q) => q.includes('catalogo-(?:abc12|def34)-'))).toHaveLength(2);
   });
 
   it.each(['pod', 'reporter', 'response_code', 'destination_workload_namespace'])(
@@ -207,14 +222,16 @@ describe('judge', () => {
     // The fake honours the abort only after its own delay, so measure through a real signal check.
     const started = performance.now();
     await expect(
-      createJudge({ source: source(prom), config: { ...config, deadlineMs: 5000 }, name: 't' }).analyze(
-        req(),
-      ),
+      createJudge({
+        source: source(prom),
+        config: { ...config, deadlineMs: 5000, queryConcurrency: 1 },
+        name: 't',
+      }).analyze(req()),
     ).rejects.toMatchObject({
       code: 'prometheus_timeout',
     });
-    // Queued queries never start once the analysis gave up (pool of 2, 4 queries).
-    expect(prom.calls.length).toBeLessThan(4);
+    // Queued queries never start once the analysis gave up (pool of 1, 2 queries).
+    expect(prom.calls.length).toBeLessThan(2);
     expect(performance.now() - started).toBeLessThan(5000);
   });
 
@@ -237,11 +254,11 @@ describe('judge', () => {
         fakeProm((q, r) => {
           const n = (r.end - r.start) / r.step + 1;
           if (q.includes('_bucket'))
-            return [
-              series(new Array(n).fill(Number.NaN), r, { le: '250' }),
-              series(new Array(n).fill(1000), r, { le: '+Inf' }),
-            ];
-          return [series(new Array(n).fill(Number.NaN), r)];
+            return podsOf(q).flatMap((pod) => [
+              series(new Array(n).fill(Number.NaN), r, { pod, le: '250' }),
+              series(new Array(n).fill(1000), r, { pod, le: '+Inf' }),
+            ]);
+          return podsOf(q).map((pod) => series(new Array(n).fill(Number.NaN), r, { pod }));
         }),
       ),
       config,
@@ -326,7 +343,8 @@ describe('judge', () => {
     await createJudge({ source: source(prom), config, name: 't' }).analyze(
       req({ checks: [{ type: 'error-rate' }, { type: 'error-rate', name: 'strict', alpha: 0.001 }] }),
     );
-    expect(prom.calls).toHaveLength(2);
+    // One query for both sides' requests, shared by the two checks.
+    expect(prom.calls).toHaveLength(1);
   });
 });
 

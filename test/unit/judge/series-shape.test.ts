@@ -183,27 +183,32 @@ function store(extra: { requests?: boolean; buckets?: boolean; presence?: boolea
       return 'vector' as const;
     },
     async queryRange(q, r) {
-      const canary = q.includes('abc12');
-      const pod = canary ? 'catalogo-abc12-xyz' : 'catalogo-def34-xyz';
       if (q.startsWith('sum(')) {
         return extra.presence === true
           ? [counter(1, r, { store: 'a' }), counter(1, r, { store: 'b' })]
           : [counter(1, r)];
       }
-      if (q.includes('_bucket')) {
-        const h = [counter(980, r, { pod, le: '250' }), counter(1000, r, { pod, le: '+Inf' })];
-        return canary && extra.buckets === true
-          ? [...h, counter(1000, r, { pod, le: '+Inf', store: 'b' })]
-          : h;
-      }
-      const bad = canary ? 20 : 10;
-      const codes = [
-        counter(1000 - bad, r, { pod, response_code: '200' }),
-        counter(bad, r, { pod, response_code: '503' }),
-      ];
-      return canary && extra.requests === true
-        ? [...codes, counter(1000, r, { pod, response_code: '200', store: 'b' })]
-        : codes;
+      // A query may serve both sides (`catalogo-(?:abc12|def34)-…`): each side selected answers.
+      return ['abc12', 'def34']
+        .filter((hash) => q.includes(hash))
+        .flatMap((hash) => {
+          const canary = hash === 'abc12';
+          const pod = `catalogo-${hash}-xyz`;
+          if (q.includes('_bucket')) {
+            const h = [counter(980, r, { pod, le: '250' }), counter(1000, r, { pod, le: '+Inf' })];
+            return canary && extra.buckets === true
+              ? [...h, counter(1000, r, { pod, le: '+Inf', store: 'b' })]
+              : h;
+          }
+          const bad = canary ? 20 : 10;
+          const codes = [
+            counter(1000 - bad, r, { pod, response_code: '200' }),
+            counter(bad, r, { pod, response_code: '503' }),
+          ];
+          return canary && extra.requests === true
+            ? [...codes, counter(1000, r, { pod, response_code: '200', store: 'b' })]
+            : codes;
+        });
     },
     async ping() {
       return { reachable: true as const, latencyMs: 1 };
