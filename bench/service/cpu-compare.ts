@@ -119,6 +119,41 @@ async function startJudge(
   return { name, child, url };
 }
 
+/**
+ * The fields in which two lists of answers differ (array indexes as `[]`, so the same field of
+ * every check and scenario is one entry), each with the largest relative difference of a number
+ * found there, or `null` when a difference is not between two numbers.
+ */
+function differences(before: readonly string[], after: readonly string[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  const note = (path: string, d: number | null): void => {
+    const prev = out[path];
+    out[path] = d === null || prev === null ? null : Math.max(prev ?? 0, d);
+  };
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (typeof a === 'number' && typeof b === 'number') {
+      if (a !== b) note(path, Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b)));
+    } else if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+      a.forEach((x, i) => walk(x, b[i], `${path}[]`));
+    } else if (
+      a !== null &&
+      b !== null &&
+      typeof a === 'object' &&
+      typeof b === 'object' &&
+      !Array.isArray(a)
+    ) {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)]))
+        walk(
+          (a as Record<string, unknown>)[k],
+          (b as Record<string, unknown>)[k],
+          path === '' ? k : `${path}.${k}`,
+        );
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) note(path, null);
+  };
+  before.forEach((x, i) => walk(JSON.parse(x), JSON.parse(after[i] ?? 'null'), ''));
+  return out;
+}
+
 async function main(): Promise<void> {
   if (BEFORE === undefined) throw new Error('--before DIR is required');
   const before = resolve(BEFORE);
@@ -202,6 +237,8 @@ async function main(): Promise<void> {
       sameVerdicts: JSON.stringify(verdicts['before']) === JSON.stringify(verdicts['after']),
       // Every field of the five answers (counts, e-values, summaries, queries…), timing aside.
       sameAnswers: JSON.stringify(answers['before']) === JSON.stringify(answers['after']),
+      // Where they differ: each field, with the largest relative difference of a number there.
+      answerDifferences: differences(answers['before'] ?? [], answers['after'] ?? []),
       verdicts,
       cpuMsPerAnalysis: Object.fromEntries(
         Object.entries(perRound).map(([k, v]) => [
