@@ -117,7 +117,7 @@ export function createTransport(options: TransportOptions): Post {
             body.on('end', () =>
               finish(undefined, { status, text: Buffer.concat(chunks, total).toString('utf8') }),
             );
-            body.on('error', (e) => finish(settled ? undefined : connectionError(e)));
+            body.on('error', (e) => finish(connectionError(e)));
           },
           (e: unknown) => finish(connectionError(e)),
         );
