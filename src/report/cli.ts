@@ -83,6 +83,7 @@ export async function report(
     url,
     body: request.body,
     ...(token === undefined || token === '' ? {} : { token }),
+    ...(snap.evidenceEnd === null ? {} : { end: snap.evidenceEnd }),
   });
   const text = renderTerminal(snap, result);
   out(text);

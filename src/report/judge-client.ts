@@ -1,6 +1,7 @@
 /**
  * Asks the judge for the evidence over the canary's whole life: the latest judge request of the
- * Rollout's AnalysisRuns, sent again up to now with `timeline: true`. Its window starts where
+ * Rollout's AnalysisRuns, sent again with `timeline: true` up to now, or up to `end` once the
+ * Rollout is done with the canary (src/report/snapshot.ts, `evidenceEnd`). Its window starts where
  * the analyses' own does (the shipped templates: the canary's first sample in Prometheus), so
  * it covers every weight the canary had and the report shows what the analyses judged. The
  * answer is the HTTP API's (docs/api.md).
@@ -16,12 +17,15 @@ export interface JudgeCall {
   readonly body: Record<string, unknown>;
   readonly token?: string;
   readonly timeoutMs?: number;
+  /** RFC 3339 end of the window; without it, now (a request's own `end` is never kept). */
+  readonly end?: string;
 }
 
 /** The judge's answer with the timeline; throws ReportError with the judge's own message. */
 export async function fetchEvidence(call: JudgeCall): Promise<AnalysisResult> {
   const body: Record<string, unknown> = { ...call.body, timeline: true };
   delete body['end'];
+  if (call.end !== undefined) body['end'] = call.end;
   let res: Response;
   try {
     res = await fetch(call.url, {

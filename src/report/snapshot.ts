@@ -3,7 +3,9 @@
  * writes (pure: the objects come from src/report/cluster.ts): the canary and stable hashes, the
  * step plan and where the Rollout stands in it, when each weight began, the AnalysisRuns of this
  * canary, and the judge request the latest one sent — which the report sends again over the
- * canary's whole life with `timeline: true`.
+ * canary's whole life with `timeline: true`: up to now while the canary is live, and once the
+ * Rollout is done with it (every step passed, or aborted) up to that metric's last measurement,
+ * the evidence the outcome was decided on.
  *
  * Argo labels each AnalysisRun with `rollouts-pod-template-hash` (the canary's hash),
  * `rollout-type` (Step, Background) and, for a step's analysis, `step-index`. When a weight began
@@ -122,6 +124,18 @@ export interface Snapshot {
   readonly currentWeight: number | null;
   readonly weights: readonly WeightSpan[];
   readonly runs: readonly RunSummary[];
+  /**
+   * `promoted` once the Rollout has passed every step and made the canary its stable,
+   * `aborted` once it was aborted; null while the canary is live (progressing or paused).
+   */
+  readonly outcome: 'promoted' | 'aborted' | null;
+  /**
+   * Where the report's window ends (RFC 3339): with an outcome, the finishing time of the last
+   * measurement of the metric whose request is sent again — the evidence the outcome was decided
+   * on, not traffic that came after it (after a promotion the canary's hash is the stable's,
+   * and the old stable has no traffic left to compare with). Null: now.
+   */
+  readonly evidenceEnd: string | null;
   /** The judge request of the canary's latest judge metric, and how it reaches the judge. */
   readonly judgeRequest: JudgeRequest | null;
   /**
@@ -139,10 +153,14 @@ export interface Snapshot {
 export type JudgeRequest = (
   { readonly via: 'web'; readonly url: string } | { readonly via: 'plugin'; readonly address: string | null }
 ) & {
-  /** The AnalysisRun and metric it comes from, and that metric's last measurement phase. */
+  /**
+   * The AnalysisRun and metric it comes from, that metric's last measurement phase and when it
+   * finished (RFC 3339; null before the first measurement finished).
+   */
   readonly run: string;
   readonly metric: string;
   readonly lastPhase: string;
+  readonly lastFinishedAt: string | null;
   readonly body: Record<string, unknown>;
 };
 
@@ -185,6 +203,14 @@ export function snapshotOf(
     .sort((a, b) =>
       (iso(a.metadata.creationTimestamp) ?? '').localeCompare(iso(b.metadata.creationTimestamp) ?? ''),
     );
+  const aborted = st.abort === true;
+  const promoted =
+    !aborted &&
+    canaryHash !== null &&
+    canaryHash === stableHash &&
+    st.currentStepIndex !== undefined &&
+    st.currentStepIndex >= steps.length;
+  const outcome = aborted ? 'aborted' : promoted ? 'promoted' : null;
   const runs = mine.map((a): RunSummary => {
     const idx = a.metadata.labels?.[STEP_INDEX];
     return {
@@ -203,7 +229,7 @@ export function snapshotOf(
     rollout: { name: rollout.metadata.name, namespace: rollout.metadata.namespace },
     phase: st.phase ?? 'Unknown',
     message: st.message ?? '',
-    aborted: st.abort === true,
+    aborted,
     paused: (st.pauseConditions ?? []).length > 0,
     canaryHash,
     stableHash,
@@ -213,7 +239,8 @@ export function snapshotOf(
     currentWeight: st.canary?.weights?.canary?.weight ?? null,
     weights: weightSpans(steps, runs, canarySince),
     runs,
-    ...latestJudgeRequest(mine),
+    outcome,
+    ...latestJudgeRequest(mine, outcome !== null),
   };
 }
 
@@ -284,16 +311,25 @@ function pluginConfigOf(plugins: Readonly<Record<string, unknown>> | undefined):
  */
 function latestJudgeRequest(
   runs: readonly AnalysisRunObject[],
-): Pick<Snapshot, 'judgeRequest' | 'judgeRequestProblem'> {
+  done: boolean,
+): Pick<Snapshot, 'judgeRequest' | 'judgeRequestProblem' | 'evidenceEnd'> {
   const found = judgeRequests(runs);
   const request = found.requests.find((r) => r.lastPhase === 'Failed') ?? found.requests[0] ?? null;
-  return { judgeRequest: request, judgeRequestProblem: request === null ? found.problem : null };
+  return {
+    judgeRequest: request,
+    judgeRequestProblem: request === null ? found.problem : null,
+    evidenceEnd: done ? (request?.lastFinishedAt ?? null) : null,
+  };
 }
 
-/** The last measurement phase of a run's metric ('Pending' before its first). */
-function lastPhaseOf(a: AnalysisRunObject, metric: string): string {
+/** The last measurement of a run's metric: its phase ('Pending' before the first) and end. */
+function lastMeasurementOf(
+  a: AnalysisRunObject,
+  metric: string,
+): { lastPhase: string; lastFinishedAt: string | null } {
   const m = (a.status?.metricResults ?? []).find((r) => r.name === metric);
-  return m?.measurements?.at(-1)?.phase ?? m?.phase ?? 'Pending';
+  const last = m?.measurements?.at(-1);
+  return { lastPhase: last?.phase ?? m?.phase ?? 'Pending', lastFinishedAt: iso(last?.finishedAt) };
 }
 
 /**
@@ -310,7 +346,7 @@ function judgeRequests(runs: readonly AnalysisRunObject[]): {
     const args = new Map<string, string>();
     for (const arg of a.spec?.args ?? []) if (arg.value !== undefined) args.set(arg.name, arg.value);
     for (const m of a.spec?.metrics ?? []) {
-      const from = { run: a.metadata.name, metric: m.name, lastPhase: lastPhaseOf(a, m.name) };
+      const from = { run: a.metadata.name, metric: m.name, ...lastMeasurementOf(a, m.name) };
       const config = pluginConfigOf(m.provider?.plugin);
       if (config !== undefined) {
         const given = substitute(config, args);

@@ -99,6 +99,8 @@ function checkLines(c: CheckResult): string[] {
 export function whatEndsIt(s: Snapshot, r: AnalysisResult): string {
   if (s.aborted)
     return 'The Rollout is aborted: the canary is at 0%. Fix the release and push a new version.';
+  if (s.outcome === 'promoted')
+    return `The Rollout is fully promoted: the canary is the stable now, on the evidence above (the judge's ${r.verdict} up to its last analysis).`;
   if (r.verdict === 'Fail')
     return 'The judge sees a regression: abort (the next analysis will fail the step by itself).';
   if (r.verdict === 'Pass')
@@ -138,8 +140,12 @@ export function renderTerminal(s: Snapshot, r: AnalysisResult, now: Date = new D
       `  run ${run.name} (${run.type}${run.stepIndex === null ? '' : `, step ${run.stepIndex + 1}`}): ${run.phase}${run.last.length > 0 ? ` — ${run.last.map((m) => `${m.metric} ${m.phase}`).join(', ')}` : ''}`,
     );
   out.push('');
+  const upTo =
+    s.outcome === null || s.evidenceEnd === null
+      ? ''
+      : ` until it was ${s.outcome} (up to the last measurement, ${s.evidenceEnd.slice(11, 19)})`;
   out.push(
-    `Judge, over the canary's whole life (${r.window.intervals} intervals of ${r.window.interval}): ${r.verdict}, score ${r.score}`,
+    `Judge, over the canary's whole life${upTo} (${r.window.intervals} intervals of ${r.window.interval}): ${r.verdict}, score ${r.score}`,
   );
   if (s.judgeRequest !== null)
     out.push(

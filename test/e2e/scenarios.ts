@@ -242,6 +242,22 @@ async function checkReport(
     new RegExp(`^Judge, over the canary's whole life .*: ${verdict},`, 'm').test(text),
     `the report should give the judge's ${verdict}:\n${text}`,
   );
+  // Once the Rollout is done with the canary, the window ends at the measurement it was decided
+  // on (no traffic after the promotion or the abort); while the canary is live, it ends now.
+  const outcome = v.aborted
+    ? 'aborted'
+    : v.stepIndex !== undefined && v.stepIndex >= v.steps && v.currentHash === v.stableHash
+      ? 'promoted'
+      : undefined;
+  check(
+    outcome === undefined
+      ? !/^Judge, over the canary's whole life until/m.test(text)
+      : new RegExp(
+          `^Judge, over the canary's whole life until it was ${outcome} \\(up to the last measurement, `,
+          'm',
+        ).test(text),
+    `the report's window should end ${outcome === undefined ? 'now' : `at the measurement the Rollout was ${outcome} on`}:\n${text}`,
+  );
   if (failedMetric !== undefined)
     check(
       new RegExp(`the request of metric ${failedMetric} of run \\S+ \\(its last measurement: Failed\\)`).test(

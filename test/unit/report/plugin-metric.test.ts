@@ -86,6 +86,7 @@ describe('a plugin-mode Rollout in the report', () => {
       run: 'catalogo-6b7f9c8d5-1',
       metric: 'scorecard',
       lastPhase: 'Pending',
+      lastFinishedAt: null,
       body: shipped.request,
     });
     expect(s.judgeRequestProblem).toBeNull();

@@ -204,6 +204,66 @@ describe('snapshotOf', () => {
     });
   });
 
+  it('ends the window now while the canary is live', () => {
+    expect([s.outcome, s.evidenceEnd]).toEqual([null, null]);
+  });
+
+  it('ends the window at the last measurement once every step passed and the canary is the stable', () => {
+    const finished = (r: AnalysisRunObject, finishedAt: string): AnalysisRunObject => ({
+      ...r,
+      status: {
+        phase: 'Successful',
+        metricResults: [
+          { name: 'judge', measurements: [{ phase: 'Successful', value: 'Pass', finishedAt }] },
+        ],
+      },
+    });
+    const promoted = snapshotOf(
+      {
+        ...rollout,
+        status: { ...rollout.status, currentStepIndex: 6, stableRS: '6b7f9c8d5', pauseConditions: [] },
+      },
+      replicaSets,
+      [finished(runs[0] as AnalysisRunObject, '2026-11-30T10:31:07Z'), ...runs.slice(1)],
+    );
+    expect(promoted.outcome).toBe('promoted');
+    expect(promoted.judgeRequest).toMatchObject({ run: 'catalogo-6b7f9c8d5-3', lastPhase: 'Successful' });
+    expect(promoted.evidenceEnd).toBe('2026-11-30T10:31:07.000Z');
+    // Every step done but another stable (a Rollout still finishing): not promoted yet.
+    const finishing = snapshotOf(
+      { ...rollout, status: { ...rollout.status, currentStepIndex: 6 } },
+      replicaSets,
+      [finished(runs[0] as AnalysisRunObject, '2026-11-30T10:31:07Z'), ...runs.slice(1)],
+    );
+    expect([finishing.outcome, finishing.evidenceEnd]).toEqual([null, null]);
+  });
+
+  it('ends the window of an aborted Rollout at the measurement that Failed', () => {
+    const failed: AnalysisRunObject = {
+      ...(runs[2] as AnalysisRunObject),
+      status: {
+        phase: 'Failed',
+        metricResults: [
+          {
+            name: 'judge',
+            measurements: [
+              { phase: 'Inconclusive', value: 'Inconclusive', finishedAt: '2026-11-30T10:05:00Z' },
+              { phase: 'Failed', value: 'Fail', finishedAt: '2026-11-30T10:06:00Z' },
+            ],
+          },
+        ],
+      },
+    };
+    const a = snapshotOf({ ...rollout, status: { ...rollout.status, abort: true } }, replicaSets, [
+      runs[0] as AnalysisRunObject,
+      runs[1] as AnalysisRunObject,
+      failed,
+    ]);
+    expect(a.outcome).toBe('aborted');
+    expect(a.judgeRequest).toMatchObject({ run: 'catalogo-6b7f9c8d5-bg', lastPhase: 'Failed' });
+    expect(a.evidenceEnd).toBe('2026-11-30T10:06:00.000Z');
+  });
+
   it('says where the Rollout stands', () => {
     expect([s.phase, s.paused, s.currentStep, s.currentWeight, s.canaryHash, s.stableHash]).toEqual([
       'Paused',
@@ -298,6 +358,14 @@ describe('the terminal report', () => {
       runs,
     );
     expect(renderTerminal(done, result)).toContain('all 6 steps done');
+  });
+
+  it('says a promoted Rollout was judged up to its last measurement', () => {
+    const promoted = { ...s, outcome: 'promoted' as const, evidenceEnd: '2026-11-30T10:31:07.000Z' };
+    expect(renderTerminal(promoted, result)).toMatch(
+      /^Judge, over the canary's whole life until it was promoted \(up to the last measurement, 10:31:07\) \(2 intervals of 30s\): Inconclusive, score/m,
+    );
+    expect(whatEndsIt(promoted, result)).toMatch(/^The Rollout is fully promoted/);
   });
 
   it('says what would end the pause, by verdict', () => {
