@@ -145,7 +145,7 @@ export function renderTerminal(s: Snapshot, r: AnalysisResult, now: Date = new D
       ? ''
       : ` until it was ${s.outcome} (up to the last measurement, ${s.evidenceEnd.slice(11, 19)})`;
   out.push(
-    `Judge, over the canary's whole life${upTo} (${r.window.intervals} intervals of ${r.window.interval}): ${r.verdict}, score ${r.score}`,
+    `Judge, over the canary's whole life${upTo} (${r.window.intervals} interval${r.window.intervals === 1 ? '' : 's'} of ${r.window.interval}): ${r.verdict}, score ${r.score}`,
   );
   if (s.judgeRequest !== null)
     out.push(

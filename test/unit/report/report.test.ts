@@ -366,6 +366,8 @@ describe('the terminal report', () => {
       /^Judge, over the canary's whole life until it was promoted \(up to the last measurement, 10:31:07\) \(2 intervals of 30s\): Inconclusive, score/m,
     );
     expect(whatEndsIt(promoted, result)).toMatch(/^The Rollout is fully promoted/);
+    const one = { ...result, window: { ...result.window, intervals: 1 } };
+    expect(renderTerminal(promoted, one)).toContain('(1 interval of 30s): Inconclusive');
   });
 
   it('says what would end the pause, by verdict', () => {
