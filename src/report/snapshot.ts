@@ -113,7 +113,6 @@ export interface Snapshot {
   readonly rollout: { readonly name: string; readonly namespace: string };
   readonly phase: string;
   readonly message: string;
-  readonly aborted: boolean;
   readonly paused: boolean;
   readonly canaryHash: string | null;
   readonly stableHash: string | null;
@@ -229,7 +228,6 @@ export function snapshotOf(
     rollout: { name: rollout.metadata.name, namespace: rollout.metadata.namespace },
     phase: st.phase ?? 'Unknown',
     message: st.message ?? '',
-    aborted,
     paused: (st.pauseConditions ?? []).length > 0,
     canaryHash,
     stableHash,

@@ -97,7 +97,7 @@ function checkLines(c: CheckResult): string[] {
 
 /** What would end the pause, in one sentence. */
 export function whatEndsIt(s: Snapshot, r: AnalysisResult): string {
-  if (s.aborted)
+  if (s.outcome === 'aborted')
     return 'The Rollout is aborted: the canary is at 0%. Fix the release and push a new version.';
   if (s.outcome === 'promoted')
     return `The Rollout is fully promoted: the canary is the stable now, on the evidence above (the judge's ${r.verdict} up to its last analysis).`;
@@ -127,7 +127,7 @@ export function renderTerminal(s: Snapshot, r: AnalysisResult, now: Date = new D
   const out: string[] = [];
   const { name, namespace } = s.rollout;
   out.push(
-    `Rollout ${namespace}/${name}: ${s.phase}${s.paused ? ' (paused)' : ''}${s.aborted ? ' (aborted)' : ''}${s.message === '' ? '' : ` — ${s.message}`}`,
+    `Rollout ${namespace}/${name}: ${s.phase}${s.paused ? ' (paused)' : ''}${s.outcome === 'aborted' ? ' (aborted)' : ''}${s.message === '' ? '' : ` — ${s.message}`}`,
   );
   out.push(`  ${stepLine(s)}, canary weight ${s.currentWeight ?? '?'}%`);
   out.push(

@@ -373,7 +373,7 @@ describe('the terminal report', () => {
   it('says what would end the pause, by verdict', () => {
     expect(whatEndsIt(s, result)).toMatch(/about 14 more minutes/);
     expect(whatEndsIt(s, { ...result, verdict: 'Fail' })).toMatch(/^The judge sees a regression/);
-    expect(whatEndsIt({ ...s, aborted: true }, result)).toMatch(/aborted/);
+    expect(whatEndsIt({ ...s, outcome: 'aborted' }, result)).toMatch(/aborted/);
   });
 
   it('asks for criticalIncrease, not time, when the stable has no bad request and no tolerance is set', () => {
